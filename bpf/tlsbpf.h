@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* tlsbpf.h: the ring-buffer records, the one file both the BPF and the user side include. */
+#ifndef TLSBPF_H
+#define TLSBPF_H
+
+#define TB_COMM_LEN 16
+#define TB_PATH_LEN 256
+#define TB_MAX_WATCHED 65536	/* processes watched at once */
+#define TB_MAX_INFLIGHT 65536	/* threads inside a probed call at once */
+
+/*
+ * Event types. The numbering is internal (never written out: the CSV carries
+ * names), but TB_EV_MALLOC..TB_EV_PVALLOC must stay contiguous: the BPF side
+ * receives the allocator function as a uprobe cookie in that range.
+ */
+enum tb_event_type {
+	TB_EV_NONE = 0,
+	TB_EV_MALLOC,
+	TB_EV_CALLOC,
+	TB_EV_REALLOC,
+	TB_EV_REALLOCARRAY,
+	TB_EV_FREE,
+	TB_EV_POSIX_MEMALIGN,
+	TB_EV_ALIGNED_ALLOC,
+	TB_EV_MEMALIGN,
+	TB_EV_VALLOC,
+	TB_EV_PVALLOC,
+	TB_EV_MMAP,
+	TB_EV_MUNMAP,
+	TB_EV_MREMAP,
+	TB_EV_MPROTECT,
+	TB_EV_MADVISE,
+	TB_EV_BRK,
+	TB_EV_FORK,
+	TB_EV_THREAD,
+	TB_EV_EXEC,
+	TB_EV_EXIT_THREAD,
+	TB_EV_EXIT,
+	TB_EV_LOST,	/* made by the loader from the drop counters */
+	TB_EV_COMM,	/* a thread renamed itself; updates names, never a CSV row */
+	TB_EV_MAX,
+};
+
+/* tb_hdr.flags */
+#define TB_RF_FAILED	0x1	/* the allocation returned NULL or an error */
+#define TB_RF_OVERFLOW	0x2	/* calloc/reallocarray: nmemb * size overflowed */
+#define TB_RF_VFORK	0x4	/* fork: the child shares the parent's memory until exec */
+
+/* Every record starts with this, so one ring buffer carries all kinds. */
+struct tb_hdr {
+	__u16 type;
+	__u16 flags;
+	__u32 pid;	/* tgid */
+	__u32 tid;
+	__u32 aux;	/* alloc: latency in ns (saturates); exit: raw exit code; exec: old tid */
+	__u64 ts_ns;	/* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+};
+
+/* malloc family and free */
+struct tb_rec_alloc {
+	struct tb_hdr h;
+	__u64 size;	/* bytes asked for (calloc/reallocarray: nmemb * size) */
+	__u64 addr;	/* block returned or freed */
+	__u64 old_addr;	/* realloc: input block; memalign family: the alignment */
+};
+
+/* mmap, munmap, mremap, mprotect, madvise, brk */
+struct tb_rec_vm {
+	struct tb_hdr h;
+	__u64 size;	/* length (mremap: new length) */
+	__u64 addr;	/* mapping start (mmap/mremap: the result; brk: the new break) */
+	__u64 old_addr;	/* mremap: old address; brk: the break before the call */
+	__u64 old_size;	/* mremap: old length; mmap: file offset */
+	__u32 prot;
+	__u32 flags;	/* mmap/mremap flags, madvise advice */
+	__s32 fd;
+	__s32 err;	/* 0, or the negative errno the call returned */
+};
+
+/* fork, thread, exit_thread, exit, comm */
+struct tb_rec_task {
+	struct tb_hdr h;
+	__u64 clone_flags;
+	__u64 stack;		/* thread: the new thread's user stack pointer */
+	__u32 origin_pid;	/* the parent process / creating thread's process */
+	__u32 origin_tid;	/* the thread that called fork/clone */
+	char comm[TB_COMM_LEN];
+};
+
+/* exec */
+struct tb_rec_exec {
+	struct tb_hdr h;
+	char comm[TB_COMM_LEN];
+	char filename[TB_PATH_LEN];
+};
+
+/* Values of the watched map. */
+#define TB_WATCH_PENDING 1	/* launched, waiting for its exec: record nothing yet */
+#define TB_WATCH_ACTIVE 2
+
+#endif /* TLSBPF_H */

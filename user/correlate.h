@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* correlate.h: the live model of every watched process (threads, fork tree, mappings, blocks). */
+#ifndef TB_CORRELATE_H
+#define TB_CORRELATE_H
+
+#include <stdio.h>
+#include "event.h"
+
+struct correlator;
+
+struct correlator *correlator__new(void);
+void correlator__free(struct correlator *c);
+
+/*
+ * Update the model with one event and fill its correlation fields: region,
+ * region_base, flags (TB_F_*), and for free/realloc/reallocarray origin_pid and
+ * origin_tid (who allocated the block). Fork/thread rows arrive with origin_*
+ * already set by the decoder. Pure logic: no BPF, no I/O.
+ */
+void correlator__process(struct correlator *c, struct tb_event *e);
+
+/*
+ * Attach mode: describe a process that existed before tlsbpf started. `maps` is
+ * text in /proc/PID/maps format; `tids` its threads, main thread first. Blocks
+ * freed later that the model never saw allocated get TB_F_UNKNOWN_ORIGIN.
+ */
+int correlator__seed_process(struct correlator *c, uint32_t pid, const char *comm, FILE *maps,
+			     const uint32_t *tids, size_t ntids, uint64_t ts_ns);
+
+/* Processes seen and not yet exited. */
+size_t correlator__live_processes(const struct correlator *c);
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* csv.h: CSV schema v1 writer (the hot path) and reader (for `tlsbpf analyze`). */
+#ifndef TB_CSV_H
+#define TB_CSV_H
+
+#include <stdio.h>
+#include "event.h"
+#include "outfile.h"
+
+/* Schema v1: the first 15 columns are the contract; later ones are appended extensions. */
+#define TB_CSV_HEADER                                                                          \
+	"seq,ts_ns,pid,tid,comm,event,size,addr,old_addr,latency_ns,region,region_base,"      \
+	"origin_pid,origin_tid,flags,align,prot,sysflags,fd,old_size,err,detail"
+
+struct csv_writer;
+
+/* NULL with errno set on failure (after printing one line about it). */
+struct csv_writer *csv_writer__open(const char *path, const struct tb_owner *owner);
+/* The caller sets e->seq. Buffered; returns 0 or -errno. */
+int csv_writer__write(struct csv_writer *w, const struct tb_event *e);
+int csv_writer__flush(struct csv_writer *w);
+/* Flushes and closes; returns 0 or the first write error seen as -errno. */
+int csv_writer__close(struct csv_writer *w);
+
+/* Writes a CSV field with RFC 4180 quoting when needed; returns bytes written to dst (cap >= 2*len+2). */
+size_t csv_quote(char *dst, const char *src, size_t len);
+
+struct csv_reader;
+
+struct csv_reader *csv_reader__open(const char *path);	/* "-" is stdin; NULL + errno */
+/* 1: an event was read into e; 0: end of file; -1: malformed, see csv_reader__error. */
+int csv_reader__next(struct csv_reader *r, struct tb_event *e);
+/* "line 12: bad hex in addr: '0xzz'" */
+const char *csv_reader__error(const struct csv_reader *r);
+void csv_reader__close(struct csv_reader *r);
+
+#endif

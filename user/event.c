@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* event.c: the names events, regions and flags carry in every output. */
+#include <string.h>
+#include "event.h"
+
+static const char *const event_names[TB_EV_MAX] = {
+	[TB_EV_MALLOC] = "malloc",
+	[TB_EV_CALLOC] = "calloc",
+	[TB_EV_REALLOC] = "realloc",
+	[TB_EV_REALLOCARRAY] = "reallocarray",
+	[TB_EV_FREE] = "free",
+	[TB_EV_POSIX_MEMALIGN] = "posix_memalign",
+	[TB_EV_ALIGNED_ALLOC] = "aligned_alloc",
+	[TB_EV_MEMALIGN] = "memalign",
+	[TB_EV_VALLOC] = "valloc",
+	[TB_EV_PVALLOC] = "pvalloc",
+	[TB_EV_MMAP] = "mmap",
+	[TB_EV_MUNMAP] = "munmap",
+	[TB_EV_MREMAP] = "mremap",
+	[TB_EV_MPROTECT] = "mprotect",
+	[TB_EV_MADVISE] = "madvise",
+	[TB_EV_BRK] = "brk",
+	[TB_EV_FORK] = "fork",
+	[TB_EV_THREAD] = "thread",
+	[TB_EV_EXEC] = "exec",
+	[TB_EV_EXIT_THREAD] = "exit_thread",
+	[TB_EV_EXIT] = "exit",
+	[TB_EV_LOST] = "lost",
+	[TB_EV_COMM] = "comm",
+};
+
+static const char *const region_names[TB_REG_MAX] = {
+	[TB_REG_NONE] = "",
+	[TB_REG_HEAP] = "heap",
+	[TB_REG_ARENA] = "arena",
+	[TB_REG_MMAP_CHUNK] = "mmap_chunk",
+	[TB_REG_STACK] = "stack",
+	[TB_REG_FILE] = "file",
+	[TB_REG_ANON] = "anon",
+	[TB_REG_UNKNOWN] = "unknown",
+};
+
+static const char *const flag_names[TB_F_NBITS] = {
+	"cross_thread", "inherited", "double_free",  "invalid_free", "unknown_origin",
+	"reused",	"new_arena", "failed",	     "sampled",
+};
+
+const char *tb_event_name(enum tb_event_type type)
+{
+	if ((unsigned)type >= TB_EV_MAX || !event_names[type])
+		return "?";
+	return event_names[type];
+}
+
+enum tb_event_type tb_event_from_name(const char *name, size_t len)
+{
+	for (int t = TB_EV_MALLOC; t < TB_EV_COMM; t++)
+		if (strlen(event_names[t]) == len && memcmp(event_names[t], name, len) == 0)
+			return t;
+	return TB_EV_NONE;
+}
+
+const char *tb_region_name(enum tb_region region)
+{
+	if ((unsigned)region >= TB_REG_MAX)
+		return "";
+	return region_names[region];
+}
+
+enum tb_region tb_region_from_name(const char *name, size_t len)
+{
+	for (int r = TB_REG_HEAP; r < TB_REG_MAX; r++)
+		if (strlen(region_names[r]) == len && memcmp(region_names[r], name, len) == 0)
+			return r;
+	return TB_REG_NONE;
+}
+
+const char *tb_flag_name(unsigned bit_index)
+{
+	return bit_index < TB_F_NBITS ? flag_names[bit_index] : "?";
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* event.h: one event after decoding, the form every stage after the ring buffer sees. */
+#ifndef TB_EVENT_H
+#define TB_EVENT_H
+
+#include <stdint.h>
+#include <linux/types.h>
+#include "../bpf/tlsbpf.h"
+
+/* Region kinds, as written in the CSV region column. */
+enum tb_region {
+	TB_REG_NONE = 0,	/* column left empty: the row has no address to place */
+	TB_REG_HEAP,		/* the brk heap (main arena) */
+	TB_REG_ARENA,		/* a thread arena's heap */
+	TB_REG_MMAP_CHUNK,	/* a block served by its own mmap */
+	TB_REG_STACK,		/* a thread's stack */
+	TB_REG_FILE,		/* a file mapping */
+	TB_REG_ANON,		/* other anonymous memory */
+	TB_REG_UNKNOWN,		/* an address in no mapping the model knows */
+	TB_REG_MAX,
+};
+
+/* Correlation flags, written `|`-separated in the CSV flags column. */
+#define TB_F_CROSS_THREAD	0x01
+#define TB_F_INHERITED		0x02
+#define TB_F_DOUBLE_FREE	0x04
+#define TB_F_INVALID_FREE	0x08
+#define TB_F_UNKNOWN_ORIGIN	0x10
+#define TB_F_REUSED		0x20
+#define TB_F_NEW_ARENA		0x40
+#define TB_F_FAILED		0x80	/* the allocation failed (NULL or an error) */
+#define TB_F_SAMPLED		0x100	/* reserved: one in N calls recorded */
+#define TB_F_NBITS		9
+
+struct tb_event {
+	uint64_t seq;		/* row number from 1, set by whoever writes rows */
+	uint64_t ts_ns;
+	uint64_t size;		/* bytes asked for, mapping length, exit status, lost count */
+	uint64_t addr;
+	uint64_t old_addr;	/* realloc input, mremap old address, brk old break */
+	uint64_t latency_ns;
+	uint64_t align;		/* memalign family */
+	uint64_t sysflags;	/* mmap/mremap flags, madvise advice, clone flags */
+	uint64_t old_size;	/* mremap old length, mmap file offset */
+	uint64_t region_base;	/* correlator */
+	uint32_t pid;
+	uint32_t tid;
+	uint32_t origin_pid;	/* fork/thread: creator (decoder); free/realloc: allocator (correlator) */
+	uint32_t origin_tid;
+	uint32_t prot;
+	int32_t fd;		/* mmap: -1 for anonymous memory */
+	int32_t err;		/* syscalls: 0 or -errno */
+	uint32_t flags;		/* TB_F_* (correlator; TB_F_FAILED from the decoder) */
+	enum tb_event_type type;
+	enum tb_region region;	/* correlator */
+	char comm[TB_COMM_LEN];	/* NUL-terminated thread name */
+	char detail[TB_PATH_LEN]; /* exec filename, exit cause, mapping path; "" if none */
+};
+
+const char *tb_event_name(enum tb_event_type type);
+/* Returns TB_EV_NONE for a name that is no CSV event. */
+enum tb_event_type tb_event_from_name(const char *name, size_t len);
+const char *tb_region_name(enum tb_region region);
+enum tb_region tb_region_from_name(const char *name, size_t len);
+const char *tb_flag_name(unsigned bit_index);
+
+static inline int tb_is_alloc(enum tb_event_type t)
+{
+	return t >= TB_EV_MALLOC && t <= TB_EV_PVALLOC && t != TB_EV_FREE;
+}
+
+#endif /* TB_EVENT_H */

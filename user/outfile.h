@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* outfile.h: opening output files safely on behalf of the user who ran sudo. */
+#ifndef TB_OUTFILE_H
+#define TB_OUTFILE_H
+
+#include <sys/types.h>
+
+/* Who should own files tlsbpf creates: the sudo caller, or nobody in particular. */
+struct tb_owner {
+	int set;
+	uid_t uid;
+	gid_t gid;
+};
+
+/*
+ * Open PATH for writing ("-" is stdout): truncate, never follow a symlink at
+ * PATH, create mode 0644, and chown to owner when owner->set. Returns an fd or
+ * a negative errno; on failure prints one line "tlsbpf: cannot open 'PATH': why".
+ */
+int outfile__open(const char *path, const struct tb_owner *owner);
+
+#endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* report.h: the end-of-run report, drawn from the correlator's model. */
+#ifndef TB_REPORT_H
+#define TB_REPORT_H
+
+#include <stdio.h>
+#include "correlate.h"
+
+/* What the run was, as only the caller knows it. */
+struct tb_run_info {
+	const char *command;	/* the launched command line, or "pid 123", or "analyze FILE" */
+	uint64_t duration_ns;	/* wall time watched */
+	uint64_t events;	/* events received */
+	uint64_t lost;		/* events lost (ring buffer full or map full) */
+	int attached;		/* 1: processes existed before tlsbpf; their older blocks are not counted */
+	int have_status;	/* 1: exit_status below is the launched command's */
+	int exit_status;	/* 0..255, or 128+signal */
+};
+
+int report__text(const struct correlator *c, const struct tb_run_info *run, FILE *out);
+int report__json(const struct correlator *c, const struct tb_run_info *run, FILE *out);
+
+#endif
