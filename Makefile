@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# tlsbpf: eBPF allocator observer. `make` builds, `sudo make demo` shows it, `sudo make test` checks it.
+OUTPUT ?= .output
+PREFIX ?= /usr/local
+DESTDIR ?=
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION := 0.1.0
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+SANITIZE ?=
+CFLAGS ?= -O2 -g
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+INCLUDES := -I$(OUTPUT) -Iuser -Ibpf
+LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lelf
+ALL_CFLAGS := -D_GNU_SOURCE $(CFLAGS) $(WARN) $(INCLUDES) -DTLSBPF_VERSION='"$(VERSION)"' -MMD -MP
+
+# Modules that need no BPF (the unit tests link these) and the ones that drive the kernel side.
+CORE_SRCS := event correlate report csv live outfile
+LOADER_SRCS := env libc_resolve loader launcher decode consumer pipeline analyze main
+CORE_OBJS := $(CORE_SRCS:%=$(OUTPUT)/user/%.o)
+LOADER_OBJS := $(LOADER_SRCS:%=$(OUTPUT)/user/%.o)
+
+LABS := $(patsubst %.c,%,$(wildcard labs/08*.c))
+PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/progs/%,$(wildcard tests/progs/*.c))
+UNIT := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/test_*.c))
+BENCH := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/*.c))
+PROG_CFLAGS := -O1 -g -pthread -fno-builtin -Wall -Wextra
+
+.DELETE_ON_ERROR:
+.PHONY: all deps test-deps bench-deps labs progs unit test demo bench install clean
+
+all: tlsbpf labs progs
+
+deps:
+	$(Q)scripts/install-deps.sh build
+
+test-deps:
+	$(Q)scripts/install-deps.sh test
+
+bench-deps:
+	$(Q)scripts/install-deps.sh bench
+
+$(OUTPUT)/.deps-ok: scripts/install-deps.sh | $(OUTPUT)
+	$(Q)scripts/install-deps.sh build
+	$(Q)touch $@
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/progs $(OUTPUT)/unit $(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+
+# CO-RE needs the running kernel's types when it has them; the committed copy serves otherwise.
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)/.deps-ok
+	$(call msg,GEN,$@)
+	$(Q)if [ -r /sys/kernel/btf/vmlinux ] && $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp 2>/dev/null; \
+	then mv $@.tmp $@; else rm -f $@.tmp; cp vmlinux/$(ARCH)/vmlinux.h $@; fi
+
+$(OUTPUT)/tlsbpf.bpf.o: bpf/tlsbpf.bpf.c bpf/tlsbpf.h $(OUTPUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -c $< -o $@
+
+$(OUTPUT)/tlsbpf.skel.h: $(OUTPUT)/tlsbpf.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name tlsbpf_bpf > $@
+
+$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user $(OUTPUT)/.deps-ok
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The loader needs the skeleton before it compiles.
+$(OUTPUT)/user/loader.o: $(OUTPUT)/tlsbpf.skel.h
+
+tlsbpf: $(CORE_OBJS) $(LOADER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+labs: $(LABS)
+
+labs/%: labs/%.c $(wildcard labs/*.h) | $(OUTPUT)/.deps-ok
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PROG_CFLAGS) $< -o $@ -ldl
+
+progs: $(PROGS)
+
+$(OUTPUT)/progs/%: tests/progs/%.c | $(OUTPUT)/progs
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PROG_CFLAGS) $< -o $@ -ldl
+
+unit: $(UNIT)
+
+$(OUTPUT)/unit/%: tests/unit/%.c $(CORE_OBJS) $(OUTPUT)/user/env.o | $(OUTPUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@
+
+# Everything a test needs, then the suite: unit tests always, BPF tests as root.
+test: all unit
+	$(Q)scripts/install-deps.sh test
+	$(Q)tests/run
+
+demo: all
+	@echo '$$ ./tlsbpf --csv $(OUTPUT)/demo.csv -- ./labs/08c_fork_inject'
+	$(Q)./tlsbpf --csv $(OUTPUT)/demo.csv -- ./labs/08c_fork_inject
+
+$(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PROG_CFLAGS) -O2 $< -o $@
+
+bench: all $(BENCH)
+	$(Q)scripts/install-deps.sh bench
+	$(Q)bench/run
+
+install: tlsbpf
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 tlsbpf $(DESTDIR)$(PREFIX)/bin/tlsbpf
+
+clean:
+	$(call msg,CLEAN,)
+	$(Q)rm -rf $(OUTPUT) tlsbpf $(LABS)
+
+-include $(wildcard $(OUTPUT)/user/*.d)

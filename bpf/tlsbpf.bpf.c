@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* tlsbpf.bpf.c: the probes; allocator calls and memory syscalls of watched processes into one ring buffer. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "tlsbpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define CLONE_VM 0x00000100
+#define CLONE_VFORK 0x00004000
+#define CLONE_THREAD 0x00010000
+
+/* x86_64 and arm64 syscall numbers of the memory calls we follow. */
+#if defined(__TARGET_ARCH_arm64)
+#define NR_MMAP 222
+#define NR_MPROTECT 226
+#define NR_MUNMAP 215
+#define NR_BRK 214
+#define NR_MREMAP 216
+#define NR_MADVISE 233
+#else
+#define NR_MMAP 9
+#define NR_MPROTECT 10
+#define NR_MUNMAP 11
+#define NR_BRK 12
+#define NR_MREMAP 25
+#define NR_MADVISE 28
+#endif
+
+/* Knobs, set by the loader between open and load. */
+const volatile __u64 wakeup_bytes = 1 << 20;	/* force a wakeup once this much is unread */
+const volatile __u32 sample_every = 0;		/* reserved: record one allocation call in N */
+const volatile __u32 report_free_null = 0;
+
+/* Ring buffer for every record; its size is set by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} rb SEC(".maps");
+
+/* tgid -> TB_WATCH_PENDING / TB_WATCH_ACTIVE */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TB_MAX_WATCHED);
+	__type(key, __u32);
+	__type(value, __u32);
+} watched SEC(".maps");
+
+/* Records lost: [0] ring buffer full, [1] a map was full (inflight, watched, sysargs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* An allocator call in progress on one thread, from its entry to its return. */
+struct call {
+	__u64 ts_ns;
+	__u64 size;
+	__u64 old_addr;	/* realloc input, or the alignment */
+	__u64 memptr;	/* posix_memalign's result pointer */
+	__u32 type;
+	__u32 depth;	/* > 1: inside a nested probed call, which we do not report */
+	__u32 flags;
+	__u32 pad;
+};
+
+/* tid -> the allocator call it is inside */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TB_MAX_INFLIGHT);
+	__type(key, __u32);
+	__type(value, struct call);
+} inflight SEC(".maps");
+
+/* A memory syscall in progress: its arguments, kept from sys_enter to sys_exit. */
+struct sysargs {
+	__u64 args[6];
+	__u64 old_brk;
+	__u64 start_brk;
+	__u32 nr;
+	__u32 pad;
+};
+
+/* tid -> struct sysargs */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TB_MAX_INFLIGHT);
+	__type(key, __u32);
+	__type(value, struct sysargs);
+} sysargs SEC(".maps");
+
+static __always_inline void count_drop(__u32 why)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &why);
+
+	if (n)
+		*n += 1;
+}
+
+/* Only recording processes are watched; launched ones wait, pending, for their exec. */
+static __always_inline bool is_active(__u32 tgid)
+{
+	__u32 *state = bpf_map_lookup_elem(&watched, &tgid);
+
+	return state && *state == TB_WATCH_ACTIVE;
+}
+
+static __always_inline void *reserve(__u64 size)
+{
+	void *rec = bpf_ringbuf_reserve(&rb, size, 0);
+
+	if (!rec)
+		count_drop(0);
+	return rec;
+}
+
+/*
+ * Wake the consumer only when a good batch is waiting: a wakeup per record
+ * costs more than the rest of the probe. The loader also polls on a short
+ * timeout, so a quiet program's last records are never stranded.
+ */
+static __always_inline void submit(void *rec)
+{
+	__u64 avail = bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(rec, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void fill_hdr(struct tb_hdr *h, __u16 type, __u64 pid_tgid)
+{
+	h->type = type;
+	h->flags = 0;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->aux = 0;
+	h->ts_ns = bpf_ktime_get_ns();
+}
+
+/* a * b, or ~0 with *overflow set: calloc's and reallocarray's real request. */
+static __always_inline __u64 mul_size(__u64 a, __u64 b, __u32 *flags)
+{
+	__u64 limit;
+
+	if (!b)
+		return 0;
+	limit = ~0ULL / b;
+	/* keep clang from folding this into a 128-bit multiply the BPF target lacks */
+	asm volatile("" : "+r"(limit));
+	if (a > limit) {
+		*flags |= TB_RF_OVERFLOW;
+		return ~0ULL;
+	}
+	return a * b;
+}
+
+static __always_inline void call_args(struct call *c, struct pt_regs *ctx)
+{
+	__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx), a2 = PT_REGS_PARM3(ctx);
+
+	switch (c->type) {
+	case TB_EV_CALLOC:
+		c->size = mul_size(a0, a1, &c->flags);
+		break;
+	case TB_EV_REALLOC:
+		c->old_addr = a0;
+		c->size = a1;
+		break;
+	case TB_EV_REALLOCARRAY:
+		c->old_addr = a0;
+		c->size = mul_size(a1, a2, &c->flags);
+		break;
+	case TB_EV_POSIX_MEMALIGN:
+		c->memptr = a0;
+		c->old_addr = a1;
+		c->size = a2;
+		break;
+	case TB_EV_ALIGNED_ALLOC:
+	case TB_EV_MEMALIGN:
+		c->old_addr = a0;
+		c->size = a1;
+		break;
+	default: /* malloc, valloc, pvalloc */
+		c->size = a0;
+	}
+}
+
+static __always_inline void emit_free(__u64 pid_tgid, __u64 ptr)
+{
+	struct tb_rec_alloc *r = reserve(sizeof(*r));
+
+	if (!r)
+		return;
+	fill_hdr(&r->h, TB_EV_FREE, pid_tgid);
+	r->size = 0;
+	r->addr = ptr;
+	r->old_addr = 0;
+	submit(r);
+}
+
+/* Every allocator entry: the cookie says which function this is. */
+SEC("uprobe")
+int BPF_KPROBE(alloc_enter)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid, type;
+	struct call c = {}, *cur;
+
+	if (!is_active(pid_tgid >> 32))
+		return 0;
+	cur = bpf_map_lookup_elem(&inflight, &tid);
+	type = bpf_get_attach_cookie(ctx);
+	if (type == TB_EV_FREE) {
+		__u64 ptr = PT_REGS_PARM1(ctx);
+
+		/* realloc(p, 0) frees inside: the program made one call, so one row */
+		if (cur || (!ptr && !report_free_null))
+			return 0;
+		emit_free(pid_tgid, ptr);
+		return 0;
+	}
+	if (cur) {
+		cur->depth++;
+		return 0;
+	}
+	c.type = type;
+	c.depth = 1;
+	call_args(&c, ctx);
+	c.ts_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&inflight, &tid, &c, BPF_NOEXIST))
+		count_drop(1);
+	return 0;
+}
+
+static __always_inline __u64 call_result(struct call *c, __u64 ret, __u16 *flags)
+{
+	__u64 addr = ret;
+
+	if (c->type == TB_EV_POSIX_MEMALIGN) {
+		addr = 0;
+		/* the block is returned through memptr; the return value is an error */
+		if ((__s32)ret == 0)
+			bpf_probe_read_user(&addr, sizeof(addr), (void *)c->memptr);
+		else
+			*flags |= TB_RF_FAILED;
+		return addr;
+	}
+	/* realloc(p, 0) returns NULL having freed p: not a failure */
+	if (!addr && !((c->type == TB_EV_REALLOC || c->type == TB_EV_REALLOCARRAY) &&
+		       !c->size && c->old_addr))
+		*flags |= TB_RF_FAILED;
+	return addr;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_exit, __u64 ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), now;
+	__u32 tid = (__u32)pid_tgid;
+	struct tb_rec_alloc *r;
+	struct call *c;
+
+	c = bpf_map_lookup_elem(&inflight, &tid);
+	if (!c)
+		return 0;
+	if (c->depth > 1) {
+		c->depth--;
+		return 0;
+	}
+	r = reserve(sizeof(*r));
+	if (r) {
+		fill_hdr(&r->h, c->type, pid_tgid);
+		now = r->h.ts_ns;
+		r->h.flags = c->flags;
+		r->h.aux = now - c->ts_ns > 0xffffffffULL ? 0xffffffff : now - c->ts_ns;
+		r->size = c->size;
+		r->addr = call_result(c, ret, &r->h.flags);
+		r->old_addr = c->old_addr;
+		submit(r);
+	}
+	bpf_map_delete_elem(&inflight, &tid);
+	return 0;
+}
+
+static __always_inline bool is_mem_syscall(long nr)
+{
+	return nr == NR_MMAP || nr == NR_MUNMAP || nr == NR_MREMAP || nr == NR_MPROTECT ||
+	       nr == NR_MADVISE || nr == NR_BRK;
+}
+
+static __always_inline long syscall_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ((struct user_pt_regs *)regs, syscallno);
+#else
+	return BPF_CORE_READ(regs, orig_ax);
+#endif
+}
+
+/* libbpf 1.1 has no sixth-argument macro: mmap's file offset. */
+static __always_inline __u64 syscall_arg6(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ((struct user_pt_regs *)regs, regs[5]);
+#else
+	return BPF_CORE_READ(regs, r9);
+#endif
+}
+
+/* Fires for every syscall on the machine: the cheap number test goes first. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	__u64 pid_tgid;
+	__u32 tid;
+	struct sysargs a = {};
+
+	if (!is_mem_syscall(id))
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	if (!is_active(pid_tgid >> 32))
+		return 0;
+	tid = (__u32)pid_tgid;
+	a.nr = id;
+	a.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	a.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	a.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	a.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	a.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+	a.args[5] = syscall_arg6(regs);
+	if (id == NR_BRK) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		a.old_brk = BPF_CORE_READ(task, mm, brk);
+		a.start_brk = BPF_CORE_READ(task, mm, start_brk);
+	}
+	if (bpf_map_update_elem(&sysargs, &tid, &a, BPF_ANY))
+		count_drop(1);
+	return 0;
+}
+
+static __always_inline void vm_fill(struct tb_rec_vm *r, struct sysargs *a, long ret)
+{
+	__s32 err = ret < 0 && ret > -4096 ? ret : 0;
+
+	r->err = err;
+	r->fd = -1;
+	r->prot = 0;
+	r->flags = 0;
+	r->old_addr = 0;
+	r->old_size = 0;
+	r->addr = a->args[0];
+	r->size = a->args[1];
+	switch (a->nr) {
+	case NR_MMAP:
+		r->h.type = TB_EV_MMAP;
+		r->addr = err ? 0 : ret;
+		r->prot = a->args[2];
+		r->flags = a->args[3];
+		r->fd = a->args[4];
+		r->old_size = a->args[5];
+		break;
+	case NR_MUNMAP:
+		r->h.type = TB_EV_MUNMAP;
+		break;
+	case NR_MREMAP:
+		r->h.type = TB_EV_MREMAP;
+		r->old_addr = a->args[0];
+		r->old_size = a->args[1];
+		r->size = a->args[2];
+		r->flags = a->args[3];
+		r->addr = err ? 0 : ret;
+		break;
+	case NR_MPROTECT:
+		r->h.type = TB_EV_MPROTECT;
+		r->prot = a->args[2];
+		break;
+	case NR_MADVISE:
+		r->h.type = TB_EV_MADVISE;
+		r->flags = a->args[2];
+		break;
+	default: /* brk: the result is the new break, whether or not it moved */
+		r->h.type = TB_EV_BRK;
+		r->err = 0;
+		r->addr = ret;
+		r->old_addr = a->old_brk;
+		r->old_size = a->start_brk;
+		r->size = 0;
+	}
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 pid_tgid;
+	__u32 tid;
+	struct sysargs *a;
+	struct tb_rec_vm *r;
+
+	if (!is_mem_syscall(syscall_nr(regs)))
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	tid = (__u32)pid_tgid;
+	a = bpf_map_lookup_elem(&sysargs, &tid);
+	if (!a)
+		return 0;
+	r = reserve(sizeof(*r));
+	if (r) {
+		fill_hdr(&r->h, 0, pid_tgid);
+		vm_fill(r, a, ret);
+		submit(r);
+	}
+	bpf_map_delete_elem(&sysargs, &tid);
+	return 0;
+}
+
+static __always_inline void task_fill(struct tb_rec_task *r, struct task_struct *task)
+{
+	r->h.pid = BPF_CORE_READ(task, tgid);
+	r->h.tid = BPF_CORE_READ(task, pid);
+	BPF_CORE_READ_STR_INTO(&r->comm, task, comm);
+}
+
+/* A watched process made a thread or a process: children are watched from birth. */
+SEC("tp_btf/task_newtask")
+int BPF_PROG(task_newtask, struct task_struct *task, __u64 clone_flags)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 child, state = TB_WATCH_ACTIVE;
+	bool thread = clone_flags & CLONE_THREAD;
+	struct tb_rec_task *r;
+	struct pt_regs *regs;
+
+	if (!is_active(pid_tgid >> 32))
+		return 0;
+	child = BPF_CORE_READ(task, tgid);
+	if (!thread && bpf_map_update_elem(&watched, &child, &state, BPF_ANY))
+		count_drop(1);
+	r = reserve(sizeof(*r));
+	if (!r)
+		return 0;
+	fill_hdr(&r->h, thread ? TB_EV_THREAD : TB_EV_FORK, pid_tgid);
+	task_fill(r, task);
+	if ((clone_flags & (CLONE_VM | CLONE_VFORK)) == (CLONE_VM | CLONE_VFORK))
+		r->h.flags |= TB_RF_VFORK;
+	r->clone_flags = clone_flags;
+	r->origin_pid = pid_tgid >> 32;
+	r->origin_tid = (__u32)pid_tgid;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	r->stack = regs ? PT_REGS_SP_CORE(regs) : 0;
+	submit(r);
+	return 0;
+}
+
+SEC("tp_btf/task_rename")
+int BPF_PROG(task_rename, struct task_struct *task, const char *comm)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct tb_rec_task *r;
+
+	if (!is_active(tgid))
+		return 0;
+	r = reserve(sizeof(*r));
+	if (!r)
+		return 0;
+	fill_hdr(&r->h, TB_EV_COMM, 0);
+	r->h.pid = tgid;
+	r->h.tid = BPF_CORE_READ(task, pid);
+	r->clone_flags = 0;
+	r->stack = 0;
+	r->origin_pid = 0;
+	r->origin_tid = 0;
+	bpf_probe_read_kernel_str(&r->comm, sizeof(r->comm), comm);
+	submit(r);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid), state = TB_WATCH_ACTIVE, *cur;
+	struct tb_rec_exec *r;
+
+	cur = bpf_map_lookup_elem(&watched, &tgid);
+	if (!cur)
+		return 0;
+	/* a launched command starts recording here, with its own program's image */
+	if (*cur != TB_WATCH_ACTIVE)
+		bpf_map_update_elem(&watched, &tgid, &state, BPF_ANY);
+	r = reserve(sizeof(*r));
+	if (!r)
+		return 0;
+	fill_hdr(&r->h, TB_EV_EXEC, 0);
+	r->h.pid = tgid;
+	r->h.tid = BPF_CORE_READ(p, pid);
+	r->h.aux = old_pid;
+	BPF_CORE_READ_STR_INTO(&r->comm, p, comm);
+	bpf_probe_read_kernel_str(&r->filename, sizeof(r->filename), BPF_CORE_READ(bprm, filename));
+	submit(r);
+	return 0;
+}
+
+/* Every thread's end; the last one's is also its process's end. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid), tid = BPF_CORE_READ(task, pid);
+	bool group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
+	struct tb_rec_task *r;
+
+	if (!is_active(tgid))
+		return 0;
+	bpf_map_delete_elem(&inflight, &tid);
+	bpf_map_delete_elem(&sysargs, &tid);
+	r = reserve(sizeof(*r));
+	if (r) {
+		fill_hdr(&r->h, group_dead ? TB_EV_EXIT : TB_EV_EXIT_THREAD, 0);
+		task_fill(r, task);
+		r->h.aux = BPF_CORE_READ(task, exit_code);
+		r->clone_flags = 0;
+		r->stack = 0;
+		r->origin_pid = 0;
+		r->origin_tid = 0;
+		/* the loader may be waiting on this very record to finish */
+		bpf_ringbuf_submit(r, group_dead ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	}
+	if (group_dead)
+		bpf_map_delete_elem(&watched, &tgid);
+	return 0;
+}

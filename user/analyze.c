@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* analyze.c: replay a CSV through the correlator and print the same report a live run prints. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "analyze.h"
+#include "correlate.h"
+#include "csv.h"
+#include "outfile.h"
+#include "report.h"
+
+static int write_report(const char *path, bool json, const struct correlator *c,
+			const struct tb_run_info *run)
+{
+	struct tb_owner owner = {};
+	FILE *f = stdout;
+	int err, fd;
+
+	if (path && strcmp(path, "-")) {
+		fd = outfile__open(path, &owner);
+		if (fd < 0)
+			return fd;
+		f = fdopen(fd, "w");
+		if (!f)
+			return -errno;
+	}
+	err = json ? report__json(c, run, f) : report__text(c, run, f);
+	if (fflush(f) && !err)
+		err = -errno;
+	if (f != stdout)
+		fclose(f);
+	return err;
+}
+
+static int replay(struct csv_reader *r, struct correlator *c, struct tb_run_info *run)
+{
+	struct tb_event e;
+	uint64_t first = 0, last = 0;
+	int n;
+
+	while ((n = csv_reader__next(r, &e)) == 1) {
+		/* the correlation columns are recomputed, never trusted */
+		e.region = TB_REG_NONE;
+		e.region_base = 0;
+		e.flags &= TB_F_FAILED;
+		if (e.type != TB_EV_FORK && e.type != TB_EV_THREAD)
+			e.origin_pid = e.origin_tid = 0;
+		if (e.type == TB_EV_LOST)
+			run->lost += e.size;
+		if (!first)
+			first = e.ts_ns;
+		last = e.ts_ns > last ? e.ts_ns : last;
+		run->events++;
+		correlator__process(c, &e);
+	}
+	run->duration_ns = last - first;
+	return n;
+}
+
+int analyze__main(const struct env *env)
+{
+	struct tb_run_info run = {};
+	struct correlator *c;
+	struct csv_reader *r;
+	char what[1024];
+	int n, err = 0;
+
+	r = csv_reader__open(env->argv[0]);
+	if (!r) {
+		fprintf(stderr, "tlsbpf: cannot read '%s': %s\n", env->argv[0], strerror(errno));
+		return 1;
+	}
+	c = correlator__new();
+	if (!c) {
+		csv_reader__close(r);
+		return 1;
+	}
+	snprintf(what, sizeof(what), "analyze %s", env->argv[0]);
+	run.command = what;
+	n = replay(r, c, &run);
+	if (n < 0)
+		fprintf(stderr, "tlsbpf: %s: %s\n", env->argv[0], csv_reader__error(r));
+	else if (!env->summary_json_path || env->summary_path)
+		err = write_report(env->summary_path, false, c, &run);
+	if (n >= 0 && env->summary_json_path && !err)
+		err = write_report(env->summary_json_path, true, c, &run);
+	if (err)
+		fprintf(stderr, "tlsbpf: cannot write the report: %s\n", strerror(-err));
+	correlator__free(c);
+	csv_reader__close(r);
+	return n < 0 || err ? 1 : 0;
+}

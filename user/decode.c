@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* decode.c: ring-buffer records into events; thread names come once per thread, not per event. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "decode.h"
+
+/* tid -> name, open addressing; a tid of 0 marks an empty slot. */
+struct comm_slot {
+	uint32_t tid;
+	char comm[TB_COMM_LEN];
+};
+
+struct decoder {
+	struct comm_slot *slots;
+	size_t cap;	/* a power of two */
+	size_t used;
+};
+
+static size_t slot_of(const struct decoder *d, uint32_t tid)
+{
+	size_t i = (tid * 2654435761u) & (d->cap - 1);
+
+	while (d->slots[i].tid && d->slots[i].tid != tid)
+		i = (i + 1) & (d->cap - 1);
+	return i;
+}
+
+static int grow(struct decoder *d)
+{
+	struct comm_slot *old = d->slots;
+	size_t oldcap = d->cap;
+
+	d->cap = oldcap ? oldcap * 2 : 1024;
+	d->slots = calloc(d->cap, sizeof(*d->slots));
+	if (!d->slots) {
+		d->slots = old;
+		d->cap = oldcap;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].tid)
+			d->slots[slot_of(d, old[i].tid)] = old[i];
+	free(old);
+	return 0;
+}
+
+static void comm_set(struct decoder *d, uint32_t tid, const char *comm)
+{
+	size_t i;
+
+	if ((d->used + 1) * 2 > d->cap && grow(d))
+		return;
+	i = slot_of(d, tid);
+	if (!d->slots[i].tid) {
+		d->slots[i].tid = tid;
+		d->used++;
+	}
+	memcpy(d->slots[i].comm, comm, TB_COMM_LEN);
+	d->slots[i].comm[TB_COMM_LEN - 1] = 0;
+}
+
+/* Deleting from linear probing: re-place the rest of the cluster. */
+static void comm_del(struct decoder *d, uint32_t tid)
+{
+	size_t i = slot_of(d, tid), j;
+
+	if (!d->slots[i].tid)
+		return;
+	d->slots[i].tid = 0;
+	d->used--;
+	for (j = (i + 1) & (d->cap - 1); d->slots[j].tid; j = (j + 1) & (d->cap - 1)) {
+		struct comm_slot s = d->slots[j];
+
+		d->slots[j].tid = 0;
+		d->slots[slot_of(d, s.tid)] = s;
+	}
+}
+
+/* A thread whose birth we did not see (attach, or a lost record): ask /proc once. */
+static void comm_from_proc(struct decoder *d, uint32_t pid, uint32_t tid, char *out)
+{
+	char path[64];
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, out, TB_COMM_LEN - 1);
+		close(fd);
+	}
+	if (n <= 0)
+		n = snprintf(out, TB_COMM_LEN, "?");
+	out[n] = 0;
+	out[strcspn(out, "\n")] = 0;
+	comm_set(d, tid, out);
+}
+
+static void comm_get(struct decoder *d, uint32_t pid, uint32_t tid, char *out)
+{
+	size_t i = d->cap ? slot_of(d, tid) : 0;
+
+	if (d->cap && d->slots[i].tid)
+		memcpy(out, d->slots[i].comm, TB_COMM_LEN);
+	else
+		comm_from_proc(d, pid, tid, out);
+}
+
+static void decode_alloc(const struct tb_rec_alloc *r, struct tb_event *e)
+{
+	e->size = r->size;
+	e->addr = r->addr;
+	e->latency_ns = r->h.aux;
+	if (e->type == TB_EV_REALLOC || e->type == TB_EV_REALLOCARRAY)
+		e->old_addr = r->old_addr;
+	else if (e->type != TB_EV_FREE)
+		e->align = r->old_addr;
+	if (r->h.flags & TB_RF_FAILED)
+		e->flags |= TB_F_FAILED;
+}
+
+static void decode_vm(const struct tb_rec_vm *r, struct tb_event *e)
+{
+	e->size = r->size;
+	e->addr = r->addr;
+	e->old_addr = r->old_addr;
+	e->old_size = r->old_size;
+	e->prot = r->prot;
+	e->sysflags = r->flags;
+	e->fd = r->fd;
+	e->err = r->err;
+}
+
+/* The kernel's exit code: a signal in the low 7 bits, else a status in the next byte. */
+static void decode_exit(uint32_t code, struct tb_event *e)
+{
+	int sig = code & 0x7f;
+	const char *name;
+
+	if (!sig) {
+		e->size = (code >> 8) & 0xff;
+		return;
+	}
+	e->size = 128 + sig;
+	name = sigabbrev_np(sig);
+	snprintf(e->detail, sizeof(e->detail), "killed by %s%s%s", name ? "SIG" : "signal ",
+		 name ? name : "", (code & 0x80) ? " (core dumped)" : "");
+	if (!name)
+		snprintf(e->detail, sizeof(e->detail), "killed by signal %d%s", sig,
+			 (code & 0x80) ? " (core dumped)" : "");
+}
+
+static int decode_task(struct decoder *d, const struct tb_rec_task *r, struct tb_event *e)
+{
+	switch (r->h.type) {
+	case TB_EV_COMM:
+		comm_set(d, r->h.tid, r->comm);
+		return 0;
+	case TB_EV_FORK:
+	case TB_EV_THREAD:
+		comm_set(d, r->h.tid, r->comm);
+		e->origin_pid = r->origin_pid;
+		e->origin_tid = r->origin_tid;
+		e->sysflags = r->clone_flags;
+		if (r->h.type == TB_EV_THREAD)
+			e->addr = r->stack;
+		break;
+	case TB_EV_EXIT:
+		decode_exit(r->h.aux, e);
+		/* fallthrough */
+	default: /* exit_thread */
+		comm_del(d, r->h.tid);
+	}
+	memcpy(e->comm, r->comm, TB_COMM_LEN);
+	e->comm[TB_COMM_LEN - 1] = 0;
+	return 1;
+}
+
+static const size_t rec_size[TB_EV_MAX] = {
+	[TB_EV_MALLOC... TB_EV_PVALLOC] = sizeof(struct tb_rec_alloc),
+	[TB_EV_MMAP... TB_EV_BRK] = sizeof(struct tb_rec_vm),
+	[TB_EV_FORK] = sizeof(struct tb_rec_task),
+	[TB_EV_THREAD] = sizeof(struct tb_rec_task),
+	[TB_EV_EXEC] = sizeof(struct tb_rec_exec),
+	[TB_EV_EXIT_THREAD] = sizeof(struct tb_rec_task),
+	[TB_EV_EXIT] = sizeof(struct tb_rec_task),
+	[TB_EV_COMM] = sizeof(struct tb_rec_task),
+};
+
+int decoder__record(struct decoder *d, const void *data, size_t size, struct tb_event *e)
+{
+	const struct tb_hdr *h = data;
+
+	if (size < sizeof(*h) || h->type >= TB_EV_MAX || !rec_size[h->type] ||
+	    size < rec_size[h->type])
+		return -EINVAL;
+	memset(e, 0, offsetof(struct tb_event, comm));
+	e->comm[0] = e->detail[0] = 0;
+	e->type = h->type;
+	e->ts_ns = h->ts_ns;
+	e->pid = h->pid;
+	e->tid = h->tid;
+	e->fd = -1;
+	if (h->type <= TB_EV_PVALLOC) {
+		decode_alloc(data, e);
+	} else if (h->type <= TB_EV_BRK) {
+		decode_vm(data, e);
+	} else if (h->type == TB_EV_EXEC) {
+		const struct tb_rec_exec *r = data;
+
+		comm_set(d, h->tid, r->comm);
+		memcpy(e->comm, r->comm, TB_COMM_LEN);
+		snprintf(e->detail, sizeof(e->detail), "%.*s", TB_PATH_LEN - 1, r->filename);
+		return 1;
+	} else {
+		return decode_task(d, data, e);
+	}
+	comm_get(d, h->pid, h->tid, e->comm);
+	return 1;
+}
+
+struct decoder *decoder__new(void)
+{
+	struct decoder *d = calloc(1, sizeof(*d));
+
+	if (d && grow(d)) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void decoder__free(struct decoder *d)
+{
+	if (d)
+		free(d->slots);
+	free(d);
+}

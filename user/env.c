@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* env.c: option parsing; every error is one line naming the option and what to do. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "env.h"
+
+#ifndef TLSBPF_VERSION
+#define TLSBPF_VERSION "dev"
+#endif
+
+static const char usage[] =
+	"Usage: tlsbpf [OPTIONS] -- COMMAND [ARG...]\n"
+	"       tlsbpf analyze [OPTIONS] FILE.csv\n"
+	"\n"
+	"Watch every allocation of COMMAND, its threads and its children: which thread\n"
+	"got each block and which freed it, what a child inherited at fork, and which\n"
+	"mapping (brk heap, thread arena, mmap chunk, stack) each block lives in.\n"
+	"\n"
+	"Output:\n"
+	"  -q, --quiet             no live view (one line per event)\n"
+	"  -o, --output FILE       live view to FILE instead of stdout\n"
+	"      --csv FILE          every event as CSV schema v1 ('-' for stdout)\n"
+	"      --summary FILE      end-of-run report to FILE instead of stderr\n"
+	"      --summary-json FILE the same report as JSON\n"
+	"\n"
+	"Probing:\n"
+	"      --lib PATH          also probe the allocator in PATH (repeatable):\n"
+	"                          jemalloc, musl's libc, a static binary\n"
+	"      --ringbuf-mb N      ring buffer size in MiB, a power of two (default 32)\n"
+	"\n"
+	"Running the command:\n"
+	"  -u, --user USER         run COMMAND as USER (default: the sudo caller)\n"
+	"      --as-root           under sudo, run COMMAND as root\n"
+	"\n"
+	"  -v, --verbose           say what is probed where, and libbpf's log\n"
+	"  -h, --help              this text\n"
+	"  -V, --version           the version\n"
+	"\n"
+	"tlsbpf exits with COMMAND's status (128+N when signal N killed it).\n"
+	"`tlsbpf analyze` rebuilds the report from a CSV written earlier; no root needed.\n";
+
+enum {
+	OPT_CSV = 256,
+	OPT_SUMMARY,
+	OPT_SUMMARY_JSON,
+	OPT_LIB,
+	OPT_RINGBUF,
+	OPT_AS_ROOT,
+};
+
+static const struct option long_opts[] = {
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "csv", required_argument, NULL, OPT_CSV },
+	{ "summary", required_argument, NULL, OPT_SUMMARY },
+	{ "summary-json", required_argument, NULL, OPT_SUMMARY_JSON },
+	{ "lib", required_argument, NULL, OPT_LIB },
+	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
+	{ "user", required_argument, NULL, 'u' },
+	{ "as-root", no_argument, NULL, OPT_AS_ROOT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{},
+};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "tlsbpf: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see 'tlsbpf --help')\n");
+	return -EINVAL;
+}
+
+static int parse_ringbuf(struct env *env, const char *arg)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	/* the kernel wants a power-of-two number of pages; 1 MiB to 1 GiB is sane */
+	if (errno || *end || arg[0] == '-' || v < 1 || v > 1024 || (v & (v - 1)))
+		return usage_error("--ringbuf-mb wants a power of two from 1 to 1024, not '%s'", arg);
+	env->ringbuf_mb = v;
+	return 0;
+}
+
+static int parse_one(struct env *env, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'q': env->quiet = true; return 0;
+	case 'o': env->live_path = arg; return 0;
+	case OPT_CSV: env->csv_path = arg; return 0;
+	case OPT_SUMMARY: env->summary_path = arg; return 0;
+	case OPT_SUMMARY_JSON: env->summary_json_path = arg; return 0;
+	case OPT_LIB:
+		if (env->nlibs == TB_MAX_LIBS)
+			return usage_error("too many --lib options (at most %s)", "16");
+		env->libs[env->nlibs++] = arg;
+		return 0;
+	case OPT_RINGBUF: return parse_ringbuf(env, arg);
+	case 'u': env->user = arg; return 0;
+	case OPT_AS_ROOT: env->as_root = true; return 0;
+	case 'v': env->verbose = true; return 0;
+	case 'h': fputs(usage, stdout); return 1;
+	case 'V': printf("tlsbpf %s\n", TLSBPF_VERSION); return 1;
+	default: return -EINVAL;	/* getopt already said what was wrong */
+	}
+}
+
+static int check_operands(struct env *env)
+{
+	if (env->analyze) {
+		if (env->argc != 1)
+			return usage_error("analyze wants one CSV file%s", "");
+		return 0;
+	}
+	if (env->argc == 0)
+		return usage_error("no command given: put it after '--', as in 'tlsbpf -- ./prog'%s",
+				   "");
+	if (env->user && env->as_root)
+		return usage_error("--user and --as-root contradict each other%s", "");
+	return 0;
+}
+
+int env__parse(struct env *env, int argc, char **argv)
+{
+	int opt, err;
+
+	memset(env, 0, sizeof(*env));
+	env->ringbuf_mb = 32;
+	if (argc > 1 && strcmp(argv[1], "analyze") == 0) {
+		env->analyze = true;
+		argc--;
+		argv++;
+	}
+	optind = 1;
+	opterr = 0;
+	/* '+': stop at the command's first word, so its own options stay its own */
+	while ((opt = getopt_long(argc, argv, "+:qo:u:vhV", long_opts, NULL)) != -1) {
+		if (opt == '?' || opt == ':') {
+			if (optopt && optopt < 256)
+				return usage_error(opt == ':' ? "option '-%c' needs a value"
+							      : "unknown option '-%c'",
+						   (char[]){ (char)optopt, 0 });
+			return usage_error(opt == ':' ? "option '%s' needs a value"
+						      : "unknown option '%s'",
+					   argv[optind - 1]);
+		}
+		err = parse_one(env, opt, optarg);
+		if (err)
+			return err;
+	}
+	env->argv = argv + optind;
+	env->argc = argc - optind;
+	return check_operands(env);
+}

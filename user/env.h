@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* env.h: the command line, parsed once into one struct every module reads. */
+#ifndef TB_ENV_H
+#define TB_ENV_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define TB_MAX_LIBS 16
+
+struct env {
+	bool verbose;
+	bool quiet;		/* no live view */
+	bool as_root;		/* under sudo, keep root for the command */
+	bool analyze;		/* `tlsbpf analyze FILE.csv` */
+	const char *user;	/* -u: run the command as this user */
+	const char *live_path;	/* -o: live view to a file instead of stdout */
+	const char *csv_path;	/* --csv; "-" is stdout */
+	const char *summary_path;	/* --summary; default stderr */
+	const char *summary_json_path;
+	const char *libs[TB_MAX_LIBS];	/* --lib, probed besides the command's own */
+	int nlibs;
+	unsigned ringbuf_mb;
+	char **argv;		/* the command and its arguments, or analyze's files */
+	int argc;
+};
+
+/* 0 on success; 1 when --help/--version printed and the caller should exit 0; <0 on a usage error (already reported). */
+int env__parse(struct env *env, int argc, char **argv);
+
+#endif

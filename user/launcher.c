@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* launcher.c: fork, drop to the invoking user, wait at the barrier, exec; exec errors come back over a pipe. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "launcher.h"
+
+static int parse_id(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || !*s || v > 0xfffffffeUL)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int cred_from_user(const char *user, struct tb_cred *cred)
+{
+	struct passwd *pw = getpwnam(user);
+	unsigned id;
+
+	if (!pw && parse_id(user, &id) == 0)
+		pw = getpwuid(id);
+	if (!pw) {
+		fprintf(stderr, "tlsbpf: no such user '%s' (for -u)\n", user);
+		return -ENOENT;
+	}
+	cred->drop = true;
+	cred->uid = pw->pw_uid;
+	cred->gid = pw->pw_gid;
+	snprintf(cred->user, sizeof(cred->user), "%s", pw->pw_name);
+	return 0;
+}
+
+int launcher__cred(const struct env *env, struct tb_cred *cred)
+{
+	const char *suid = getenv("SUDO_UID"), *sgid = getenv("SUDO_GID");
+	const char *suser = getenv("SUDO_USER");
+	unsigned uid, gid;
+
+	memset(cred, 0, sizeof(*cred));
+	if (env->user)
+		return cred_from_user(env->user, cred);
+	if (env->as_root || !suid || geteuid() != 0)
+		return 0;
+	if (parse_id(suid, &uid) || !sgid || parse_id(sgid, &gid)) {
+		fprintf(stderr, "tlsbpf: SUDO_UID/SUDO_GID are not numbers: use -u USER or --as-root\n");
+		return -EINVAL;
+	}
+	cred->drop = uid != 0 || gid != 0;
+	cred->uid = uid;
+	cred->gid = gid;
+	if (suser && getpwnam(suser))
+		snprintf(cred->user, sizeof(cred->user), "%s", suser);
+	return 0;
+}
+
+static int drop_privileges(const struct tb_cred *cred)
+{
+	if (!cred->drop)
+		return 0;
+	if (cred->user[0] ? initgroups(cred->user, cred->gid) : setgroups(1, &cred->gid))
+		return -errno;
+	if (setgid(cred->gid) || setuid(cred->uid))
+		return -errno;
+	/* a dropped identity that could be taken back would be no drop at all */
+	if (cred->uid != 0 && setuid(0) == 0)
+		return -EPERM;
+	return 0;
+}
+
+static void child_main(struct launch *lc, int go_rd, int err_wr, const char *path, char **argv,
+		       const struct tb_cred *cred)
+{
+	char go;
+	int err = drop_privileges(cred);
+
+	if (!err && read(go_rd, &go, 1) != 1)
+		_exit(127);	/* tlsbpf went away before the probes were live */
+	if (!err) {
+		execv(path, argv);
+		err = -errno;
+	}
+	if (write(err_wr, &err, sizeof(err)) != sizeof(err))
+		_exit(127);
+	_exit(err == -ENOENT ? 127 : 126);
+}
+
+int launcher__start(struct launch *lc, const char *path, char **argv, const struct tb_cred *cred)
+{
+	int go[2], errp[2];
+
+	if (pipe2(go, O_CLOEXEC))
+		return -errno;
+	if (pipe2(errp, O_CLOEXEC)) {
+		close(go[0]);
+		close(go[1]);
+		return -errno;
+	}
+	fflush(NULL);
+	lc->pid = fork();
+	if (lc->pid < 0) {
+		int err = -errno;
+
+		close(go[0]), close(go[1]), close(errp[0]), close(errp[1]);
+		return err;
+	}
+	if (lc->pid == 0) {
+		close(go[1]);
+		close(errp[0]);
+		child_main(lc, go[0], errp[1], path, argv, cred);
+	}
+	close(go[0]);
+	close(errp[1]);
+	lc->go_fd = go[1];
+	lc->err_fd = errp[0];
+	return 0;
+}
+
+int launcher__release(struct launch *lc)
+{
+	char go = 1;
+	int err = 0;
+	ssize_t n;
+
+	if (write(lc->go_fd, &go, 1) != 1)
+		err = -errno;
+	close(lc->go_fd);
+	lc->go_fd = -1;
+	/* EOF: the pipe closed on exec; a number: why exec (or the privilege drop) failed */
+	do
+		n = read(lc->err_fd, &err, sizeof(err));
+	while (n < 0 && errno == EINTR);
+	close(lc->err_fd);
+	lc->err_fd = -1;
+	return n == sizeof(err) ? err : 0;
+}

@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* libc_resolve.c: following a command's interpreter and needed libraries to the file that defines malloc. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <glob.h>
+#include <libelf.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "libc_resolve.h"
+#include "../bpf/tlsbpf.h"
+#include <linux/types.h>
+
+#define MAX_DIRS 64
+#define MAX_LIBS 64
+
+/* Preference order when aliases share an address: the first name wins. */
+static const struct {
+	const char *name;
+	int type;
+} alloc_funcs[TB_NFUNCS] = {
+	{ "malloc", TB_EV_MALLOC },
+	{ "free", TB_EV_FREE },
+	{ "calloc", TB_EV_CALLOC },
+	{ "realloc", TB_EV_REALLOC },
+	{ "reallocarray", TB_EV_REALLOCARRAY },
+	{ "posix_memalign", TB_EV_POSIX_MEMALIGN },
+	{ "memalign", TB_EV_MEMALIGN },
+	{ "aligned_alloc", TB_EV_ALIGNED_ALLOC },
+	{ "valloc", TB_EV_VALLOC },
+	{ "pvalloc", TB_EV_PVALLOC },
+};
+
+struct elf_file {
+	int fd;
+	Elf *elf;
+};
+
+static int elf_file__open(struct elf_file *f, const char *path)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
+		return -errno;
+	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
+	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF) {
+		if (f->elf)
+			elf_end(f->elf);
+		close(f->fd);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+static void elf_file__close(struct elf_file *f)
+{
+	elf_end(f->elf);
+	close(f->fd);
+}
+
+/* Uprobes take file offsets: map a virtual address through the loadable segments. */
+static int vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
+{
+	size_t n;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &n))
+		return -ENOEXEC;
+	for (size_t i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_memsz) {
+			*off = vaddr - ph.p_vaddr + ph.p_offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static Elf_Scn *find_section(Elf *elf, Elf64_Word type)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == type)
+			return scn;
+	return NULL;
+}
+
+static int func_index(const char *name)
+{
+	for (int i = 0; i < TB_NFUNCS; i++)
+		if (strcmp(name, alloc_funcs[i].name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Scan one symbol table for defined allocator functions. IFUNCs are skipped:
+ * their symbol is the resolver, not the function. Hidden versions (old compat
+ * symbols) are skipped when the table says so.
+ */
+static void scan_symtab(Elf *elf, Elf_Scn *scn, uint64_t *vaddrs)
+{
+	Elf_Data *data = elf_getdata(scn, NULL), *ver = NULL;
+	Elf_Scn *vscn = find_section(elf, SHT_GNU_versym);
+	GElf_Shdr sh;
+	GElf_Sym sym;
+
+	if (!data || !gelf_getshdr(scn, &sh) || !sh.sh_entsize)
+		return;
+	if (sh.sh_type == SHT_DYNSYM && vscn)
+		ver = elf_getdata(vscn, NULL);
+	for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+		const char *name;
+		int k;
+
+		if (!gelf_getsym(data, i, &sym) || sym.st_shndx == SHN_UNDEF || !sym.st_value ||
+		    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+			continue;
+		if (ver && (i + 1) * 2 <= ver->d_size && (((uint16_t *)ver->d_buf)[i] & 0x8000))
+			continue;
+		name = elf_strptr(elf, sh.sh_link, sym.st_name);
+		k = name ? func_index(name) : -1;
+		if (k >= 0 && !vaddrs[k])
+			vaddrs[k] = sym.st_value;
+	}
+}
+
+int libc_resolve__functions(const char *path, struct alloc_lib *lib)
+{
+	uint64_t vaddrs[TB_NFUNCS] = {};
+	struct elf_file f;
+	Elf_Scn *scn;
+	int err;
+
+	err = elf_file__open(&f, path);
+	if (err)
+		return err;
+	memset(lib, 0, sizeof(*lib));
+	if ((scn = find_section(f.elf, SHT_DYNSYM)))
+		scan_symtab(f.elf, scn, vaddrs);
+	if ((scn = find_section(f.elf, SHT_SYMTAB)))
+		scan_symtab(f.elf, scn, vaddrs);
+	for (int i = 0; i < TB_NFUNCS; i++) {
+		uint64_t off;
+		bool dup = false;
+
+		if (!vaddrs[i] || vaddr_to_offset(f.elf, vaddrs[i], &off))
+			continue;
+		/* aliases (memalign/aligned_alloc) share an address: one probe, one name */
+		for (int j = 0; j < lib->n; j++)
+			dup |= lib->offsets[j] == off;
+		if (dup)
+			continue;
+		lib->offsets[lib->n] = off;
+		lib->cookies[lib->n] = alloc_funcs[i].type;
+		lib->names[lib->n++] = alloc_funcs[i].name;
+	}
+	elf_file__close(&f);
+	if (!vaddrs[0] || !lib->n)
+		return -ENOENT;
+	snprintf(lib->path, sizeof(lib->path), "%s", path);
+	return 0;
+}
+
+static bool defines_malloc(const char *path)
+{
+	struct alloc_lib lib;
+
+	return libc_resolve__functions(path, &lib) == 0;
+}
+
+/* What the dynamic loader needs to know about one ELF file. */
+struct elf_deps {
+	char interp[PATH_MAX];
+	char needed[MAX_LIBS][NAME_MAX + 1];
+	int nneeded;
+	char runpath[PATH_MAX];
+};
+
+static void read_dynamic(Elf *elf, struct elf_deps *d)
+{
+	Elf_Scn *scn = find_section(elf, SHT_DYNAMIC);
+	Elf_Data *data;
+	GElf_Shdr sh;
+	GElf_Dyn dyn;
+
+	if (!scn || !(data = elf_getdata(scn, NULL)) || !gelf_getshdr(scn, &sh) || !sh.sh_entsize)
+		return;
+	for (size_t i = 0; i < sh.sh_size / sh.sh_entsize && gelf_getdyn(data, i, &dyn); i++) {
+		const char *s;
+
+		if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RUNPATH && dyn.d_tag != DT_RPATH)
+			continue;
+		s = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val);
+		if (!s)
+			continue;
+		if (dyn.d_tag == DT_NEEDED && d->nneeded < MAX_LIBS)
+			snprintf(d->needed[d->nneeded++], sizeof(d->needed[0]), "%s", s);
+		else if (dyn.d_tag != DT_NEEDED && !d->runpath[0])
+			snprintf(d->runpath, sizeof(d->runpath), "%s", s);
+	}
+}
+
+static int read_deps(const char *path, struct elf_deps *d)
+{
+	struct elf_file f;
+	size_t n;
+	GElf_Phdr ph;
+	int err;
+
+	memset(d, 0, sizeof(*d));
+	err = elf_file__open(&f, path);
+	if (err)
+		return err;
+	if (!elf_getphdrnum(f.elf, &n)) {
+		for (size_t i = 0; i < n; i++) {
+			char *raw;
+			size_t len;
+
+			if (!gelf_getphdr(f.elf, i, &ph) || ph.p_type != PT_INTERP)
+				continue;
+			raw = elf_rawfile(f.elf, &len);
+			if (raw && ph.p_offset + ph.p_filesz <= len)
+				snprintf(d->interp, sizeof(d->interp), "%.*s", (int)ph.p_filesz,
+					 raw + ph.p_offset);
+		}
+	}
+	read_dynamic(f.elf, d);
+	elf_file__close(&f);
+	return 0;
+}
+
+struct dirs {
+	char *v[MAX_DIRS];
+	int n;
+};
+
+static void dirs_add(struct dirs *ds, const char *dir, size_t len)
+{
+	if (len && ds->n < MAX_DIRS)
+		ds->v[ds->n++] = strndup(dir, len);
+}
+
+static void dirs_add_list(struct dirs *ds, const char *list, const char *origin)
+{
+	while (list && *list) {
+		size_t len = strcspn(list, ":;");
+		char buf[PATH_MAX];
+
+		if (len > 7 && strncmp(list, "$ORIGIN", 7) == 0 && origin) {
+			snprintf(buf, sizeof(buf), "%s%.*s", origin, (int)(len - 7), list + 7);
+			dirs_add(ds, buf, strlen(buf));
+		} else {
+			dirs_add(ds, list, len);
+		}
+		list += len + (list[len] != 0);
+	}
+}
+
+/* /etc/ld.so.conf and its includes: where ldconfig finds libraries. */
+static void dirs_add_conf(struct dirs *ds, const char *conf, int depth)
+{
+	char line[PATH_MAX];
+	FILE *f = fopen(conf, "re");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *s = line + strspn(line, " \t");
+
+		s[strcspn(s, "#\r\n")] = 0;
+		if (strncmp(s, "include", 7) == 0 && depth < 3) {
+			glob_t g;
+
+			s += 7 + strspn(s + 7, " \t");
+			if (glob(s, 0, NULL, &g) == 0)
+				for (size_t i = 0; i < g.gl_pathc; i++)
+					dirs_add_conf(ds, g.gl_pathv[i], depth + 1);
+			globfree(&g);
+		} else if (*s == '/') {
+			dirs_add(ds, s, strcspn(s, " \t"));
+		}
+	}
+	fclose(f);
+}
+
+static void dirs_build(struct dirs *ds, const struct elf_deps *d, const char *origin)
+{
+	static const char *const defaults[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+						"/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+						"/lib64", "/usr/lib64", "/lib", "/usr/lib" };
+
+	ds->n = 0;
+	dirs_add_list(ds, getenv("LD_LIBRARY_PATH"), origin);
+	if (d)
+		dirs_add_list(ds, d->runpath, origin);
+	dirs_add_conf(ds, "/etc/ld.so.conf", 0);
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		dirs_add(ds, defaults[i], strlen(defaults[i]));
+}
+
+static void dirs_free(struct dirs *ds)
+{
+	for (int i = 0; i < ds->n; i++)
+		free(ds->v[i]);
+	ds->n = 0;
+}
+
+static int find_lib(const struct dirs *ds, const char *name, char *out, size_t outsz)
+{
+	if (strchr(name, '/')) {
+		snprintf(out, outsz, "%s", name);
+		return access(out, R_OK) ? -ENOENT : 0;
+	}
+	for (int i = 0; i < ds->n; i++) {
+		snprintf(out, outsz, "%s/%s", ds->v[i], name);
+		if (access(out, R_OK) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+static int check_candidate(const char *path, char *out, size_t outsz)
+{
+	if (!defines_malloc(path))
+		return -ENOENT;
+	if (!realpath(path, out))
+		snprintf(out, outsz, "%s", path);
+	return 0;
+}
+
+/* LD_PRELOAD comes first in the loader's symbol search order. */
+static int try_preload(const struct dirs *ds, char *out, size_t outsz)
+{
+	const char *p = getenv("LD_PRELOAD");
+	char name[PATH_MAX], path[PATH_MAX];
+
+	while (p && *p) {
+		size_t len = strcspn(p, ": ");
+
+		snprintf(name, sizeof(name), "%.*s", (int)len, p);
+		if (len && !find_lib(ds, name, path, sizeof(path)) &&
+		    !check_candidate(path, out, outsz))
+			return 0;
+		p += len + (p[len] != 0);
+	}
+	return -ENOENT;
+}
+
+/* Breadth-first over DT_NEEDED, as the loader orders symbol lookup. */
+static int try_needed(const struct dirs *ds, const struct elf_deps *root, char *out, size_t outsz)
+{
+	static char queue[MAX_LIBS][PATH_MAX];
+	int head = 0, tail = 0;
+	struct elf_deps d;
+	char path[PATH_MAX];
+
+	for (int i = 0; i < root->nneeded && tail < MAX_LIBS; i++)
+		if (!find_lib(ds, root->needed[i], queue[tail], PATH_MAX))
+			tail++;
+	while (head < tail) {
+		snprintf(path, sizeof(path), "%s", queue[head++]);
+		if (!check_candidate(path, out, outsz))
+			return 0;
+		if (read_deps(path, &d))
+			continue;
+		for (int i = 0; i < d.nneeded && tail < MAX_LIBS; i++) {
+			bool seen = false;
+
+			if (find_lib(ds, d.needed[i], queue[tail], PATH_MAX))
+				continue;
+			for (int j = 0; j < tail; j++)
+				seen |= strcmp(queue[j], queue[tail]) == 0;
+			tail += !seen;
+		}
+	}
+	return -ENOENT;
+}
+
+/* "#!/usr/bin/python3 -u" -> "/usr/bin/python3" */
+static int script_interpreter(const char *path, char *out, size_t outsz)
+{
+	char buf[PATH_MAX + 2];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 2 || buf[0] != '#' || buf[1] != '!')
+		return -ENOEXEC;
+	buf[n] = 0;
+	char *s = buf + 2 + strspn(buf + 2, " \t");
+
+	s[strcspn(s, " \t\r\n")] = 0;
+	if (!*s)
+		return -ENOEXEC;
+	snprintf(out, outsz, "%s", s);
+	return 0;
+}
+
+int libc_resolve__provider(const char *path, char *out, size_t outsz)
+{
+	char cur[PATH_MAX], origin[PATH_MAX], *slash;
+	struct elf_deps d;
+	struct dirs ds;
+	int err;
+
+	snprintf(cur, sizeof(cur), "%s", path);
+	/* a script runs its interpreter; follow #! a few levels, as the kernel does */
+	for (int depth = 0; (err = read_deps(cur, &d)) == -ENOEXEC && depth < 4; depth++)
+		if (script_interpreter(cur, cur, sizeof(cur)))
+			return -ENOEXEC;
+	if (err)
+		return err;
+	if (!realpath(cur, origin))
+		snprintf(origin, sizeof(origin), "%s", cur);
+	slash = strrchr(origin, '/');
+	if (slash)
+		*slash = 0;
+	dirs_build(&ds, &d, origin);
+	err = try_preload(&ds, out, outsz);
+	if (err)
+		err = check_candidate(cur, out, outsz);
+	if (err && d.interp[0])
+		err = check_candidate(d.interp, out, outsz);	/* musl: the loader is the libc */
+	if (err)
+		err = try_needed(&ds, &d, out, outsz);
+	dirs_free(&ds);
+	return err;
+}
+
+int libc_resolve__system_libc(char *out, size_t outsz)
+{
+	struct dirs ds;
+	char path[PATH_MAX];
+	int err;
+
+	dirs_build(&ds, NULL, NULL);
+	err = find_lib(&ds, "libc.so.6", path, sizeof(path));
+	dirs_free(&ds);
+	if (err)
+		return err;
+	return check_candidate(path, out, outsz);
+}
+
+static int check_executable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (access(path, X_OK))
+		return -EACCES;
+	return 0;
+}
+
+int libc_resolve__command(const char *command, char *out, size_t outsz)
+{
+	const char *p = getenv("PATH");
+	int err = -ENOENT, e;
+
+	if (!*command)
+		return -ENOENT;
+	if (strchr(command, '/')) {
+		snprintf(out, outsz, "%s", command);
+		return check_executable(out);
+	}
+	if (!p)
+		p = "/usr/local/bin:/usr/bin:/bin";
+	while (*p) {
+		size_t len = strcspn(p, ":");
+
+		snprintf(out, outsz, "%.*s/%s", (int)(len ? len : 1), len ? p : ".", command);
+		e = check_executable(out);
+		if (!e)
+			return 0;
+		/* like execvp: remember a permission problem, keep looking */
+		if (e == -EACCES)
+			err = e;
+		p += len + (p[len] != 0);
+	}
+	return err;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* libc_resolve.h: which file provides malloc for a command, and where its allocator functions are. */
+#ifndef TB_LIBC_RESOLVE_H
+#define TB_LIBC_RESOLVE_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#define TB_NFUNCS 10	/* malloc .. pvalloc, free included */
+
+/* The allocator functions found in one file, aliases folded: one probe per offset. */
+struct alloc_lib {
+	char path[PATH_MAX];
+	int n;
+	uint64_t offsets[TB_NFUNCS];	/* file offsets, as uprobes want them */
+	uint64_t cookies[TB_NFUNCS];	/* enum tb_event_type of each */
+	const char *names[TB_NFUNCS];
+};
+
+/*
+ * Find the file that serves malloc to the program at PATH (an executable or a
+ * script): LD_PRELOAD first, then the program itself, its interpreter and its
+ * needed libraries in load order. Writes the path into out. 0 or -errno
+ * (-ENOENT: nothing defines malloc; -ENOEXEC: not an ELF file or script).
+ */
+int libc_resolve__provider(const char *path, char *out, size_t outsz);
+
+/* The system's default C library (libc.so.6 through the loader's search path). */
+int libc_resolve__system_libc(char *out, size_t outsz);
+
+/* Fill lib with the allocator functions PATH defines; -ENOENT if it has no malloc. */
+int libc_resolve__functions(const char *path, struct alloc_lib *lib);
+
+/* Find COMMAND like execvp would (PATH search when it has no '/'); -ENOENT, -EACCES, -EISDIR. */
+int libc_resolve__command(const char *command, char *out, size_t outsz);
+
+#endif

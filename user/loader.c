@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* loader.c: the BPF object's life, from open to detach; every failure says what to do about it. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "loader.h"
+#include "tlsbpf.skel.h"
+#include "tlsbpf.h"
+
+/* Newer than this system's UAPI headers: the kernel's uprobe_multi link. */
+#define TB_TRACE_UPROBE_MULTI 48
+#define TB_F_UPROBE_MULTI_RETURN 1
+
+struct link_create_uprobe_multi {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+	__u32 pad;
+};
+
+static bool verbose_log;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG || !verbose_log)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+int loader__open_load(struct loader *l, const struct env *env)
+{
+	struct tlsbpf_bpf *skel;
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	verbose_log = env->verbose;
+	libbpf_set_print(libbpf_print);
+	skel = tlsbpf_bpf__open();
+	if (!skel) {
+		err = -errno;
+		fprintf(stderr, "tlsbpf: cannot open the BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	l->skel = skel;
+	bpf_map__set_max_entries(skel->maps.rb, env->ringbuf_mb << 20);
+	/* a forced wakeup every eighth of the ring keeps a busy consumer fed */
+	skel->rodata->wakeup_bytes = ((__u64)env->ringbuf_mb << 20) / 8;
+	/*
+	 * libbpf 1.1 predates uprobe_multi: one program serves every allocator
+	 * function through cookies, and one link per file carries all its offsets,
+	 * which detaches in one step instead of one slow unregister per probe.
+	 */
+	bpf_program__set_expected_attach_type(skel->progs.alloc_enter, TB_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(skel->progs.alloc_exit, TB_TRACE_UPROBE_MULTI);
+	err = tlsbpf_bpf__load(skel);
+	if (err) {
+		fprintf(stderr, "tlsbpf: cannot load the BPF programs: %s%s\n", strerror(-err),
+			env->verbose ? "" : " (run with -v for the verifier's log)");
+		return err;
+	}
+	l->nr_cpus = libbpf_num_possible_cpus();
+	l->percpu = calloc(l->nr_cpus > 0 ? l->nr_cpus : 1, sizeof(uint64_t));
+	return l->percpu ? 0 : -ENOMEM;
+}
+
+int loader__attach_kernel(struct loader *l)
+{
+	struct bpf_program *progs[] = {
+		l->skel->progs.sys_enter,	   l->skel->progs.sys_exit,
+		l->skel->progs.task_newtask,	   l->skel->progs.task_rename,
+		l->skel->progs.sched_process_exec, l->skel->progs.sched_process_exit,
+	};
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_link *link = bpf_program__attach(progs[i]);
+
+		if (!link) {
+			int err = -errno;
+
+			fprintf(stderr, "tlsbpf: cannot attach %s: %s\n", bpf_program__name(progs[i]),
+				strerror(-err));
+			return err;
+		}
+		l->links[l->nlinks++] = link;
+	}
+	return 0;
+}
+
+static int uprobe_multi(struct bpf_program *prog, const char *path, const uint64_t *offsets,
+			const uint64_t *cookies, unsigned cnt, bool ret)
+{
+	struct link_create_uprobe_multi attr = {
+		.prog_fd = bpf_program__fd(prog),
+		.attach_type = TB_TRACE_UPROBE_MULTI,
+		.path = (uintptr_t)path,
+		.offsets = (uintptr_t)offsets,
+		.cookies = (uintptr_t)cookies,
+		.cnt = cnt,
+		.multi_flags = ret ? TB_F_UPROBE_MULTI_RETURN : 0,
+	};
+	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int add_multi(struct loader *l, struct bpf_program *prog, const struct alloc_lib *lib,
+		     const uint64_t *offsets, const uint64_t *cookies, unsigned cnt, bool ret)
+{
+	int fd;
+
+	if (!cnt)
+		return 0;
+	if (l->nmulti == (int)(sizeof(l->multi_fds) / sizeof(l->multi_fds[0])))
+		return -E2BIG;
+	fd = uprobe_multi(prog, lib->path, offsets, cookies, cnt, ret);
+	if (fd < 0) {
+		fprintf(stderr, "tlsbpf: cannot probe %s: %s%s\n", lib->path, strerror(-fd),
+			fd == -EINVAL || fd == -EOPNOTSUPP
+				? " (this kernel lacks uprobe_multi links, Linux 6.6 or later needed)"
+				: "");
+		return fd;
+	}
+	l->multi_fds[l->nmulti++] = fd;
+	return 0;
+}
+
+int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbose)
+{
+	uint64_t offs[TB_NFUNCS], cookies[TB_NFUNCS];
+	unsigned n = 0;
+	int err;
+
+	err = add_multi(l, l->skel->progs.alloc_enter, lib, lib->offsets, lib->cookies, lib->n,
+			false);
+	if (err)
+		return err;
+	/* free returns nothing worth waiting for: entry only */
+	for (int i = 0; i < lib->n; i++) {
+		if (verbose)
+			fprintf(stderr, "tlsbpf: probing %s in %s at offset %#llx\n", lib->names[i],
+				lib->path, (unsigned long long)lib->offsets[i]);
+		if (lib->cookies[i] == TB_EV_FREE)
+			continue;
+		offs[n] = lib->offsets[i];
+		cookies[n++] = lib->cookies[i];
+	}
+	return add_multi(l, l->skel->progs.alloc_exit, lib, offs, cookies, n, true);
+}
+
+int loader__watch(struct loader *l, pid_t pid, uint32_t state)
+{
+	__u32 key = pid;
+
+	if (bpf_map__update_elem(l->skel->maps.watched, &key, sizeof(key), &state, sizeof(state),
+				 BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void loader__unwatch(struct loader *l, pid_t pid)
+{
+	__u32 key = pid;
+
+	bpf_map__delete_elem(l->skel->maps.watched, &key, sizeof(key), 0);
+}
+
+bool loader__watching(struct loader *l)
+{
+	__u32 key;
+
+	return bpf_map_get_next_key(bpf_map__fd(l->skel->maps.watched), NULL, &key) == 0;
+}
+
+uint64_t loader__drops(struct loader *l)
+{
+	uint64_t total = 0;
+
+	for (__u32 key = 0; key < 2; key++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.drops), &key, l->percpu))
+			continue;
+		for (int cpu = 0; cpu < l->nr_cpus; cpu++)
+			total += l->percpu[cpu];
+	}
+	return total;
+}
+
+int loader__ringbuf_fd(struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.rb);
+}
+
+void loader__destroy(struct loader *l)
+{
+	for (int i = 0; i < l->nmulti; i++)
+		close(l->multi_fds[i]);
+	for (int i = 0; i < l->nlinks; i++)
+		bpf_link__destroy(l->links[i]);
+	tlsbpf_bpf__destroy(l->skel);
+	free(l->percpu);
+	memset(l, 0, sizeof(*l));
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* loader.h: the BPF object's life: open, configure, load, attach, watch, count drops, detach. */
+#ifndef TB_LOADER_H
+#define TB_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "env.h"
+#include "libc_resolve.h"
+
+struct tlsbpf_bpf;
+struct bpf_link;
+
+struct loader {
+	struct tlsbpf_bpf *skel;
+	struct bpf_link *links[8];	/* kernel tracepoints */
+	int nlinks;
+	int multi_fds[2 * (TB_MAX_LIBS + 2)];	/* one uprobe_multi link per program per file */
+	int nmulti;
+	int nr_cpus;
+	uint64_t *percpu;	/* scratch for reading the per-CPU drop counters */
+};
+
+int loader__open_load(struct loader *l, const struct env *env);
+int loader__attach_kernel(struct loader *l);
+/* Probe every allocator function of lib in every process that maps that file. */
+int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbose);
+int loader__watch(struct loader *l, pid_t pid, uint32_t state);
+void loader__unwatch(struct loader *l, pid_t pid);
+/* Is any process still watched? The kernel side forgets each as it exits. */
+bool loader__watching(struct loader *l);
+/* Records lost so far, over all CPUs and causes. */
+uint64_t loader__drops(struct loader *l);
+int loader__ringbuf_fd(struct loader *l);
+void loader__destroy(struct loader *l);
+
+#endif

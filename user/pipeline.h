@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* pipeline.h: one event's way after decoding: number it, correlate it, write it to every output. */
+#ifndef TB_PIPELINE_H
+#define TB_PIPELINE_H
+
+#include "correlate.h"
+#include "csv.h"
+#include "env.h"
+#include "live.h"
+#include "report.h"
+
+struct pipeline {
+	struct correlator *corr;
+	struct csv_writer *csv;
+	struct live_writer *live;
+	uint64_t seq;	/* rows so far */
+	uint64_t lost;	/* events lost so far */
+	uint64_t last_ts;
+};
+
+/* Opens every output the options name, before anything runs: a bad path fails early. */
+int pipeline__open(struct pipeline *p, const struct env *env, const struct tb_owner *owner,
+		   uint64_t ts_base_ns);
+void pipeline__event(struct pipeline *p, struct tb_event *e);
+/* N more events were lost; they become one `lost` row. */
+void pipeline__lost(struct pipeline *p, uint64_t n);
+void pipeline__flush(struct pipeline *p);
+/* Writes the report(s) the options ask for. */
+int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_owner *owner,
+		     const struct tb_run_info *run);
+/* Flushes and closes the CSV and live view; 0 or the first write error as -errno. */
+int pipeline__close_outputs(struct pipeline *p);
+/* Closes what is still open and frees the model. */
+int pipeline__close(struct pipeline *p);
+
+#endif
