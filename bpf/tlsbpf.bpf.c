@@ -33,6 +33,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u64 wakeup_bytes = 1 << 20;	/* force a wakeup once this much is unread */
 const volatile __u32 sample_every = 0;		/* reserved: record one allocation call in N */
 const volatile __u32 report_free_null = 0;
+const volatile __u32 empty_probes = 0;	/* benchmark floor: the probes fire and do nothing */
 
 /* Ring buffer for every record; its size is set by the loader. */
 struct {
@@ -55,6 +56,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
+
+/* library index (cookie >> 16) -> struct tb_lib */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TB_MAX_LIBS);
+	__type(key, __u32);
+	__type(value, struct tb_lib);
+} libs SEC(".maps");
 
 /* An allocator call in progress on one thread, from its entry to its return. */
 struct call {
@@ -188,13 +197,34 @@ static __always_inline void call_args(struct call *c, struct pt_regs *ctx)
 	}
 }
 
-static __always_inline void emit_free(__u64 pid_tgid, __u64 ptr)
+/*
+ * glibc flushes a thread's cache at thread exit by calling free on blocks the
+ * program already freed, and frees the cache itself, which it never got from
+ * malloc. Those calls come from inside the library: tell them apart by the
+ * return address, placed in the library's own address numbering.
+ */
+static __always_inline bool called_from_lib(struct pt_regs *ctx, __u32 lib)
+{
+	struct tb_lib *li = bpf_map_lookup_elem(&libs, &lib);
+	__u64 ret = 0, at;
+
+	if (!li || !li->text_hi)
+		return false;
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)(PT_REGS_SP(ctx) + li->sp_adjust)))
+		return false;
+	at = ret - bpf_get_func_ip(ctx) + li->free_vaddr;
+	return at >= li->text_lo && at < li->text_hi;
+}
+
+static __always_inline void emit_free(struct pt_regs *ctx, __u64 pid_tgid, __u64 ptr, __u32 lib)
 {
 	struct tb_rec_alloc *r = reserve(sizeof(*r));
 
 	if (!r)
 		return;
 	fill_hdr(&r->h, TB_EV_FREE, pid_tgid);
+	if (called_from_lib(ctx, lib))
+		r->h.flags |= TB_RF_INTERNAL;
 	r->size = 0;
 	r->addr = ptr;
 	r->old_addr = 0;
@@ -208,18 +238,22 @@ int BPF_KPROBE(alloc_enter)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid, type;
 	struct call c = {}, *cur;
+	__u64 cookie;
 
+	if (empty_probes)
+		return 0;
 	if (!is_active(pid_tgid >> 32))
 		return 0;
 	cur = bpf_map_lookup_elem(&inflight, &tid);
-	type = bpf_get_attach_cookie(ctx);
+	cookie = bpf_get_attach_cookie(ctx);
+	type = cookie & 0xffff;
 	if (type == TB_EV_FREE) {
 		__u64 ptr = PT_REGS_PARM1(ctx);
 
 		/* realloc(p, 0) frees inside: the program made one call, so one row */
 		if (cur || (!ptr && !report_free_null))
 			return 0;
-		emit_free(pid_tgid, ptr);
+		emit_free(ctx, pid_tgid, ptr, cookie >> 16);
 		return 0;
 	}
 	if (cur) {
@@ -263,6 +297,8 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	struct tb_rec_alloc *r;
 	struct call *c;
 
+	if (empty_probes)
+		return 0;
 	c = bpf_map_lookup_elem(&inflight, &tid);
 	if (!c)
 		return 0;

@@ -45,6 +45,23 @@ enum tb_event_type {
 #define TB_RF_FAILED	0x1	/* the allocation returned NULL or an error */
 #define TB_RF_OVERFLOW	0x2	/* calloc/reallocarray: nmemb * size overflowed */
 #define TB_RF_VFORK	0x4	/* fork: the child shares the parent's memory until exec */
+#define TB_RF_INTERNAL	0x8	/* free called from inside the allocator's own library */
+
+#define TB_MAX_LIBS 32		/* allocator libraries probed at once */
+
+/*
+ * Uprobe cookies: the event type in the low 16 bits, the library's index in
+ * the libs map above them.
+ */
+#define TB_COOKIE(type, lib) ((__u64)(type) | ((__u64)(lib) << 16))
+
+/* Per probed library: enough to tell whether free's caller is the library itself. */
+struct tb_lib {
+	__u64 free_vaddr;	/* free's address in the ELF file's own numbering */
+	__u64 text_lo;		/* the executable segment, same numbering */
+	__u64 text_hi;
+	__u64 sp_adjust;	/* where the return address is, from the probe's stack pointer */
+};
 
 /* Every record starts with this, so one ring buffer carries all kinds. */
 struct tb_hdr {

@@ -122,6 +122,8 @@ static void decode_alloc(const struct tb_rec_alloc *r, struct tb_event *e)
 		e->align = r->old_addr;
 	if (r->h.flags & TB_RF_FAILED)
 		e->flags |= TB_F_FAILED;
+	if (r->h.flags & TB_RF_INTERNAL)
+		e->flags |= TB_F_INTERNAL;
 }
 
 static void decode_vm(const struct tb_rec_vm *r, struct tb_event *e)

@@ -35,6 +35,10 @@ static const char usage[] =
 	"  -u, --user USER         run COMMAND as USER (default: the sudo caller)\n"
 	"      --as-root           under sudo, run COMMAND as root\n"
 	"\n"
+	"Benchmarking:\n"
+	"      --empty-probes      attach every probe but make it return at once: the\n"
+	"                          kernel's own uprobe cost, with no event recorded\n"
+	"\n"
 	"  -v, --verbose           say what is probed where, and libbpf's log\n"
 	"  -h, --help              this text\n"
 	"  -V, --version           the version\n"
@@ -49,6 +53,7 @@ enum {
 	OPT_LIB,
 	OPT_RINGBUF,
 	OPT_AS_ROOT,
+	OPT_EMPTY,
 };
 
 static const struct option long_opts[] = {
@@ -61,6 +66,7 @@ static const struct option long_opts[] = {
 	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
 	{ "user", required_argument, NULL, 'u' },
 	{ "as-root", no_argument, NULL, OPT_AS_ROOT },
+	{ "empty-probes", no_argument, NULL, OPT_EMPTY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -98,13 +104,14 @@ static int parse_one(struct env *env, int opt, const char *arg)
 	case OPT_SUMMARY: env->summary_path = arg; return 0;
 	case OPT_SUMMARY_JSON: env->summary_json_path = arg; return 0;
 	case OPT_LIB:
-		if (env->nlibs == TB_MAX_LIBS)
+		if (env->nlibs == TB_MAX_USER_LIBS)
 			return usage_error("too many --lib options (at most %s)", "16");
 		env->libs[env->nlibs++] = arg;
 		return 0;
 	case OPT_RINGBUF: return parse_ringbuf(env, arg);
 	case 'u': env->user = arg; return 0;
 	case OPT_AS_ROOT: env->as_root = true; return 0;
+	case OPT_EMPTY: env->empty_probes = true; return 0;
 	case 'v': env->verbose = true; return 0;
 	case 'h': fputs(usage, stdout); return 1;
 	case 'V': printf("tlsbpf %s\n", TLSBPF_VERSION); return 1;

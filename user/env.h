@@ -6,19 +6,20 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#define TB_MAX_LIBS 16
+#define TB_MAX_USER_LIBS 16
 
 struct env {
 	bool verbose;
 	bool quiet;		/* no live view */
 	bool as_root;		/* under sudo, keep root for the command */
+	bool empty_probes;	/* benchmark floor: probes attached, programs return at once */
 	bool analyze;		/* `tlsbpf analyze FILE.csv` */
 	const char *user;	/* -u: run the command as this user */
 	const char *live_path;	/* -o: live view to a file instead of stdout */
 	const char *csv_path;	/* --csv; "-" is stdout */
 	const char *summary_path;	/* --summary; default stderr */
 	const char *summary_json_path;
-	const char *libs[TB_MAX_LIBS];	/* --lib, probed besides the command's own */
+	const char *libs[TB_MAX_USER_LIBS];	/* --lib, probed besides the command's own */
 	int nlibs;
 	unsigned ringbuf_mb;
 	char **argv;		/* the command and its arguments, or analyze's files */

@@ -42,7 +42,7 @@ static const char *const region_names[TB_REG_MAX] = {
 
 static const char *const flag_names[TB_F_NBITS] = {
 	"cross_thread", "inherited", "double_free",  "invalid_free", "unknown_origin",
-	"reused",	"new_arena", "failed",	     "sampled",
+	"reused",	"new_arena", "failed",	     "sampled",	   "internal",
 };
 
 const char *tb_event_name(enum tb_event_type type)

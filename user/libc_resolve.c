@@ -63,6 +63,22 @@ static void elf_file__close(struct elf_file *f)
 	close(f->fd);
 }
 
+/* The executable segment holding vaddr: a caller inside it is the library itself. */
+static void text_range(Elf *elf, uint64_t vaddr, uint64_t *lo, uint64_t *hi)
+{
+	size_t n;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X) &&
+		    vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_memsz) {
+			*lo = ph.p_vaddr;
+			*hi = ph.p_vaddr + ph.p_memsz;
+		}
+}
+
 /* Uprobes take file offsets: map a virtual address through the loadable segments. */
 static int vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
 {
@@ -162,6 +178,10 @@ int libc_resolve__functions(const char *path, struct alloc_lib *lib)
 		lib->offsets[lib->n] = off;
 		lib->cookies[lib->n] = alloc_funcs[i].type;
 		lib->names[lib->n++] = alloc_funcs[i].name;
+	}
+	if (vaddrs[1]) {
+		lib->free_vaddr = vaddrs[1];
+		text_range(f.elf, vaddrs[1], &lib->text_lo, &lib->text_hi);
 	}
 	elf_file__close(&f);
 	if (!vaddrs[0] || !lib->n)
@@ -367,7 +387,7 @@ static int try_needed(const struct dirs *ds, const struct elf_deps *root, char *
 		if (!find_lib(ds, root->needed[i], queue[tail], PATH_MAX))
 			tail++;
 	while (head < tail) {
-		snprintf(path, sizeof(path), "%s", queue[head++]);
+		memcpy(path, queue[head++], sizeof(path));
 		if (!check_candidate(path, out, outsz))
 			return 0;
 		if (read_deps(path, &d))

@@ -15,6 +15,9 @@ struct alloc_lib {
 	uint64_t offsets[TB_NFUNCS];	/* file offsets, as uprobes want them */
 	uint64_t cookies[TB_NFUNCS];	/* enum tb_event_type of each */
 	const char *names[TB_NFUNCS];
+	uint64_t free_vaddr;	/* free's address as the ELF file numbers it */
+	uint64_t text_lo;	/* the executable segment containing free, same numbering */
+	uint64_t text_hi;
 };
 
 /*

@@ -59,6 +59,7 @@ int loader__open_load(struct loader *l, const struct env *env)
 	bpf_map__set_max_entries(skel->maps.rb, env->ringbuf_mb << 20);
 	/* a forced wakeup every eighth of the ring keeps a busy consumer fed */
 	skel->rodata->wakeup_bytes = ((__u64)env->ringbuf_mb << 20) / 8;
+	skel->rodata->empty_probes = env->empty_probes;
 	/*
 	 * libbpf 1.1 predates uprobe_multi: one program serves every allocator
 	 * function through cookies, and one link per file carries all its offsets,
@@ -138,16 +139,38 @@ static int add_multi(struct loader *l, struct bpf_program *prog, const struct al
 	return 0;
 }
 
+static int set_lib_info(struct loader *l, const struct alloc_lib *lib, __u32 idx)
+{
+	struct tb_lib info = {
+		.free_vaddr = lib->free_vaddr,
+		.text_lo = lib->text_lo,
+		.text_hi = lib->text_hi,
+		.sp_adjust = 0,	/* free is probed at its entry: the return address is on top */
+	};
+
+	if (bpf_map__update_elem(l->skel->maps.libs, &idx, sizeof(idx), &info, sizeof(info), 0))
+		return -errno;
+	return 0;
+}
+
 int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbose)
 {
-	uint64_t offs[TB_NFUNCS], cookies[TB_NFUNCS];
+	uint64_t offs[TB_NFUNCS], cookies[TB_NFUNCS], all[TB_NFUNCS];
+	__u32 idx = l->nlibs;
 	unsigned n = 0;
 	int err;
 
-	err = add_multi(l, l->skel->progs.alloc_enter, lib, lib->offsets, lib->cookies, lib->n,
-			false);
+	if (idx >= TB_MAX_LIBS)
+		return -E2BIG;
+	err = set_lib_info(l, lib, idx);
+	for (int i = 0; i < lib->n; i++)
+		all[i] = TB_COOKIE(lib->cookies[i], idx);
+	if (!err)
+		err = add_multi(l, l->skel->progs.alloc_enter, lib, lib->offsets, all, lib->n,
+				false);
 	if (err)
 		return err;
+	l->nlibs++;
 	/* free returns nothing worth waiting for: entry only */
 	for (int i = 0; i < lib->n; i++) {
 		if (verbose)
@@ -156,7 +179,7 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 		if (lib->cookies[i] == TB_EV_FREE)
 			continue;
 		offs[n] = lib->offsets[i];
-		cookies[n++] = lib->cookies[i];
+		cookies[n++] = all[i];
 	}
 	return add_multi(l, l->skel->progs.alloc_exit, lib, offs, cookies, n, true);
 }

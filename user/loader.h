@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include "env.h"
 #include "libc_resolve.h"
+#include <linux/types.h>
+#include "tlsbpf.h"
 
 struct tlsbpf_bpf;
 struct bpf_link;
@@ -16,8 +18,9 @@ struct loader {
 	struct tlsbpf_bpf *skel;
 	struct bpf_link *links[8];	/* kernel tracepoints */
 	int nlinks;
-	int multi_fds[2 * (TB_MAX_LIBS + 2)];	/* one uprobe_multi link per program per file */
+	int multi_fds[2 * TB_MAX_LIBS];	/* one uprobe_multi link per program per file */
 	int nmulti;
+	int nlibs;	/* libraries probed, each an entry of the libs map */
 	int nr_cpus;
 	uint64_t *percpu;	/* scratch for reading the per-CPU drop counters */
 };

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* 08e_heapmap: where blocks of three sizes and plain mappings land, across threads and a fork. */
+#include "common.h"
+#include <malloc.h>
+#include <sys/mman.h>
+
+#define MAP_LEN (64 * 1024)
+#define MMAP_THRESHOLD (128 * 1024)	/* glibc's default M_MMAP_THRESHOLD */
+
+enum { SMALL, MEDIUM, LARGE, NSIZES };
+
+struct holder {
+	pthread_t thread;
+	char who[16];
+	pid_t pid, tid;
+	void *blocks[NSIZES];
+	const char *regions[NSIZES];
+};
+
+static struct {
+	int threads, fork;
+	long sizes[NSIZES], loop_secs;
+} cfg = { .threads = 2, .fork = 1, .sizes = { 32, 4096, 1024 * 1024 }, .loop_secs = -1 };
+
+static pthread_barrier_t all_held, release;
+static int bad_total;	/* threads add to it before the barrier, main reads it after */
+
+static void usage(void)
+{
+	printf("usage: %s [-t THREADS] [-s SMALL] [-m MEDIUM] [-l LARGE] [--no-fork] [-L SECONDS]\n"
+	       "  main, each thread and a forked child allocate one block of each size; main\n"
+	       "  also maps %d KiB of private and of shared anonymous memory. prints each\n"
+	       "  block's region and the /proc/self/maps lines holding them. exit status 1 when\n"
+	       "  glibc did not serve LARGE by mmap or served SMALL by mmap.\n"
+	       "  -L repeats the experiment for SECONDS (0: until SIGINT/SIGTERM), quietly\n",
+	       lab_prog, MAP_LEN / 1024);
+}
+
+static void parse(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "no-fork", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":ht:s:m:l:L:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			cfg.threads = lab_num(optarg, c, 0, LAB_MAX_THREADS);
+			break;
+		case 's':
+			cfg.sizes[SMALL] = lab_num(optarg, c, 1, 1L << 30);
+			break;
+		case 'm':
+			cfg.sizes[MEDIUM] = lab_num(optarg, c, 1, 1L << 30);
+			break;
+		case 'l':
+			cfg.sizes[LARGE] = lab_num(optarg, c, 1, 1L << 30);
+			break;
+		case 'F':
+			cfg.fork = 0;
+			break;
+		case 'L':
+			cfg.loop_secs = lab_num(optarg, c, 0, LONG_MAX);
+			break;
+		case 'h':
+			usage();
+			exit(0);
+		default:
+			lab_opt_error(c, argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		lab_bad_usage("unexpected argument '%s'", argv[optind]);
+}
+
+/* One block of each size; returns how many landed against expectation (0 when unknowable). */
+static int hold_blocks(struct holder *h)
+{
+	int bad = 0;
+
+	h->pid = getpid();
+	h->tid = lab_tid();
+	for (int k = 0; k < NSIZES; k++) {
+		h->blocks[k] = malloc(cfg.sizes[k]);
+		if (!h->blocks[k])
+			lab_die("%s: malloc(%ld) failed", h->who, cfg.sizes[k]);
+		h->regions[k] = lab_region(h->blocks[k]);
+	}
+	if (lab_hdr_ok) {
+		bad += strcmp(h->regions[LARGE], "mmap_chunk") != 0;
+		bad += strcmp(h->regions[SMALL], "mmap_chunk") == 0;
+	}
+	return bad;
+}
+
+static void free_blocks(struct holder *h)
+{
+	for (int k = 0; k < NSIZES; k++)
+		free(h->blocks[k]);
+}
+
+static void say_blocks(const struct holder *h)
+{
+	for (int k = 0; k < NSIZES; k++)
+		lab_say("block who=%s pid=%d tid=%d size=%ld addr=0x%lx region=%s\n", h->who,
+			(int)h->pid, (int)h->tid, cfg.sizes[k], LAB_ADDR(h->blocks[k]),
+			h->regions[k]);
+}
+
+static void *holder_run(void *arg)
+{
+	struct holder *h = arg;
+
+	__atomic_add_fetch(&bad_total, hold_blocks(h), __ATOMIC_RELAXED);
+	lab_barrier_wait(&all_held);
+	lab_barrier_wait(&release);
+	free_blocks(h);
+	return NULL;
+}
+
+/* The /proc/self/maps lines that hold any of the n addresses, as comments. */
+static void say_maps(void *const *addrs, int n)
+{
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned long lo, hi;
+
+	if (lab_quiet)
+		return;
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		lab_die("cannot open /proc/self/maps: %s", strerror(errno));
+	while (getline(&line, &cap, f) > 0) {
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (LAB_ADDR(addrs[i]) >= lo && LAB_ADDR(addrs[i]) < hi) {
+				printf("# maps %s", line);
+				break;
+			}
+		}
+	}
+	free(line);
+	fclose(f);
+}
+
+static void *map_anon(int shared)
+{
+	void *p = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE,
+		       (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		lab_die("cannot map %d bytes: %s", MAP_LEN, strerror(errno));
+	memset(p, 0x5a, MAP_LEN);	/* touched, so the pages are real */
+	lab_say("map kind=%s addr=0x%lx len=%d\n", shared ? "shared" : "anon", LAB_ADDR(p),
+		MAP_LEN);
+	return p;
+}
+
+/* The child allocates in its only thread and reads its own maps: the parent's are not its own. */
+__attribute__((noreturn)) static void child_run(void)
+{
+	struct holder h = { .who = "child" };
+	int bad = hold_blocks(&h);
+
+	say_blocks(&h);
+	say_maps(h.blocks, NSIZES);
+	free_blocks(&h);
+	lab_child_exit(bad ? 1 : 0);
+}
+
+/* Everything the parent holds, reported while all of it is live. */
+static void say_parent(const struct holder *h, void *const maps[2])
+{
+	int n = (cfg.threads + 1) * NSIZES + 2;
+	void **addrs = lab_zalloc(n, sizeof(*addrs));
+
+	for (int i = 0; i <= cfg.threads; i++) {
+		say_blocks(&h[i]);
+		memcpy(&addrs[i * NSIZES], h[i].blocks, sizeof(h[i].blocks));
+	}
+	addrs[n - 2] = maps[0];
+	addrs[n - 1] = maps[1];
+	say_maps(addrs, n);
+	free(addrs);
+}
+
+static void start_holders(struct holder *h)
+{
+	lab_barrier_init(&all_held, cfg.threads + 1);
+	lab_barrier_init(&release, cfg.threads + 1);
+	for (int i = 1; i <= cfg.threads; i++) {
+		snprintf(h[i].who, sizeof(h[i].who), "t%d", i - 1);
+		lab_thread_start(&h[i].thread, holder_run, &h[i]);
+	}
+}
+
+static void stop_holders(struct holder *h)
+{
+	lab_barrier_wait(&release);
+	for (int i = 1; i <= cfg.threads; i++)
+		lab_thread_join(h[i].thread);
+	pthread_barrier_destroy(&all_held);
+	pthread_barrier_destroy(&release);
+}
+
+/* One run; returns the parent's misplaced blocks, and sets *child_status if the child failed. */
+static int experiment(int *child_status)
+{
+	struct holder *h = lab_zalloc(cfg.threads + 1, sizeof(*h));
+	void *maps[2];
+	int bad;
+
+	bad_total = 0;
+	strcpy(h[0].who, "main");
+	bad = hold_blocks(&h[0]);
+	start_holders(h);
+	lab_barrier_wait(&all_held);
+	maps[0] = map_anon(0);
+	maps[1] = map_anon(1);
+	say_parent(h, maps);
+	if (cfg.fork) {
+		pid_t pid = lab_fork();
+		int status;
+
+		if (pid == 0)
+			child_run();
+		status = lab_wait(pid);
+		*child_status = *child_status ? *child_status : status;
+	}
+	stop_holders(h);
+	free_blocks(&h[0]);
+	if (munmap(maps[0], MAP_LEN) || munmap(maps[1], MAP_LEN))
+		lab_die("cannot unmap: %s", strerror(errno));
+	free(h);
+	return bad + bad_total;
+}
+
+/*
+ * Freeing an mmapped chunk makes glibc raise its mmap threshold to that chunk's size, so from
+ * the second run on LARGE would come from the heap. Pinning the threshold disables that
+ * adjustment and keeps every run the same experiment.
+ */
+static void pin_mmap_threshold(void)
+{
+#ifdef __GLIBC__
+	if (lab_hdr_ok && mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) != 1)
+		lab_die("cannot pin the mmap threshold");
+#endif
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long iterations = 0;
+	int bad = 0, child_status = 0;
+
+	lab_init(argv[0]);
+	parse(argc, argv);
+	if (cfg.loop_secs >= 0) {
+		lab_loop_start(cfg.loop_secs);
+		pin_mmap_threshold();
+	}
+	do {
+		bad += experiment(&child_status);
+		iterations++;
+	} while (cfg.loop_secs >= 0 && lab_loop_again());
+
+	printf("summary blocks=%d", (cfg.threads + 1 + cfg.fork) * NSIZES);
+	printf(lab_hdr_ok ? " mismatches=%d" : " mismatches=na", bad);
+	printf(cfg.fork ? " child_status=%d" : " child_status=na", child_status);
+	lab_summary_end(iterations);
+	return lab_exit_code(bad || child_status);
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Exactly the allocations a program says it made, under the right pids and tids, none lost.
+. "$(dirname "$0")/lib.sh"
+need_bpf
+
+# compare WHAT: the program's own "alloc/free pid= tid= addr=" lines against the CSV rows
+compare() {
+	python3 - "$T/prog.out" "$T/out.csv" "$1" "$2" <<'PY'
+import csv, sys, collections
+prog, path, event, size = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+rows = list(csv.DictReader(open(path, newline='')))
+def said(kind):
+    c = collections.Counter()
+    for line in open(prog):
+        f = line.split()
+        if f and f[0] == kind:
+            d = dict(x.split('=', 1) for x in f[1:])
+            c[(d['pid'], d['tid'], int(d['addr'], 16))] += 1
+    return c
+def seen(ev, sz):
+    return collections.Counter((r['pid'], r['tid'], int(r['addr'], 16)) for r in rows
+                               if r['event'] == ev and (sz == '' or r['size'] == sz))
+a, b = said('alloc'), seen(event, size)
+fa, fb = said('free'), collections.Counter(k for k in seen('free', '') if k in fa)
+fb = collections.Counter({k: v for k, v in seen('free', '').items() if k in fa})
+ok = a == b and fa == fb and sum(a.values()) > 0
+print(f"{sum(a.values())} allocations said, {sum(b.values())} {event} rows; "
+      f"{sum(fa.values())} frees said, {sum(fb.values())} matching free rows")
+if not ok:
+    print("missing:", list((a - b).items())[:3], "extra:", list((b - a).items())[:3])
+sys.exit(0 if ok else 1)
+PY
+}
+
+$TLSBPF -q --csv "$T/out.csv" -- "$PROGS/tp_count" -t 3 -n 1000 -s 123 -f >"$T/prog.out" 2>"$T/err"
+rc=$?
+check "tp_count -t 3 -n 1000 -f exits 0 under tlsbpf (got $rc)" [ "$rc" -eq 0 ]
+msg=$(compare malloc 123)
+check "every malloc(123) and free the program made is a row with its pid, tid and pointer: $msg" \
+	compare malloc 123
+child=$(awk '$1 == "alloc" { split($2, p, "="); c[p[2]]++ } END { for (k in c) print k }' \
+	"$T/prog.out" | sort -n | tail -1)
+forks=$(csvq "$T/out.csv" "sum(1 for r in rows if r['event'] == 'fork' and r['pid'] == '$child')")
+check "the child's rows are under the child's pid $child, with its fork row" [ "$forks" = 1 ]
+lost=$(csvq "$T/out.csv" "sum(int(r['size']) for r in rows if r['event'] == 'lost')")
+check "no event lost (lost rows sum to ${lost})" [ "$lost" = 0 ]
+threads=$(csvq "$T/out.csv" "sum(1 for r in rows if r['event'] == 'thread')")
+check "3 thread rows (got $threads)" [ "$threads" = 3 ]
+
+$TLSBPF -q --csv "$T/out.csv" -- "$PROGS/tp_count" -t 2 -n 200 -s 123 -C >"$T/prog.out" 2>"$T/err"
+check "calloc(1, 123): one calloc row per call: $(compare calloc 123)" compare calloc 123
+
+$TLSBPF -q --csv "$T/out.csv" -- "$PROGS/tp_count" -t 2 -n 200 -s 123 -R >"$T/prog.out" 2>"$T/err"
+check "realloc(NULL, 123): one realloc row per call: $(compare realloc 123)" compare realloc 123
+nested=$(csvq "$T/out.csv" "sum(1 for r in rows if r['event'] == 'malloc' and r['size'] == '123')")
+check "realloc(NULL, n) does not also show its inner malloc (got $nested malloc rows)" [ "$nested" = 0 ]

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Bad input: one clear line, a non-zero exit, and the command never started half-way.
+. "$(dirname "$0")/lib.sh"
+
+expect_error() { # description, pattern, args...
+	local what=$1 pat=$2 rc
+	shift 2
+	$TLSBPF "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	check "$what: non-zero exit ($rc) and one line matching '$pat': $(head -c 160 "$T/err")" \
+		[ "$rc" -ne 0 -a "$(wc -l <"$T/err")" -eq 1 ] && grep -q -- "$pat" "$T/err"
+}
+
+expect_error "unknown option" "unknown option '--frobnicate'" --frobnicate -- /bin/true
+expect_error "option without its value" "needs a value" --csv
+expect_error "no command" "no command given" -q
+expect_error "empty command after --" "no command given" --
+expect_error "ring buffer not a power of two" "power of two" --ringbuf-mb 3 -- /bin/true
+expect_error "analyze without a file" "analyze wants one CSV file" analyze
+expect_error "analyze of a missing file" "cannot read" analyze "$T/none.csv"
+
+$TLSBPF --version >"$T/out" 2>&1
+check "--version prints the version" grep -q "^tlsbpf [0-9]" "$T/out"
+$TLSBPF --help >"$T/out" 2>&1
+for opt in --quiet --output --csv --summary --summary-json --lib --ringbuf-mb --user --as-root \
+	--verbose --help --version --empty-probes; do
+	check "--help documents $opt" grep -q -- "$opt" "$T/out"
+done
+
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups $TLSBPF -q -- /bin/true >"$T/out" 2>"$T/err"
+	rc=$?
+	check "not root: exit $rc and says to use sudo: $(head -1 "$T/err")" \
+		[ "$rc" -ne 0 ] && grep -q "sudo" "$T/err"
+else
+	skip "not root is refused" "needs root to drop to another user"
+fi
+
+need_bpf
+expect_error "unwritable CSV path" "cannot open '/nonexistent-dir/x.csv'" \
+	--csv /nonexistent-dir/x.csv -- /bin/true
+rm -f "$T/ran"
+$TLSBPF -q --csv /nonexistent-dir/x.csv -- /bin/touch "$T/ran" 2>/dev/null
+check "with an unwritable output the command is not run" [ ! -e "$T/ran" ]
+expect_error "a directory as the command" "is a directory" -q -- /tmp
+expect_error "--lib on a file with no malloc" "no malloc in '/etc/hostname'" -q \
+	--lib /etc/hostname -- /bin/true
