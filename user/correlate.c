@@ -1,0 +1,1420 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* correlate.c: the live model of the watched processes, and each event's correlation fields. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "correlate.h"
+#include "model.h"
+
+/* Linux mmap flags as the events carry them (the generic values: x86-64 and arm64 alike). */
+#define MMAP_FIXED 0x10
+#define MMAP_ANONYMOUS 0x20
+#define MMAP_NORESERVE 0x4000
+#define MMAP_STACK 0x20000
+
+#define PAGE_SZ 4096ULL		/* the kernel rounds every length up to it */
+#define GOLDEN 0x9E3779B97F4A7C15ULL
+#define BTAB_MIN_SHIFT 8	/* a block table starts at 256 slots */
+#define TB_FREED_KEEP (1u << 20) /* tombstones kept per process before they may be dropped */
+
+/* Leaves *v alone on failure, so the caller's array stays valid. */
+static int grow(void **v, uint32_t *cap, uint32_t need, size_t elem)
+{
+	uint32_t n = *cap ? *cap : 8;
+	void *nv;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	nv = realloc(*v, (size_t)n * elem);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = n;
+	return 0;
+}
+
+/* ---- pid and thread indices ------------------------------------------------------------- */
+
+static uint32_t idmap_slot(const struct tb_idmap *m, uint64_t key)
+{
+	uint32_t i = (uint32_t)((key * GOLDEN) >> 32) & (m->cap - 1);
+
+	while (m->keys[i] != UINT64_MAX && m->keys[i] != key)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static uint32_t idmap_get(const struct tb_idmap *m, uint64_t key)
+{
+	uint32_t i;
+
+	if (!m->cap)
+		return TB_NONE;
+	i = idmap_slot(m, key);
+	return m->keys[i] == key ? m->vals[i] : TB_NONE;
+}
+
+static int idmap_rehash(struct tb_idmap *m, uint32_t cap)
+{
+	struct tb_idmap n = { .cap = cap, .n = m->n };
+
+	n.keys = malloc(cap * sizeof(*n.keys));
+	n.vals = malloc(cap * sizeof(*n.vals));
+	if (!n.keys || !n.vals) {
+		free(n.keys);
+		free(n.vals);
+		return -ENOMEM;
+	}
+	memset(n.keys, 0xff, cap * sizeof(*n.keys));
+	for (uint32_t i = 0; i < m->cap; i++) {
+		if (m->keys[i] == UINT64_MAX)
+			continue;
+		uint32_t j = idmap_slot(&n, m->keys[i]);
+
+		n.keys[j] = m->keys[i];
+		n.vals[j] = m->vals[i];
+	}
+	free(m->keys);
+	free(m->vals);
+	*m = n;
+	return 0;
+}
+
+/* Maps key to val, replacing what a reused pid or tid pointed to. */
+static int idmap_put(struct tb_idmap *m, uint64_t key, uint32_t val)
+{
+	uint32_t i;
+
+	if ((m->n + 1) * 2 > m->cap && idmap_rehash(m, m->cap ? m->cap * 2 : 64))
+		return -ENOMEM;
+	i = idmap_slot(m, key);
+	if (m->keys[i] != key)
+		m->n++;
+	m->keys[i] = key;
+	m->vals[i] = val;
+	return 0;
+}
+
+static uint64_t tid_key(uint32_t pid, uint32_t tid)
+{
+	return (uint64_t)pid << 32 | tid;
+}
+
+/* ---- blocks ------------------------------------------------------------------------------ */
+
+static struct tb_block *btab_find(const struct tb_btab *t, uint64_t addr)
+{
+	uint32_t i = (uint32_t)((addr * GOLDEN) >> t->shift);
+
+	while (t->slot[i].addr && t->slot[i].addr != addr)
+		i = (i + 1) & (t->cap - 1);
+	return &t->slot[i];
+}
+
+static int btab_rehash(struct tb_btab *t, uint32_t shift, int keep_freed)
+{
+	struct tb_btab n = { .shift = shift, .cap = 1u << (64 - shift), .live = t->live };
+
+	n.slot = calloc(n.cap, sizeof(*n.slot));
+	if (!n.slot)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->cap; i++) {
+		struct tb_block *b = &t->slot[i];
+
+		if (b->state == TB_B_LIVE || (b->state == TB_B_FREED && keep_freed)) {
+			*btab_find(&n, b->addr) = *b;
+			n.freed += b->state == TB_B_FREED;
+		}
+	}
+	free(t->slot);
+	*t = n;
+	return 0;
+}
+
+/*
+ * Makes room for one more record. Tombstones only serve double-free and reuse
+ * detection, so once they dominate a large table they are dropped rather than
+ * let the table grow without bound; the process then forgets which unknown
+ * pointers were invalid (forgot_freed), and such frees become unknown_origin.
+ */
+static int btab_reserve(struct tb_process *p)
+{
+	struct tb_btab *t = &p->blocks;
+	uint32_t shift;
+
+	if (t->cap && (uint64_t)(t->live + t->freed + 1) * 4 <= (uint64_t)t->cap * 3)
+		return 0;
+	if (!t->cap)
+		return btab_rehash(t, 64 - BTAB_MIN_SHIFT, 1);
+	if (t->freed > t->live && t->freed > TB_FREED_KEEP) {
+		shift = 64 - BTAB_MIN_SHIFT;
+		while ((1ull << (64 - shift)) < (uint64_t)t->live * 4)
+			shift--;
+		p->forgot_freed = 1;
+		return btab_rehash(t, shift, 0);
+	}
+	return btab_rehash(t, t->shift - 1, 1);
+}
+
+static void btab_clear(struct tb_btab *t)
+{
+	free(t->slot);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- mappings ---------------------------------------------------------------------------- */
+
+/* Index of the first mapping ending above addr (ends are sorted too: no overlaps). */
+static uint32_t maps_lower(const struct tb_maps *ms, uint64_t addr)
+{
+	uint32_t lo = 0, hi = ms->n;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (ms->v[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct tb_map *maps_find(struct tb_maps *ms, uint64_t addr)
+{
+	uint32_t i = ms->hit;
+
+	if (i < ms->n && ms->v[i].start <= addr && addr < ms->v[i].end)
+		return &ms->v[i];
+	i = maps_lower(ms, addr);
+	if (i == ms->n || ms->v[i].start > addr)
+		return NULL;
+	ms->hit = i;
+	return &ms->v[i];
+}
+
+/* Opens a hole of one entry at index i. */
+static int maps_open(struct tb_maps *ms, uint32_t i)
+{
+	if (grow((void **)&ms->v, &ms->cap, ms->n + 1, sizeof(*ms->v)))
+		return -ENOMEM;
+	memmove(&ms->v[i + 1], &ms->v[i], (ms->n - i) * sizeof(*ms->v));
+	ms->n++;
+	ms->hit = TB_NONE;
+	return 0;
+}
+
+/* Cuts the mapping that straddles addr in two; both pieces keep kind and owner. */
+static int maps_split(struct tb_maps *ms, uint64_t addr)
+{
+	uint32_t i = maps_lower(ms, addr);
+
+	if (i == ms->n || ms->v[i].start >= addr)
+		return 0;
+	if (maps_open(ms, i + 1))
+		return -ENOMEM;
+	ms->v[i + 1] = ms->v[i];
+	ms->v[i].end = addr;
+	ms->v[i + 1].start = addr;
+	return 0;
+}
+
+static void maps_remove(struct tb_maps *ms, uint64_t start, uint64_t end)
+{
+	uint32_t i, j;
+
+	if (!ms->n)
+		return;
+	/* Without room to split, dropping the straddling mapping is the lesser error. */
+	maps_split(ms, start);
+	maps_split(ms, end);
+	i = maps_lower(ms, start);
+	for (j = i; j < ms->n && ms->v[j].start < end; j++)
+		;
+	memmove(&ms->v[i], &ms->v[j], (ms->n - j) * sizeof(*ms->v));
+	ms->n -= j - i;
+	ms->hit = TB_NONE;
+}
+
+/* Places m, which must not overlap any mapping (the caller removed the range first). */
+static int maps_insert(struct tb_maps *ms, const struct tb_map *m)
+{
+	uint32_t i = maps_lower(ms, m->start);
+
+	if (maps_open(ms, i))
+		return -ENOMEM;
+	ms->v[i] = *m;
+	ms->hit = i;
+	return 0;
+}
+
+static void maps_protect(struct tb_maps *ms, uint64_t start, uint64_t end, uint32_t prot)
+{
+	maps_split(ms, start);
+	maps_split(ms, end);
+	for (uint32_t i = maps_lower(ms, start); i < ms->n && ms->v[i].start < end; i++)
+		ms->v[i].prot = prot;
+}
+
+static uint64_t page_end(uint64_t addr, uint64_t len)
+{
+	uint64_t end = addr + ((len + PAGE_SZ - 1) & ~(PAGE_SZ - 1));
+
+	return end < addr ? UINT64_MAX : end;
+}
+
+/* ---- processes and threads --------------------------------------------------------------- */
+
+static void set_comm(char *dst, const char *src)
+{
+	if (memcmp(dst, src, TB_COMM_LEN) != 0) {
+		memcpy(dst, src, TB_COMM_LEN);
+		dst[TB_COMM_LEN - 1] = '\0';
+	}
+}
+
+static struct tb_thread *thread_new(struct correlator *c, struct tb_process *p, uint32_t tid,
+				    uint64_t ts, const char *comm, int attached)
+{
+	struct tb_thread *t;
+
+	if (grow((void **)&c->threads, &c->cap_threads, c->nthreads + 1, sizeof(*c->threads)) ||
+	    grow((void **)&p->threads, &p->cap_threads, p->nthreads + 1, sizeof(*p->threads)))
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t || idmap_put(&c->tid_map, tid_key(p->pid, tid), c->nthreads)) {
+		free(t);
+		return NULL;
+	}
+	t->pid = p->pid;
+	t->tid = tid;
+	t->proc = p->index;
+	t->index = c->nthreads;
+	t->label = p->nthreads;
+	t->cur_arena = TB_NONE;
+	t->attached = attached;
+	t->start_ts = ts;
+	set_comm(t->comm, comm);
+	p->threads[p->nthreads++] = c->nthreads;
+	c->threads[c->nthreads++] = t;
+	return t;
+}
+
+static uint32_t arena_new(struct tb_process *p, uint64_t base, uint32_t owner, uint64_t ts)
+{
+	struct tb_arena *a;
+
+	if (grow((void **)&p->arenas, &p->cap_arenas, p->narenas + 1, sizeof(*p->arenas)))
+		return TB_NONE;
+	a = &p->arenas[p->narenas];
+	memset(a, 0, sizeof(*a));
+	a->base = base;
+	a->owner = owner;
+	a->extends = TB_NONE;
+	a->created_ts = ts;
+	return p->narenas++;
+}
+
+/* A record with no thread yet; NULL when out of memory. */
+static struct tb_process *proc_alloc(struct correlator *c, uint32_t pid, uint64_t ts,
+				     const char *comm)
+{
+	struct tb_process *p;
+
+	if (grow((void **)&c->procs, &c->cap_procs, c->nprocs + 1, sizeof(*c->procs)))
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p || idmap_put(&c->pid_map, pid, c->nprocs)) {
+		free(p);
+		return NULL;
+	}
+	p->pid = pid;
+	p->index = c->nprocs;
+	p->parent = p->first_child = p->last_child = p->next_sibling = TB_NONE;
+	p->heap_arena = TB_NONE;
+	p->loss_gen = c->loss_gen;
+	p->start_ts = ts;
+	set_comm(p->comm, comm);
+	c->procs[c->nprocs++] = p;
+	c->live++;
+	return p;
+}
+
+static int proc_new_image(struct tb_process *p, uint64_t ts)
+{
+	p->heap_arena = arena_new(p, 0, TB_NONE, ts);
+	if (p->heap_arena == TB_NONE)
+		return -ENOMEM;
+	p->arenas[p->heap_arena].is_heap = 1;
+	p->have_heap = 0;
+	p->heap_start = p->heap_end = 0;
+	return 0;
+}
+
+/* A process first seen in the middle of its life: what it did before is unknown. */
+static struct tb_process *proc_new_attached(struct correlator *c, uint32_t pid, uint64_t ts,
+					    const char *comm)
+{
+	struct tb_process *p = proc_alloc(c, pid, ts, comm);
+
+	if (!p)
+		return NULL;
+	p->attached = p->partial = 1;
+	if (proc_new_image(p, ts) || !thread_new(c, p, pid, ts, comm, 1))
+		return NULL;
+	return p;
+}
+
+static struct tb_process *proc_get(struct correlator *c, uint32_t pid, uint64_t ts,
+				   const char *comm)
+{
+	struct tb_process *p = c->last_proc;
+	uint32_t i;
+
+	if (p && p->pid == pid && !p->exited)
+		return p;
+	i = idmap_get(&c->pid_map, pid);
+	p = i == TB_NONE || c->procs[i]->exited ? proc_new_attached(c, pid, ts, comm) : c->procs[i];
+	c->last_proc = p;
+	return p;
+}
+
+static struct tb_thread *thread_get(struct correlator *c, struct tb_process *p, uint32_t tid,
+				    uint64_t ts, const char *comm)
+{
+	struct tb_thread *t = c->last_thread;
+	uint32_t i;
+
+	if (!t || t->tid != tid || t->proc != p->index || t->exited) {
+		i = idmap_get(&c->tid_map, tid_key(p->pid, tid));
+		t = i == TB_NONE ? NULL : c->threads[i];
+		if (!t || t->proc != p->index || t->exited)
+			t = thread_new(c, p, tid, ts, comm, 1);
+		if (!t)
+			return NULL;
+		c->last_thread = t;
+	}
+	set_comm(t->comm, comm);
+	return t;
+}
+
+static int leak_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Groups the blocks still live by size: they are the process's leaks. */
+static void proc_note_leaks(struct tb_process *p)
+{
+	uint64_t *sizes = malloc((p->blocks.live + 1) * sizeof(*sizes));
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < p->blocks.cap; i++) {
+		const struct tb_block *b = &p->blocks.slot[i];
+
+		if (b->state != TB_B_LIVE)
+			continue;
+		if (b->inherited) {
+			p->inherited_leak_blocks++;
+			p->inherited_leak_bytes += b->size;
+		} else if (sizes) {
+			sizes[n++] = b->size;
+		}
+	}
+	p->leaks = sizes ? malloc((n + 1) * sizeof(*p->leaks)) : NULL;
+	if (p->leaks) {
+		qsort(sizes, n, sizeof(*sizes), leak_cmp);
+		for (uint32_t i = 0; i < n; i++) {
+			if (!p->nleaks || p->leaks[p->nleaks - 1].size != sizes[i])
+				p->leaks[p->nleaks++] = (struct tb_leak){ sizes[i], 0 };
+			p->leaks[p->nleaks - 1].count++;
+			p->leak_blocks++;
+			p->leak_bytes += sizes[i];
+		}
+	}
+	free(sizes);
+}
+
+static void proc_end(struct correlator *c, struct tb_process *p, uint64_t ts)
+{
+	if (p->exited)
+		return;
+	proc_note_leaks(p);
+	for (uint32_t i = 0; i < p->nthreads; i++) {
+		struct tb_thread *t = c->threads[p->threads[i]];
+
+		if (!t->exited) {
+			t->exited = 1;
+			t->end_ts = ts;
+		}
+	}
+	btab_clear(&p->blocks);
+	free(p->maps.v);
+	memset(&p->maps, 0, sizeof(p->maps));
+	p->exited = 1;
+	p->end_ts = ts;
+	c->live--;
+	c->last_proc = NULL;
+	c->last_thread = NULL;
+}
+
+/* ---- classification ---------------------------------------------------------------------- */
+
+/* Where addr lies now; *mp is the mapping, NULL for the brk heap or nowhere. */
+static enum tb_region classify(struct tb_process *p, uint64_t addr, uint64_t *base,
+			       struct tb_map **mp)
+{
+	struct tb_map *m;
+
+	*mp = NULL;
+	*base = 0;
+	if (addr >= p->heap_start && addr < p->heap_end) {
+		*base = p->heap_start;
+		return TB_REG_HEAP;
+	}
+	m = maps_find(&p->maps, addr);
+	if (!m)
+		return TB_REG_UNKNOWN;
+	*mp = m;
+	*base = m->kind == TB_REG_ARENA && m->owner < p->narenas ? p->arenas[m->owner].base :
+								     m->start;
+	return m->kind;
+}
+
+static void mark_serial(struct tb_maps *ms, uint32_t i, uint8_t kind, uint32_t owner)
+{
+	uint32_t serial = ms->v[i].serial, j;
+
+	for (j = i; j < ms->n && ms->v[j].serial == serial; j++) {
+		ms->v[j].kind = kind;
+		ms->v[j].owner = owner;
+	}
+	for (j = i; j-- > 0 && ms->v[j].serial == serial;) {
+		ms->v[j].kind = kind;
+		ms->v[j].owner = owner;
+	}
+}
+
+/*
+ * A reservation the allocator made in this call became a heap. glibc keeps a
+ * thread on its arena until an allocation fails there, so a new heap while the
+ * thread is on a thread arena grows that arena; otherwise it is a new arena.
+ */
+static uint32_t arena_from_reservation(struct tb_process *p, struct tb_thread *t, uint32_t mi,
+				       uint64_t base, uint64_t ts, uint32_t *flags)
+{
+	uint32_t a = arena_new(p, base, t->index, ts);
+	uint32_t cur = t->cur_arena;
+
+	if (a == TB_NONE)
+		return TB_NONE;
+	if (cur != TB_NONE && !p->arenas[cur].is_heap) {
+		uint32_t root = p->arenas[cur].extends != TB_NONE ? p->arenas[cur].extends : cur;
+
+		p->arenas[a].extends = root;
+		p->arenas[a].owner = p->arenas[root].owner;
+	} else {
+		*flags |= TB_F_NEW_ARENA;
+	}
+	mark_serial(&p->maps, mi, TB_REG_ARENA, a);
+	return a;
+}
+
+static void note_chunk(struct tb_process *p, struct tb_map *m, uint64_t size)
+{
+	uint64_t len = m->end - m->start;
+
+	m->kind = TB_REG_MMAP_CHUNK;
+	p->chunks++;
+	p->chunk_bytes += size;
+	p->chunk_mapped += len;
+	if (len > p->chunk_largest)
+		p->chunk_largest = len;
+}
+
+/*
+ * The mmap events of a call precede its return, so a mapping that this thread
+ * made during this very call and that holds the block tells what the block is:
+ * a heap reservation whose pieces keep a 64 MiB-aligned base is a new arena
+ * heap, anything else is a block served by its own mapping.
+ */
+static enum tb_region classify_alloc(struct tb_process *p, struct tb_thread *t,
+				     struct tb_event *e, uint64_t *base, uint32_t *arena)
+{
+	uint64_t call = e->ts_ns > e->latency_ns ? e->ts_ns - e->latency_ns : 0;
+	enum tb_region kind;
+	struct tb_map *m;
+
+	*arena = TB_NONE;
+	kind = classify(p, e->addr, base, &m);
+	if (kind == TB_REG_HEAP)
+		*arena = p->heap_arena;
+	if (!m)
+		return kind;
+	if (kind == TB_REG_ANON && m->creator == t->index && m->ts >= call &&
+	    m->ts <= e->ts_ns) {
+		uint64_t aligned = e->addr & ~(TB_ARENA_SIZE - 1);
+		uint32_t mi = p->maps.hit, serial = m->serial; /* the next lookup moves the cache */
+		struct tb_map *head = m->reserve ? maps_find(&p->maps, aligned) : NULL;
+
+		if (head && head->serial == serial) {
+			*arena = arena_from_reservation(p, t, mi, aligned, e->ts_ns, &e->flags);
+			if (*arena == TB_NONE)
+				return TB_REG_ANON;
+			*base = aligned;
+			return TB_REG_ARENA;
+		}
+		note_chunk(p, &p->maps.v[mi], e->size);
+		*base = p->maps.v[mi].start;
+		return TB_REG_MMAP_CHUNK;
+	}
+	if (kind == TB_REG_ARENA)
+		*arena = m->owner < p->narenas ? m->owner : TB_NONE;
+	return kind;
+}
+
+/* ---- allocation and free ----------------------------------------------------------------- */
+
+static void arena_attach(struct tb_process *p, struct tb_thread *t, uint32_t ai, uint64_t ts)
+{
+	struct tb_arena *a = &p->arenas[ai];
+	uint32_t idx = TB_NONE, me = t->index, i;
+
+	t->cur_arena = TB_NONE;
+	for (i = 0; i < a->nusers && idx == TB_NONE; i++)
+		if (a->users[i].thread == me)
+			idx = i;
+	if (idx == TB_NONE) {
+		if (grow((void **)&a->users, &a->cap_users, a->nusers + 1, sizeof(*a->users)) ||
+		    grow((void **)&t->arenas, &t->cap_arenas, t->narenas + 1, sizeof(*t->arenas)))
+			return;
+		idx = a->nusers++;
+		memset(&a->users[idx], 0, sizeof(a->users[idx]));
+		a->users[idx].thread = me;
+		a->users[idx].first_ts = ts;
+		t->arenas[t->narenas++] = ai;
+	}
+	t->cur_arena = ai;
+	t->cur_user = idx;
+}
+
+static void arena_serve(struct tb_process *p, struct tb_thread *t, uint32_t ai, uint64_t size,
+			uint64_t ts)
+{
+	struct tb_arena *a = &p->arenas[ai];
+	struct tb_arena_user *u;
+
+	a->blocks++;
+	a->bytes += size;
+	/* The main arena exists before any thread allocates: its first user owns it. */
+	if (a->owner == TB_NONE && a->is_heap && !a->seeded)
+		a->owner = t->index;
+	if (t->cur_arena != ai)
+		arena_attach(p, t, ai, ts);
+	if (t->cur_arena != ai)
+		return;
+	u = &a->users[t->cur_user];
+	u->blocks++;
+	u->bytes += size;
+	u->last_ts = ts;
+}
+
+/* Space-saving top-k: a delta seen in more than 1/k of the steps is sure to hold a slot. */
+static void spacing_note(struct tb_thread *t, uint64_t addr)
+{
+	uint64_t d = addr - t->last_addr;
+	struct tb_spacing *min;
+
+	t->last_addr = addr;
+	if (t->allocs < 2 || (int64_t)d <= 0)
+		return;
+	min = &t->spacing[0];
+	for (int i = 0; i < TB_SPACING_SLOTS; i++) {
+		if (t->spacing[i].delta == d) {
+			t->spacing[i].count++;
+			return;
+		}
+		if (t->spacing[i].count < min->count)
+			min = &t->spacing[i];
+	}
+	min->delta = d;
+	min->count++;
+}
+
+/* The block is gone from the model: take its bytes off whoever holds them. */
+static void block_drop(struct correlator *c, struct tb_process *p, struct tb_block *b)
+{
+	if (b->inherited) {
+		p->inherited_live_blocks--;
+		p->inherited_live_bytes -= b->size;
+	} else if (b->thread != TB_NONE) {
+		c->threads[b->thread]->live_bytes -= b->size;
+	}
+	b->state = TB_B_FREED;
+	b->gen = c->loss_gen;
+	p->blocks.live--;
+	p->blocks.freed++;
+}
+
+static uint64_t block_base(struct tb_process *p, const struct tb_block *b)
+{
+	struct tb_map *m;
+	uint64_t base;
+
+	if (b->base_off != TB_OFF_NONE)
+		return b->addr - b->base_off;
+	if (b->region == TB_REG_HEAP)
+		return p->heap_start;
+	return classify(p, b->addr, &base, &m) == b->region ? base : 0;
+}
+
+static void set_origin(const struct correlator *c, struct tb_event *e, uint32_t thread)
+{
+	const struct tb_thread *o = thread == TB_NONE ? NULL : c->threads[thread];
+
+	e->origin_pid = o ? o->pid : 0;
+	e->origin_tid = o ? o->tid : 0;
+}
+
+/* A free of an address the model holds no live block for. */
+static void release_unknown(struct correlator *c, struct tb_process *p, struct tb_thread *t,
+			    struct tb_event *e, uint64_t addr, struct tb_block *b)
+{
+	struct tb_map *m;
+
+	if (e->flags & TB_F_INTERNAL) {
+		/*
+		 * The library's housekeeping: at thread exit glibc frees again every
+		 * block sitting in the thread's cache, then the cache itself, which
+		 * never came from malloc. Neither is the program's double or invalid free.
+		 */
+		t->frees--;
+		t->internal_frees++;
+		set_origin(c, e, b && b->state == TB_B_FREED ? b->thread : TB_NONE);
+		if (b && b->state == TB_B_FREED) {
+			e->region = b->region;
+			e->region_base = block_base(p, b);
+		} else {
+			e->region = classify(p, addr, &e->region_base, &m);
+		}
+		return;
+	}
+	if (b && b->state == TB_B_FREED) {
+		set_origin(c, e, b->thread);
+		e->region = b->region;
+		e->region_base = block_base(p, b);
+		/* A loss since that free may have hidden the allocation that came between. */
+		if ((uint8_t)c->loss_gen == b->gen) {
+			e->flags |= TB_F_DOUBLE_FREE;
+			t->double_frees++;
+			return;
+		}
+		e->flags |= TB_F_UNKNOWN_ORIGIN;
+		t->unknown_frees++;
+		return;
+	}
+	set_origin(c, e, TB_NONE);
+	e->region = classify(p, addr, &e->region_base, &m);
+	if (!p->partial && !p->forgot_freed && p->loss_gen == c->loss_gen) {
+		e->flags |= TB_F_INVALID_FREE;
+		t->invalid_frees++;
+		return;
+	}
+	e->flags |= TB_F_UNKNOWN_ORIGIN;
+	t->unknown_frees++;
+	/* Remember it was freed so that a second free of it is a double free. */
+	if (btab_reserve(p))
+		return;
+	b = btab_find(&p->blocks, addr);
+	if (b->state != TB_B_EMPTY)
+		return;
+	*b = (struct tb_block){ .addr = addr, .region = e->region, .state = TB_B_FREED,
+				.gen = c->loss_gen, .thread = TB_NONE, .base_off = TB_OFF_NONE };
+	p->blocks.freed++;
+}
+
+/* free(addr), realloc's release of its input, or realloc(addr, 0). */
+static void block_release(struct correlator *c, struct tb_process *p, struct tb_thread *t,
+			  struct tb_event *e, uint64_t addr)
+{
+	struct tb_block *b = p->blocks.cap ? btab_find(&p->blocks, addr) : NULL;
+
+	if (!b || b->state != TB_B_LIVE) {
+		release_unknown(c, p, t, e, addr, b);
+		return;
+	}
+	set_origin(c, e, b->thread);
+	e->region = b->region;
+	e->region_base = block_base(p, b);
+	if (b->inherited) {
+		/* A copy made at fork: its allocator is in the parent, so it crosses no thread. */
+		e->flags |= TB_F_INHERITED;
+		t->inherited_frees++;
+	} else if (b->thread != t->index) {
+		e->flags |= TB_F_CROSS_THREAD;
+		t->cross_frees++;
+	}
+	block_drop(c, p, b);
+}
+
+static void thread_gain(struct tb_thread *t, uint64_t size)
+{
+	t->allocs++;
+	t->bytes += size;
+	t->live_bytes += size;
+	if (t->live_bytes > t->peak_bytes)
+		t->peak_bytes = t->live_bytes;
+}
+
+/*
+ * A new block at e->addr. An address handed out again after a free is reused
+ * whichever thread gets it, the same one included: what matters to a reader of
+ * the trace is that the memory had a previous life. A realloc that kept its
+ * block in place (in_place) is the same block, not a reuse.
+ */
+static void block_alloc(struct correlator *c, struct tb_process *p, struct tb_thread *t,
+			struct tb_event *e, int in_place)
+{
+	uint64_t base, off;
+	uint32_t arena;
+	struct tb_block *b;
+	enum tb_region kind = classify_alloc(p, t, e, &base, &arena);
+
+	e->region = kind;
+	e->region_base = base;
+	thread_gain(t, e->size);
+	spacing_note(t, e->addr);
+	if (arena != TB_NONE)
+		arena_serve(p, t, arena, e->size, e->ts_ns);
+	if (btab_reserve(p)) {
+		p->partial = 1; /* the block goes unrecorded: its free must not look invalid */
+		return;
+	}
+	b = btab_find(&p->blocks, e->addr);
+	if (b->state == TB_B_LIVE)
+		block_drop(c, p, b); /* its free was lost */
+	if (b->state == TB_B_FREED) {
+		p->blocks.freed--;
+		if (!in_place) {
+			e->flags |= TB_F_REUSED;
+			t->reused++;
+		}
+	}
+	off = base ? e->addr - base : TB_OFF_NONE;
+	*b = (struct tb_block){ .addr = e->addr, .size = e->size, .region = kind,
+				.state = TB_B_LIVE, .thread = t->index,
+				.base_off = off < TB_OFF_NONE ? (uint32_t)off : TB_OFF_NONE };
+	p->blocks.live++;
+}
+
+static void on_alloc(struct correlator *c, struct tb_process *p, struct tb_thread *t,
+		     struct tb_event *e)
+{
+	/* posix_memalign reports failure by its return value: its addr means nothing then. */
+	if (!e->addr || (e->flags & TB_F_FAILED)) {
+		t->failed++;
+		return;
+	}
+	block_alloc(c, p, t, e, 0);
+}
+
+/*
+ * realloc(NULL, n) is malloc; a NULL result frees the input when n is 0 and
+ * leaves it live otherwise (the call failed); a result equal to the input is
+ * the same block resized; anything else releases the input and hands out a
+ * new block.
+ */
+static void on_realloc(struct correlator *c, struct tb_process *p, struct tb_thread *t,
+		       struct tb_event *e)
+{
+	struct tb_block *b;
+
+	if (!e->old_addr) {
+		on_alloc(c, p, t, e);
+		return;
+	}
+	if (!e->addr && !e->size) {
+		t->frees++;
+		block_release(c, p, t, e, e->old_addr);
+		return;
+	}
+	if (!e->addr) {
+		t->failed++;
+		b = p->blocks.cap ? btab_find(&p->blocks, e->old_addr) : NULL;
+		set_origin(c, e, b && b->state != TB_B_EMPTY ? b->thread : TB_NONE);
+		return;
+	}
+	block_release(c, p, t, e, e->old_addr);
+	block_alloc(c, p, t, e, e->addr == e->old_addr);
+}
+
+static void on_free(struct correlator *c, struct tb_process *p, struct tb_thread *t,
+		    struct tb_event *e)
+{
+	t->frees++;
+	block_release(c, p, t, e, e->addr);
+}
+
+/* ---- memory-map events ------------------------------------------------------------------- */
+
+static void set_region_at(struct tb_process *p, struct tb_event *e, uint64_t addr)
+{
+	struct tb_map *m;
+
+	e->region = classify(p, addr, &e->region_base, &m);
+}
+
+static uint8_t mmap_kind(const struct tb_event *e, int anon)
+{
+	if (!anon)
+		return TB_REG_FILE;
+	/* pthread stacks are MAP_STACK; the thread event later names their owner. */
+	return e->sysflags & MMAP_STACK ? TB_REG_STACK : TB_REG_ANON;
+}
+
+static void on_mmap(struct correlator *c, struct tb_process *p, struct tb_thread *t,
+		    struct tb_event *e)
+{
+	int anon = e->fd < 0 || (e->sysflags & MMAP_ANONYMOUS);
+	struct tb_map m = {
+		.start = e->addr, .end = page_end(e->addr, e->size), .ts = e->ts_ns,
+		.prot = e->prot, .mflags = (uint32_t)e->sysflags, .creator = t->index,
+		.owner = TB_NONE, .serial = ++c->serial,
+		.kind = mmap_kind(e, anon),
+		.reserve = anon && e->prot == 0 && (e->sysflags & MMAP_NORESERVE),
+	};
+	struct tb_map *old;
+
+	if (e->err)
+		return;
+	/* glibc shrinks a heap by mapping PROT_NONE over its tail: it stays the arena's. */
+	old = anon && (e->sysflags & MMAP_FIXED) ? maps_find(&p->maps, e->addr) : NULL;
+	if (old && old->kind == TB_REG_ARENA && m.end <= old->end) {
+		m.kind = TB_REG_ARENA;
+		m.owner = old->owner;
+		m.serial = old->serial;
+	}
+	maps_remove(&p->maps, m.start, m.end);
+	maps_insert(&p->maps, &m);
+	set_region_at(p, e, e->addr);
+}
+
+/* The row shows what the range was before the call changed it. */
+static void on_vm_change(struct tb_process *p, struct tb_event *e)
+{
+	uint64_t end = page_end(e->addr, e->size);
+
+	set_region_at(p, e, e->addr);
+	if (e->err)
+		return;
+	if (e->type == TB_EV_MUNMAP)
+		maps_remove(&p->maps, e->addr, end);
+	else if (e->type == TB_EV_MPROTECT)
+		maps_protect(&p->maps, e->addr, end, e->prot);
+}
+
+/* The moved mapping keeps what it was; this thread made it now, for classify_alloc. */
+static void on_mremap(struct correlator *c, struct tb_process *p, struct tb_thread *t,
+		      struct tb_event *e)
+{
+	struct tb_map *old = maps_find(&p->maps, e->old_addr);
+	struct tb_map m = { .kind = TB_REG_ANON, .owner = TB_NONE };
+
+	if (e->err) {
+		set_region_at(p, e, e->old_addr);
+		return;
+	}
+	if (old)
+		m = *old;
+	m.start = e->addr;
+	m.end = page_end(e->addr, e->size);
+	m.ts = e->ts_ns;
+	m.creator = t->index;
+	if (m.kind != TB_REG_ARENA)
+		m.serial = ++c->serial;
+	maps_remove(&p->maps, e->old_addr, page_end(e->old_addr, e->old_size));
+	maps_remove(&p->maps, m.start, m.end);
+	maps_insert(&p->maps, &m);
+	set_region_at(p, e, e->addr);
+}
+
+static void on_brk(struct tb_process *p, struct tb_event *e)
+{
+	if (!p->have_heap) {
+		p->have_heap = 1;
+		p->heap_start = e->old_addr ? e->old_addr : e->addr;
+		if (p->heap_arena != TB_NONE)
+			p->arenas[p->heap_arena].base = p->heap_start;
+	}
+	p->heap_end = e->addr;
+	e->region = TB_REG_HEAP;
+	e->region_base = p->heap_start;
+}
+
+/* ---- process and thread events ----------------------------------------------------------- */
+
+static int copy_arenas(struct tb_process *child, const struct tb_process *parent)
+{
+	if (grow((void **)&child->arenas, &child->cap_arenas, parent->narenas,
+		 sizeof(*child->arenas)))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < parent->narenas; i++) {
+		struct tb_arena *a = &child->arenas[i];
+
+		*a = parent->arenas[i];
+		a->blocks = a->bytes = 0;
+		a->users = NULL;
+		a->nusers = a->cap_users = 0;
+		a->inherited = 1;
+	}
+	child->narenas = parent->narenas;
+	child->heap_arena = parent->heap_arena;
+	return 0;
+}
+
+/* The child sees the parent's memory as it was: every live block becomes an inherited copy. */
+static int copy_memory(struct tb_process *child, const struct tb_process *parent)
+{
+	struct tb_btab *t = &child->blocks;
+
+	if (parent->maps.n) {
+		child->maps.v = malloc(parent->maps.n * sizeof(*child->maps.v));
+		if (!child->maps.v)
+			return -ENOMEM;
+		memcpy(child->maps.v, parent->maps.v, parent->maps.n * sizeof(*child->maps.v));
+		child->maps.n = child->maps.cap = parent->maps.n;
+	}
+	if (!parent->blocks.cap)
+		return 0;
+	*t = parent->blocks;
+	t->slot = malloc((size_t)t->cap * sizeof(*t->slot));
+	if (!t->slot) {
+		memset(t, 0, sizeof(*t));
+		return -ENOMEM;
+	}
+	memcpy(t->slot, parent->blocks.slot, (size_t)t->cap * sizeof(*t->slot));
+	for (uint32_t i = 0; i < t->cap; i++) {
+		if (t->slot[i].state != TB_B_LIVE)
+			continue;
+		t->slot[i].inherited = 1;
+		child->inherited_live_blocks++;
+		child->inherited_live_bytes += t->slot[i].size;
+	}
+	return 0;
+}
+
+static void link_child(struct correlator *c, struct tb_process *parent, struct tb_process *child)
+{
+	child->parent = parent->index;
+	if (parent->last_child == TB_NONE)
+		parent->first_child = child->index;
+	else
+		c->procs[parent->last_child]->next_sibling = child->index;
+	parent->last_child = child->index;
+	parent->children++;
+}
+
+static struct tb_process *proc_fork(struct correlator *c, struct tb_process *parent,
+				    struct tb_event *e)
+{
+	struct tb_process *p = proc_alloc(c, e->pid, e->ts_ns, e->comm);
+
+	if (!p)
+		return NULL;
+	link_child(c, parent, p);
+	p->partial = parent->partial;
+	p->forgot_freed = parent->forgot_freed;
+	p->loss_gen = parent->loss_gen;
+	p->have_heap = parent->have_heap;
+	p->heap_start = parent->heap_start;
+	p->heap_end = parent->heap_end;
+	p->exe = parent->exe ? strdup(parent->exe) : NULL;
+	if (copy_arenas(p, parent) || copy_memory(p, parent)) {
+		p->partial = 1; /* what could not be copied is unknown, not invalid */
+		if (p->heap_arena == TB_NONE && proc_new_image(p, e->ts_ns))
+			return NULL;
+	}
+	if (!thread_new(c, p, e->pid, e->ts_ns, e->comm, 0))
+		return NULL;
+	return p;
+}
+
+/* A process still live under a pid that a new one now takes: its exit went unseen. */
+static void proc_retire(struct correlator *c, uint32_t pid, uint64_t ts)
+{
+	uint32_t i = idmap_get(&c->pid_map, pid);
+
+	if (i == TB_NONE || c->procs[i]->exited)
+		return;
+	c->procs[i]->exit_detail = strdup("exit not seen");
+	c->procs[i]->exit_status = -1;
+	proc_end(c, c->procs[i], ts);
+}
+
+static void on_fork(struct correlator *c, struct tb_event *e)
+{
+	struct tb_process *parent = NULL, *p;
+
+	/* The row's comm is the child's: it names the parent only if the parent is new. */
+	if (e->origin_pid && e->origin_pid != e->pid)
+		parent = proc_get(c, e->origin_pid, e->ts_ns, e->comm);
+	proc_retire(c, e->pid, e->ts_ns);
+	p = parent ? proc_fork(c, parent, e) : proc_new_attached(c, e->pid, e->ts_ns, e->comm);
+	c->last_proc = p;
+	c->last_thread = NULL;
+}
+
+static void on_thread(struct correlator *c, struct tb_event *e)
+{
+	struct tb_process *p = proc_get(c, e->pid, e->ts_ns, e->comm);
+	uint32_t i;
+	struct tb_thread *t;
+	struct tb_map *m;
+
+	if (!p)
+		return;
+	i = idmap_get(&c->tid_map, tid_key(e->pid, e->tid));
+	if (i != TB_NONE && c->threads[i]->proc == p->index && !c->threads[i]->exited) {
+		c->threads[i]->exited = 1; /* a reused tid whose exit went unseen */
+		c->threads[i]->end_ts = e->ts_ns;
+	}
+	t = thread_new(c, p, e->tid, e->ts_ns, e->comm, 0);
+	if (!t)
+		return;
+	p->threads_created++;
+	c->last_thread = t;
+	m = e->addr ? maps_find(&p->maps, e->addr) : NULL;
+	if (m) {
+		m->kind = TB_REG_STACK;
+		m->owner = t->index;
+	}
+	if (e->addr)
+		set_region_at(p, e, e->addr);
+}
+
+/* The image is gone: its memory, its blocks and every thread but the one that exec'd. */
+static void exec_reset(struct correlator *c, struct tb_process *p, struct tb_event *e)
+{
+	for (uint32_t i = 0; i < p->nthreads; i++) {
+		struct tb_thread *t = c->threads[p->threads[i]];
+
+		t->live_bytes = 0;
+		t->cur_arena = TB_NONE;
+		if (!t->exited && t->tid != p->pid) {
+			t->exited = 1;
+			t->end_ts = e->ts_ns;
+		}
+	}
+	btab_clear(&p->blocks);
+	p->maps.n = 0;
+	p->maps.hit = TB_NONE;
+	p->inherited_live_blocks = p->inherited_live_bytes = 0;
+	p->partial = p->forgot_freed = 0;
+	p->loss_gen = c->loss_gen;
+	p->execs++;
+	free(p->exe);
+	p->exe = strndup(e->detail, sizeof(e->detail));
+	set_comm(p->comm, e->comm);
+	proc_new_image(p, e->ts_ns);
+}
+
+static void on_exec(struct correlator *c, struct tb_event *e)
+{
+	uint32_t i = idmap_get(&c->pid_map, e->pid);
+	struct tb_process *p = i == TB_NONE || c->procs[i]->exited ? NULL : c->procs[i];
+
+	struct tb_thread *t;
+
+	/* First seen at its exec, a process is watched from a clean slate. */
+	if (!p) {
+		p = proc_alloc(c, e->pid, e->ts_ns, e->comm);
+		if (!p)
+			return;
+	}
+	exec_reset(c, p, e);
+	c->last_proc = p;
+	c->last_thread = NULL;
+	i = idmap_get(&c->tid_map, tid_key(p->pid, p->pid));
+	t = i == TB_NONE ? NULL : c->threads[i];
+	if (!t || t->proc != p->index || t->exited)
+		t = thread_new(c, p, p->pid, e->ts_ns, e->comm, 0);
+	if (t)
+		set_comm(t->comm, e->comm);
+}
+
+static struct tb_process *proc_find_live(struct correlator *c, uint32_t pid)
+{
+	uint32_t i = idmap_get(&c->pid_map, pid);
+
+	return i == TB_NONE || c->procs[i]->exited ? NULL : c->procs[i];
+}
+
+static void on_exit_thread(struct correlator *c, struct tb_event *e)
+{
+	struct tb_process *p = proc_find_live(c, e->pid);
+	uint32_t i = idmap_get(&c->tid_map, tid_key(e->pid, e->tid));
+	struct tb_thread *t = i == TB_NONE ? NULL : c->threads[i];
+
+	if (!p || !t || t->proc != p->index || t->exited)
+		return;
+	t->exited = 1;
+	t->end_ts = e->ts_ns;
+	set_comm(t->comm, e->comm);
+}
+
+static void on_proc_exit(struct correlator *c, struct tb_event *e)
+{
+	struct tb_process *p = proc_get(c, e->pid, e->ts_ns, e->comm);
+
+	if (!p)
+		return;
+	p->exit_status = (int)e->size;
+	if (e->detail[0])
+		p->exit_detail = strndup(e->detail, sizeof(e->detail));
+	proc_end(c, p, e->ts_ns);
+}
+
+/* ---- entry points ------------------------------------------------------------------------ */
+
+static int on_task_event(struct correlator *c, struct tb_event *e)
+{
+	switch (e->type) {
+	case TB_EV_LOST:
+		c->lost += e->size;
+		c->loss_gen++;
+		break;
+	case TB_EV_FORK:
+		on_fork(c, e);
+		break;
+	case TB_EV_THREAD:
+		on_thread(c, e);
+		break;
+	case TB_EV_EXEC:
+		on_exec(c, e);
+		break;
+	case TB_EV_EXIT_THREAD:
+		on_exit_thread(c, e);
+		break;
+	case TB_EV_EXIT:
+		on_proc_exit(c, e);
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+static void on_memory_event(struct correlator *c, struct tb_process *p, struct tb_thread *t,
+			    struct tb_event *e)
+{
+	switch (e->type) {
+	case TB_EV_REALLOC:
+	case TB_EV_REALLOCARRAY:
+		on_realloc(c, p, t, e);
+		break;
+	case TB_EV_FREE:
+		on_free(c, p, t, e);
+		break;
+	case TB_EV_MMAP:
+		on_mmap(c, p, t, e);
+		break;
+	case TB_EV_MUNMAP:
+	case TB_EV_MPROTECT:
+	case TB_EV_MADVISE:
+		on_vm_change(p, e);
+		break;
+	case TB_EV_MREMAP:
+		on_mremap(c, p, t, e);
+		break;
+	case TB_EV_BRK:
+		on_brk(p, e);
+		break;
+	default:
+		on_alloc(c, p, t, e);
+		break;
+	}
+}
+
+void correlator__process(struct correlator *c, struct tb_event *e)
+{
+	struct tb_process *p;
+	struct tb_thread *t;
+
+	if (!c || !e)
+		return;
+	c->events++;
+	if (!c->first_ts)
+		c->first_ts = e->ts_ns;
+	if (e->ts_ns > c->last_ts)
+		c->last_ts = e->ts_ns;
+	/* Rows re-read from a CSV carry old results: start again from the decoder's flags. */
+	e->flags &= TB_F_FAILED | TB_F_SAMPLED | TB_F_INTERNAL;
+	e->region = TB_REG_NONE;
+	e->region_base = 0;
+	if (on_task_event(c, e))
+		return;
+	if (e->type <= TB_EV_NONE || e->type > TB_EV_BRK || !e->pid)
+		return;
+	p = proc_get(c, e->pid, e->ts_ns, e->comm);
+	t = p ? thread_get(c, p, e->tid ? e->tid : e->pid, e->ts_ns, e->comm) : NULL;
+	if (t)
+		on_memory_event(c, p, t, e);
+}
+
+/* ---- attach mode ------------------------------------------------------------------------- */
+
+static uint8_t seed_kind(struct tb_process *p, struct tb_map *m, const char *path, uint64_t ts)
+{
+	const struct tb_map *prev = p->maps.n ? &p->maps.v[p->maps.n - 1] : NULL;
+	uint32_t a;
+
+	if (strcmp(path, "[stack]") == 0)
+		return TB_REG_STACK;
+	if (path[0] == '/')
+		return TB_REG_FILE;
+	/* glibc's heap is an aligned RW front and a PROT_NONE rest: two lines, one arena. */
+	if (prev && prev->kind == TB_REG_ARENA && prev->end == m->start &&
+	    m->end <= p->arenas[prev->owner].base + TB_ARENA_SIZE) {
+		m->owner = prev->owner;
+		m->serial = prev->serial;
+		return TB_REG_ARENA;
+	}
+	if (m->start % TB_ARENA_SIZE || m->end - m->start > TB_ARENA_SIZE)
+		return TB_REG_ANON;
+	a = arena_new(p, m->start, TB_NONE, ts);
+	if (a == TB_NONE)
+		return TB_REG_ANON;
+	p->arenas[a].seeded = 1;
+	m->owner = a;
+	return TB_REG_ARENA;
+}
+
+/* One line of /proc/PID/maps: "start-end perms offset dev inode [path]". */
+static int seed_line(struct correlator *c, struct tb_process *p, char *line, uint32_t main_thread,
+		     uint64_t ts)
+{
+	unsigned long long start, end, off;
+	char perms[5] = "";
+	int n = 0;
+	char *path;
+	struct tb_map m = { .creator = TB_NONE, .owner = TB_NONE };
+
+	if (sscanf(line, "%llx-%llx %4s %llx %*s %*s %n", &start, &end, perms, &off, &n) < 4 ||
+	    !n || end <= start)
+		return -EINVAL;
+	path = line + n;
+	path[strcspn(path, "\n")] = '\0';
+	if (strcmp(path, "[heap]") == 0) {
+		p->have_heap = 1;
+		p->heap_start = start;
+		p->heap_end = end;
+		if (p->heap_arena != TB_NONE) {
+			p->arenas[p->heap_arena].base = start;
+			p->arenas[p->heap_arena].seeded = 1;
+		}
+		return 0;
+	}
+	m.start = start;
+	m.end = end;
+	m.ts = ts;
+	m.prot = (perms[0] == 'r') | (perms[1] == 'w') << 1 | (perms[2] == 'x') << 2;
+	m.mflags = perms[3] == 's' ? 0x1 : 0x2;
+	m.serial = ++c->serial;
+	m.kind = seed_kind(p, &m, path, ts);
+	if (m.kind == TB_REG_STACK)
+		m.owner = main_thread;
+	maps_remove(&p->maps, m.start, m.end);
+	return maps_insert(&p->maps, &m);
+}
+
+static int seed_threads(struct correlator *c, struct tb_process *p, const uint32_t *tids,
+			size_t ntids, uint64_t ts, const char *comm)
+{
+	for (size_t i = 0; i < ntids; i++) {
+		uint32_t j = idmap_get(&c->tid_map, tid_key(p->pid, tids[i]));
+
+		if (j != TB_NONE && c->threads[j]->proc == p->index && !c->threads[j]->exited)
+			continue;
+		if (!thread_new(c, p, tids[i], ts, comm, 1))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int correlator__seed_process(struct correlator *c, uint32_t pid, const char *comm, FILE *maps,
+			     const uint32_t *tids, size_t ntids, uint64_t ts_ns)
+{
+	char name[TB_COMM_LEN] = "";
+	struct tb_process *p;
+	char *line = NULL;
+	size_t cap = 0;
+	int err = 0;
+
+	if (!c || !pid)
+		return -EINVAL;
+	if (comm)
+		strncpy(name, comm, sizeof(name) - 1);
+	p = proc_find_live(c, pid);
+	if (!p)
+		p = proc_new_attached(c, pid, ts_ns, name);
+	if (!p)
+		return -ENOMEM;
+	p->attached = p->partial = 1;
+	err = seed_threads(c, p, tids, ntids, ts_ns, name);
+	while (!err && maps && getline(&line, &cap, maps) > 0)
+		if (seed_line(c, p, line, c->threads[p->threads[0]]->index, ts_ns) == -ENOMEM)
+			err = -ENOMEM;
+	free(line);
+	return err;
+}
+
+size_t correlator__live_processes(const struct correlator *c)
+{
+	return c ? c->live : 0;
+}
+
+struct correlator *correlator__new(void)
+{
+	struct correlator *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		errno = ENOMEM;
+	return c;
+}
+
+static void proc_free(struct tb_process *p)
+{
+	for (uint32_t i = 0; i < p->narenas; i++)
+		free(p->arenas[i].users);
+	free(p->arenas);
+	free(p->threads);
+	free(p->blocks.slot);
+	free(p->maps.v);
+	free(p->leaks);
+	free(p->exe);
+	free(p->exit_detail);
+	free(p);
+}
+
+void correlator__free(struct correlator *c)
+{
+	if (!c)
+		return;
+	for (uint32_t i = 0; i < c->nprocs; i++)
+		proc_free(c->procs[i]);
+	for (uint32_t i = 0; i < c->nthreads; i++) {
+		free(c->threads[i]->arenas);
+		free(c->threads[i]);
+	}
+	free(c->procs);
+	free(c->threads);
+	free(c->pid_map.keys);
+	free(c->pid_map.vals);
+	free(c->tid_map.keys);
+	free(c->tid_map.vals);
+	free(c);
+}

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* model.h: the correlator's model of processes, threads, mappings, arenas and blocks. */
+#ifndef TB_MODEL_H
+#define TB_MODEL_H
+
+#include <stdint.h>
+#include "event.h"
+
+#define TB_NONE UINT32_MAX		/* no thread, arena or process index */
+#define TB_OFF_NONE UINT32_MAX		/* block's region base did not fit the offset field */
+#define TB_ARENA_SIZE (64ULL << 20)	/* glibc HEAP_MAX_SIZE on 64-bit: heaps are aligned to it */
+#define TB_SPACING_SLOTS 8
+
+enum tb_block_state {
+	TB_B_EMPTY = 0,	/* slot never used (addr 0) */
+	TB_B_LIVE,	/* handed out and not freed */
+	TB_B_FREED,	/* freed and not handed out again: what double-free and reuse need */
+};
+
+/*
+ * One address the allocator handed out, stored inline in an open-addressing
+ * table keyed by addr. A freed block keeps its slot as a tombstone (state
+ * FREED) so that a second free is a double free and a new block at the same
+ * address is a reuse; the slot goes back to LIVE when the address comes back.
+ *
+ * Memory: 24 bytes a slot. The table doubles when 3/4 full, so it runs between
+ * 3/8 and 3/4 full: 32 to 64 bytes per record, about 46 on average. Tombstones
+ * are records too; they are dropped at a rehash once they outnumber the live
+ * blocks and pass TB_FREED_KEEP (see correlate.c), which bounds them.
+ */
+struct tb_block {
+	uint64_t addr;
+	uint64_t size : 48;	/* user space is 47 bits: no block is larger */
+	uint64_t region : 4;	/* enum tb_region when allocated */
+	uint64_t state : 2;	/* enum tb_block_state */
+	uint64_t inherited : 1;	/* copied into a child at fork and not freed or moved since */
+	uint64_t gen : 8;	/* correlator loss generation when freed, low bits */
+	uint32_t thread;	/* global thread index of the allocating thread, or TB_NONE */
+	uint32_t base_off;	/* addr - region_base, or TB_OFF_NONE */
+};
+
+struct tb_btab {
+	struct tb_block *slot;
+	uint32_t shift;		/* 64 - log2(capacity): Fibonacci hashing takes the top bits */
+	uint32_t cap;		/* 0 until the first block */
+	uint32_t live;
+	uint32_t freed;		/* live + freed slots are in use; there are no deleted slots */
+};
+
+/* One mapping, or a piece of one after munmap/mprotect split it. */
+struct tb_map {
+	uint64_t start, end;
+	uint64_t ts;		/* when the mmap/mremap that made it returned */
+	uint32_t prot;
+	uint32_t mflags;	/* mmap flags */
+	uint32_t creator;	/* global thread index of the thread that mapped it, or TB_NONE */
+	uint32_t owner;		/* stack: global thread index; arena: arena index; else TB_NONE */
+	uint32_t serial;	/* pieces of one mmap share it */
+	uint8_t kind;		/* enum tb_region */
+	uint8_t reserve;	/* made like a glibc heap reservation: anon, PROT_NONE, NORESERVE */
+};
+
+/* Mappings sorted by start, never overlapping; `hit` caches the last lookup. */
+struct tb_maps {
+	struct tb_map *v;
+	uint32_t n, cap, hit;
+};
+
+/* A thread that allocated from an arena, and how much. */
+struct tb_arena_user {
+	uint32_t thread;	/* global thread index */
+	uint64_t blocks, bytes;
+	uint64_t first_ts, last_ts;
+};
+
+/* The main arena (the brk heap) or one glibc heap of a thread arena. */
+struct tb_arena {
+	uint64_t base;
+	uint64_t created_ts;
+	uint64_t blocks, bytes;	/* served from it */
+	uint32_t owner;		/* thread whose allocation created it, or TB_NONE */
+	uint32_t extends;	/* arena index of the arena this heap grows, or TB_NONE */
+	uint8_t is_heap;	/* the main arena */
+	uint8_t inherited;	/* copied from the parent at fork */
+	uint8_t seeded;		/* found in /proc/PID/maps */
+	struct tb_arena_user *users;
+	uint32_t nusers, cap_users;
+};
+
+/* A small "space-saving" counter set: the most common address delta within a bound. */
+struct tb_spacing {
+	uint64_t delta, count;
+};
+
+struct tb_thread {
+	uint32_t pid, tid;
+	uint32_t index;		/* in correlator.threads */
+	uint32_t proc;		/* process index */
+	uint32_t label;		/* printed T<label>: 0 is the main thread */
+	uint32_t cur_arena;	/* arena index it last allocated from, or TB_NONE */
+	uint32_t cur_user;	/* its slot in that arena's users */
+	uint8_t exited;
+	uint8_t attached;	/* running before the model saw it */
+	char comm[TB_COMM_LEN];
+	uint64_t start_ts, end_ts;
+	uint64_t allocs, failed, frees, bytes, live_bytes, peak_bytes;
+	uint64_t cross_frees, inherited_frees, reused;
+	uint64_t double_frees, invalid_frees, unknown_frees;
+	uint64_t internal_frees;	/* the library re-freeing its own cache: not the program's */
+	uint64_t last_addr;
+	struct tb_spacing spacing[TB_SPACING_SLOTS];
+	uint32_t *arenas;	/* arena indices it was served from, first use first */
+	uint32_t narenas, cap_arenas;
+};
+
+struct tb_leak {
+	uint64_t size, count;
+};
+
+struct tb_process {
+	uint32_t pid;
+	uint32_t index;
+	uint32_t parent;	/* process index, or TB_NONE */
+	uint32_t first_child, last_child, next_sibling;
+	uint32_t *threads;	/* global thread indices in creation order */
+	uint32_t nthreads, cap_threads;
+	uint32_t heap_arena;	/* arena index of the current image's main arena */
+	uint32_t loss_gen;	/* correlator loss generation when its history began */
+	uint8_t exited;
+	uint8_t attached;	/* seeded, or first seen in the middle of its life */
+	uint8_t partial;	/* history incomplete: unknown frees are not invalid */
+	uint8_t forgot_freed;	/* tombstones were dropped: unknown frees are not invalid */
+	uint8_t have_heap;
+	int exit_status;
+	uint32_t execs;
+	char comm[TB_COMM_LEN];
+	char *exe;		/* last exec filename */
+	char *exit_detail;	/* "killed by SIGSEGV", or NULL */
+	uint64_t start_ts, end_ts;
+	uint64_t heap_start, heap_end;
+	struct tb_btab blocks;
+	struct tb_maps maps;
+	struct tb_arena *arenas;
+	uint32_t narenas, cap_arenas;
+	uint64_t chunks, chunk_bytes, chunk_mapped, chunk_largest;
+	uint64_t inherited_live_blocks, inherited_live_bytes;
+	uint64_t threads_created, children;
+	struct tb_leak *leaks;	/* own live blocks at exit by size, smallest first */
+	uint32_t nleaks;
+	uint64_t leak_blocks, leak_bytes;
+	uint64_t inherited_leak_blocks, inherited_leak_bytes;
+};
+
+/* pid or (pid << 32 | tid) -> index, open addressing; UINT64_MAX marks an empty slot. */
+struct tb_idmap {
+	uint64_t *keys;
+	uint32_t *vals;
+	uint32_t cap, n;
+};
+
+struct correlator {
+	struct tb_process **procs;	/* creation order; records never move */
+	uint32_t nprocs, cap_procs;
+	struct tb_thread **threads;	/* every thread ever seen; records never move */
+	uint32_t nthreads, cap_threads;
+	struct tb_idmap pid_map;	/* pid -> newest process with it */
+	struct tb_idmap tid_map;	/* pid << 32 | tid -> newest thread with it */
+	struct tb_process *last_proc;
+	struct tb_thread *last_thread;
+	uint32_t live;			/* processes not exited */
+	uint32_t serial;		/* last mapping serial */
+	uint32_t loss_gen;		/* bumped by every lost event */
+	uint64_t events, lost;
+	uint64_t first_ts, last_ts;
+};
+
+#endif /* TB_MODEL_H */

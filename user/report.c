@@ -1,0 +1,826 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* report.c: the end-of-run report, as aligned text for people and as one JSON object for tools. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "report.h"
+#include "model.h"
+
+#define MAX_COLS 20
+
+/* ---- shared helpers ---------------------------------------------------------------------- */
+
+/* What the caller knows wins; the model's own counts cover `tlsbpf analyze` of a saved trace. */
+struct run_view {
+	const char *command;
+	uint64_t duration_ns, events, lost;
+	int attached, have_status, exit_status;
+};
+
+static struct run_view run_view(const struct correlator *c, const struct tb_run_info *run)
+{
+	struct tb_run_info none = { 0 };
+	struct run_view v;
+
+	if (!run)
+		run = &none;
+	v.command = run->command ? run->command : "";
+	v.duration_ns = run->duration_ns ? run->duration_ns : c->last_ts - c->first_ts;
+	v.events = run->events ? run->events : c->events;
+	/* Both count the same drops (the loader turns its counters into lost events). */
+	v.lost = run->lost > c->lost ? run->lost : c->lost;
+	v.attached = run->attached;
+	v.have_status = run->have_status;
+	v.exit_status = run->exit_status;
+	return v;
+}
+
+/* Most common positive distance between a thread's consecutive blocks; 0 when unknown. */
+static uint64_t thread_spacing(const struct tb_thread *t)
+{
+	const struct tb_spacing *best = NULL;
+
+	if (t->allocs < 2)
+		return 0;
+	for (int i = 0; i < TB_SPACING_SLOTS; i++)
+		if (t->spacing[i].count && (!best || t->spacing[i].count > best->count))
+			best = &t->spacing[i];
+	return best ? best->delta : 0;
+}
+
+static const struct tb_thread *thread_at(const struct correlator *c, uint32_t i)
+{
+	return i == TB_NONE || i >= c->nthreads ? NULL : c->threads[i];
+}
+
+/* "T2" for a thread of p, "pid/tid" for one of another process (a parent's, via fork). */
+static void thread_label(const struct correlator *c, uint32_t i, const struct tb_process *p,
+			 char *buf, size_t cap)
+{
+	const struct tb_thread *t = thread_at(c, i);
+
+	if (!t)
+		snprintf(buf, cap, "-");
+	else if (t->proc == p->index)
+		snprintf(buf, cap, "T%" PRIu32, t->label);
+	else
+		snprintf(buf, cap, "%" PRIu32 "/%" PRIu32, t->pid, t->tid);
+}
+
+static int arena_shown(const struct tb_arena *a)
+{
+	return a->blocks || a->seeded || (!a->inherited && !a->is_heap);
+}
+
+static uint64_t proc_live_blocks(const struct tb_process *p)
+{
+	return p->exited ? 0 : p->blocks.live;
+}
+
+/* ---- text: a table with aligned columns -------------------------------------------------- */
+
+struct table {
+	int ncols;
+	char **cells;	/* row-major, row 0 is the header */
+	size_t n, cap;
+	int width[MAX_COLS];
+};
+
+__attribute__((format(printf, 2, 3)))
+static void table_cell(struct table *t, const char *fmt, ...)
+{
+	va_list ap;
+	char buf[512];
+	int len;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		char **v = realloc(t->cells, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		t->cells = v;
+		t->cap = cap;
+	}
+	va_start(ap, fmt);
+	len = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	t->cells[t->n] = strdup(buf);
+	if (!t->cells[t->n])
+		return;
+	if (len > t->width[t->n % t->ncols])
+		t->width[t->n % t->ncols] = len;
+	t->n++;
+}
+
+/* Text columns (the first and the last) align left, numbers right. */
+static void table_print(struct table *t, FILE *out, int indent)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		int col = i % t->ncols, last = col == t->ncols - 1;
+
+		if (col == 0)
+			fprintf(out, "%*s", indent, "");
+		if (col == 0 || last)
+			fprintf(out, "%-*s", last ? 0 : t->width[col], t->cells[i]);
+		else
+			fprintf(out, "%*s", t->width[col], t->cells[i]);
+		fputs(last ? "\n" : "  ", out);
+		free(t->cells[i]);
+	}
+	free(t->cells);
+	memset(t, 0, sizeof(*t));
+}
+
+static void table_discard(struct table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	memset(t, 0, sizeof(*t));
+}
+
+static void table_head(struct table *t, const char *const *names)
+{
+	memset(t, 0, sizeof(*t));
+	while (names[t->ncols])
+		t->ncols++;
+	for (int i = 0; i < t->ncols; i++)
+		table_cell(t, "%s", names[i]);
+}
+
+/* Thread and file names may hold anything: show what is not printable ASCII as \xNN. */
+static const char *text_escape(const char *s, size_t max, char *buf, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < max && s[i] && o + 5 < cap; i++) {
+		unsigned char ch = s[i];
+
+		if (ch < 0x20 || ch >= 0x7f || ch == '\\')
+			o += snprintf(buf + o, cap - o, "\\x%02x", ch);
+		else
+			buf[o++] = ch;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* ---- text: sections ---------------------------------------------------------------------- */
+
+static void text_header(const struct correlator *c, const struct run_view *v, FILE *out)
+{
+	fprintf(out, "tlsbpf report: %s\n", v->command);
+	fprintf(out, "events lost: %" PRIu64 "%s\n", v->lost,
+		v->lost ? " (counts below miss what those events carried)" : "");
+	fprintf(out, "events: %" PRIu64 " in %.3f s, %" PRIu32 " processes, %" PRIu32 " threads\n",
+		v->events, v->duration_ns / 1e9, c->nprocs, c->nthreads);
+	if (v->attached)
+		fputs("attach mode: blocks allocated before tlsbpf attached are not counted\n",
+		      out);
+	if (v->have_status)
+		fprintf(out, "command exit status: %d\n", v->exit_status);
+}
+
+static void proc_end_text(const struct tb_process *p, char *buf, size_t cap)
+{
+	char detail[TB_PATH_LEN * 4 + 1];
+
+	if (p->exit_detail)
+		text_escape(p->exit_detail, TB_PATH_LEN, detail, sizeof(detail));
+	if (!p->exited)
+		snprintf(buf, cap, "still running");
+	else if (p->exit_detail && p->exit_status >= 0)
+		snprintf(buf, cap, "%s (status %d)", detail, p->exit_status);
+	else if (p->exit_detail)
+		snprintf(buf, cap, "%s", detail);
+	else
+		snprintf(buf, cap, "exited with status %d", p->exit_status);
+}
+
+static void text_proc_title(const struct tb_process *p, FILE *out, int ind)
+{
+	char comm[TB_COMM_LEN * 4 + 1], exe[TB_PATH_LEN * 4 + 1], how[TB_PATH_LEN * 4 + 32];
+
+	proc_end_text(p, how, sizeof(how));
+	fprintf(out, "%*sprocess %" PRIu32 " %s%s%s%s: %s\n", ind, "", p->pid,
+		text_escape(p->comm, TB_COMM_LEN, comm, sizeof(comm)), p->exe ? " (" : "",
+		p->exe ? text_escape(p->exe, TB_PATH_LEN, exe, sizeof(exe)) : "", p->exe ? ")" : "",
+		how);
+	if (p->attached)
+		fprintf(out, "%*s  running before it was watched: its older blocks are unknown\n",
+			ind, "");
+	fprintf(out, "%*s  threads created: %" PRIu64 ", children: %" PRIu64 ", execs: %" PRIu32
+		"\n", ind, "", p->threads_created, p->children, p->execs);
+}
+
+static void thread_arenas_text(const struct tb_process *p, const struct tb_thread *t, char *buf,
+			       size_t cap)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < t->narenas && o + 24 < cap; i++) {
+		const struct tb_arena *a = &p->arenas[t->arenas[i]];
+
+		if (a->is_heap)
+			o += snprintf(buf + o, cap - o, "%sheap", i ? "," : "");
+		else
+			o += snprintf(buf + o, cap - o, "%s0x%" PRIx64, i ? "," : "", a->base);
+	}
+	if (!o)
+		snprintf(buf, cap, "-");
+}
+
+static void text_thread_row(struct table *tb, const struct tb_process *p,
+			    const struct tb_thread *t)
+{
+	char comm[TB_COMM_LEN * 4 + 1], arenas[400];
+	uint64_t sp = thread_spacing(t);
+
+	thread_arenas_text(p, t, arenas, sizeof(arenas));
+	table_cell(tb, "T%" PRIu32, t->label);
+	table_cell(tb, "%" PRIu32, t->tid);
+	table_cell(tb, "%s", text_escape(t->comm, TB_COMM_LEN, comm, sizeof(comm)));
+	table_cell(tb, "%" PRIu64, t->allocs);
+	table_cell(tb, "%" PRIu64, t->frees);
+	table_cell(tb, "%" PRIu64, t->bytes);
+	table_cell(tb, "%" PRIu64, t->live_bytes);
+	table_cell(tb, "%" PRIu64, t->peak_bytes);
+	if (sp)
+		table_cell(tb, "%" PRIu64, sp);
+	else
+		table_cell(tb, "-");
+	table_cell(tb, "%" PRIu64, t->cross_frees);
+	table_cell(tb, "%" PRIu64, t->inherited_frees);
+	table_cell(tb, "%" PRIu64, t->reused);
+	table_cell(tb, "%" PRIu64, t->double_frees);
+	table_cell(tb, "%" PRIu64, t->invalid_frees);
+	table_cell(tb, "%" PRIu64, t->unknown_frees);
+	table_cell(tb, "%s", arenas);
+}
+
+static void text_threads(const struct correlator *c, const struct tb_process *p, FILE *out,
+			 int ind)
+{
+	static const char *const head[] = {
+		"thread",  "tid",   "comm",    "allocs", "frees",   "requested",
+		"live",	   "peak",  "spacing", "xfree",  "inhfree", "reused",
+		"dblfree", "invalid", "unknown", "arenas", NULL,
+	};
+	struct table tb;
+
+	table_head(&tb, head);
+	for (uint32_t i = 0; i < p->nthreads; i++)
+		text_thread_row(&tb, p, c->threads[p->threads[i]]);
+	table_print(&tb, out, ind + 2);
+}
+
+static void text_leaks(const struct tb_process *p, FILE *out, int ind)
+{
+	fprintf(out, "%*s  ", ind, "");
+	if (!p->exited) {
+		fprintf(out, "live blocks now: %" PRIu64 " (leaks are known at exit)\n",
+			proc_live_blocks(p));
+		return;
+	}
+	if (!p->leak_blocks)
+		fputs("leaks: none", out);
+	else
+		fputs("leaks: ", out);
+	for (uint32_t i = 0; i < p->nleaks; i++)
+		fprintf(out, "%s%" PRIu64 " x %" PRIu64 " B", i ? ", " : "", p->leaks[i].count,
+			p->leaks[i].size);
+	if (p->leak_blocks)
+		fprintf(out, " (%" PRIu64 " B in %" PRIu64 " block%s)", p->leak_bytes,
+			p->leak_blocks, p->leak_blocks == 1 ? "" : "s");
+	fputc('\n', out);
+	if (p->inherited_leak_blocks)
+		fprintf(out, "%*s  inherited blocks never freed: %" PRIu64 " (%" PRIu64 " B)\n",
+			ind, "", p->inherited_leak_blocks, p->inherited_leak_bytes);
+}
+
+static void arena_users_text(const struct correlator *c, const struct tb_process *p,
+			     const struct tb_arena *a, char *buf, size_t cap)
+{
+	size_t o = 0;
+	char label[32];
+
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < a->nusers && o + 48 < cap; i++) {
+		thread_label(c, a->users[i].thread, p, label, sizeof(label));
+		o += snprintf(buf + o, cap - o, "%s%s:%" PRIu64, i ? " " : "", label,
+			      a->users[i].blocks);
+	}
+	if (!o)
+		snprintf(buf, cap, "-");
+}
+
+static void text_arena_row(const struct correlator *c, const struct tb_process *p,
+			   const struct tb_arena *a, struct table *tb)
+{
+	char owner[32], users[512];
+
+	thread_label(c, a->owner, p, owner, sizeof(owner));
+	arena_users_text(c, p, a, users, sizeof(users));
+	table_cell(tb, "%s", a->is_heap ? "heap" : a->extends != TB_NONE ? "arena+" : "arena");
+	table_cell(tb, "0x%" PRIx64, a->base);
+	table_cell(tb, "%s", owner);
+	table_cell(tb, "%" PRIu64, a->blocks);
+	table_cell(tb, "%" PRIu64, a->bytes);
+	table_cell(tb, "%s", users);
+}
+
+static void text_arenas(const struct correlator *c, const struct tb_process *p, FILE *out,
+			int ind)
+{
+	static const char *const head[] = {
+		"arena", "base", "owner", "blocks", "bytes", "threads (blocks)", NULL,
+	};
+	struct table tb;
+	int any = 0;
+
+	table_head(&tb, head);
+	for (uint32_t i = 0; i < p->narenas; i++) {
+		if (!arena_shown(&p->arenas[i]))
+			continue;
+		text_arena_row(c, p, &p->arenas[i], &tb);
+		any = 1;
+	}
+	if (any)
+		table_print(&tb, out, ind + 2);
+	else
+		table_discard(&tb);
+	if (p->chunks)
+		fprintf(out, "%*s  mmap chunks: %" PRIu64 ", %" PRIu64 " B requested, %" PRIu64
+			" B mapped, largest %" PRIu64 " B\n", ind, "", p->chunks, p->chunk_bytes,
+			p->chunk_mapped, p->chunk_largest);
+}
+
+static void text_proc(const struct correlator *c, const struct tb_process *p, FILE *out, int ind)
+{
+	text_proc_title(p, out, ind);
+	text_threads(c, p, out, ind);
+	text_leaks(p, out, ind);
+	text_arenas(c, p, out, ind);
+}
+
+/* Children print under their parent, one level deeper; siblings in the order they were born. */
+static void text_tree(const struct correlator *c, const struct tb_process *root, FILE *out)
+{
+	const struct tb_process *p = root;
+	int depth = 0;
+
+	for (;;) {
+		text_proc(c, p, out, depth * 4);
+		if (p->first_child != TB_NONE) {
+			p = c->procs[p->first_child];
+			depth++;
+			continue;
+		}
+		while (p != root && p->next_sibling == TB_NONE) {
+			p = c->procs[p->parent];
+			depth--;
+		}
+		if (p == root)
+			return;
+		p = c->procs[p->next_sibling];
+	}
+}
+
+struct totals {
+	uint64_t allocs, frees, bytes, leak_blocks, leak_bytes, chunks, chunk_mapped;
+	uint64_t cross, inherited, reused, dbl, invalid, unknown;
+};
+
+static struct totals totals(const struct correlator *c)
+{
+	struct totals s = { 0 };
+
+	for (uint32_t i = 0; i < c->nthreads; i++) {
+		const struct tb_thread *t = c->threads[i];
+
+		s.allocs += t->allocs;
+		s.frees += t->frees;
+		s.bytes += t->bytes;
+		s.cross += t->cross_frees;
+		s.inherited += t->inherited_frees;
+		s.reused += t->reused;
+		s.dbl += t->double_frees;
+		s.invalid += t->invalid_frees;
+		s.unknown += t->unknown_frees;
+	}
+	for (uint32_t i = 0; i < c->nprocs; i++) {
+		s.leak_blocks += c->procs[i]->leak_blocks;
+		s.leak_bytes += c->procs[i]->leak_bytes;
+		s.chunks += c->procs[i]->chunks;
+		s.chunk_mapped += c->procs[i]->chunk_mapped;
+	}
+	return s;
+}
+
+static void text_totals(const struct correlator *c, const struct run_view *v, FILE *out)
+{
+	struct totals s = totals(c);
+
+	fprintf(out, "totals: %" PRIu64 " allocations, %" PRIu64 " frees, %" PRIu64
+		" B requested, leaks %" PRIu64 " blocks (%" PRIu64 " B), mmap chunks %" PRIu64
+		" (%" PRIu64 " B mapped)\n", s.allocs, s.frees, s.bytes, s.leak_blocks,
+		s.leak_bytes, s.chunks, s.chunk_mapped);
+	fprintf(out, "frees: %" PRIu64 " cross-thread, %" PRIu64 " inherited, %" PRIu64
+		" double, %" PRIu64 " invalid, %" PRIu64 " unknown origin; %" PRIu64
+		" addresses reused\n", s.cross, s.inherited, s.dbl, s.invalid, s.unknown, s.reused);
+	fprintf(out, "processes still running: %zu\n", correlator__live_processes(c));
+	if (v->lost)
+		fprintf(out, "events lost: %" PRIu64 "\n", v->lost);
+}
+
+int report__text(const struct correlator *c, const struct tb_run_info *run, FILE *out)
+{
+	struct run_view v;
+
+	if (!c || !out)
+		return -EINVAL;
+	v = run_view(c, run);
+	text_header(c, &v, out);
+	for (uint32_t i = 0; i < c->nprocs; i++) {
+		if (c->procs[i]->parent != TB_NONE)
+			continue;
+		fputc('\n', out);
+		text_tree(c, c->procs[i], out);
+	}
+	fputc('\n', out);
+	text_totals(c, &v, out);
+	return ferror(out) ? -EIO : 0;
+}
+
+/* ---- JSON ---------------------------------------------------------------------------------- */
+
+/*
+ * report__json writes one object:
+ *
+ * { "command": str, "duration_ns": n, "events": n, "events_lost": n, "attached": bool,
+ *   "exit_status": n | null,
+ *   "totals": { "processes", "threads", "allocations", "frees", "bytes_requested",
+ *               "leaked_blocks", "leaked_bytes", "mmap_chunks", "mmap_chunk_bytes_mapped",
+ *               "cross_thread_frees", "inherited_frees", "reused", "double_frees",
+ *               "invalid_frees", "unknown_origin_frees": n },
+ *   "processes": [ {                      in creation order; "id" is the index here
+ *       "id": n, "pid": n, "parent": id | null, "children": [id], "comm": str,
+ *       "exe": str | null, "attached": bool, "state": "running" | "exited",
+ *       "exit_status": n | null, "exit_detail": str | null, "start_ns": n, "end_ns": n | null,
+ *       "execs": n, "threads_created": n, "live_blocks": n,
+ *       "threads": [ { "label": "T0", "tid": n, "comm": str, "exited": bool,
+ *           "allocations", "failed", "frees", "bytes_requested", "live_bytes",
+ *           "peak_live_bytes": n, "spacing": n | null, "cross_thread_frees",
+ *           "inherited_frees", "reused", "double_frees", "invalid_frees",
+ *           "unknown_origin_frees": n, "arenas": ["heap" | "0x..."] } ],
+ *       "leaks": [ { "size": n, "count": n } ], "leaked_blocks", "leaked_bytes",
+ *       "inherited_leaked_blocks", "inherited_leaked_bytes": n,
+ *       "arenas": [ { "kind": "heap" | "arena", "base": "0x...", "extends": "0x..." | null,
+ *           "owner": { "pid", "tid" } | null, "inherited": bool, "blocks", "bytes": n,
+ *           "threads": [ { "pid", "tid", "blocks", "bytes", "first_ns", "last_ns": n } ] } ],
+ *       "mmap_chunks": { "count", "bytes_requested", "bytes_mapped", "largest": n } } ] }
+ *
+ * Addresses are hex strings (JSON numbers lose precision past 2^53). Strings are
+ * UTF-8: bytes that are not valid UTF-8 are written as \u00XX, one per byte.
+ */
+
+struct jw {
+	FILE *f;
+	int depth;
+	int count[32];	/* members written so far at each depth, for the commas */
+};
+
+static void jw_key(struct jw *w, const char *key)
+{
+	if (w->count[w->depth]++)
+		fputc(',', w->f);
+	if (key)
+		fprintf(w->f, "\"%s\":", key);
+}
+
+static void jw_open(struct jw *w, const char *key, char brace)
+{
+	jw_key(w, key);
+	fputc(brace, w->f);
+	if (w->depth < 31)
+		w->count[++w->depth] = 0;
+}
+
+static void jw_close(struct jw *w, char brace)
+{
+	fputc(brace, w->f);
+	if (w->depth)
+		w->depth--;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if there is none. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4 || n < len)
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;	/* overlong */
+	else if (s[0] == 0xed)
+		hi = 0x9f;	/* surrogates */
+	else if (s[0] == 0xf0)
+		lo = 0x90;	/* overlong */
+	else if (s[0] == 0xf4)
+		hi = 0x8f;	/* past U+10FFFF */
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+static void json_string(FILE *f, const char *str, size_t max)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strnlen(str, max);
+
+	fputc('"', f);
+	for (size_t i = 0; i < n;) {
+		size_t len = s[i] >= 0x80 ? utf8_seq(s + i, n - i) : 0;
+
+		if (len) {
+			fwrite(s + i, 1, len, f);
+			i += len;
+			continue;
+		}
+		if (s[i] == '"' || s[i] == '\\')
+			fprintf(f, "\\%c", s[i]);
+		else if (s[i] < 0x20 || s[i] >= 0x7f)
+			fprintf(f, "\\u%04x", s[i]);
+		else
+			fputc(s[i], f);
+		i++;
+	}
+	fputc('"', f);
+}
+
+static void jw_str(struct jw *w, const char *key, const char *s, size_t max)
+{
+	jw_key(w, key);
+	if (s)
+		json_string(w->f, s, max);
+	else
+		fputs("null", w->f);
+}
+
+static void jw_u64(struct jw *w, const char *key, uint64_t v)
+{
+	jw_key(w, key);
+	fprintf(w->f, "%" PRIu64, v);
+}
+
+static void jw_hex(struct jw *w, const char *key, uint64_t v)
+{
+	jw_key(w, key);
+	fprintf(w->f, "\"0x%" PRIx64 "\"", v);
+}
+
+static void jw_raw(struct jw *w, const char *key, const char *literal)
+{
+	jw_key(w, key);
+	fputs(literal, w->f);
+}
+
+static void jw_bool(struct jw *w, const char *key, int v)
+{
+	jw_raw(w, key, v ? "true" : "false");
+}
+
+static void json_thread_counts(struct jw *w, const struct tb_thread *t)
+{
+	uint64_t sp = thread_spacing(t);
+
+	jw_u64(w, "allocations", t->allocs);
+	jw_u64(w, "failed", t->failed);
+	jw_u64(w, "frees", t->frees);
+	jw_u64(w, "bytes_requested", t->bytes);
+	jw_u64(w, "live_bytes", t->live_bytes);
+	jw_u64(w, "peak_live_bytes", t->peak_bytes);
+	if (sp)
+		jw_u64(w, "spacing", sp);
+	else
+		jw_raw(w, "spacing", "null");
+	jw_u64(w, "cross_thread_frees", t->cross_frees);
+	jw_u64(w, "inherited_frees", t->inherited_frees);
+	jw_u64(w, "reused", t->reused);
+	jw_u64(w, "double_frees", t->double_frees);
+	jw_u64(w, "invalid_frees", t->invalid_frees);
+	jw_u64(w, "unknown_origin_frees", t->unknown_frees);
+}
+
+static void json_thread(struct jw *w, const struct tb_process *p, const struct tb_thread *t)
+{
+	char label[16];
+
+	snprintf(label, sizeof(label), "T%" PRIu32, t->label);
+	jw_open(w, NULL, '{');
+	jw_str(w, "label", label, sizeof(label));
+	jw_u64(w, "tid", t->tid);
+	jw_str(w, "comm", t->comm, TB_COMM_LEN);
+	jw_bool(w, "exited", t->exited);
+	json_thread_counts(w, t);
+	jw_open(w, "arenas", '[');
+	for (uint32_t i = 0; i < t->narenas; i++) {
+		const struct tb_arena *a = &p->arenas[t->arenas[i]];
+
+		if (a->is_heap)
+			jw_str(w, NULL, "heap", 5);
+		else
+			jw_hex(w, NULL, a->base);
+	}
+	jw_close(w, ']');
+	jw_close(w, '}');
+}
+
+static void json_owner(struct jw *w, const struct correlator *c, const char *key, uint32_t i)
+{
+	const struct tb_thread *t = thread_at(c, i);
+
+	if (!t) {
+		jw_raw(w, key, "null");
+		return;
+	}
+	jw_open(w, key, '{');
+	jw_u64(w, "pid", t->pid);
+	jw_u64(w, "tid", t->tid);
+	jw_close(w, '}');
+}
+
+static void json_arena_users(struct jw *w, const struct correlator *c, const struct tb_arena *a)
+{
+	jw_open(w, "threads", '[');
+	for (uint32_t i = 0; i < a->nusers; i++) {
+		const struct tb_arena_user *u = &a->users[i];
+		const struct tb_thread *t = thread_at(c, u->thread);
+
+		jw_open(w, NULL, '{');
+		jw_u64(w, "pid", t ? t->pid : 0);
+		jw_u64(w, "tid", t ? t->tid : 0);
+		jw_u64(w, "blocks", u->blocks);
+		jw_u64(w, "bytes", u->bytes);
+		jw_u64(w, "first_ns", u->first_ts);
+		jw_u64(w, "last_ns", u->last_ts);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+}
+
+static void json_arenas(struct jw *w, const struct correlator *c, const struct tb_process *p)
+{
+	jw_open(w, "arenas", '[');
+	for (uint32_t i = 0; i < p->narenas; i++) {
+		const struct tb_arena *a = &p->arenas[i];
+
+		if (!arena_shown(a))
+			continue;
+		jw_open(w, NULL, '{');
+		jw_str(w, "kind", a->is_heap ? "heap" : "arena", 6);
+		jw_hex(w, "base", a->base);
+		if (a->extends != TB_NONE)
+			jw_hex(w, "extends", p->arenas[a->extends].base);
+		else
+			jw_raw(w, "extends", "null");
+		json_owner(w, c, "owner", a->owner);
+		jw_bool(w, "inherited", a->inherited);
+		jw_u64(w, "blocks", a->blocks);
+		jw_u64(w, "bytes", a->bytes);
+		json_arena_users(w, c, a);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+}
+
+static void json_memory(struct jw *w, const struct tb_process *p)
+{
+	jw_open(w, "leaks", '[');
+	for (uint32_t i = 0; i < p->nleaks; i++) {
+		jw_open(w, NULL, '{');
+		jw_u64(w, "size", p->leaks[i].size);
+		jw_u64(w, "count", p->leaks[i].count);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+	jw_u64(w, "leaked_blocks", p->leak_blocks);
+	jw_u64(w, "leaked_bytes", p->leak_bytes);
+	jw_u64(w, "inherited_leaked_blocks", p->inherited_leak_blocks);
+	jw_u64(w, "inherited_leaked_bytes", p->inherited_leak_bytes);
+	jw_open(w, "mmap_chunks", '{');
+	jw_u64(w, "count", p->chunks);
+	jw_u64(w, "bytes_requested", p->chunk_bytes);
+	jw_u64(w, "bytes_mapped", p->chunk_mapped);
+	jw_u64(w, "largest", p->chunk_largest);
+	jw_close(w, '}');
+}
+
+static void json_proc_identity(struct jw *w, const struct correlator *c,
+			       const struct tb_process *p)
+{
+	jw_u64(w, "id", p->index);
+	jw_u64(w, "pid", p->pid);
+	if (p->parent != TB_NONE)
+		jw_u64(w, "parent", p->parent);
+	else
+		jw_raw(w, "parent", "null");
+	jw_open(w, "children", '[');
+	for (uint32_t i = p->first_child; i != TB_NONE; i = c->procs[i]->next_sibling)
+		jw_u64(w, NULL, i);
+	jw_close(w, ']');
+	jw_str(w, "comm", p->comm, TB_COMM_LEN);
+	jw_str(w, "exe", p->exe, TB_PATH_LEN);
+	jw_bool(w, "attached", p->attached);
+}
+
+static void json_proc_life(struct jw *w, const struct tb_process *p)
+{
+	jw_str(w, "state", p->exited ? "exited" : "running", 8);
+	if (p->exited && p->exit_status >= 0)
+		jw_u64(w, "exit_status", (uint64_t)p->exit_status);
+	else
+		jw_raw(w, "exit_status", "null");
+	jw_str(w, "exit_detail", p->exit_detail, TB_PATH_LEN);
+	jw_u64(w, "start_ns", p->start_ts);
+	if (p->exited)
+		jw_u64(w, "end_ns", p->end_ts);
+	else
+		jw_raw(w, "end_ns", "null");
+	jw_u64(w, "execs", p->execs);
+	jw_u64(w, "threads_created", p->threads_created);
+	jw_u64(w, "live_blocks", proc_live_blocks(p));
+}
+
+static void json_proc(struct jw *w, const struct correlator *c, const struct tb_process *p)
+{
+	jw_open(w, NULL, '{');
+	json_proc_identity(w, c, p);
+	json_proc_life(w, p);
+	jw_open(w, "threads", '[');
+	for (uint32_t i = 0; i < p->nthreads; i++)
+		json_thread(w, p, c->threads[p->threads[i]]);
+	jw_close(w, ']');
+	json_memory(w, p);
+	json_arenas(w, c, p);
+	jw_close(w, '}');
+}
+
+static void json_totals(struct jw *w, const struct correlator *c)
+{
+	struct totals s = totals(c);
+
+	jw_open(w, "totals", '{');
+	jw_u64(w, "processes", c->nprocs);
+	jw_u64(w, "threads", c->nthreads);
+	jw_u64(w, "allocations", s.allocs);
+	jw_u64(w, "frees", s.frees);
+	jw_u64(w, "bytes_requested", s.bytes);
+	jw_u64(w, "leaked_blocks", s.leak_blocks);
+	jw_u64(w, "leaked_bytes", s.leak_bytes);
+	jw_u64(w, "mmap_chunks", s.chunks);
+	jw_u64(w, "mmap_chunk_bytes_mapped", s.chunk_mapped);
+	jw_u64(w, "cross_thread_frees", s.cross);
+	jw_u64(w, "inherited_frees", s.inherited);
+	jw_u64(w, "reused", s.reused);
+	jw_u64(w, "double_frees", s.dbl);
+	jw_u64(w, "invalid_frees", s.invalid);
+	jw_u64(w, "unknown_origin_frees", s.unknown);
+	jw_close(w, '}');
+}
+
+int report__json(const struct correlator *c, const struct tb_run_info *run, FILE *out)
+{
+	struct jw w = { .f = out };
+	struct run_view v;
+
+	if (!c || !out)
+		return -EINVAL;
+	v = run_view(c, run);
+	jw_open(&w, NULL, '{');
+	jw_str(&w, "command", v.command, SIZE_MAX);
+	jw_u64(&w, "duration_ns", v.duration_ns);
+	jw_u64(&w, "events", v.events);
+	jw_u64(&w, "events_lost", v.lost);
+	jw_bool(&w, "attached", v.attached);
+	if (v.have_status)
+		jw_u64(&w, "exit_status", (uint64_t)v.exit_status);
+	else
+		jw_raw(&w, "exit_status", "null");
+	json_totals(&w, c);
+	jw_open(&w, "processes", '[');
+	for (uint32_t i = 0; i < c->nprocs; i++)
+		json_proc(&w, c, c->procs[i]);
+	jw_close(&w, ']');
+	jw_close(&w, '}');
+	fputc('\n', out);
+	return ferror(out) ? -EIO : 0;
+}
