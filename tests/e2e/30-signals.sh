@@ -4,7 +4,7 @@
 need_bpf
 
 for sig in INT TERM; do
-	$TLSBPF -q --csv "$T/sig.csv" -- "$PROGS/tp_exit" sleep 20000 code 0 >"$T/prog.out" 2>"$T/err" &
+	$TLSBPF -q --csv "$T/sig.csv" -- "$PROGS/tp_exit" sleep 20000 then code 0 >"$T/prog.out" 2>"$T/err" &
 	pid=$!
 	for _ in $(seq 100); do grep -q pid= "$T/prog.out" 2>/dev/null && break; sleep 0.05; done
 	sleep 0.2
