@@ -29,7 +29,7 @@ LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -l
 ALL_CFLAGS := -D_GNU_SOURCE $(CFLAGS) $(WARN) $(INCLUDES) -DTLSBPF_VERSION='"$(VERSION)"' -MMD -MP
 
 # Modules that need no BPF (the unit tests link these) and the ones that drive the kernel side.
-CORE_SRCS := event correlate report csv live outfile
+CORE_SRCS := event correlate report report_md csv live outfile
 LOADER_SRCS := env libc_resolve loader launcher decode consumer pipeline analyze main
 CORE_OBJS := $(CORE_SRCS:%=$(OUTPUT)/user/%.o)
 LOADER_OBJS := $(LOADER_SRCS:%=$(OUTPUT)/user/%.o)

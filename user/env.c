@@ -25,6 +25,7 @@ static const char usage[] =
 	"      --csv FILE          every event as CSV schema v1 ('-' for stdout)\n"
 	"      --summary FILE      end-of-run report to FILE instead of stderr\n"
 	"      --summary-json FILE the same report as JSON\n"
+	"      --report FILE.md    a lab report skeleton: findings and a layout diagram\n"
 	"\n"
 	"Probing:\n"
 	"      --lib PATH          also probe the allocator in PATH (repeatable):\n"
@@ -50,6 +51,7 @@ enum {
 	OPT_CSV = 256,
 	OPT_SUMMARY,
 	OPT_SUMMARY_JSON,
+	OPT_REPORT,
 	OPT_LIB,
 	OPT_RINGBUF,
 	OPT_AS_ROOT,
@@ -62,6 +64,7 @@ static const struct option long_opts[] = {
 	{ "csv", required_argument, NULL, OPT_CSV },
 	{ "summary", required_argument, NULL, OPT_SUMMARY },
 	{ "summary-json", required_argument, NULL, OPT_SUMMARY_JSON },
+	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "lib", required_argument, NULL, OPT_LIB },
 	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
 	{ "user", required_argument, NULL, 'u' },
@@ -103,6 +106,7 @@ static int parse_one(struct env *env, int opt, const char *arg)
 	case OPT_CSV: env->csv_path = arg; return 0;
 	case OPT_SUMMARY: env->summary_path = arg; return 0;
 	case OPT_SUMMARY_JSON: env->summary_json_path = arg; return 0;
+	case OPT_REPORT: env->report_md_path = arg; return 0;
 	case OPT_LIB:
 		if (env->nlibs == TB_MAX_USER_LIBS)
 			return usage_error("too many --lib options (at most %s)", "16");

@@ -19,6 +19,7 @@ struct env {
 	const char *csv_path;	/* --csv; "-" is stdout */
 	const char *summary_path;	/* --summary; default stderr */
 	const char *summary_json_path;
+	const char *report_md_path;	/* --report: a lab report skeleton in Markdown */
 	const char *libs[TB_MAX_USER_LIBS];	/* --lib, probed besides the command's own */
 	int nlibs;
 	unsigned ringbuf_mb;

@@ -56,8 +56,10 @@ void pipeline__flush(struct pipeline *p)
 		live_writer__flush(p->live);
 }
 
+enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_MD };
+
 static int report_to(const char *path, const struct tb_owner *owner, const struct correlator *c,
-		     const struct tb_run_info *run, bool json)
+		     const struct tb_run_info *run, enum report_format fmt)
 {
 	FILE *f = stderr;
 	int fd, err;
@@ -73,7 +75,9 @@ static int report_to(const char *path, const struct tb_owner *owner, const struc
 			return err;
 		}
 	}
-	err = json ? report__json(c, run, f) : report__text(c, run, f);
+	err = fmt == REPORT_JSON ? report__json(c, run, f)
+	      : fmt == REPORT_MD ? report__markdown(c, run, f)
+				 : report__text(c, run, f);
 	if (fflush(f) && !err)
 		err = -errno;
 	if (f != stderr && fclose(f) && !err)
@@ -90,9 +94,13 @@ int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_
 	int err = 0, e;
 
 	if (env->summary_path || !env->summary_json_path)
-		err = report_to(env->summary_path, owner, p->corr, run, false);
+		err = report_to(env->summary_path, owner, p->corr, run, REPORT_TEXT);
 	if (env->summary_json_path) {
-		e = report_to(env->summary_json_path, owner, p->corr, run, true);
+		e = report_to(env->summary_json_path, owner, p->corr, run, REPORT_JSON);
+		err = err ? err : e;
+	}
+	if (env->report_md_path) {
+		e = report_to(env->report_md_path, owner, p->corr, run, REPORT_MD);
 		err = err ? err : e;
 	}
 	return err;

@@ -19,5 +19,7 @@ struct tb_run_info {
 
 int report__text(const struct correlator *c, const struct tb_run_info *run, FILE *out);
 int report__json(const struct correlator *c, const struct tb_run_info *run, FILE *out);
+/* A lab report skeleton: what the run showed, in Markdown, with a layout diagram. */
+int report__markdown(const struct correlator *c, const struct tb_run_info *run, FILE *out);
 
 #endif
