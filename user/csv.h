@@ -33,5 +33,7 @@ int csv_reader__next(struct csv_reader *r, struct tb_event *e);
 /* "line 12: bad hex in addr: '0xzz'" */
 const char *csv_reader__error(const struct csv_reader *r);
 void csv_reader__close(struct csv_reader *r);
+/* Reads len bytes at data, which must outlive the reader (tests and fuzzing). */
+struct csv_reader *csv_reader__open_mem(const char *data, size_t len);
 
 #endif

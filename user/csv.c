@@ -1,0 +1,897 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* csv.c: the CSV schema v1 on disk: a buffered writer for the hot path and a strict reader. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "csv.h"
+
+#define CSV_NCOLS	22	/* columns of TB_CSV_HEADER */
+#define CSV_NCOLS_V1	15	/* the contract: seq .. flags */
+#define CSV_RECORD_MAX	65536	/* longest row the reader takes, newline excluded */
+
+/* ---- writer ---- */
+
+#define WBUF_SIZE	(1u << 20)
+/*
+ * Room one row may take: 17 numbers of at most 20 digits, comm and detail
+ * with every byte a doubled quote, every flag name, commas. About 1000.
+ */
+#define ROW_MAX		2048
+
+/* Columns whose meaning depends on the event type; the rest are filled whenever set. */
+enum {
+	COL_SIZE = 1 << 0,
+	COL_ADDR = 1 << 1,
+	COL_OLD_ADDR = 1 << 2,
+	COL_LATENCY = 1 << 3,
+	COL_PROT = 1 << 4,
+	COL_SYSFLAGS = 1 << 5,
+	COL_FD = 1 << 6,
+	COL_OLD_SIZE = 1 << 7,
+};
+
+#define COLS_ALLOC	(COL_SIZE | COL_ADDR | COL_LATENCY)
+#define COLS_REALLOC	(COLS_ALLOC | COL_OLD_ADDR)
+
+/* docs/csv.md carries this table for people: keep the two in step. */
+static const unsigned char type_cols[TB_EV_MAX] = {
+	[TB_EV_MALLOC] = COLS_ALLOC,
+	[TB_EV_CALLOC] = COLS_ALLOC,
+	[TB_EV_REALLOC] = COLS_REALLOC,
+	[TB_EV_REALLOCARRAY] = COLS_REALLOC,
+	[TB_EV_FREE] = COL_ADDR,
+	[TB_EV_POSIX_MEMALIGN] = COLS_ALLOC,
+	[TB_EV_ALIGNED_ALLOC] = COLS_ALLOC,
+	[TB_EV_MEMALIGN] = COLS_ALLOC,
+	[TB_EV_VALLOC] = COLS_ALLOC,
+	[TB_EV_PVALLOC] = COLS_ALLOC,
+	[TB_EV_MMAP] = COL_SIZE | COL_ADDR | COL_PROT | COL_SYSFLAGS | COL_FD | COL_OLD_SIZE,
+	[TB_EV_MUNMAP] = COL_SIZE | COL_ADDR,
+	[TB_EV_MREMAP] = COL_SIZE | COL_ADDR | COL_OLD_ADDR | COL_SYSFLAGS | COL_OLD_SIZE,
+	[TB_EV_MPROTECT] = COL_SIZE | COL_ADDR | COL_PROT,
+	[TB_EV_MADVISE] = COL_SIZE | COL_ADDR | COL_SYSFLAGS,
+	[TB_EV_BRK] = COL_SIZE | COL_ADDR | COL_OLD_ADDR,
+	[TB_EV_FORK] = COL_SYSFLAGS,
+	[TB_EV_THREAD] = COL_ADDR | COL_SYSFLAGS,
+	[TB_EV_EXIT] = COL_SIZE,
+	[TB_EV_LOST] = COL_SIZE,
+};
+
+struct csv_writer {
+	int fd;
+	int err;	/* the first write error, returned from then on */
+	size_t len;
+	char buf[WBUF_SIZE];
+};
+
+static const char digit_pairs[201] =
+	"0001020304050607080910111213141516171819"
+	"2021222324252627282930313233343536373839"
+	"4041424344454647484950515253545556575859"
+	"6061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+static const unsigned char quote_needed[256] = {
+	[','] = 1, ['"'] = 1, ['\r'] = 1, ['\n'] = 1,
+};
+
+/* Digits of v: floor(log10) from the bit length, corrected by one comparison. */
+static inline unsigned dec_len(uint64_t v)
+{
+	static const uint64_t pow10[20] = {
+		1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+		100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+		10000000000000ULL, 100000000000000ULL, 1000000000000000ULL,
+		10000000000000000ULL, 100000000000000000ULL, 1000000000000000000ULL,
+		10000000000000000000ULL,
+	};
+	unsigned t = (64 - __builtin_clzll(v | 1)) * 1233 >> 12;
+
+	return t - ((v | 1) < pow10[t]) + 1;
+}
+
+static inline char *put_dec(char *p, uint64_t v)
+{
+	unsigned n = dec_len(v);
+	char *q = p + n;
+
+	while (v >= 100) {
+		q -= 2;
+		memcpy(q, digit_pairs + (v % 100) * 2, 2);
+		v /= 100;
+	}
+	if (v >= 10)
+		memcpy(q - 2, digit_pairs + v * 2, 2);
+	else
+		q[-1] = '0' + v;
+	return p + n;
+}
+
+static inline char *put_sdec(char *p, int32_t v)
+{
+	if (v >= 0)
+		return put_dec(p, v);
+	*p++ = '-';
+	return put_dec(p, -(int64_t)v);
+}
+
+static inline char *put_hex(char *p, uint64_t v)
+{
+	static const char xdigits[] = "0123456789abcdef";
+	unsigned n = (64 - __builtin_clzll(v | 1) + 3) / 4;
+	char *q;
+
+	*p++ = '0';
+	*p++ = 'x';
+	q = p + n;
+	do {
+		*--q = xdigits[v & 15];
+		v >>= 4;
+	} while (q > p);
+	return p + n;
+}
+
+static inline char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* Each of these writes the column when cond holds, then its comma. */
+static inline char *dec_col(char *p, int cond, uint64_t v)
+{
+	if (cond)
+		p = put_dec(p, v);
+	*p = ',';
+	return p + 1;
+}
+
+static inline char *hex_col(char *p, int cond, uint64_t v)
+{
+	if (cond)
+		p = put_hex(p, v);
+	*p = ',';
+	return p + 1;
+}
+
+static inline char *sdec_col(char *p, int cond, int32_t v)
+{
+	if (cond)
+		p = put_sdec(p, v);
+	*p = ',';
+	return p + 1;
+}
+
+size_t csv_quote(char *dst, const char *src, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (quote_needed[(unsigned char)src[i]])
+			break;
+	if (i == len) {
+		memcpy(dst, src, len);
+		return len;
+	}
+	dst[n++] = '"';
+	for (i = 0; i < len; i++) {
+		if (src[i] == '"')
+			dst[n++] = '"';
+		dst[n++] = src[i];
+	}
+	dst[n++] = '"';
+	return n;
+}
+
+static char *put_flags(char *p, uint32_t flags)
+{
+	int first = 1;
+
+	for (unsigned i = 0; i < TB_F_NBITS; i++) {
+		if (!(flags & (1u << i)))
+			continue;
+		if (!first)
+			*p++ = '|';
+		p = put_str(p, tb_flag_name(i));
+		first = 0;
+	}
+	return p;
+}
+
+/* seq .. latency_ns. A comm or detail missing its NUL is cut to what the reader takes. */
+static char *put_event_cols(char *p, const struct tb_event *e, unsigned cols)
+{
+	p = put_dec(p, e->seq);
+	*p++ = ',';
+	p = put_dec(p, e->ts_ns);
+	*p++ = ',';
+	p = put_dec(p, e->pid);
+	*p++ = ',';
+	p = put_dec(p, e->tid);
+	*p++ = ',';
+	p += csv_quote(p, e->comm, strnlen(e->comm, TB_COMM_LEN - 1));
+	*p++ = ',';
+	p = put_str(p, tb_event_name(e->type));
+	*p++ = ',';
+	p = dec_col(p, cols & COL_SIZE, e->size);
+	p = hex_col(p, cols & COL_ADDR, e->addr);
+	p = hex_col(p, cols & COL_OLD_ADDR, e->old_addr);
+	return dec_col(p, cols & COL_LATENCY, e->latency_ns);
+}
+
+/* region .. flags: what the correlator adds */
+static char *put_correlation_cols(char *p, const struct tb_event *e)
+{
+	int placed = e->region != TB_REG_NONE && (unsigned)e->region < TB_REG_MAX;
+
+	if (placed)
+		p = put_str(p, tb_region_name(e->region));
+	*p++ = ',';
+	p = hex_col(p, placed, e->region_base);
+	p = dec_col(p, e->origin_pid, e->origin_pid);
+	p = dec_col(p, e->origin_tid, e->origin_tid);
+	if (e->flags)
+		p = put_flags(p, e->flags);
+	*p++ = ',';
+	return p;
+}
+
+/* align .. detail: the extension columns, then the end of the row */
+static char *put_extension_cols(char *p, const struct tb_event *e, unsigned cols)
+{
+	p = dec_col(p, e->align, e->align);
+	p = dec_col(p, cols & COL_PROT, e->prot);
+	p = hex_col(p, cols & COL_SYSFLAGS, e->sysflags);
+	p = sdec_col(p, cols & COL_FD, e->fd);
+	p = dec_col(p, cols & COL_OLD_SIZE, e->old_size);
+	p = sdec_col(p, e->err, e->err);
+	p += csv_quote(p, e->detail, strnlen(e->detail, TB_PATH_LEN - 1));
+	*p++ = '\n';
+	return p;
+}
+
+/* The whole buffer, through EINTR, short writes and a non-blocking descriptor. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, buf, len);
+		if (n > 0) {
+			buf += n;
+			len -= n;
+		} else if (n == 0) {
+			return -EIO;
+		} else if (errno == EAGAIN) {
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+				return -errno;
+		} else if (errno != EINTR) {
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+struct csv_writer *csv_writer__open(const char *path, const struct tb_owner *owner)
+{
+	static const char header[] = TB_CSV_HEADER "\n";
+	struct csv_writer *w;
+	int fd;
+
+	w = malloc(sizeof(*w));
+	if (!w) {
+		fprintf(stderr, "tlsbpf: cannot open '%s': %s\n", path, strerror(ENOMEM));
+		errno = ENOMEM;
+		return NULL;
+	}
+	fd = outfile__open(path, owner);
+	if (fd < 0) {
+		free(w);
+		errno = -fd;
+		return NULL;
+	}
+	w->fd = fd;
+	w->err = 0;
+	memcpy(w->buf, header, sizeof(header) - 1);
+	w->len = sizeof(header) - 1;
+	return w;
+}
+
+int csv_writer__write(struct csv_writer *w, const struct tb_event *e)
+{
+	unsigned cols;
+	char *p;
+
+	if (w->err)
+		return w->err;
+	if (e->type == TB_EV_COMM)
+		return 0;
+	if (e->type == TB_EV_NONE || (unsigned)e->type >= TB_EV_MAX)
+		return -EINVAL;
+	if (w->len > WBUF_SIZE - ROW_MAX && csv_writer__flush(w))
+		return w->err;
+	cols = type_cols[e->type];
+	if (e->type == TB_EV_MMAP && e->fd < 0)
+		cols &= ~COL_OLD_SIZE;
+	p = w->buf + w->len;
+	p = put_event_cols(p, e, cols);
+	p = put_correlation_cols(p, e);
+	p = put_extension_cols(p, e, cols);
+	w->len = p - w->buf;
+	return 0;
+}
+
+/* After an error the buffered rows are dropped: the output is broken past repair anyway. */
+int csv_writer__flush(struct csv_writer *w)
+{
+	int err;
+
+	if (w->err)
+		return w->err;
+	err = write_all(w->fd, w->buf, w->len);
+	w->len = 0;
+	w->err = err;
+	return err;
+}
+
+int csv_writer__close(struct csv_writer *w)
+{
+	int err;
+
+	if (!w)
+		return 0;
+	err = csv_writer__flush(w);
+	if (close(w->fd) < 0 && !err)
+		err = -errno;
+	free(w);
+	return err;
+}
+
+/* ---- reader ---- */
+
+#define RBUF_SIZE	(1u << 20)	/* must stay well above CSV_RECORD_MAX */
+#define ERR_MAX		256
+#define SHOW_MAX	40		/* bytes of a bad value quoted in a message */
+
+enum col_kind { K_DEC, K_DEC32, K_SDEC32, K_HEX, K_TEXT, K_EVENT, K_REGION, K_FLAGS };
+
+struct column {
+	const char *name;
+	unsigned char kind;
+	unsigned char required;
+	unsigned short off;	/* into struct tb_event */
+	unsigned short max;	/* K_TEXT: the size of the destination */
+};
+
+#define COL(n, k, req, field, m) { n, k, req, offsetof(struct tb_event, field), m }
+
+static const struct column columns[CSV_NCOLS] = {
+	COL("seq", K_DEC, 1, seq, 0),
+	COL("ts_ns", K_DEC, 1, ts_ns, 0),
+	COL("pid", K_DEC32, 1, pid, 0),
+	COL("tid", K_DEC32, 1, tid, 0),
+	COL("comm", K_TEXT, 0, comm, TB_COMM_LEN),
+	COL("event", K_EVENT, 1, type, 0),
+	COL("size", K_DEC, 0, size, 0),
+	COL("addr", K_HEX, 0, addr, 0),
+	COL("old_addr", K_HEX, 0, old_addr, 0),
+	COL("latency_ns", K_DEC, 0, latency_ns, 0),
+	COL("region", K_REGION, 0, region, 0),
+	COL("region_base", K_HEX, 0, region_base, 0),
+	COL("origin_pid", K_DEC32, 0, origin_pid, 0),
+	COL("origin_tid", K_DEC32, 0, origin_tid, 0),
+	COL("flags", K_FLAGS, 0, flags, 0),
+	COL("align", K_DEC, 0, align, 0),
+	COL("prot", K_DEC32, 0, prot, 0),
+	COL("sysflags", K_HEX, 0, sysflags, 0),
+	COL("fd", K_SDEC32, 0, fd, 0),
+	COL("old_size", K_DEC, 0, old_size, 0),
+	COL("err", K_SDEC32, 0, err, 0),
+	COL("detail", K_TEXT, 0, detail, TB_PATH_LEN),
+};
+
+struct field {
+	const char *s;
+	size_t len;
+};
+
+struct csv_reader {
+	int fd;			/* -1 when reading from memory */
+	int own_fd;
+	int eof;		/* nothing more than data[0..end) will come */
+	int failed;		/* sticky: every later call returns -1 */
+	int io_failed;
+	size_t ncols;		/* from the header; 0 until it is read */
+	uint64_t line;		/* where the current record starts */
+	uint64_t next_line;
+	const char *data;	/* buf, or the caller's memory */
+	size_t pos, end;
+	size_t nf;		/* fields in the current record, f[] holds the first CSV_NCOLS */
+	struct field f[CSV_NCOLS];
+	size_t slen;
+	char *buf;
+	char err[ERR_MAX];
+	char scratch[CSV_RECORD_MAX];	/* unescaped quoted fields */
+};
+
+/* Bytes that end an unquoted field, or must not appear in one. */
+static const unsigned char unquoted_stop[256] = {
+	[','] = 1, ['\n'] = 1, ['"'] = 1,
+};
+
+/* Hex digit value plus one; zero for everything else. */
+static const unsigned char hex_val[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+	['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
+	['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+__attribute__((format(printf, 2, 3))) static int fail(struct csv_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(r->err, sizeof(r->err), "line %llu: ", (unsigned long long)r->line);
+	va_start(ap, fmt);
+	vsnprintf(r->err + n, sizeof(r->err) - n, fmt, ap);
+	va_end(ap);
+	r->failed = 1;
+	return -1;
+}
+
+static int too_long(struct csv_reader *r)
+{
+	return fail(r, "line longer than %d bytes", CSV_RECORD_MAX);
+}
+
+/* A bad value as a message can show it: bounded, and no raw control bytes. */
+static const char *shown(const struct field *f, char *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->len && i < SHOW_MAX; i++) {
+		unsigned char c = f->s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			out[n++] = c;
+		else
+			n += sprintf(out + n, "\\x%02x", c);
+	}
+	if (f->len > SHOW_MAX)
+		n += sprintf(out + n, "...");
+	out[n] = '\0';
+	return out;
+}
+
+static unsigned count_newlines(const char *s, size_t len)
+{
+	unsigned n = 0;
+	const char *end = s + len;
+
+	while ((s = memchr(s, '\n', end - s))) {
+		n++;
+		s++;
+	}
+	return n;
+}
+
+/*
+ * Each field parser returns what ended the field: ',' or '\n', 0 for the end
+ * of the input, -EAGAIN when the buffer ends before it can tell, -1 on error.
+ */
+static int parse_unquoted(struct csv_reader *r, const char **pp, const char *end,
+			  struct field *fl)
+{
+	const char *p = *pp, *q = p;
+
+	while (q < end && !unquoted_stop[(unsigned char)*q])
+		q++;
+	if (q == end && !r->eof)
+		return -EAGAIN;
+	if (q < end && *q == '"')
+		return fail(r, "quote inside an unquoted field");
+	fl->s = p;
+	fl->len = q - p;
+	if (fl->len && q[-1] == '\r' && (q == end || *q == '\n'))
+		fl->len--;
+	if (q == end) {
+		*pp = q;
+		return 0;
+	}
+	*pp = q + 1;
+	return *q;
+}
+
+/* What may follow a closing quote: a delimiter, CRLF, or the end of the input. */
+static int after_quote(struct csv_reader *r, const char **pp, const char *end)
+{
+	const char *p = *pp;
+
+	if (p < end && (*p == ',' || *p == '\n')) {
+		*pp = p + 1;
+		return *p;
+	}
+	if (p < end && *p == '\r')
+		p++;
+	if (p == end) {
+		if (!r->eof)
+			return -EAGAIN;
+		*pp = p;
+		return 0;
+	}
+	if (*p == '\n' && p[-1] == '\r') {
+		*pp = p + 1;
+		return '\n';
+	}
+	return fail(r, "text after a closing quote");
+}
+
+static int parse_quoted(struct csv_reader *r, const char **pp, const char *end,
+			struct field *fl, unsigned *newlines)
+{
+	const char *p = *pp + 1, *q;
+	size_t start = r->slen, n;
+
+	for (;;) {
+		q = memchr(p, '"', end - p);
+		n = (q ? q : end) - p;
+		if (r->slen + n > CSV_RECORD_MAX)
+			return too_long(r);
+		if (!q && !r->eof)
+			return -EAGAIN;
+		if (!q)
+			return fail(r, "unterminated quoted field at end of file");
+		if (q + 1 == end && !r->eof)
+			return -EAGAIN;
+		memcpy(r->scratch + r->slen, p, n);
+		*newlines += count_newlines(p, n);
+		r->slen += n;
+		if (q + 1 == end || q[1] != '"')
+			break;
+		if (r->slen == CSV_RECORD_MAX)
+			return too_long(r);
+		r->scratch[r->slen++] = '"';
+		p = q + 2;
+	}
+	fl->s = r->scratch + start;
+	fl->len = r->slen - start;
+	*pp = q + 1;
+	return after_quote(r, pp, end);
+}
+
+/* One record from data[pos..end): 1, or -EAGAIN to be called again with more input, or -1. */
+static int parse_record(struct csv_reader *r)
+{
+	const char *start = r->data + r->pos, *end = r->data + r->end, *p = start;
+	unsigned newlines = 0;
+	struct field fl;
+	int d;
+
+	r->nf = 0;
+	r->slen = 0;
+	do {
+		if (p < end && *p == '"')
+			d = parse_quoted(r, &p, end, &fl, &newlines);
+		else
+			d = parse_unquoted(r, &p, end, &fl);
+		if (d == -EAGAIN)
+			return end - start > CSV_RECORD_MAX + 2 ? too_long(r) : -EAGAIN;
+		if (d < 0)
+			return -1;
+		if (p - start - (d == '\n') > CSV_RECORD_MAX)
+			return too_long(r);
+		if (r->nf < CSV_NCOLS)
+			r->f[r->nf] = fl;
+		r->nf++;
+	} while (d == ',');
+	r->pos = p - r->data;
+	r->next_line = r->line + newlines + 1;
+	return 1;
+}
+
+/* Keeps the unread tail, moved to the front, and appends what read(2) gives. */
+static int refill(struct csv_reader *r)
+{
+	size_t keep = r->end - r->pos;
+	ssize_t n;
+
+	if (r->fd < 0) {
+		r->eof = 1;
+		return 0;
+	}
+	memmove(r->buf, r->buf + r->pos, keep);
+	r->pos = 0;
+	r->end = keep;
+	do
+		n = read(r->fd, r->buf + r->end, RBUF_SIZE - r->end);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		r->io_failed = 1;
+		return fail(r, "cannot read: %s", strerror(errno));
+	}
+	if (n == 0)
+		r->eof = 1;
+	r->end += n;
+	return 0;
+}
+
+/* 1: a record in f[]; 0: end of input; -1: error. */
+static int next_record(struct csv_reader *r)
+{
+	int ret;
+
+	r->line = r->next_line;
+	for (;;) {
+		if (r->pos == r->end && r->eof)
+			return 0;
+		ret = parse_record(r);
+		if (ret != -EAGAIN)
+			return ret;
+		if (refill(r) < 0)
+			return -1;
+	}
+}
+
+static int field_is(const struct field *f, const char *s)
+{
+	return f->len == strlen(s) && memcmp(f->s, s, f->len) == 0;
+}
+
+/* Schema v1: at least the 15 contract columns in order; columns past ours are a later version's. */
+static int read_header(struct csv_reader *r)
+{
+	int ret = next_record(r);
+
+	if (ret < 0 && r->io_failed)
+		return -1;
+	r->failed = 0;
+	r->line = 1;
+	if (ret <= 0 || r->nf < CSV_NCOLS_V1)
+		return fail(r, "not a tlsbpf CSV header");
+	for (size_t i = 0; i < r->nf && i < CSV_NCOLS; i++)
+		if (!field_is(&r->f[i], columns[i].name))
+			return fail(r, "not a tlsbpf CSV header");
+	r->ncols = r->nf;
+	return 0;
+}
+
+static int parse_dec(const struct field *f, uint64_t max, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (f->len > 20)
+		return -1;
+	for (size_t i = 0; i < f->len; i++) {
+		unsigned d = (unsigned char)f->s[i] - '0';
+
+		if (d > 9 || x > (max - d) / 10)
+			return -1;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return 0;
+}
+
+static int parse_sdec32(const struct field *f, int32_t *v)
+{
+	struct field digits = *f;
+	int neg = f->len && f->s[0] == '-';
+	uint64_t x;
+
+	digits.s += neg;
+	digits.len -= neg;
+	if (!digits.len || parse_dec(&digits, neg ? 2147483648ULL : INT32_MAX, &x))
+		return -1;
+	*v = neg ? (int32_t)(-(int64_t)x) : (int32_t)x;
+	return 0;
+}
+
+static int parse_hex(const struct field *f, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (f->len < 3 || f->len > 18 || f->s[0] != '0' || (f->s[1] | 0x20) != 'x')
+		return -1;
+	for (size_t i = 2; i < f->len; i++) {
+		unsigned d = hex_val[(unsigned char)f->s[i]];
+
+		if (!d)
+			return -1;
+		x = x << 4 | (d - 1);
+	}
+	*v = x;
+	return 0;
+}
+
+static int parse_flag_names(const struct field *f, uint32_t *flags)
+{
+	const char *s = f->s, *end = f->s + f->len, *bar;
+	unsigned i;
+
+	for (;;) {
+		bar = memchr(s, '|', end - s);
+		if (!bar)
+			bar = end;
+		for (i = 0; i < TB_F_NBITS; i++) {
+			const char *name = tb_flag_name(i);
+
+			if (strlen(name) == (size_t)(bar - s) && memcmp(name, s, bar - s) == 0)
+				break;
+		}
+		if (i == TB_F_NBITS)
+			return -1;
+		*flags |= 1u << i;
+		if (bar == end)
+			return 0;
+		s = bar + 1;
+	}
+}
+
+static int parse_text(struct csv_reader *r, const struct field *f, const struct column *c,
+		      char *dst)
+{
+	if (f->len >= c->max)
+		return fail(r, "%s longer than %d bytes", c->name, c->max - 1);
+	if (memchr(f->s, '\0', f->len))
+		return fail(r, "NUL byte in %s", c->name);
+	memcpy(dst, f->s, f->len);
+	return 0;
+}
+
+static int parse_field(struct csv_reader *r, const struct field *f, const struct column *c,
+		       struct tb_event *e)
+{
+	char *dst = (char *)e + c->off;
+	char show[SHOW_MAX * 4 + 4];
+	uint64_t v;
+
+	switch (c->kind) {
+	case K_DEC:
+		if (parse_dec(f, UINT64_MAX, (uint64_t *)dst))
+			break;
+		return 0;
+	case K_DEC32:
+		if (parse_dec(f, UINT32_MAX, &v))
+			break;
+		*(uint32_t *)dst = v;
+		return 0;
+	case K_SDEC32:
+		if (parse_sdec32(f, (int32_t *)dst))
+			break;
+		return 0;
+	case K_HEX:
+		if (parse_hex(f, (uint64_t *)dst))
+			return fail(r, "bad hex in %s: '%s'", c->name, shown(f, show));
+		return 0;
+	case K_TEXT:
+		return parse_text(r, f, c, dst);
+	case K_EVENT:
+		e->type = tb_event_from_name(f->s, f->len);
+		if (e->type == TB_EV_NONE)
+			return fail(r, "unknown event '%s'", shown(f, show));
+		return 0;
+	case K_REGION:
+		e->region = tb_region_from_name(f->s, f->len);
+		if (e->region == TB_REG_NONE)
+			return fail(r, "unknown region '%s'", shown(f, show));
+		return 0;
+	case K_FLAGS:
+		if (parse_flag_names(f, &e->flags))
+			return fail(r, "unknown flags '%s'", shown(f, show));
+		return 0;
+	}
+	return fail(r, "bad number in %s: '%s'", c->name, shown(f, show));
+}
+
+/* Empty columns stay zero, except fd which is -1 (no file) when empty. */
+static int to_event(struct csv_reader *r, struct tb_event *e)
+{
+	size_t n = r->ncols < CSV_NCOLS ? r->ncols : CSV_NCOLS;
+
+	memset(e, 0, sizeof(*e));
+	e->fd = -1;
+	if (r->nf != r->ncols)
+		return fail(r, "expected %zu fields, found %zu", r->ncols, r->nf);
+	for (size_t i = 0; i < n; i++) {
+		const struct field *f = &r->f[i];
+
+		if (!f->len) {
+			if (columns[i].required)
+				return fail(r, "empty %s", columns[i].name);
+			continue;
+		}
+		if (parse_field(r, f, &columns[i], e))
+			return -1;
+	}
+	return 0;
+}
+
+static struct csv_reader *reader_new(void)
+{
+	struct csv_reader *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->fd = -1;
+	r->next_line = 1;
+	return r;
+}
+
+struct csv_reader *csv_reader__open(const char *path)
+{
+	struct csv_reader *r = reader_new();
+	int err;
+
+	if (!r)
+		return NULL;
+	r->buf = malloc(RBUF_SIZE);
+	if (!r->buf) {
+		free(r);
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->data = r->buf;
+	if (strcmp(path, "-") == 0) {
+		r->fd = STDIN_FILENO;
+		return r;
+	}
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		err = errno;
+		free(r->buf);
+		free(r);
+		errno = err;
+		return NULL;
+	}
+	r->own_fd = 1;
+	return r;
+}
+
+struct csv_reader *csv_reader__open_mem(const char *data, size_t len)
+{
+	struct csv_reader *r = reader_new();
+
+	if (!r)
+		return NULL;
+	r->data = data ? data : "";
+	r->end = data ? len : 0;
+	r->eof = 1;
+	return r;
+}
+
+int csv_reader__next(struct csv_reader *r, struct tb_event *e)
+{
+	int ret;
+
+	if (r->failed)
+		return -1;
+	if (!r->ncols && read_header(r) < 0)
+		return -1;
+	ret = next_record(r);
+	if (ret <= 0)
+		return ret;
+	return to_event(r, e) < 0 ? -1 : 1;
+}
+
+const char *csv_reader__error(const struct csv_reader *r)
+{
+	return r->err[0] ? r->err : "no error";
+}
+
+void csv_reader__close(struct csv_reader *r)
+{
+	if (!r)
+		return;
+	if (r->own_fd)
+		close(r->fd);
+	free(r->buf);
+	free(r);
+}
