@@ -34,6 +34,9 @@ const volatile __u64 wakeup_bytes = 1 << 20;	/* force a wakeup once this much is
 const volatile __u32 sample_every = 0;		/* reserved: record one allocation call in N */
 const volatile __u32 report_free_null = 0;
 const volatile __u32 empty_probes = 0;	/* benchmark floor: the probes fire and do nothing */
+const volatile __u32 watch_all = 0;	/* -a: every process that execs from now on is watched */
+const volatile __u32 filter_comm = 0;	/* -a --comm: only names in the comms map */
+const volatile __u32 self_tgid = 0;	/* tlsbpf itself: never watched, or it would feed on itself */
 
 /* Ring buffer for every record; its size is set by the loader. */
 struct {
@@ -48,6 +51,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } watched SEC(".maps");
+
+/* -a --comm: thread names to watch, zero-padded to TB_COMM_LEN -> 1 */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8);
+	__type(key, char[TB_COMM_LEN]);
+	__type(value, __u8);
+} comms SEC(".maps");
 
 /* Records lost: [0] ring buffer full, [1] a map was full (inflight, watched, sysargs). */
 struct {
@@ -514,13 +525,34 @@ int BPF_PROG(task_rename, struct task_struct *task, const char *comm)
 	return 0;
 }
 
+/* -a: a process is watched from its exec when its new name passes the filter. */
+static __always_inline __u32 *watch_on_exec(struct task_struct *p, __u32 tgid)
+{
+	__u32 state = TB_WATCH_ACTIVE;
+	char comm[TB_COMM_LEN] = {};
+
+	if (tgid == self_tgid)
+		return NULL;
+	if (filter_comm) {
+		BPF_CORE_READ_STR_INTO(&comm, p, comm);
+		if (!bpf_map_lookup_elem(&comms, comm)) {
+			/* a watched process that became something else leaves the filter */
+			bpf_map_delete_elem(&watched, &tgid);
+			return NULL;
+		}
+	}
+	if (bpf_map_update_elem(&watched, &tgid, &state, BPF_ANY))
+		count_drop(1);
+	return bpf_map_lookup_elem(&watched, &tgid);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid), state = TB_WATCH_ACTIVE, *cur;
 	struct tb_rec_exec *r;
 
-	cur = bpf_map_lookup_elem(&watched, &tgid);
+	cur = watch_all ? watch_on_exec(p, tgid) : bpf_map_lookup_elem(&watched, &tgid);
 	if (!cur)
 		return 0;
 	/* a launched command starts recording here, with its own program's image */

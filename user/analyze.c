@@ -40,10 +40,13 @@ static int replay(struct csv_reader *r, struct correlator *c, struct tb_run_info
 	int n;
 
 	while ((n = csv_reader__next(r, &e)) == 1) {
-		/* the correlation columns are recomputed, never trusted */
+		/*
+		 * The correlation columns are recomputed, never trusted; the flags the
+		 * probes set (a failed call, the library's own re-free) are facts.
+		 */
 		e.region = TB_REG_NONE;
 		e.region_base = 0;
-		e.flags &= TB_F_FAILED;
+		e.flags &= TB_F_FAILED | TB_F_SAMPLED | TB_F_INTERNAL;
 		if (e.type != TB_EV_FORK && e.type != TB_EV_THREAD)
 			e.origin_pid = e.origin_tid = 0;
 		if (e.type == TB_EV_LOST)

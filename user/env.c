@@ -13,15 +13,27 @@
 
 static const char usage[] =
 	"Usage: tlsbpf [OPTIONS] -- COMMAND [ARG...]\n"
+	"       tlsbpf [OPTIONS] -p PID[,PID...]\n"
+	"       tlsbpf [OPTIONS] -a [--comm NAME]...\n"
 	"       tlsbpf analyze [OPTIONS] FILE.csv\n"
 	"\n"
 	"Watch every allocation of COMMAND, its threads and its children: which thread\n"
 	"got each block and which freed it, what a child inherited at fork, and which\n"
 	"mapping (brk heap, thread arena, mmap chunk, stack) each block lives in.\n"
 	"\n"
+	"What to watch:\n"
+	"  -- COMMAND [ARG...]     start COMMAND and watch it\n"
+	"  -p, --pid PID[,PID...]  attach to running processes (repeatable), their\n"
+	"                          threads and the children they fork from now on\n"
+	"  -a, --all               every process on the machine but tlsbpf itself\n"
+	"      --comm NAME         with -a, only processes named NAME (repeatable)\n"
+	"      --duration SECONDS  stop after SECONDS, as if interrupted\n"
+	"\n"
 	"Output:\n"
 	"  -q, --quiet             no live view (one line per event)\n"
 	"  -o, --output FILE       live view to FILE instead of stdout\n"
+	"      --live              with -a, one line per event instead of a status\n"
+	"                          line a second on stderr\n"
 	"      --csv FILE          every event as CSV schema v1 ('-' for stdout)\n"
 	"      --summary FILE      end-of-run report to FILE instead of stderr\n"
 	"      --summary-json FILE the same report as JSON\n"
@@ -56,9 +68,17 @@ enum {
 	OPT_RINGBUF,
 	OPT_AS_ROOT,
 	OPT_EMPTY,
+	OPT_COMM,
+	OPT_LIVE,
+	OPT_DURATION,
 };
 
 static const struct option long_opts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "all", no_argument, NULL, 'a' },
+	{ "comm", required_argument, NULL, OPT_COMM },
+	{ "live", no_argument, NULL, OPT_LIVE },
+	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "csv", required_argument, NULL, OPT_CSV },
@@ -98,9 +118,37 @@ static int parse_ringbuf(struct env *env, const char *arg)
 	return 0;
 }
 
+static int parse_duration(struct env *env, const char *arg)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || arg[0] == '-' || !*arg || v < 1 || v > 31 * 24 * 3600)
+		return usage_error("--duration wants whole seconds from 1 to 2678400, not '%s'", arg);
+	env->duration_s = v;
+	return 0;
+}
+
 static int parse_one(struct env *env, int opt, const char *arg)
 {
 	switch (opt) {
+	case 'p':
+		if (env->npid_lists == TB_MAX_PID_LISTS)
+			return usage_error("too many -p options (at most %s; use PID,PID,...)", "16");
+		env->pid_lists[env->npid_lists++] = arg;
+		return 0;
+	case 'a': env->all = true; return 0;
+	case OPT_COMM:
+		if (env->ncomms == TB_MAX_COMMS)
+			return usage_error("too many --comm options (at most %s)", "8");
+		if (!*arg || strlen(arg) > 15)
+			return usage_error("--comm wants a thread name of 1 to 15 bytes, not '%s'", arg);
+		env->comms[env->ncomms++] = arg;
+		return 0;
+	case OPT_LIVE: env->live = true; return 0;
+	case OPT_DURATION: return parse_duration(env, arg);
 	case 'q': env->quiet = true; return 0;
 	case 'o': env->live_path = arg; return 0;
 	case OPT_CSV: env->csv_path = arg; return 0;
@@ -130,6 +178,12 @@ static int check_operands(struct env *env)
 			return usage_error("analyze wants one CSV file%s", "");
 		return 0;
 	}
+	if ((env->argc > 0) + (env->npid_lists > 0) + env->all > 1)
+		return usage_error("give one of a command, -p or -a%s", "");
+	if (env->ncomms && !env->all)
+		return usage_error("--comm goes with -a%s", "");
+	if (env->npid_lists || env->all)
+		return 0;
 	if (env->argc == 0)
 		return usage_error("no command given: put it after '--', as in 'tlsbpf -- ./prog'%s",
 				   "");
@@ -152,7 +206,7 @@ int env__parse(struct env *env, int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	/* '+': stop at the command's first word, so its own options stay its own */
-	while ((opt = getopt_long(argc, argv, "+:qo:u:vhV", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:p:aqo:u:vhV", long_opts, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			if (optopt && optopt < 256)
 				return usage_error(opt == ':' ? "option '-%c' needs a value"

@@ -7,6 +7,8 @@
 #include <sys/types.h>
 
 #define TB_MAX_USER_LIBS 16
+#define TB_MAX_COMMS 8
+#define TB_MAX_PID_LISTS 16
 
 struct env {
 	bool verbose;
@@ -23,6 +25,13 @@ struct env {
 	const char *libs[TB_MAX_USER_LIBS];	/* --lib, probed besides the command's own */
 	int nlibs;
 	unsigned ringbuf_mb;
+	const char *pid_lists[TB_MAX_PID_LISTS];	/* -p, each "PID[,PID...]" */
+	int npid_lists;
+	bool all;		/* -a: every process on the machine */
+	const char *comms[TB_MAX_COMMS];	/* --comm: with -a, only these names */
+	int ncomms;
+	bool live;		/* --live: one line per event even with -a */
+	unsigned duration_s;	/* --duration: stop after this long; 0 = no limit */
 	char **argv;		/* the command and its arguments, or analyze's files */
 	int argc;
 };

@@ -60,6 +60,9 @@ int loader__open_load(struct loader *l, const struct env *env)
 	/* a forced wakeup every eighth of the ring keeps a busy consumer fed */
 	skel->rodata->wakeup_bytes = ((__u64)env->ringbuf_mb << 20) / 8;
 	skel->rodata->empty_probes = env->empty_probes;
+	skel->rodata->watch_all = env->all;
+	skel->rodata->filter_comm = env->ncomms > 0;
+	skel->rodata->self_tgid = getpid();
 	/*
 	 * libbpf 1.1 predates uprobe_multi: one program serves every allocator
 	 * function through cookies, and one link per file carries all its offsets,
@@ -72,6 +75,14 @@ int loader__open_load(struct loader *l, const struct env *env)
 		fprintf(stderr, "tlsbpf: cannot load the BPF programs: %s%s\n", strerror(-err),
 			env->verbose ? "" : " (run with -v for the verifier's log)");
 		return err;
+	}
+	for (int i = 0; i < env->ncomms; i++) {
+		char key[TB_COMM_LEN] = {};
+		__u8 one = 1;
+
+		strncpy(key, env->comms[i], sizeof(key) - 1);
+		if (bpf_map__update_elem(skel->maps.comms, key, sizeof(key), &one, 1, 0))
+			return -errno;
 	}
 	l->nr_cpus = libbpf_num_possible_cpus();
 	l->percpu = calloc(l->nr_cpus > 0 ? l->nr_cpus : 1, sizeof(uint64_t));

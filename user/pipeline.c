@@ -7,7 +7,7 @@
 #include "pipeline.h"
 
 int pipeline__open(struct pipeline *p, const struct env *env, const struct tb_owner *owner,
-		   uint64_t ts_base_ns)
+		   bool live_view, uint64_t ts_base_ns)
 {
 	memset(p, 0, sizeof(*p));
 	p->corr = correlator__new();
@@ -18,7 +18,7 @@ int pipeline__open(struct pipeline *p, const struct env *env, const struct tb_ow
 		if (!p->csv)
 			return -errno;
 	}
-	if (!env->quiet) {
+	if (live_view) {
 		p->live = live_writer__open(env->live_path, owner, ts_base_ns);
 		if (!p->live)
 			return -errno;

@@ -20,7 +20,7 @@ struct pipeline {
 
 /* Opens every output the options name, before anything runs: a bad path fails early. */
 int pipeline__open(struct pipeline *p, const struct env *env, const struct tb_owner *owner,
-		   uint64_t ts_base_ns);
+		   bool live_view, uint64_t ts_base_ns);
 void pipeline__event(struct pipeline *p, struct tb_event *e);
 /* N more events were lost; they become one `lost` row. */
 void pipeline__lost(struct pipeline *p, uint64_t n);

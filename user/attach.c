@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* attach.c: finding, probing and describing processes that were running before tlsbpf. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "attach.h"
+#include "libc_resolve.h"
+
+#define MAX_TIDS 65536
+
+static int read_small(const char *path, char *buf, size_t sz)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, sz - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return 0;
+}
+
+/* The process a pid belongs to: a thread id given to -p means its whole process. */
+static pid_t tgid_of(pid_t pid)
+{
+	char path[64], buf[4096], *s;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_small(path, buf, sizeof(buf)))
+		return -ESRCH;
+	s = strstr(buf, "\nTgid:");
+	return s ? (pid_t)strtol(s + 6, NULL, 10) : -ESRCH;
+}
+
+static int check_one(const char *word, pid_t *out)
+{
+	char *end;
+	long v;
+	pid_t tgid;
+
+	errno = 0;
+	v = strtol(word, &end, 10);
+	if (errno || *end || end == word || v <= 0 || v > 0x3fffffff) {
+		fprintf(stderr, "tlsbpf: -p wants process ids, not '%s'\n", word);
+		return -EINVAL;
+	}
+	tgid = tgid_of(v);
+	if (tgid < 0 || (kill(tgid, 0) && errno == ESRCH)) {
+		fprintf(stderr, "tlsbpf: -p %ld: no such process (has it ended?)\n", v);
+		return -ESRCH;
+	}
+	if (tgid == getpid()) {
+		fprintf(stderr, "tlsbpf: -p %ld: that is tlsbpf itself, which never watches itself\n", v);
+		return -EINVAL;
+	}
+	*out = tgid;
+	return 0;
+}
+
+int attach__check_pids(const struct env *env, pid_t *pids, int *npids, int max)
+{
+	*npids = 0;
+	for (int i = 0; i < env->npid_lists; i++) {
+		char buf[4096], *save = NULL, *w;
+
+		snprintf(buf, sizeof(buf), "%s", env->pid_lists[i]);
+		for (w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+			pid_t p;
+			bool dup = false;
+			int err = check_one(w, &p);
+
+			if (err)
+				return err;
+			for (int j = 0; j < *npids; j++)
+				dup |= pids[j] == p;
+			if (dup)
+				continue;
+			if (*npids == max) {
+				fprintf(stderr, "tlsbpf: -p: at most %d processes\n", max);
+				return -E2BIG;
+			}
+			pids[(*npids)++] = p;
+		}
+	}
+	return 0;
+}
+
+static bool probed_has(struct probed_set *set, const struct stat *st)
+{
+	for (int i = 0; i < set->n; i++)
+		if (set->dev[i] == st->st_dev && set->ino[i] == st->st_ino)
+			return true;
+	return false;
+}
+
+static void probed_add(struct probed_set *set, const struct stat *st)
+{
+	if (set->n < TB_MAX_PROBED_FILES) {
+		set->dev[set->n] = st->st_dev;
+		set->ino[set->n++] = st->st_ino;
+	}
+}
+
+/* One mapped file: seen through the process's own root, so containers resolve too. */
+static int probe_file(struct loader *l, struct probed_set *set, pid_t pid, const char *file,
+		      bool verbose)
+{
+	char path[PATH_MAX + 32];
+	struct alloc_lib lib;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, file);
+	if (stat(path, &st) || !S_ISREG(st.st_mode) || probed_has(set, &st))
+		return 0;
+	/* remembered before parsing: a file without malloc is not parsed again either */
+	probed_add(set, &st);
+	if (libc_resolve__functions(path, &lib))
+		return 0;
+	return loader__attach_lib(l, &lib, verbose);
+}
+
+int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid, bool verbose)
+{
+	char path[64], line[PATH_MAX + 128];
+	FILE *f;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!err && fgets(line, sizeof(line), f)) {
+		char perms[8], *file = strchr(line, '/');
+
+		/* every executable file mapping defining malloc: wrappers nest, calls count once */
+		if (!file || sscanf(line, "%*s %7s", perms) != 1 || perms[2] != 'x')
+			continue;
+		file[strcspn(file, "\n")] = 0;
+		if (strstr(file, " (deleted)"))
+			continue;
+		err = probe_file(l, set, pid, file, verbose);
+	}
+	fclose(f);
+	return err;
+}
+
+static int cmp_tid(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Threads in tid order, the main thread first: the order the model numbers them. */
+static size_t list_threads(pid_t pid, uint32_t *tids, size_t max)
+{
+	char path[64];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	tids[n++] = pid;
+	while ((de = readdir(d)) && n < max) {
+		uint32_t tid = strtoul(de->d_name, NULL, 10);
+
+		if (tid && tid != (uint32_t)pid)
+			tids[n++] = tid;
+	}
+	closedir(d);
+	qsort(tids + 1, n - 1, sizeof(*tids), cmp_tid);
+	return n;
+}
+
+int attach__watch(struct loader *l, struct correlator *c, pid_t pid, uint64_t ts_ns)
+{
+	static uint32_t tids[MAX_TIDS];
+	char path[64], comm[TB_COMM_LEN] = "";
+	size_t ntids = list_threads(pid, tids, MAX_TIDS);
+	FILE *maps;
+	int err;
+
+	if (!ntids)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	read_small(path, comm, sizeof(comm));
+	comm[strcspn(comm, "\n")] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	maps = fopen(path, "re");
+	if (!maps)
+		return -errno;
+	/* the model first: no event of this process may arrive before it is described */
+	err = correlator__seed_process(c, pid, comm, maps, tids, ntids, ts_ns);
+	fclose(maps);
+	if (!err)
+		err = loader__watch(l, pid, TB_WATCH_ACTIVE);
+	return err;
+}
+
+static bool comm_matches(const struct env *env, pid_t pid)
+{
+	char path[64], comm[TB_COMM_LEN + 1] = "";
+
+	if (!env->ncomms)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (read_small(path, comm, sizeof(comm)))
+		return false;
+	comm[strcspn(comm, "\n")] = 0;
+	for (int i = 0; i < env->ncomms; i++)
+		if (strncmp(comm, env->comms[i], TB_COMM_LEN - 1) == 0)
+			return true;
+	return false;
+}
+
+int attach__all(struct loader *l, struct correlator *c, struct probed_set *set,
+		const struct env *env, uint64_t ts_ns)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0, err;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid_t pid = strtol(de->d_name, NULL, 10);
+
+		if (pid <= 0 || pid == getpid() || !comm_matches(env, pid))
+			continue;
+		/* kernel threads have no maps to probe and never call malloc */
+		err = attach__probe_process(l, set, pid, env->verbose);
+		if (err == -ENOENT || err == -ESRCH || err == -EACCES)
+			continue;
+		if (err) {
+			closedir(d);
+			return err;
+		}
+		if (attach__watch(l, c, pid, ts_ns) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* attach.h: watching processes that already run: -p PIDs, or every process with -a. */
+#ifndef TB_ATTACH_H
+#define TB_ATTACH_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "correlate.h"
+#include "env.h"
+#include "loader.h"
+
+#define TB_MAX_PROBED_FILES 64
+
+/* Allocator files already probed, by inode: processes sharing a library share its probes. */
+struct probed_set {
+	dev_t dev[TB_MAX_PROBED_FILES];
+	ino_t ino[TB_MAX_PROBED_FILES];
+	int n;
+};
+
+/* Resolve -p's list into process ids (a thread id becomes its process); one line per bad one. */
+int attach__check_pids(const struct env *env, pid_t *pids, int *npids, int max);
+
+/* Probe every file mapped by PID that defines malloc, unless already probed. */
+int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid, bool verbose);
+
+/* Describe PID to the model (maps, threads), then watch it. */
+int attach__watch(struct loader *l, struct correlator *c, pid_t pid, uint64_t ts_ns);
+
+/*
+ * -a: probe and seed every process now running (except tlsbpf), matching
+ * --comm when given. Returns how many processes are watched, or -errno.
+ */
+int attach__all(struct loader *l, struct correlator *c, struct probed_set *set,
+		const struct env *env, uint64_t ts_ns);
+
+#endif

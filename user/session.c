@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* session.c: the parts of a run every mode shares, from the first check to the last flush. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include "session.h"
+
+#define POLL_MS 10
+#define GRACE_NS 2000000000ULL	/* after a forwarded signal, how long the command may take to end */
+#define STATUS_NS 1000000000ULL
+
+volatile sig_atomic_t session_signal;
+
+static void on_signal(int sig)
+{
+	session_signal = sig;
+}
+
+uint64_t session__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static bool has_cap(unsigned cap)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* What this machine must allow before anything is started. */
+static int check_system(void)
+{
+	if (geteuid() != 0 && !(has_cap(CAP_BPF) && has_cap(CAP_PERFMON))) {
+		fprintf(stderr, "tlsbpf: needs root to load BPF programs: run it with sudo "
+				"(or grant CAP_BPF and CAP_PERFMON)\n");
+		return -EPERM;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr, "tlsbpf: this kernel has no BTF (/sys/kernel/btf/vmlinux): "
+				"tlsbpf needs a kernel built with CONFIG_DEBUG_INFO_BTF=y\n");
+		return -ENOTSUP;
+	}
+	if (access("/sys/bus/event_source/devices/uprobe/type", R_OK)) {
+		fprintf(stderr, "tlsbpf: this kernel has no uprobes: "
+				"tlsbpf needs a kernel built with CONFIG_UPROBES=y\n");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static struct tb_owner output_owner(void)
+{
+	struct tb_owner o = {};
+	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
+
+	if (geteuid() == 0 && uid && gid && *uid && *gid) {
+		o.set = 1;
+		o.uid = strtoul(uid, NULL, 10);
+		o.gid = strtoul(gid, NULL, 10);
+	}
+	return o;
+}
+
+int session__open(struct session *s, const struct env *env, enum session_mode mode)
+{
+	/* -a makes events fast: a status line a second, unless asked for every event */
+	bool live_view = !env->quiet && (mode != MODE_ALL || env->live);
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->env = env;
+	s->mode = mode;
+	s->start_ns = session__now_ns();
+	s->owner = output_owner();
+	err = check_system();
+	if (!err)
+		err = pipeline__open(&s->pipe, env, &s->owner, live_view, s->start_ns);
+	if (err)
+		return err;
+	err = loader__open_load(&s->loader, env);
+	if (!err)
+		err = loader__attach_kernel(&s->loader);
+	return err;
+}
+
+int session__probe_file(struct session *s, const char *path, bool required)
+{
+	struct alloc_lib lib;
+	int err = libc_resolve__functions(path, &lib);
+
+	if (err) {
+		if (required)
+			fprintf(stderr, "tlsbpf: no malloc in '%s': %s\n", path,
+				err == -ENOENT ? "give an allocator library or a binary with its own"
+					       : strerror(-err));
+		return required ? err : 0;
+	}
+	return loader__attach_lib(&s->loader, &lib, s->env->verbose);
+}
+
+int session__start_consumer(struct session *s)
+{
+	int err = consumer__open(&s->cons, loader__ringbuf_fd(&s->loader), &s->pipe);
+
+	if (err)
+		fprintf(stderr, "tlsbpf: cannot read the ring buffer: %s\n", strerror(-err));
+	return err;
+}
+
+void session__install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);	/* a closed output pipe is an error to report, not a death */
+}
+
+static void account_drops(struct session *s)
+{
+	uint64_t d = loader__drops(&s->loader);
+
+	if (d > s->drops) {
+		pipeline__lost(&s->pipe, d - s->drops);
+		s->drops = d;
+	}
+}
+
+static int wait_status(int ws)
+{
+	return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
+}
+
+/* Reap the command and any orphan that came to us as subreaper; true once the command is done. */
+static bool reap(struct session *s)
+{
+	bool done = false;
+	pid_t pid;
+	int ws;
+
+	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
+		if (pid == s->child) {
+			s->status = wait_status(ws);
+			done = true;
+		}
+	return done || (pid < 0 && errno == ECHILD);
+}
+
+/* -a: a line a second on stderr instead of a line per event. */
+static void status_line(struct session *s, uint64_t now, uint64_t *next, uint64_t *seen)
+{
+	if (s->mode != MODE_ALL || s->env->quiet || s->env->live || now < *next)
+		return;
+	fprintf(stderr, "tlsbpf: %llu events/s, %zu processes, %llu lost\n",
+		(unsigned long long)(s->pipe.seq - *seen), correlator__live_processes(s->pipe.corr),
+		(unsigned long long)s->pipe.lost);
+	*seen = s->pipe.seq;
+	*next = now + STATUS_NS;
+}
+
+/* Has what this mode watches ended? Launch: the command and all it started; -p: all of them. */
+static bool watched_ended(struct session *s, bool *child_done)
+{
+	if (s->mode == MODE_ALL)
+		return false;
+	if (s->mode == MODE_LAUNCH) {
+		if (!*child_done)
+			*child_done = reap(s);
+		else
+			reap(s);
+		if (!*child_done)
+			return false;
+	}
+	return !loader__watching(&s->loader);
+}
+
+/* A signal: the launched command gets it once, as from a shell; anything else stops now. */
+static bool stop_requested(struct session *s, uint64_t now, uint64_t *grace)
+{
+	uint64_t limit = s->env->duration_s * 1000000000ULL;
+	int sig = session_signal;
+
+	if (limit && now - s->start_ns >= limit && !sig && !*grace)
+		sig = SIGINT;
+	if (*grace)
+		return session_signal || now > *grace;
+	if (!sig)
+		return false;
+	if (s->mode != MODE_LAUNCH)
+		return true;
+	kill(s->child, sig);
+	session_signal = 0;
+	*grace = now + GRACE_NS;
+	return false;
+}
+
+int session__loop(struct session *s)
+{
+	uint64_t grace = 0, next_status = 0, seen = 0, now;
+	bool child_done = false;
+	int err;
+
+	s->watching = true;
+	for (;;) {
+		err = consumer__poll(&s->cons, POLL_MS);
+		if (err) {
+			fprintf(stderr, "tlsbpf: reading the ring buffer failed: %s\n", strerror(-err));
+			return err;
+		}
+		account_drops(s);
+		pipeline__flush(&s->pipe);
+		now = session__now_ns();
+		status_line(s, now, &next_status, &seen);
+		if (watched_ended(s, &child_done) || stop_requested(s, now, &grace))
+			return 0;
+	}
+}
+
+int session__finish(struct session *s)
+{
+	struct tb_run_info info = {};
+	int err;
+
+	if (s->cons.rb)
+		consumer__poll(&s->cons, 0);
+	if (s->loader.skel)
+		account_drops(s);
+	loader__destroy(&s->loader);
+	info.command = s->what;
+	info.duration_ns = session__now_ns() - s->start_ns;
+	info.events = s->pipe.seq;
+	info.lost = s->pipe.lost;
+	info.attached = s->mode != MODE_LAUNCH;
+	info.have_status = s->mode == MODE_LAUNCH && s->child > 0;
+	info.exit_status = s->status;
+	consumer__close(&s->cons);
+	err = pipeline__close_outputs(&s->pipe);
+	/* a run that failed before watching anything said why in one line already */
+	if (s->watching)
+		err = pipeline__report(&s->pipe, s->env, &s->owner, &info) ?: err;
+	pipeline__close(&s->pipe);
+	return err;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* session.h: one run, whatever is watched: outputs, probes, the event loop and the end. */
+#ifndef TB_SESSION_H
+#define TB_SESSION_H
+
+#include <signal.h>
+#include "attach.h"
+#include "consumer.h"
+#include "loader.h"
+#include "pipeline.h"
+
+enum session_mode { MODE_LAUNCH, MODE_PIDS, MODE_ALL };
+
+struct session {
+	const struct env *env;
+	enum session_mode mode;
+	struct tb_owner owner;
+	struct loader loader;
+	struct consumer cons;
+	struct pipeline pipe;
+	struct probed_set probed;
+	pid_t child;		/* MODE_LAUNCH: the command */
+	int status;		/* MODE_LAUNCH: its exit status, shell style */
+	uint64_t start_ns;
+	uint64_t drops;
+	bool watching;		/* the loop ran: there is something to report */
+	char what[1024];	/* the report's name for what was watched */
+};
+
+extern volatile sig_atomic_t session_signal;
+
+uint64_t session__now_ns(void);
+/* Root and kernel checks, outputs, BPF loaded and the kernel hooks attached; 0 or -errno (reported). */
+int session__open(struct session *s, const struct env *env, enum session_mode mode);
+/* Probe the allocator functions of one file; required: a file without malloc is an error. */
+int session__probe_file(struct session *s, const char *path, bool required);
+int session__start_consumer(struct session *s);
+void session__install_signals(void);
+/* Until what the mode watches has ended, --duration passed, or a signal says stop. */
+int session__loop(struct session *s);
+/* Drain, detach, write the report, close outputs; 0 or the first output error. */
+int session__finish(struct session *s);
+
+#endif
