@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# -p attaches to a running program; -a --comm catches one started later; bad PIDs are refused.
+. "$(dirname "$0")/lib.sh"
+
+expect_error() { # description, pattern, args...
+	local what=$1 pat=$2 rc
+	shift 2
+	$TLSBPF "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	check "$what: exit $rc, one line matching '$pat': $(head -c 160 "$T/err")" \
+		[ "$rc" -ne 0 -a "$(wc -l <"$T/err")" -eq 1 ] && grep -q -- "$pat" "$T/err"
+}
+expect_error "-p of a pid that does not exist" "no such process" -p 999999
+expect_error "-p 0" "wants process ids" -p 0
+expect_error "-p with a command too" "one of a command, -p or -a" -p 1 -- /bin/true
+expect_error "--comm without -a" "--comm goes with -a" --comm x -- /bin/true
+need_bpf
+sh -c 'exec '"$TLSBPF"' -q -p $$' >"$T/out" 2>"$T/err"
+rc=$?
+check "-p of tlsbpf's own pid is refused (exit $rc): $(head -c 160 "$T/err")" \
+	[ "$rc" -ne 0 ] && grep -q "tlsbpf itself" "$T/err"
+
+# A program running before tlsbpf: 08c in loop mode forks a child every round.
+./labs/08c_fork_inject -L 6 >"$T/lab.out" 2>&1 &
+lab=$!
+sleep 1
+$TLSBPF -q --csv "$T/p.csv" --summary "$T/p.sum" --duration 3 -p "$lab" 2>"$T/err"
+rc=$?
+check "-p on a running 08c: exit 0 after --duration (got $rc)" [ "$rc" -eq 0 ]
+check "the program still runs after tlsbpf detached" kill -0 "$lab"
+wait "$lab"
+lrc=$?
+check "and ends unharmed with status 0 (got $lrc): $(tail -1 "$T/lab.out")" [ "$lrc" -eq 0 ]
+res=$(python3 - "$T/p.csv" "$lab" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline='')))
+lab = sys.argv[2]
+own = [r for r in rows if r['pid'] == lab]
+threads = {r['tid'] for r in own if r['event'] in ('malloc', 'free')}
+forks = [r for r in rows if r['event'] == 'fork' and r['origin_pid'] == lab]
+kids = {r['pid'] for r in forks}
+kid_frees = [r for r in rows if r['pid'] in kids and r['event'] == 'free']
+unknown = [r for r in own if r['event'] == 'free' and 'unknown_origin' in r['flags']]
+invalid = [r for r in rows if 'invalid_free' in r['flags'] or 'double_free' in r['flags']]
+print(len(threads), len(forks), len(kid_frees), len(unknown), len(invalid))
+PY
+)
+read -r nthreads nforks nkidfrees nunknown nbad <<<"$res"
+check "events from several of its threads ($nthreads threads with malloc/free rows)" [ "$nthreads" -ge 3 ]
+check "its children forked after attach are followed ($nforks forks, $nkidfrees frees in them)" \
+	[ "$nforks" -ge 1 -a "$nkidfrees" -ge 1 ]
+check "no free is called invalid or double after attach ($nbad)" [ "$nbad" -eq 0 ]
+check "the summary says pre-attach allocations are not counted" \
+	grep -q "blocks allocated before tlsbpf attached are not counted" "$T/p.sum"
+
+# Blocks allocated before attach: tp_exit sleeps holding none, so use 08a's loop, which frees
+# blocks it got in the round that was running when tlsbpf arrived.
+./labs/08a_tls_malloc_layout_map -L 3 -l 300 >"$T/lab.out" 2>&1 &
+lab=$!
+sleep 0.45
+$TLSBPF -q --csv "$T/u.csv" --duration 1 -p "$lab" 2>"$T/err"
+wait "$lab"
+unk=$(csvq "$T/u.csv" "sum(1 for r in rows if r['event'] == 'free' and 'unknown_origin' in r['flags'])")
+bad=$(csvq "$T/u.csv" "sum(1 for r in rows if 'invalid_free' in r['flags'] or 'double_free' in r['flags'])")
+check "frees of blocks from before attach are unknown_origin ($unk), never invalid or double ($bad)" \
+	[ "$unk" -ge 1 -a "$bad" -eq 0 ]
+
+# -a --comm: a program started after tlsbpf is seen, tlsbpf's own allocations are not.
+$TLSBPF -a --comm 08d_tls_alloc_i --csv "$T/a.csv" --duration 4 >"$T/a.out" 2>"$T/a.err" &
+tb=$!
+sleep 1.5
+./labs/08d_tls_alloc_inspector >"$T/lab.out"
+wait "$tb"
+res=$(python3 - "$T/a.csv" "$T/lab.out" "$tb" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline='')))
+said = set()
+for line in open(sys.argv[2]):
+    f = line.split()
+    if f and f[0] == 'alloc':
+        d = dict(x.split('=', 1) for x in f[1:])
+        said.add((d['tid'], int(d['addr'], 16)))
+seen = {(r['tid'], int(r['addr'], 16)) for r in rows if r['event'] == 'malloc'}
+comms = {r['comm'] for r in rows}
+mine = sum(1 for r in rows if r['pid'] == sys.argv[3])
+print(len(said), len(said & seen), len(comms), mine)
+PY
+)
+read -r nsaid nseen ncomms nmine <<<"$res"
+check "-a --comm: every block the lab printed is a malloc row ($nseen of $nsaid)" \
+	[ "$nsaid" -gt 0 -a "$nseen" -eq "$nsaid" ]
+check "-a --comm: only that name in the CSV ($ncomms names), none of tlsbpf's own ($nmine rows)" \
+	[ "$ncomms" -eq 1 -a "$nmine" -eq 0 ]
+check "-a prints a status line on stderr instead of a line per event" \
+	grep -q "events/s" "$T/a.err"
+
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups $TLSBPF -a -q --duration 1 >"$T/out" 2>"$T/err"
+	rc=$?
+	check "-a without root: exit $rc and says to use sudo" [ "$rc" -ne 0 ] && grep -q sudo "$T/err"
+fi

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Other allocators: a musl program and a jemalloc-preloaded one, launched and attached to.
+. "$(dirname "$0")/lib.sh"
+need_bpf
+JEMALLOC=$(realpath /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 2>/dev/null)
+MUSL=$(realpath /lib/ld-musl-x86_64.so.1 2>/dev/null)
+command -v musl-gcc >/dev/null && [ -n "$MUSL" ] && [ -n "$JEMALLOC" ] || {
+	not_ok "musl-tools and libjemalloc2 are installed (make test installs them)"
+	exit 0
+}
+musl-gcc -O1 -pthread -fno-builtin -o "$T/tp_count_musl" tests/progs/tp_count.c
+musl-gcc -O1 -pthread -fno-builtin -o "$T/08a_musl" labs/08a_tls_malloc_layout_map.c
+
+# compare PROG_OUT CSV: the program's own "alloc ... addr=" lines all appear as malloc rows
+compare() {
+	python3 - "$1" "$2" <<'PY'
+import csv, sys, collections
+rows = list(csv.DictReader(open(sys.argv[2], newline='')))
+said = collections.Counter()
+for line in open(sys.argv[1]):
+    f = line.split()
+    if f and f[0] == 'alloc':
+        d = dict(x.split('=', 1) for x in f[1:])
+        said[(d['pid'], d['tid'], int(d['addr'], 16))] += 1
+seen = collections.Counter((r['pid'], r['tid'], int(r['addr'], 16)) for r in rows
+                           if r['event'] == 'malloc' and r['size'] == '123')
+print(f"{sum(said.values())} said, {sum(seen.values())} seen")
+sys.exit(0 if said == seen and said else 1)
+PY
+}
+
+$TLSBPF -v -q --csv "$T/m.csv" -- "$T/tp_count_musl" -t 2 -n 100 >"$T/m.out" 2>"$T/m.err"
+check "a musl program: tlsbpf finds musl's own malloc ($(grep -o 'probing malloc in [^ ]*' "$T/m.err" | head -1))" \
+	grep -q "probing malloc in $MUSL" "$T/m.err"
+check "a musl program: every malloc it made is a row: $(compare "$T/m.out" "$T/m.csv")" \
+	compare "$T/m.out" "$T/m.csv"
+
+LD_PRELOAD=$JEMALLOC $TLSBPF -v -q --csv "$T/j.csv" -- "$PROGS/tp_count" -t 2 -n 100 >"$T/j.out" 2>"$T/j.err"
+check "LD_PRELOAD jemalloc: tlsbpf probes jemalloc" grep -q "probing malloc in $JEMALLOC" "$T/j.err"
+check "LD_PRELOAD jemalloc: every malloc is a row: $(compare "$T/j.out" "$T/j.csv")" \
+	compare "$T/j.out" "$T/j.csv"
+
+$TLSBPF -q --lib "$JEMALLOC" --csv "$T/k.csv" -- env LD_PRELOAD="$JEMALLOC" "$PROGS/tp_count" -t 2 -n 100 \
+	>"$T/k.out" 2>"$T/k.err"
+check "--lib jemalloc with the preload set for the command only: $(compare "$T/k.out" "$T/k.csv")" \
+	compare "$T/k.out" "$T/k.csv"
+
+attach_check() { # name, lib it must probe, command...
+	local name=$1 lib=$2 pid rows
+	shift 2
+	"$@" -L 4 -l 50 >/dev/null 2>&1 &
+	pid=$!
+	sleep 0.8
+	$TLSBPF -v -q --csv "$T/at.csv" --duration 2 -p "$pid" 2>"$T/at.err"
+	wait "$pid"
+	rows=$(csvq "$T/at.csv" "sum(1 for r in rows if r['event'] in ('malloc', 'free') and r['pid'] == '$pid')")
+	check "-p on a $name program probes $lib" grep -q "probing malloc in /proc/$pid/root$lib" "$T/at.err"
+	check "-p on a $name program: its malloc and free calls are rows ($rows)" [ "$rows" -gt 10 ]
+}
+attach_check musl "$MUSL" "$T/08a_musl"
+attach_check jemalloc-preloaded "$JEMALLOC" env LD_PRELOAD="$JEMALLOC" ./labs/08a_tls_malloc_layout_map
