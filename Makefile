@@ -25,11 +25,11 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 INCLUDES := -I$(OUTPUT) -Iuser -Ibpf
-LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lelf
+LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lelf -lcapstone
 ALL_CFLAGS := -D_GNU_SOURCE $(CFLAGS) $(WARN) $(INCLUDES) -DTLSBPF_VERSION='"$(VERSION)"' -MMD -MP
 
 # Modules that need no BPF (the unit tests link these) and the ones that drive the kernel side.
-CORE_SRCS := event correlate report report_md csv live outfile
+CORE_SRCS := event correlate report report_md csv live outfile placement
 LOADER_SRCS := env libc_resolve loader launcher attach decode consumer pipeline session analyze main
 CORE_OBJS := $(CORE_SRCS:%=$(OUTPUT)/user/%.o)
 LOADER_OBJS := $(LOADER_SRCS:%=$(OUTPUT)/user/%.o)
@@ -102,7 +102,7 @@ unit: $(UNIT)
 
 $(OUTPUT)/unit/%: tests/unit/%.c $(CORE_OBJS) $(OUTPUT)/user/env.o | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -lcapstone -o $@
 
 # Everything a test needs, then the suite: unit tests always, BPF tests as root.
 test: all unit
@@ -130,3 +130,15 @@ clean:
 	$(Q)rm -rf $(OUTPUT) tlsbpf $(LABS)
 
 -include $(wildcard $(OUTPUT)/user/*.d)
+
+# The labs built against musl, to compare its allocator with glibc's: `make labs-musl`.
+MUSL_CC ?= musl-gcc
+MUSL_LABS := $(patsubst labs/%.c,$(OUTPUT)/musl/%,$(wildcard labs/08*.c))
+
+.PHONY: labs-musl
+labs-musl: $(MUSL_LABS)
+
+$(OUTPUT)/musl/%: labs/%.c $(wildcard labs/*.h)
+	$(call msg,MUSL-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(MUSL_CC) -O1 -pthread -fno-builtin $< -o $@

@@ -83,16 +83,20 @@ struct call {
 	__u64 old_addr;	/* realloc input, or the alignment */
 	__u64 memptr;	/* posix_memalign's result pointer */
 	__u32 type;
-	__u32 depth;	/* > 1: inside a nested probed call, which we do not report */
+	__u32 depth;	/* 0: no call; > 1: inside a nested probed call, which we do not report */
 	__u32 flags;
 	__u32 pad;
 };
 
-/* tid -> the allocator call it is inside */
+/*
+ * Each thread's allocator call in progress, kept in the task itself: a hash
+ * insert and delete per call cost more than the rest of the probe, and the
+ * storage goes away with the thread.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TB_MAX_INFLIGHT);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct call);
 } inflight SEC(".maps");
 
@@ -247,36 +251,42 @@ SEC("uprobe")
 int BPF_KPROBE(alloc_enter)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid, type;
-	struct call c = {}, *cur;
 	__u64 cookie;
+	__u32 type;
+	struct call *cur;
 
 	if (empty_probes)
 		return 0;
 	if (!is_active(pid_tgid >> 32))
 		return 0;
-	cur = bpf_map_lookup_elem(&inflight, &tid);
+	cur = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				   BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!cur) {
+		count_drop(1);
+		return 0;
+	}
 	cookie = bpf_get_attach_cookie(ctx);
 	type = cookie & 0xffff;
 	if (type == TB_EV_FREE) {
 		__u64 ptr = PT_REGS_PARM1(ctx);
 
 		/* realloc(p, 0) frees inside: the program made one call, so one row */
-		if (cur || (!ptr && !report_free_null))
+		if (cur->depth || (!ptr && !report_free_null))
 			return 0;
 		emit_free(ctx, pid_tgid, ptr, cookie >> 16);
 		return 0;
 	}
-	if (cur) {
+	if (cur->depth) {
 		cur->depth++;
 		return 0;
 	}
-	c.type = type;
-	c.depth = 1;
-	call_args(&c, ctx);
-	c.ts_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&inflight, &tid, &c, BPF_NOEXIST))
-		count_drop(1);
+	cur->type = type;
+	cur->flags = 0;
+	cur->old_addr = 0;
+	cur->memptr = 0;
+	call_args(cur, ctx);
+	cur->depth = 1;
+	cur->ts_ns = bpf_ktime_get_ns();
 	return 0;
 }
 
@@ -304,14 +314,13 @@ SEC("uretprobe")
 int BPF_KRETPROBE(alloc_exit, __u64 ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid(), now;
-	__u32 tid = (__u32)pid_tgid;
 	struct tb_rec_alloc *r;
 	struct call *c;
 
 	if (empty_probes)
 		return 0;
-	c = bpf_map_lookup_elem(&inflight, &tid);
-	if (!c)
+	c = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	if (!c || !c->depth)
 		return 0;
 	if (c->depth > 1) {
 		c->depth--;
@@ -328,7 +337,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 		r->old_addr = c->old_addr;
 		submit(r);
 	}
-	bpf_map_delete_elem(&inflight, &tid);
+	c->depth = 0;
 	return 0;
 }
 
@@ -581,7 +590,6 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 
 	if (!is_active(tgid))
 		return 0;
-	bpf_map_delete_elem(&inflight, &tid);
 	bpf_map_delete_elem(&sysargs, &tid);
 	r = reserve(sizeof(*r));
 	if (r) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "attach.h"
 #include "libc_resolve.h"
+#include "placement.h"
 
 #define MAX_TIDS 65536
 
@@ -110,7 +111,7 @@ static void probed_add(struct probed_set *set, const struct stat *st)
 
 /* One mapped file: seen through the process's own root, so containers resolve too. */
 static int probe_file(struct loader *l, struct probed_set *set, pid_t pid, const char *file,
-		      bool verbose)
+		      const struct env *env)
 {
 	char path[PATH_MAX + 32];
 	struct alloc_lib lib;
@@ -123,10 +124,13 @@ static int probe_file(struct loader *l, struct probed_set *set, pid_t pid, const
 	probed_add(set, &st);
 	if (libc_resolve__functions(path, &lib))
 		return 0;
-	return loader__attach_lib(l, &lib, verbose);
+	if (!env->probe_at_entry)
+		placement__apply(&lib);
+	return loader__attach_lib(l, &lib, env->verbose);
 }
 
-int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid, bool verbose)
+int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid,
+			  const struct env *env)
 {
 	char path[64], line[PATH_MAX + 128];
 	FILE *f;
@@ -145,7 +149,7 @@ int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid, b
 		file[strcspn(file, "\n")] = 0;
 		if (strstr(file, " (deleted)"))
 			continue;
-		err = probe_file(l, set, pid, file, verbose);
+		err = probe_file(l, set, pid, file, env);
 	}
 	fclose(f);
 	return err;
@@ -238,7 +242,7 @@ int attach__all(struct loader *l, struct correlator *c, struct probed_set *set,
 		if (pid <= 0 || pid == getpid() || !comm_matches(env, pid))
 			continue;
 		/* kernel threads have no maps to probe and never call malloc */
-		err = attach__probe_process(l, set, pid, env->verbose);
+		err = attach__probe_process(l, set, pid, env);
 		if (err == -ENOENT || err == -ESRCH || err == -EACCES)
 			continue;
 		if (err) {

@@ -22,7 +22,8 @@ struct probed_set {
 int attach__check_pids(const struct env *env, pid_t *pids, int *npids, int max);
 
 /* Probe every file mapped by PID that defines malloc, unless already probed. */
-int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid, bool verbose);
+int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid,
+			  const struct env *env);
 
 /* Describe PID to the model (maps, threads), then watch it. */
 int attach__watch(struct loader *l, struct correlator *c, pid_t pid, uint64_t ts_ns);

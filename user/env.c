@@ -43,6 +43,9 @@ static const char usage[] =
 	"      --lib PATH          also probe the allocator in PATH (repeatable):\n"
 	"                          jemalloc, musl's libc, a static binary\n"
 	"      --ringbuf-mb N      ring buffer size in MiB, a power of two (default 32)\n"
+	"      --probe-at-entry    probe each function at its first instruction; by\n"
+	"                          default a probe moves past leading instructions the\n"
+	"                          kernel would single-step, when that changes nothing\n"
 	"\n"
 	"Running the command:\n"
 	"  -u, --user USER         run COMMAND as USER (default: the sudo caller)\n"
@@ -68,6 +71,7 @@ enum {
 	OPT_RINGBUF,
 	OPT_AS_ROOT,
 	OPT_EMPTY,
+	OPT_AT_ENTRY,
 	OPT_COMM,
 	OPT_LIVE,
 	OPT_DURATION,
@@ -90,6 +94,7 @@ static const struct option long_opts[] = {
 	{ "user", required_argument, NULL, 'u' },
 	{ "as-root", no_argument, NULL, OPT_AS_ROOT },
 	{ "empty-probes", no_argument, NULL, OPT_EMPTY },
+	{ "probe-at-entry", no_argument, NULL, OPT_AT_ENTRY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -164,6 +169,7 @@ static int parse_one(struct env *env, int opt, const char *arg)
 	case 'u': env->user = arg; return 0;
 	case OPT_AS_ROOT: env->as_root = true; return 0;
 	case OPT_EMPTY: env->empty_probes = true; return 0;
+	case OPT_AT_ENTRY: env->probe_at_entry = true; return 0;
 	case 'v': env->verbose = true; return 0;
 	case 'h': fputs(usage, stdout); return 1;
 	case 'V': printf("tlsbpf %s\n", TLSBPF_VERSION); return 1;

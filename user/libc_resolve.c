@@ -122,7 +122,7 @@ static int func_index(const char *name)
  * their symbol is the resolver, not the function. Hidden versions (old compat
  * symbols) are skipped when the table says so.
  */
-static void scan_symtab(Elf *elf, Elf_Scn *scn, uint64_t *vaddrs)
+static void scan_symtab(Elf *elf, Elf_Scn *scn, uint64_t *vaddrs, uint64_t *sizes)
 {
 	Elf_Data *data = elf_getdata(scn, NULL), *ver = NULL;
 	Elf_Scn *vscn = find_section(elf, SHT_GNU_versym);
@@ -144,14 +144,16 @@ static void scan_symtab(Elf *elf, Elf_Scn *scn, uint64_t *vaddrs)
 			continue;
 		name = elf_strptr(elf, sh.sh_link, sym.st_name);
 		k = name ? func_index(name) : -1;
-		if (k >= 0 && !vaddrs[k])
+		if (k >= 0 && !vaddrs[k]) {
 			vaddrs[k] = sym.st_value;
+			sizes[k] = sym.st_size;
+		}
 	}
 }
 
 int libc_resolve__functions(const char *path, struct alloc_lib *lib)
 {
-	uint64_t vaddrs[TB_NFUNCS] = {};
+	uint64_t vaddrs[TB_NFUNCS] = {}, sizes[TB_NFUNCS] = {};
 	struct elf_file f;
 	Elf_Scn *scn;
 	int err;
@@ -161,9 +163,9 @@ int libc_resolve__functions(const char *path, struct alloc_lib *lib)
 		return err;
 	memset(lib, 0, sizeof(*lib));
 	if ((scn = find_section(f.elf, SHT_DYNSYM)))
-		scan_symtab(f.elf, scn, vaddrs);
+		scan_symtab(f.elf, scn, vaddrs, sizes);
 	if ((scn = find_section(f.elf, SHT_SYMTAB)))
-		scan_symtab(f.elf, scn, vaddrs);
+		scan_symtab(f.elf, scn, vaddrs, sizes);
 	for (int i = 0; i < TB_NFUNCS; i++) {
 		uint64_t off;
 		bool dup = false;
@@ -176,6 +178,7 @@ int libc_resolve__functions(const char *path, struct alloc_lib *lib)
 		if (dup)
 			continue;
 		lib->offsets[lib->n] = off;
+		lib->sizes[lib->n] = sizes[i];
 		lib->cookies[lib->n] = alloc_funcs[i].type;
 		lib->names[lib->n++] = alloc_funcs[i].name;
 	}

@@ -13,6 +13,8 @@ struct alloc_lib {
 	char path[PATH_MAX];
 	int n;
 	uint64_t offsets[TB_NFUNCS];	/* file offsets, as uprobes want them */
+	uint64_t sizes[TB_NFUNCS];	/* each function's length in bytes (0: unknown) */
+	uint64_t skipped[TB_NFUNCS];	/* bytes between the entry and where the probe sits */
 	uint64_t cookies[TB_NFUNCS];	/* enum tb_event_type of each */
 	const char *names[TB_NFUNCS];
 	uint64_t free_vaddr;	/* free's address as the ELF file numbers it */

@@ -185,8 +185,9 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 	/* free returns nothing worth waiting for: entry only */
 	for (int i = 0; i < lib->n; i++) {
 		if (verbose)
-			fprintf(stderr, "tlsbpf: probing %s in %s at offset %#llx\n", lib->names[i],
-				lib->path, (unsigned long long)lib->offsets[i]);
+			fprintf(stderr, "tlsbpf: probing %s in %s at offset %#llx (entry+%llu)\n",
+				lib->names[i], lib->path, (unsigned long long)lib->offsets[i],
+				(unsigned long long)lib->skipped[i]);
 		if (lib->cookies[i] == TB_EV_FREE)
 			continue;
 		offs[n] = lib->offsets[i];

@@ -143,7 +143,7 @@ static int run_pids(const struct env *env)
 	if (session__open(&s, env, MODE_PIDS))
 		goto fail;
 	for (int i = 0; i < n && !err; i++)
-		err = attach__probe_process(&s.loader, &s.probed, pids[i], env->verbose);
+		err = attach__probe_process(&s.loader, &s.probed, pids[i], env);
 	if (err || probe_user_libs(&s) || session__start_consumer(&s))
 		goto fail;
 	if (!s.loader.nlibs) {

@@ -62,7 +62,9 @@ static int open_or_create(const char *path, int *created)
 /*
  * A regular file, a FIFO or a character device such as /dev/null is fine. A
  * regular file with other hard links is refused: truncating it would destroy
- * the data under its other name, which is what a planted link aims at.
+ * the data under its other name, which is what a planted link aims at. Root
+ * may open a read-only pseudo file such as /proc/version for writing and only
+ * fail at the first write, after the command ran: an empty write finds out now.
  */
 static int check_target(const char *path, int fd, int created)
 {
@@ -78,6 +80,13 @@ static int check_target(const char *path, int fd, int created)
 		return 0;
 	if (st.st_nlink > 1)
 		return report(path, -EPERM, "refusing to truncate a file with several hard links");
+	if (write(fd, "", 0) < 0) {
+		char why[128];
+		int err = -errno;
+
+		snprintf(why, sizeof(why), "not writable: %s", strerror(-err));
+		return report(path, err, why);
+	}
 	if (ftruncate(fd, 0) < 0)
 		return report(path, -errno, NULL);
 	return 0;

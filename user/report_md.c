@@ -10,9 +10,16 @@
 #include "model.h"
 
 #define MD_LIST_MAX 8		/* threads named in one sentence before "and N more" */
-#define MD_BOX 34		/* inner width of a region's box in the layout diagram */
+#define MD_PROCS_MAX 12		/* processes described one by one */
+#define MD_WHAT 32		/* a region's name in the layout diagram */
+#define MD_BOX (MD_WHAT + 12)	/* inner width of its box: the name and its size */
 
 /* ---- helpers ------------------------------------------------------------------------------- */
+
+static const char *md_s(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
 
 static const struct tb_thread *md_thread(const struct correlator *c, uint32_t i)
 {
@@ -90,17 +97,24 @@ static int md_arena_shown(const struct tb_arena *a)
 	return a->blocks || a->seeded || (!a->inherited && !a->is_heap);
 }
 
-static uint64_t md_proc_sum(const struct correlator *c, const struct tb_process *p,
-			    size_t field)
+struct md_frees {
+	uint64_t inherited, cross, reused, internal;
+};
+
+static struct md_frees md_proc_frees(const struct correlator *c, const struct tb_process *p)
 {
-	uint64_t n = 0;
+	struct md_frees f = { 0 };
 
-	for (uint32_t i = 0; i < p->nthreads; i++)
-		n += *(const uint64_t *)((const char *)c->threads[p->threads[i]] + field);
-	return n;
+	for (uint32_t i = 0; i < p->nthreads; i++) {
+		const struct tb_thread *t = c->threads[p->threads[i]];
+
+		f.inherited += t->inherited_frees;
+		f.cross += t->cross_frees;
+		f.reused += t->reused;
+		f.internal += t->internal_frees;
+	}
+	return f;
 }
-
-#define PROC_SUM(c, p, f) md_proc_sum(c, p, offsetof(struct tb_thread, f))
 
 /* ---- title --------------------------------------------------------------------------------- */
 
@@ -120,7 +134,7 @@ static void md_title(const struct correlator *c, const struct tb_run_info *run, 
 		gnu_get_libc_version());
 	fprintf(out, "- Run: %" PRIu64 " events in %.3f s, %" PRIu32 " process%s, %" PRIu32
 		" thread%s", events, ns / 1e9, c->nprocs, c->nprocs == 1 ? "" : "es",
-		c->nthreads, c->nthreads == 1 ? "" : "s");
+		c->nthreads, md_s(c->nthreads));
 	if (run->have_status)
 		fprintf(out, "; the command exited with status %d", run->exit_status);
 	fputs(".\n", out);
@@ -129,25 +143,37 @@ static void md_title(const struct correlator *c, const struct tb_run_info *run, 
 		      " counted.\n", out);
 	fputs("\nIn glibc's terms: an *arena* is a pool malloc serves blocks from. The *main arena*"
 	      " grows the brk heap next to the program; a *thread arena* lives in its own 64 MiB"
-	      "-aligned mapping; a block of 128 KiB or more (the default threshold) gets a"
-	      " mapping of its own, a *direct mmap chunk*.\n\n", out);
+	      "-aligned mapping; a block of 128 KiB or more (the default threshold, which glibc"
+	      " raises as such blocks are freed) gets a mapping of its own, a *direct mmap"
+	      " chunk*.\n\n", out);
 }
 
 /* ---- findings: threads and arenas ---------------------------------------------------------- */
 
-static void md_arena_name(const struct correlator *c, const struct tb_process *p, uint32_t ai,
-			  FILE *out)
+/* t is the thread served: an arena it made itself is "its own". */
+static void md_arena_name(const struct correlator *c, const struct tb_process *p,
+			  const struct tb_thread *t, uint32_t ai, FILE *out)
 {
 	const struct tb_arena *a = &p->arenas[md_arena_root(p, ai)];
-	char owner[48];
+	char owner[32];
 
 	if (a->is_heap) {
-		fprintf(out, "the brk heap (main arena, 0x%" PRIx64 ")", a->base);
+		fprintf(out, "the brk heap (main arena, 0x%" PRIx64 ")%s", a->base,
+			md_arena_root(p, ai) != p->heap_arena ? " before exec" : "");
+		return;
+	}
+	if (a->owner == t->index) {
+		fprintf(out, "its own thread arena at 0x%" PRIx64, a->base);
+		return;
+	}
+	if (a->owner == TB_NONE) {
+		fprintf(out, "the thread arena at 0x%" PRIx64 "%s", a->base,
+			a->seeded ? " (there at attach)" : "");
 		return;
 	}
 	md_label(c, a->owner, p, owner, sizeof(owner));
-	fprintf(out, "the thread arena at 0x%" PRIx64 " (made by %s%s)", a->base, owner,
-		a->inherited ? ", before the fork" : "");
+	fprintf(out, "the thread arena at 0x%" PRIx64 " made by %s%s", a->base, owner,
+		a->inherited ? " before the fork" : "");
 }
 
 static void md_thread_arenas(const struct correlator *c, const struct tb_process *p,
@@ -157,7 +183,7 @@ static void md_thread_arenas(const struct correlator *c, const struct tb_process
 	for (uint32_t k = 0; k < t->narenas; k++) {
 		if (k)
 			fputs(k + 1 == t->narenas ? " and " : ", ", out);
-		md_arena_name(c, p, t->arenas[k], out);
+		md_arena_name(c, p, t, t->arenas[k], out);
 	}
 }
 
@@ -182,25 +208,41 @@ static uint32_t md_distinct_arenas(const struct correlator *c, const struct tb_p
 	return n;
 }
 
+/* The program's file name, or its thread name when no exec was seen. */
+static void md_prog(const struct tb_process *p, FILE *out)
+{
+	const char *slash = p->exe ? strrchr(p->exe, '/') : NULL;
+
+	if (p->exe)
+		md_code(out, slash ? slash + 1 : p->exe, TB_PATH_LEN);
+	else
+		md_code(out, p->comm, TB_COMM_LEN);
+}
+
 static void md_proc_name(const struct correlator *c, const struct tb_process *p, FILE *out)
 {
 	fprintf(out, "Process %" PRIu32 " ", p->pid);
-	md_code(out, p->comm, TB_COMM_LEN);
+	md_prog(p, out);
 	if (p->parent != TB_NONE)
 		fprintf(out, " (forked by %" PRIu32 ")", c->procs[p->parent]->pid);
 }
 
 static void md_find_arenas(const struct correlator *c, const struct tb_process *p, FILE *out)
 {
-	uint32_t users = 0, shown = 0;
+	uint32_t users = 0, shown = 0, n = md_distinct_arenas(c, p);
 
 	for (uint32_t i = 0; i < p->nthreads; i++)
 		users += c->threads[p->threads[i]]->narenas > 0;
 	fputs("- ", out);
 	md_proc_name(c, p, out);
-	fprintf(out, ": %" PRIu32 " of its %" PRIu32 " threads allocated from arenas, %" PRIu32
-		" distinct arena%s", users, p->nthreads, md_distinct_arenas(c, p),
-		md_distinct_arenas(c, p) == 1 ? "" : "s");
+	if (!users) {
+		fputs(": no thread allocated while it was watched.\n", out);
+		return;
+	}
+	fprintf(out, ": %" PRIu32 " thread%s allocated, from %" PRIu32 " distinct arena%s", users,
+		md_s(users), n, md_s(n));
+	if (users < p->nthreads)
+		fprintf(out, " (%" PRIu32 " more allocated nothing)", p->nthreads - users);
 	for (uint32_t i = 0; i < p->nthreads; i++) {
 		const struct tb_thread *t = c->threads[p->threads[i]];
 
@@ -219,7 +261,7 @@ static void md_find_arenas(const struct correlator *c, const struct tb_process *
 /* Arenas that served more than one thread: where threads were not kept apart. */
 static void md_find_shared(const struct correlator *c, const struct tb_process *p, FILE *out)
 {
-	char who[48];
+	char who[32];
 
 	for (uint32_t a = 0; a < p->narenas; a++) {
 		const struct tb_arena *ar = &p->arenas[a];
@@ -231,10 +273,405 @@ static void md_find_shared(const struct correlator *c, const struct tb_process *
 			ar->base, ar->nusers);
 		for (uint32_t k = 0; k < ar->nusers && k < MD_LIST_MAX; k++) {
 			md_label(c, ar->users[k].thread, p, who, sizeof(who));
-			fprintf(out, "%s %s (%" PRIu64 " blocks)", k ? "," : "", who,
-				ar->users[k].blocks);
+			fprintf(out, "%s %s (%" PRIu64 " block%s)", k ? "," : "", who,
+				ar->users[k].blocks, md_s(ar->users[k].blocks));
 		}
 		fputs(ar->nusers > MD_LIST_MAX ? ", ...\n" : ".\n", out);
 	}
 }
 
+/* ---- findings: spacing --------------------------------------------------------------------- */
+
+static void md_spacing_group(const struct correlator *c, const struct tb_process *p,
+			     uint64_t sp, FILE *out)
+{
+	uint32_t shown = 0;
+	char buf[32];
+
+	if (sp >= TB_ARENA_SIZE)
+		fprintf(out, "no steady spacing (blocks came from regions %s apart) in",
+			md_size(sp, buf, sizeof(buf)));
+	else
+		fprintf(out, "%" PRIu64 " B in", sp);
+	for (uint32_t i = 0; i < p->nthreads; i++) {
+		const struct tb_thread *t = c->threads[p->threads[i]];
+
+		if (md_spacing(t) == sp && shown++ < MD_LIST_MAX)
+			fprintf(out, "%s T%" PRIu32, shown > 1 ? "," : "", t->label);
+	}
+	if (shown > MD_LIST_MAX)
+		fprintf(out, " and %" PRIu32 " more", shown - MD_LIST_MAX);
+}
+
+/* Threads grouped by the most common distance between their consecutive blocks. */
+static void md_find_spacing(const struct correlator *c, const struct tb_process *p, FILE *out)
+{
+	uint64_t seen[16];
+	uint32_t n = 0, k;
+
+	for (uint32_t i = 0; i < p->nthreads && n < 16; i++) {
+		uint64_t sp = md_spacing(c->threads[p->threads[i]]);
+
+		for (k = 0; k < n && seen[k] != sp; k++)
+			;
+		if (sp && k == n)
+			seen[n++] = sp;
+	}
+	if (!n)
+		return;
+	fprintf(out, "- Process %" PRIu32 ", most common distance from one block to the same"
+		" thread's next: ", p->pid);
+	for (k = 0; k < n; k++) {
+		fputs(k ? "; " : "", out);
+		md_spacing_group(c, p, seen[k], out);
+	}
+	fputs(".\n", out);
+}
+
+/* ---- findings: frees, chunks, leaks, errors ------------------------------------------------ */
+
+static void md_find_frees(const struct correlator *c, const struct tb_process *p, FILE *out)
+{
+	struct md_frees f = md_proc_frees(c, p);
+
+	if (f.inherited || f.cross || f.reused) {
+		fputs("- ", out);
+		md_proc_name(c, p, out);
+		fprintf(out, ": %" PRIu64 " free%s of blocks inherited at fork, %" PRIu64
+			" cross-thread free%s (freed by another thread than the one that got the"
+			" block), %" PRIu64 " address%s handed out again after a free.\n",
+			f.inherited, md_s(f.inherited), f.cross, md_s(f.cross), f.reused,
+			f.reused == 1 ? "" : "es");
+	}
+	if (f.internal)
+		fprintf(out, "- Process %" PRIu32 ": the allocator library itself freed %" PRIu64
+			" block%s that the program had already freed or never got (at thread exit"
+			" glibc empties the thread's cache of freed blocks; CSV flag `internal`, not"
+			" counted as the program's frees).\n", p->pid, f.internal, md_s(f.internal));
+}
+
+static void md_find_chunks(const struct tb_process *p, FILE *out)
+{
+	char a[32], b[32];
+
+	if (!p->chunks)
+		return;
+	fprintf(out, "- Process %" PRIu32 ": %" PRIu64 " block%s got a direct mmap chunk: %"
+		PRIu64 " B asked for, %" PRIu64 " B mapped (%s), the largest mapping %" PRIu64
+		" B (%s).\n", p->pid, p->chunks, md_s(p->chunks), p->chunk_bytes,
+		p->chunk_mapped, md_size(p->chunk_mapped, a, sizeof(a)), p->chunk_largest,
+		md_size(p->chunk_largest, b, sizeof(b)));
+}
+
+static void md_end_text(const struct tb_process *p, FILE *out)
+{
+	if (!p->exited)
+		fputs("is still running", out);
+	else if (p->exit_detail && p->exit_status >= 0)
+		fprintf(out, "ended: %s (status %d)", p->exit_detail, p->exit_status);
+	else if (p->exit_detail)
+		fprintf(out, "ended: %s", p->exit_detail);
+	else
+		fprintf(out, "exited with status %d", p->exit_status);
+}
+
+static void md_find_leaks(const struct correlator *c, const struct tb_process *p, FILE *out)
+{
+	fputs("- ", out);
+	md_proc_name(c, p, out);
+	fputc(' ', out);
+	md_end_text(p, out);
+	if (!p->exited) {
+		fprintf(out, " with %" PRIu32 " live blocks.\n", p->blocks.live);
+		return;
+	}
+	if (!p->leak_blocks)
+		fputs(" and freed every block it allocated", out);
+	else
+		fprintf(out, " and left %" PRIu64 " block%s (%" PRIu64 " B) unfreed:", p->leak_blocks,
+			md_s(p->leak_blocks), p->leak_bytes);
+	for (uint32_t i = 0; i < p->nleaks && i < MD_LIST_MAX; i++)
+		fprintf(out, "%s %" PRIu64 " x %" PRIu64 " B", i ? "," : "", p->leaks[i].count,
+			p->leaks[i].size);
+	if (p->nleaks > MD_LIST_MAX)
+		fputs(", ...", out);
+	if (p->inherited_leak_blocks)
+		fprintf(out, "; it never freed %" PRIu64 " inherited blocks (%" PRIu64 " B)",
+			p->inherited_leak_blocks, p->inherited_leak_bytes);
+	fputs(".\n", out);
+}
+
+static void md_find_errors(const struct correlator *c, uint64_t lost, FILE *out)
+{
+	uint64_t cross = 0, inh = 0, dbl = 0, invalid = 0, unknown = 0;
+
+	for (uint32_t i = 0; i < c->nthreads; i++) {
+		cross += c->threads[i]->cross_frees;
+		inh += c->threads[i]->inherited_frees;
+		dbl += c->threads[i]->double_frees;
+		invalid += c->threads[i]->invalid_frees;
+		unknown += c->threads[i]->unknown_frees;
+	}
+	fprintf(out, "- In all: %" PRIu64 " cross-thread frees, %" PRIu64 " frees of inherited"
+		" blocks, %" PRIu64 " double frees, %" PRIu64 " invalid frees, %" PRIu64 " frees of"
+		" blocks allocated before tlsbpf saw them.\n", cross, inh, dbl, invalid, unknown);
+	if (lost)
+		fprintf(out, "- Events lost: %" PRIu64 "; the counts above miss what those events"
+			" carried.\n", lost);
+	else
+		fputs("- Events lost: 0.\n", out);
+}
+
+static void md_findings(const struct correlator *c, const struct tb_run_info *run, FILE *out)
+{
+	uint64_t chunks = 0;
+
+	fputs("## Findings\n\n", out);
+	for (uint32_t i = 0; i < c->nprocs; i++) {
+		const struct tb_process *p = c->procs[i];
+
+		chunks += p->chunks;
+		if (i >= MD_PROCS_MAX)
+			continue;
+		md_find_arenas(c, p, out);
+		md_find_shared(c, p, out);
+		md_find_spacing(c, p, out);
+		md_find_frees(c, p, out);
+		md_find_chunks(p, out);
+		md_find_leaks(c, p, out);
+	}
+	if (c->nprocs > MD_PROCS_MAX)
+		fprintf(out, "- %" PRIu32 " more processes are not described here; `--summary` and"
+			" `--summary-json` list them all.\n", c->nprocs - MD_PROCS_MAX);
+	if (!chunks)
+		fputs("- No block got a direct mmap chunk.\n", out);
+	md_find_errors(c, run->lost > c->lost ? run->lost : c->lost, out);
+	fputc('\n', out);
+}
+
+/* ---- address-space layout ------------------------------------------------------------------ */
+
+struct md_region {
+	uint64_t start, end;
+	uint32_t serial;	/* pieces of one mapping share it; 0 for heap and arenas */
+	char what[64];
+	char who[112];
+};
+
+struct md_layout {
+	struct md_region *v;
+	uint32_t n, cap;
+};
+
+static struct md_region *md_region_add(struct md_layout *l, uint64_t start, uint64_t end)
+{
+	struct md_region *r;
+
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 16;
+		struct md_region *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		l->v = v;
+		l->cap = cap;
+	}
+	r = &l->v[l->n++];
+	memset(r, 0, sizeof(*r));
+	r->start = start;
+	r->end = end;
+	return r;
+}
+
+/* "T1: 4 blocks" or "T1: 3, T5: 2 blocks": which threads' blocks lie in an arena. */
+static void md_users(const struct correlator *c, const struct tb_process *p,
+		     const struct tb_arena *a, char *buf, size_t cap)
+{
+	uint32_t shown = a->nusers < 4 ? a->nusers : 4;
+	size_t o = 0;
+	char who[32];
+
+	buf[0] = '\0';
+	for (uint32_t k = 0; k < shown && o < cap; k++) {
+		md_label(c, a->users[k].thread, p, who, sizeof(who));
+		o += snprintf(buf + o, cap - o, "%s%s: %" PRIu64, k ? ", " : "", who,
+			      a->users[k].blocks);
+	}
+	if (shown && o < cap)
+		o += snprintf(buf + o, cap - o, " block%s",
+			      md_s(a->nusers == 1 ? a->users[0].blocks : 2));
+	if (a->nusers > shown && o < cap)
+		snprintf(buf + o, cap - o, "; %" PRIu32 " more threads", a->nusers - shown);
+}
+
+static void md_layout_arenas(const struct correlator *c, const struct tb_process *p,
+			     struct md_layout *l)
+{
+	const struct tb_arena *heap = p->heap_arena < p->narenas ? &p->arenas[p->heap_arena] : NULL;
+	struct md_region *r;
+	char owner[32];
+
+	if (p->have_heap && p->heap_end > p->heap_start &&
+	    (r = md_region_add(l, p->heap_start, p->heap_end))) {
+		snprintf(r->what, sizeof(r->what), "brk heap (main arena)");
+		if (heap)
+			md_users(c, p, heap, r->who, sizeof(r->who));
+	}
+	for (uint32_t i = 0; i < p->narenas; i++) {
+		const struct tb_arena *a = &p->arenas[i];
+
+		if (a->is_heap || !md_arena_shown(a) || !(r = md_region_add(l, a->base,
+									    a->base + TB_ARENA_SIZE)))
+			continue;
+		md_label(c, a->owner, p, owner, sizeof(owner));
+		if (a->owner == TB_NONE)
+			snprintf(r->what, sizeof(r->what), "thread arena%s",
+				 a->seeded ? " (there at attach)" : "");
+		else
+			snprintf(r->what, sizeof(r->what), "%s of %s",
+				 a->inherited ? "inherited arena" :
+				 a->extends != TB_NONE ? "added heap" : "thread arena", owner);
+		md_users(c, p, a, r->who, sizeof(r->who));
+	}
+}
+
+/* Stacks and direct mmap chunks: only a process still running has its mappings in the model. */
+static void md_layout_maps(const struct correlator *c, const struct tb_process *p,
+			   struct md_layout *l)
+{
+	struct md_region *r, *prev = NULL;
+	char who[32];
+
+	for (uint32_t i = 0; i < p->maps.n; i++) {
+		const struct tb_map *m = &p->maps.v[i];
+
+		if (m->kind != TB_REG_STACK && m->kind != TB_REG_MMAP_CHUNK)
+			continue;
+		if (prev && prev->serial == m->serial && prev->end == m->start) {
+			prev->end = m->end;
+			continue;
+		}
+		r = md_region_add(l, m->start, m->end);
+		if (!r)
+			return;
+		r->serial = m->serial;
+		if (m->kind == TB_REG_STACK) {
+			md_label(c, m->owner, p, who, sizeof(who));
+			snprintf(r->what, sizeof(r->what), "stack of %s", who);
+		} else {
+			md_label(c, m->creator, p, who, sizeof(who));
+			snprintf(r->what, sizeof(r->what), "direct mmap chunk");
+			snprintf(r->who, sizeof(r->who), "mapped by %s", who);
+		}
+		prev = r;
+	}
+}
+
+static int md_region_cmp(const void *a, const void *b)
+{
+	const struct md_region *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static void md_edge(uint64_t addr, FILE *out)
+{
+	char hex[24];
+
+	snprintf(hex, sizeof(hex), "0x%" PRIx64, addr);
+	fprintf(out, "%14s +%.*s+\n", hex, MD_BOX,
+		"--------------------------------------------------------------------");
+}
+
+/* Low addresses first; adjacent regions share an edge, a gap between them is marked. */
+static void md_draw(const struct md_layout *l, FILE *out)
+{
+	uint64_t end = 0;
+	char size[32], line[MD_BOX + 1];
+
+	for (uint32_t i = 0; i < l->n; i++) {
+		const struct md_region *r = &l->v[i];
+
+		if (i && r->start > end) {
+			snprintf(line, sizeof(line), "   ... %s ...", md_size(r->start - end, size,
+									   sizeof(size)));
+			fprintf(out, "%14s :%-*s:\n", "", MD_BOX, line);
+		}
+		if (!i || r->start != end)
+			md_edge(r->start, out);
+		md_size(r->end - r->start, size, sizeof(size));
+		fprintf(out, "%14s | %-*.*s %9s | %s\n", "", MD_WHAT, MD_WHAT, r->what, size,
+			r->who);
+		md_edge(r->end, out);
+		end = r->end;
+	}
+}
+
+static void md_layout_notes(const struct tb_process *p, FILE *out)
+{
+	char size[32];
+
+	if (p->maps.n)
+		return;
+	fputs("\nThe model drops a process's mappings when it exits, so thread stacks and direct"
+	      " mmap chunks have no place above; the CSV's `thread` and `mmap` rows give their"
+	      " addresses.", out);
+	if (p->chunks)
+		fprintf(out, " This process mapped %" PRIu64 " direct mmap chunk%s, the largest %s.",
+			p->chunks, md_s(p->chunks),
+			md_size(p->chunk_largest, size, sizeof(size)));
+	fputc('\n', out);
+}
+
+static void md_layout_proc(const struct correlator *c, const struct tb_process *p, FILE *out)
+{
+	struct md_layout l = { 0 };
+
+	md_layout_arenas(c, p, &l);
+	md_layout_maps(c, p, &l);
+	fprintf(out, "### Process %" PRIu32 " ", p->pid);
+	md_prog(p, out);
+	if (p->parent != TB_NONE)
+		fprintf(out, ", forked by %" PRIu32, c->procs[p->parent]->pid);
+	fputs("\n\n", out);
+	if (!l.n) {
+		fputs("Nothing the allocator served is known for this process.\n\n", out);
+		return;
+	}
+	qsort(l.v, l.n, sizeof(*l.v), md_region_cmp);
+	fputs("```\n", out);
+	md_draw(&l, out);
+	fputs("```\n", out);
+	md_layout_notes(p, out);
+	fputc('\n', out);
+	free(l.v);
+}
+
+static void md_layout(const struct correlator *c, FILE *out)
+{
+	fputs("## Address-space layout\n\n"
+	      "Low addresses first. Thread arenas are drawn at their 64 MiB reservation; only the"
+	      " part in use is readable and writable. The right column says whose blocks lie"
+	      " there (T0 is the main thread; pid/tid is a thread of the parent).\n\n", out);
+	for (uint32_t i = 0; i < c->nprocs && i < MD_PROCS_MAX; i++)
+		md_layout_proc(c, c->procs[i], out);
+	if (c->nprocs > MD_PROCS_MAX)
+		fprintf(out, "%" PRIu32 " more processes are not drawn.\n\n",
+			c->nprocs - MD_PROCS_MAX);
+}
+
+int report__markdown(const struct correlator *c, const struct tb_run_info *run, FILE *out)
+{
+	struct tb_run_info none = { 0 };
+
+	if (!c || !out)
+		return -EINVAL;
+	if (!run)
+		run = &none;
+	md_title(c, run, out);
+	md_findings(c, run, out);
+	md_layout(c, out);
+	fputs("## What this means\n\n_to be written from this run_\n\n"
+	      "## Follow-up questions\n\n_to be written from this run_\n", out);
+	return ferror(out) ? -EIO : 0;
+}

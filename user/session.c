@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include "placement.h"
 #include "session.h"
 
 #define POLL_MS 10
@@ -108,6 +109,8 @@ int session__probe_file(struct session *s, const char *path, bool required)
 					       : strerror(-err));
 		return required ? err : 0;
 	}
+	if (!s->env->probe_at_entry)
+		placement__apply(&lib);
 	return loader__attach_lib(&s->loader, &lib, s->env->verbose);
 }
 
