@@ -43,6 +43,9 @@ static const char usage[] =
 	"      --lib PATH          also probe the allocator in PATH (repeatable):\n"
 	"                          jemalloc, musl's libc, a static binary\n"
 	"      --ringbuf-mb N      ring buffer size in MiB, a power of two (default 32)\n"
+	"      --confine           probe a private copy of the command's allocator\n"
+	"                          library, so other processes pay nothing for the\n"
+	"                          probes (a launched command that loads it by name)\n"
 	"      --probe-at-entry    probe each function at its first instruction; by\n"
 	"                          default a probe moves past leading instructions the\n"
 	"                          kernel would single-step, when that changes nothing\n"
@@ -72,6 +75,7 @@ enum {
 	OPT_AS_ROOT,
 	OPT_EMPTY,
 	OPT_AT_ENTRY,
+	OPT_CONFINE,
 	OPT_COMM,
 	OPT_LIVE,
 	OPT_DURATION,
@@ -95,6 +99,7 @@ static const struct option long_opts[] = {
 	{ "as-root", no_argument, NULL, OPT_AS_ROOT },
 	{ "empty-probes", no_argument, NULL, OPT_EMPTY },
 	{ "probe-at-entry", no_argument, NULL, OPT_AT_ENTRY },
+	{ "confine", no_argument, NULL, OPT_CONFINE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -170,6 +175,7 @@ static int parse_one(struct env *env, int opt, const char *arg)
 	case OPT_AS_ROOT: env->as_root = true; return 0;
 	case OPT_EMPTY: env->empty_probes = true; return 0;
 	case OPT_AT_ENTRY: env->probe_at_entry = true; return 0;
+	case OPT_CONFINE: env->confine = true; return 0;
 	case 'v': env->verbose = true; return 0;
 	case 'h': fputs(usage, stdout); return 1;
 	case 'V': printf("tlsbpf %s\n", TLSBPF_VERSION); return 1;
@@ -186,6 +192,8 @@ static int check_operands(struct env *env)
 	}
 	if ((env->argc > 0) + (env->npid_lists > 0) + env->all > 1)
 		return usage_error("give one of a command, -p or -a%s", "");
+	if (env->confine && (env->npid_lists || env->all))
+		return usage_error("--confine is for a launched command, not -p or -a%s", "");
 	if (env->ncomms && !env->all)
 		return usage_error("--comm goes with -a%s", "");
 	if (env->npid_lists || env->all)

@@ -431,7 +431,7 @@ static int script_interpreter(const char *path, char *out, size_t outsz)
 	return 0;
 }
 
-int libc_resolve__provider(const char *path, char *out, size_t outsz)
+int libc_resolve__provider(const char *path, char *out, size_t outsz, enum provider_via *via)
 {
 	char cur[PATH_MAX], origin[PATH_MAX], *slash;
 	struct elf_deps d;
@@ -451,12 +451,13 @@ int libc_resolve__provider(const char *path, char *out, size_t outsz)
 	if (slash)
 		*slash = 0;
 	dirs_build(&ds, &d, origin);
+	*via = TB_VIA_PRELOAD;
 	err = try_preload(&ds, out, outsz);
-	if (err)
+	if (err && (*via = TB_VIA_SELF))
 		err = check_candidate(cur, out, outsz);
-	if (err && d.interp[0])
+	if (err && d.interp[0] && (*via = TB_VIA_INTERP))
 		err = check_candidate(d.interp, out, outsz);	/* musl: the loader is the libc */
-	if (err)
+	if (err && (*via = TB_VIA_NEEDED))
 		err = try_needed(&ds, &d, out, outsz);
 	dirs_free(&ds);
 	return err;

@@ -28,7 +28,14 @@ struct alloc_lib {
  * needed libraries in load order. Writes the path into out. 0 or -errno
  * (-ENOENT: nothing defines malloc; -ENOEXEC: not an ELF file or script).
  */
-int libc_resolve__provider(const char *path, char *out, size_t outsz);
+enum provider_via {
+	TB_VIA_PRELOAD,		/* LD_PRELOAD */
+	TB_VIA_SELF,		/* the program defines malloc itself (static, or its own) */
+	TB_VIA_INTERP,		/* the program interpreter is the C library (musl) */
+	TB_VIA_NEEDED,		/* a needed library, found through the loader's search path */
+};
+
+int libc_resolve__provider(const char *path, char *out, size_t outsz, enum provider_via *via);
 
 /* The system's default C library (libc.so.6 through the loader's search path). */
 int libc_resolve__system_libc(char *out, size_t outsz);

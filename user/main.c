@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "analyze.h"
+#include "confine.h"
 #include "env.h"
 #include "launcher.h"
 #include "libc_resolve.h"
@@ -49,17 +50,40 @@ static int probe_user_libs(struct session *s)
 	return 0;
 }
 
-/* The command's own allocator, the system C library for its children, and every --lib. */
-static int probe_for_command(struct session *s, const char *path)
+/* --confine: only the private copy is probed; the command and its children load it. */
+static int probe_confined(struct session *s, struct confine *cf, const char *provider,
+			  enum provider_via via, const char *path)
 {
-	char provider[PATH_MAX] = "", libc[PATH_MAX] = "";
 	int err;
 
-	if (libc_resolve__provider(path, provider, sizeof(provider)) && !s->env->nlibs) {
+	if (via != TB_VIA_NEEDED) {
+		fprintf(stderr, "tlsbpf: --confine: '%s' gets malloc from %s, not from a library "
+				"found by name: run without --confine\n", path,
+			via == TB_VIA_PRELOAD ? "LD_PRELOAD"
+			: via == TB_VIA_SELF  ? "itself"
+					      : "its program interpreter");
+		return -EINVAL;
+	}
+	err = confine__prepare(cf, provider, path);
+	if (!err)
+		err = session__probe_file(s, cf->copy, true);
+	return err ?: probe_user_libs(s);
+}
+
+/* The command's own allocator, the system C library for its children, and every --lib. */
+static int probe_for_command(struct session *s, struct confine *cf, const char *path)
+{
+	char provider[PATH_MAX] = "", libc[PATH_MAX] = "";
+	enum provider_via via;
+	int err;
+
+	if (libc_resolve__provider(path, provider, sizeof(provider), &via) && !s->env->nlibs) {
 		fprintf(stderr, "tlsbpf: cannot find which library serves malloc to '%s' "
 				"(a static binary?): name it with --lib PATH\n", path);
 		return -ENOENT;
 	}
+	if (s->env->confine)
+		return probe_confined(s, cf, provider, via, path);
 	if (provider[0] && (err = session__probe_file(s, provider, true)))
 		return err;
 	if (!libc_resolve__system_libc(libc, sizeof(libc)) && strcmp(libc, provider) &&
@@ -109,15 +133,17 @@ static int launch(struct session *s, const char *path)
 static int run_command(const struct env *env)
 {
 	static struct session s;
+	struct confine cf = {};
 	char path[PATH_MAX];
 	int ret, err;
 
 	ret = resolve_command(env->argv[0], path, sizeof(path));
 	if (ret)
 		return ret;
-	if (session__open(&s, env, MODE_LAUNCH) || probe_for_command(&s, path) ||
+	if (session__open(&s, env, MODE_LAUNCH) || probe_for_command(&s, &cf, path) ||
 	    session__start_consumer(&s)) {
 		session__finish(&s);
+		confine__cleanup(&cf);
 		return 1;
 	}
 	join_argv(env->argv, env->argc, s.what, sizeof(s.what));
@@ -127,6 +153,7 @@ static int run_command(const struct env *env)
 	ret = launch(&s, path);
 	err = ret ? 0 : session__loop(&s);
 	err = session__finish(&s) ?: err;
+	confine__cleanup(&cf);
 	if (ret)
 		return ret;
 	return s.status ? s.status : err ? 1 : 0;
