@@ -31,7 +31,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Knobs, set by the loader between open and load. */
 const volatile __u64 wakeup_bytes = 1 << 20;	/* force a wakeup once this much is unread */
-const volatile __u32 sample_every = 0;		/* reserved: record one allocation call in N */
+const volatile __u32 sample_every = 0;	/* --sample N: record one allocation call in N, and its free */
 const volatile __u32 report_free_null = 0;
 const volatile __u32 empty_probes = 0;	/* benchmark floor: the probes fire and do nothing */
 const volatile __u32 watch_all = 0;	/* -a: every process that execs from now on is watched */
@@ -85,6 +85,8 @@ struct call {
 	__u32 type;
 	__u32 depth;	/* 0: no call; > 1: inside a nested probed call, which we do not report */
 	__u32 flags;
+	__u32 skip;	/* --sample: this call is not one of the recorded ones */
+	__u32 sample_ctr;	/* --sample: allocation calls this thread made */
 	__u32 pad;
 };
 
@@ -99,6 +101,14 @@ struct {
 	__type(key, int);
 	__type(value, struct call);
 } inflight SEC(".maps");
+
+/* --sample: blocks whose allocation was recorded, so that only their frees are -> 1 */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TB_MAX_SAMPLED);
+	__type(key, __u64);
+	__type(value, __u8);
+} sampled SEC(".maps");
 
 /* A memory syscall in progress: its arguments, kept from sys_enter to sys_exit. */
 struct sysargs {
@@ -240,10 +250,24 @@ static __always_inline void emit_free(struct pt_regs *ctx, __u64 pid_tgid, __u64
 	fill_hdr(&r->h, TB_EV_FREE, pid_tgid);
 	if (called_from_lib(ctx, lib))
 		r->h.flags |= TB_RF_INTERNAL;
+	if (sample_every > 1)
+		r->h.flags |= TB_RF_SAMPLED;
 	r->size = 0;
 	r->addr = ptr;
 	r->old_addr = 0;
 	submit(r);
+}
+
+/*
+ * --sample N: one allocation call in N per thread is recorded. A realloc of a
+ * recorded block is always recorded, so a sampled block's story stays whole.
+ */
+static __always_inline bool sample_this(struct call *c)
+{
+	if ((c->type == TB_EV_REALLOC || c->type == TB_EV_REALLOCARRAY) && c->old_addr &&
+	    bpf_map_delete_elem(&sampled, &c->old_addr) == 0)
+		return true;
+	return c->sample_ctr++ % sample_every == 0;
 }
 
 /* Every allocator entry: the cookie says which function this is. */
@@ -273,6 +297,8 @@ int BPF_KPROBE(alloc_enter)
 		/* realloc(p, 0) frees inside: the program made one call, so one row */
 		if (cur->depth || (!ptr && !report_free_null))
 			return 0;
+		if (sample_every > 1 && bpf_map_delete_elem(&sampled, &ptr))
+			return 0;
 		emit_free(ctx, pid_tgid, ptr, cookie >> 16);
 		return 0;
 	}
@@ -285,6 +311,7 @@ int BPF_KPROBE(alloc_enter)
 	cur->old_addr = 0;
 	cur->memptr = 0;
 	call_args(cur, ctx);
+	cur->skip = sample_every > 1 && !sample_this(cur);
 	cur->depth = 1;
 	cur->ts_ns = bpf_ktime_get_ns();
 	return 0;
@@ -310,6 +337,15 @@ static __always_inline __u64 call_result(struct call *c, __u64 ret, __u16 *flags
 	return addr;
 }
 
+static __always_inline void remember_sampled(struct tb_rec_alloc *r)
+{
+	__u8 one = 1;
+
+	r->h.flags |= TB_RF_SAMPLED;
+	if (r->addr && bpf_map_update_elem(&sampled, &r->addr, &one, BPF_ANY))
+		count_drop(1);	/* its free will not be recorded: say so */
+}
+
 SEC("uretprobe")
 int BPF_KRETPROBE(alloc_exit, __u64 ret)
 {
@@ -326,6 +362,9 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 		c->depth--;
 		return 0;
 	}
+	c->depth = 0;
+	if (c->skip)
+		return 0;
 	r = reserve(sizeof(*r));
 	if (r) {
 		fill_hdr(&r->h, c->type, pid_tgid);
@@ -335,9 +374,10 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 		r->size = c->size;
 		r->addr = call_result(c, ret, &r->h.flags);
 		r->old_addr = c->old_addr;
+		if (sample_every > 1)
+			remember_sampled(r);
 		submit(r);
 	}
-	c->depth = 0;
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #define TB_PATH_LEN 256
 #define TB_MAX_WATCHED 65536	/* processes watched at once */
 #define TB_MAX_INFLIGHT 65536	/* threads inside a probed call at once */
+#define TB_MAX_SAMPLED (1 << 20)	/* --sample: recorded blocks live at once */
 
 /*
  * Event types. The numbering is internal (never written out: the CSV carries
@@ -46,6 +47,7 @@ enum tb_event_type {
 #define TB_RF_OVERFLOW	0x2	/* calloc/reallocarray: nmemb * size overflowed */
 #define TB_RF_VFORK	0x4	/* fork: the child shares the parent's memory until exec */
 #define TB_RF_INTERNAL	0x8	/* free called from inside the allocator's own library */
+#define TB_RF_SAMPLED	0x10	/* recorded under --sample: one call in N */
 
 #define TB_MAX_LIBS 32		/* allocator libraries probed at once */
 

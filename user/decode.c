@@ -124,6 +124,8 @@ static void decode_alloc(const struct tb_rec_alloc *r, struct tb_event *e)
 		e->flags |= TB_F_FAILED;
 	if (r->h.flags & TB_RF_INTERNAL)
 		e->flags |= TB_F_INTERNAL;
+	if (r->h.flags & TB_RF_SAMPLED)
+		e->flags |= TB_F_SAMPLED;
 }
 
 static void decode_vm(const struct tb_rec_vm *r, struct tb_event *e)

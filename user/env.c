@@ -46,6 +46,8 @@ static const char usage[] =
 	"      --confine           probe a private copy of the command's allocator\n"
 	"                          library, so other processes pay nothing for the\n"
 	"                          probes (a launched command that loads it by name)\n"
+	"      --sample N          record one allocation call in N per thread, and the\n"
+	"                          free of each block recorded (flag 'sampled')\n"
 	"      --probe-at-entry    probe each function at its first instruction; by\n"
 	"                          default a probe moves past leading instructions the\n"
 	"                          kernel would single-step, when that changes nothing\n"
@@ -76,6 +78,7 @@ enum {
 	OPT_EMPTY,
 	OPT_AT_ENTRY,
 	OPT_CONFINE,
+	OPT_SAMPLE,
 	OPT_COMM,
 	OPT_LIVE,
 	OPT_DURATION,
@@ -100,6 +103,7 @@ static const struct option long_opts[] = {
 	{ "empty-probes", no_argument, NULL, OPT_EMPTY },
 	{ "probe-at-entry", no_argument, NULL, OPT_AT_ENTRY },
 	{ "confine", no_argument, NULL, OPT_CONFINE },
+	{ "sample", required_argument, NULL, OPT_SAMPLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -141,6 +145,19 @@ static int parse_duration(struct env *env, const char *arg)
 	return 0;
 }
 
+static int parse_sample(struct env *env, const char *arg)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || arg[0] == '-' || !*arg || v < 1 || v > 1000000)
+		return usage_error("--sample wants a whole number from 1 to 1000000, not '%s'", arg);
+	env->sample = v;
+	return 0;
+}
+
 static int parse_one(struct env *env, int opt, const char *arg)
 {
 	switch (opt) {
@@ -176,6 +193,7 @@ static int parse_one(struct env *env, int opt, const char *arg)
 	case OPT_EMPTY: env->empty_probes = true; return 0;
 	case OPT_AT_ENTRY: env->probe_at_entry = true; return 0;
 	case OPT_CONFINE: env->confine = true; return 0;
+	case OPT_SAMPLE: return parse_sample(env, arg);
 	case 'v': env->verbose = true; return 0;
 	case 'h': fputs(usage, stdout); return 1;
 	case 'V': printf("tlsbpf %s\n", TLSBPF_VERSION); return 1;

@@ -14,6 +14,7 @@ struct env {
 	bool verbose;
 	bool quiet;		/* no live view */
 	bool as_root;		/* under sudo, keep root for the command */
+	unsigned sample;	/* --sample N: one allocation call in N; 0 or 1 = all */
 	bool confine;		/* --confine: probe a private copy of the command's C library */
 	bool probe_at_entry;	/* --probe-at-entry: no moving probes past single-stepped instructions */
 	bool empty_probes;	/* benchmark floor: probes attached, programs return at once */

@@ -61,6 +61,7 @@ int loader__open_load(struct loader *l, const struct env *env)
 	skel->rodata->wakeup_bytes = ((__u64)env->ringbuf_mb << 20) / 8;
 	skel->rodata->empty_probes = env->empty_probes;
 	skel->rodata->watch_all = env->all;
+	skel->rodata->sample_every = env->sample;
 	skel->rodata->filter_comm = env->ncomms > 0;
 	skel->rodata->self_tgid = getpid();
 	/*

@@ -17,6 +17,7 @@ struct run_view {
 	const char *command;
 	uint64_t duration_ns, events, lost;
 	int attached, have_status, exit_status;
+	unsigned sample_every;
 };
 
 static struct run_view run_view(const struct correlator *c, const struct tb_run_info *run)
@@ -34,6 +35,7 @@ static struct run_view run_view(const struct correlator *c, const struct tb_run_
 	v.attached = run->attached;
 	v.have_status = run->have_status;
 	v.exit_status = run->exit_status;
+	v.sample_every = run->sample_every;
 	return v;
 }
 
@@ -182,6 +184,13 @@ static void text_header(const struct correlator *c, const struct run_view *v, FI
 		      out);
 	if (v->have_status)
 		fprintf(out, "command exit status: %d\n", v->exit_status);
+	if (v->sample_every > 1)
+		fprintf(out, "sampled: one allocation call in %u per thread was recorded, with the "
+			     "free of each recorded block; counts are of recorded calls\n",
+			v->sample_every);
+	else if (v->sample_every)
+		fputs("sampled: only some allocation calls were recorded (the rate is not in the "
+		      "CSV); counts are of recorded calls\n", out);
 }
 
 static void proc_end_text(const struct tb_process *p, char *buf, size_t cap)
@@ -811,6 +820,7 @@ int report__json(const struct correlator *c, const struct tb_run_info *run, FILE
 	jw_u64(&w, "events", v.events);
 	jw_u64(&w, "events_lost", v.lost);
 	jw_bool(&w, "attached", v.attached);
+	jw_u64(&w, "sample_every", v.sample_every);
 	if (v.have_status)
 		jw_u64(&w, "exit_status", (uint64_t)v.exit_status);
 	else

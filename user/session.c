@@ -250,6 +250,7 @@ int session__finish(struct session *s)
 	info.attached = s->mode != MODE_LAUNCH;
 	info.have_status = s->mode == MODE_LAUNCH && s->child > 0;
 	info.exit_status = s->status;
+	info.sample_every = s->env->sample > 1 ? s->env->sample : 0;
 	consumer__close(&s->cons);
 	err = pipeline__close_outputs(&s->pipe);
 	/* a run that failed before watching anything said why in one line already */
