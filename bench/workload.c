@@ -8,8 +8,9 @@
 #include <unistd.h>
 
 static long pairs = 1000000;
-static int threads = 2, mix;
+static int threads = 2, mix, wait_ms;
 static pthread_barrier_t start;
+static unsigned long long spent[64];	/* each thread's own time in its loop */
 
 static unsigned long long now_ns(void)
 {
@@ -23,8 +24,10 @@ static unsigned long long now_ns(void)
 static void *churn(void *arg)
 {
 	unsigned seed = (unsigned)(long)arg * 2654435761u + 1;
+	unsigned long long t0;
 
 	pthread_barrier_wait(&start);
+	t0 = now_ns();
 	for (long i = 0; i < pairs; i++) {
 		void *p;
 
@@ -44,22 +47,25 @@ static void *churn(void *arg)
 		*(volatile char *)p = 1;
 		free(p);
 	}
+	spent[(long)arg] = now_ns() - t0;
 	return NULL;
 }
 
 int main(int argc, char **argv)
 {
 	pthread_t tids[64];
-	unsigned long long t0, t1;
+	unsigned long long t0, t1, sum = 0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:t:m")) != -1) {
+	while ((opt = getopt(argc, argv, "n:t:mw:")) != -1) {
 		switch (opt) {
 		case 'n': pairs = atol(optarg); break;
 		case 't': threads = atoi(optarg); break;
 		case 'm': mix = 1; break;
+		case 'w': wait_ms = atoi(optarg); break;
 		default:
-			fprintf(stderr, "usage: workload [-n PAIRS_PER_THREAD] [-t THREADS<=64] [-m]\n");
+			fprintf(stderr, "usage: workload [-n PAIRS_PER_THREAD] [-t THREADS<=64] [-m] "
+					"[-w MS_BEFORE_START]\n");
 			return 2;
 		}
 	}
@@ -67,6 +73,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "workload: -t wants 1 to 64, -n at least 1\n");
 		return 2;
 	}
+	/* time for a tracer to attach to a process that is already running */
+	if (wait_ms)
+		usleep(wait_ms * 1000);
 	pthread_barrier_init(&start, NULL, threads + 1);
 	for (int i = 0; i < threads; i++)
 		pthread_create(&tids[i], NULL, churn, (void *)(long)i);
@@ -75,8 +84,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < threads; i++)
 		pthread_join(tids[i], NULL);
 	t1 = now_ns();
-	/* per pair as one thread sees it: wall time over the pairs each thread made */
+	for (int i = 0; i < threads; i++)
+		sum += spent[i];
+	/* per pair as each thread sees it: its own loop time over its pairs, averaged */
 	printf("workload pairs=%ld threads=%d mix=%d elapsed_ns=%llu ns_per_pair=%.1f\n", pairs,
-	       threads, mix, t1 - t0, (double)(t1 - t0) / pairs);
+	       threads, mix, t1 - t0, (double)sum / threads / pairs);
 	return 0;
 }

@@ -105,6 +105,7 @@ struct {
 /* --sample: blocks whose allocation was recorded, so that only their frees are -> 1 */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* a million preallocated entries take 80 ms to create */
 	__uint(max_entries, TB_MAX_SAMPLED);
 	__type(key, __u64);
 	__type(value, __u8);
@@ -122,6 +123,7 @@ struct sysargs {
 /* tid -> struct sysargs */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, TB_MAX_INFLIGHT);
 	__type(key, __u32);
 	__type(value, struct sysargs);

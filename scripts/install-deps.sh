@@ -6,7 +6,7 @@ set -euo pipefail
 
 build=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc libcapstone-dev)
 test=(musl-tools libjemalloc2 python3)
-bench=(bpftrace heaptrack)
+bench=(bpftrace heaptrack time)
 
 want=("${build[@]}")
 case "${1:-build}" in

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* loader.c: the BPF object's life, from open to detach; every failure says what to do about it. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,12 +240,52 @@ int loader__ringbuf_fd(struct loader *l)
 	return bpf_map__fd(l->skel->maps.rb);
 }
 
+/* One link to release: a uprobe_multi fd, or a libbpf link (kernel tracepoints). */
+struct link_ref {
+	int fd;
+	struct bpf_link *link;
+	pthread_t tid;
+	bool started;
+};
+
+static void *release_link(void *arg)
+{
+	struct link_ref *r = arg;
+
+	if (r->link)
+		bpf_link__destroy(r->link);
+	else
+		close(r->fd);
+	return NULL;
+}
+
+/*
+ * Each link's release waits out a grace period (tens of ms here, more for
+ * uprobes): release them side by side, so tlsbpf's exit takes one wait.
+ */
+static void release_links(struct loader *l)
+{
+	struct link_ref refs[sizeof(l->multi_fds) / sizeof(int) + sizeof(l->links) / sizeof(void *)];
+	int n = 0;
+
+	for (int i = 0; i < l->nmulti; i++)
+		refs[n++] = (struct link_ref){ .fd = l->multi_fds[i] };
+	for (int i = 0; i < l->nlinks; i++)
+		refs[n++] = (struct link_ref){ .fd = -1, .link = l->links[i] };
+	for (int i = 0; i < n; i++)
+		refs[i].started = !pthread_create(&refs[i].tid, NULL, release_link, &refs[i]);
+	for (int i = 0; i < n; i++) {
+		if (refs[i].started)
+			pthread_join(refs[i].tid, NULL);
+		else
+			release_link(&refs[i]);
+	}
+	l->nmulti = l->nlinks = 0;
+}
+
 void loader__destroy(struct loader *l)
 {
-	for (int i = 0; i < l->nmulti; i++)
-		close(l->multi_fds[i]);
-	for (int i = 0; i < l->nlinks; i++)
-		bpf_link__destroy(l->links[i]);
+	release_links(l);
 	tlsbpf_bpf__destroy(l->skel);
 	free(l->percpu);
 	memset(l, 0, sizeof(*l));

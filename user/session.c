@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -233,6 +234,16 @@ int session__loop(struct session *s)
 	}
 }
 
+static double cpu_seconds(int who)
+{
+	struct rusage ru;
+
+	if (getrusage(who, &ru))
+		return 0;
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 int session__finish(struct session *s)
 {
 	struct tb_run_info info = {};
@@ -242,6 +253,9 @@ int session__finish(struct session *s)
 		consumer__poll(&s->cons, 0);
 	if (s->loader.skel)
 		account_drops(s);
+	if (s->env->verbose && s->watching)
+		fprintf(stderr, "tlsbpf: cpu time: tlsbpf %.3f s, the processes it reaped %.3f s\n",
+			cpu_seconds(RUSAGE_SELF), cpu_seconds(RUSAGE_CHILDREN));
 	loader__destroy(&s->loader);
 	info.command = s->what;
 	info.duration_ns = session__now_ns() - s->start_ns;
