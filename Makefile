@@ -1,6 +1,14 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # tlsbpf: eBPF allocator observer. `make` builds, `sudo make demo` shows it, `sudo make test` checks it.
+# `make test SANITIZE=1` builds and tests under AddressSanitizer and UBSan, in .output/sanitize.
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+OUTPUT ?= .output/sanitize
+BIN := $(OUTPUT)/tlsbpf
+else
 OUTPUT ?= .output
+BIN := tlsbpf
+endif
 PREFIX ?= /usr/local
 DESTDIR ?=
 CLANG ?= clang
@@ -17,7 +25,6 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-SANITIZE ?=
 CFLAGS ?= -O2 -g
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -43,7 +50,7 @@ PROG_CFLAGS := -O1 -g -pthread -fno-builtin -Wall -Wextra
 .DELETE_ON_ERROR:
 .PHONY: all deps test-deps bench-deps labs progs unit test demo bench install clean
 
-all: tlsbpf labs progs
+all: $(BIN) labs progs
 
 deps:
 	$(Q)scripts/install-deps.sh build
@@ -82,7 +89,7 @@ $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user $(OUTPUT)/.deps-ok
 # The loader needs the skeleton before it compiles.
 $(OUTPUT)/user/loader.o: $(OUTPUT)/tlsbpf.skel.h
 
-tlsbpf: $(CORE_OBJS) $(LOADER_OBJS)
+$(BIN): $(CORE_OBJS) $(LOADER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
@@ -107,7 +114,7 @@ $(OUTPUT)/unit/%: tests/unit/%.c $(CORE_OBJS) $(OUTPUT)/user/env.o | $(OUTPUT)/u
 # Everything a test needs, then the suite: unit tests always, BPF tests as root.
 test: all unit
 	$(Q)scripts/install-deps.sh test
-	$(Q)tests/run
+	$(Q)OUTPUT=$(OUTPUT) TLSBPF=./$(BIN) TLSBPF_SANITIZE=$(SANITIZE) tests/run
 
 demo: all
 	@echo '$$ ./tlsbpf --csv $(OUTPUT)/demo.csv -- ./labs/08c_fork_inject'
@@ -121,9 +128,9 @@ bench: all $(BENCH)
 	$(Q)scripts/install-deps.sh bench
 	$(Q)bench/run
 
-install: tlsbpf
+install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 tlsbpf $(DESTDIR)$(PREFIX)/bin/tlsbpf
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tlsbpf
 
 clean:
 	$(call msg,CLEAN,)
