@@ -27,7 +27,7 @@ endif
 
 CFLAGS ?= -O2 -g
 ifeq ($(SANITIZE),1)
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 endif
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
