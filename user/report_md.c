@@ -14,7 +14,7 @@
 #define MD_WHAT 32		/* a region's name in the layout diagram */
 #define MD_BOX (MD_WHAT + 12)	/* inner width of its box: the name and its size */
 
-/* ---- helpers ------------------------------------------------------------------------------- */
+/* ---- names, sizes and counts --------------------------------------------------------------- */
 
 static const char *md_s(uint64_t n)
 {
@@ -388,8 +388,9 @@ static void md_find_leaks(const struct correlator *c, const struct tb_process *p
 	if (!p->leak_blocks)
 		fputs(" and freed every block it allocated", out);
 	else
-		fprintf(out, " and left %" PRIu64 " block%s (%" PRIu64 " B) unfreed:", p->leak_blocks,
-			md_s(p->leak_blocks), p->leak_bytes);
+		fprintf(out, " and %s %" PRIu64 " block%s (%" PRIu64 " B)%s:",
+			p->exit_detail ? "still held" : "left", p->leak_blocks, md_s(p->leak_blocks),
+			p->leak_bytes, p->exit_detail ? "" : " unfreed");
 	for (uint32_t i = 0; i < p->nleaks && i < MD_LIST_MAX; i++)
 		fprintf(out, "%s %" PRIu64 " x %" PRIu64 " B", i ? "," : "", p->leaks[i].count,
 			p->leaks[i].size);
@@ -535,35 +536,44 @@ static void md_layout_arenas(const struct correlator *c, const struct tb_process
 	}
 }
 
+/* A stack is named after the thread whose stack pointer lies in it, whichever piece that is. */
+static void md_map_label(const struct correlator *c, const struct tb_process *p,
+			 const struct tb_map *m, struct md_region *r)
+{
+	char who[32];
+
+	if (m->kind == TB_REG_STACK) {
+		if (m->owner == TB_NONE && *r->what)
+			return;
+		md_label(c, m->owner, p, who, sizeof(who));
+		snprintf(r->what, sizeof(r->what), "stack of %s", who);
+		return;
+	}
+	md_label(c, m->creator, p, who, sizeof(who));
+	snprintf(r->what, sizeof(r->what), "direct mmap chunk");
+	snprintf(r->who, sizeof(r->who), "mapped by %s", who);
+}
+
 /* Stacks and direct mmap chunks: only a process still running has its mappings in the model. */
 static void md_layout_maps(const struct correlator *c, const struct tb_process *p,
 			   struct md_layout *l)
 {
-	struct md_region *r, *prev = NULL;
-	char who[32];
+	struct md_region *r = NULL;
 
 	for (uint32_t i = 0; i < p->maps.n; i++) {
 		const struct tb_map *m = &p->maps.v[i];
 
 		if (m->kind != TB_REG_STACK && m->kind != TB_REG_MMAP_CHUNK)
 			continue;
-		if (prev && prev->serial == m->serial && prev->end == m->start) {
-			prev->end = m->end;
-			continue;
-		}
-		r = md_region_add(l, m->start, m->end);
-		if (!r)
-			return;
-		r->serial = m->serial;
-		if (m->kind == TB_REG_STACK) {
-			md_label(c, m->owner, p, who, sizeof(who));
-			snprintf(r->what, sizeof(r->what), "stack of %s", who);
+		if (r && r->serial == m->serial && r->end == m->start) {
+			r->end = m->end;	/* another piece of the same mapping */
 		} else {
-			md_label(c, m->creator, p, who, sizeof(who));
-			snprintf(r->what, sizeof(r->what), "direct mmap chunk");
-			snprintf(r->who, sizeof(r->who), "mapped by %s", who);
+			r = md_region_add(l, m->start, m->end);
+			if (!r)
+				return;
+			r->serial = m->serial;
 		}
-		prev = r;
+		md_map_label(c, p, m, r);
 	}
 }
 
@@ -600,8 +610,8 @@ static void md_draw(const struct md_layout *l, FILE *out)
 		if (!i || r->start != end)
 			md_edge(r->start, out);
 		md_size(r->end - r->start, size, sizeof(size));
-		fprintf(out, "%14s | %-*.*s %9s | %s\n", "", MD_WHAT, MD_WHAT, r->what, size,
-			r->who);
+		fprintf(out, "%14s | %-*.*s %9s |%s%s\n", "", MD_WHAT, MD_WHAT, r->what, size,
+			*r->who ? " " : "", r->who);
 		md_edge(r->end, out);
 		end = r->end;
 	}
@@ -634,15 +644,15 @@ static void md_layout_proc(const struct correlator *c, const struct tb_process *
 	if (p->parent != TB_NONE)
 		fprintf(out, ", forked by %" PRIu32, c->procs[p->parent]->pid);
 	fputs("\n\n", out);
-	if (!l.n) {
-		fputs("Nothing the allocator served is known for this process.\n\n", out);
-		return;
+	if (l.n) {
+		qsort(l.v, l.n, sizeof(*l.v), md_region_cmp);
+		fputs("```\n", out);
+		md_draw(&l, out);
+		fputs("```\n", out);
+		md_layout_notes(p, out);
+	} else {
+		fputs("Nothing the allocator served is known for this process.\n", out);
 	}
-	qsort(l.v, l.n, sizeof(*l.v), md_region_cmp);
-	fputs("```\n", out);
-	md_draw(&l, out);
-	fputs("```\n", out);
-	md_layout_notes(p, out);
 	fputc('\n', out);
 	free(l.v);
 }
