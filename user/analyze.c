@@ -10,7 +10,9 @@
 #include "outfile.h"
 #include "report.h"
 
-static int write_report(const char *path, bool json, const struct correlator *c,
+typedef int (*report_fn)(const struct correlator *, const struct tb_run_info *, FILE *);
+
+static int write_report(const char *path, report_fn fn, const struct correlator *c,
 			const struct tb_run_info *run)
 {
 	struct tb_owner owner = {};
@@ -25,7 +27,7 @@ static int write_report(const char *path, bool json, const struct correlator *c,
 		if (!f)
 			return -errno;
 	}
-	err = json ? report__json(c, run, f) : report__text(c, run, f);
+	err = fn(c, run, f);
 	if (fflush(f) && !err)
 		err = -errno;
 	if (f != stdout)
@@ -51,6 +53,8 @@ static int replay(struct csv_reader *r, struct correlator *c, struct tb_run_info
 			e.origin_pid = e.origin_tid = 0;
 		if (e.type == TB_EV_LOST)
 			run->lost += e.size;
+		if ((e.flags & TB_F_SAMPLED) && !run->sample_every)
+			run->sample_every = 1;
 		if (!first)
 			first = e.ts_ns;
 		last = e.ts_ns > last ? e.ts_ns : last;
@@ -85,9 +89,11 @@ int analyze__main(const struct env *env)
 	if (n < 0)
 		fprintf(stderr, "tlsbpf: %s: %s\n", env->argv[0], csv_reader__error(r));
 	else if (!env->summary_json_path || env->summary_path)
-		err = write_report(env->summary_path, false, c, &run);
+		err = write_report(env->summary_path, report__text, c, &run);
 	if (n >= 0 && env->summary_json_path && !err)
-		err = write_report(env->summary_json_path, true, c, &run);
+		err = write_report(env->summary_json_path, report__json, c, &run);
+	if (n >= 0 && env->report_md_path && !err)
+		err = write_report(env->report_md_path, report__markdown, c, &run);
 	if (err)
 		fprintf(stderr, "tlsbpf: cannot write the report: %s\n", strerror(-err));
 	correlator__free(c);

@@ -109,6 +109,16 @@ static void probed_add(struct probed_set *set, const struct stat *st)
 	}
 }
 
+bool attach__first_probe(struct probed_set *set, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) || probed_has(set, &st))
+		return false;
+	probed_add(set, &st);
+	return true;
+}
+
 /* One mapped file: seen through the process's own root, so containers resolve too. */
 static int probe_file(struct loader *l, struct probed_set *set, pid_t pid, const char *file,
 		      const struct env *env)

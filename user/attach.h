@@ -18,6 +18,9 @@ struct probed_set {
 	int n;
 };
 
+/* True the first time PATH's file (by inode) is seen: each file is probed once. */
+bool attach__first_probe(struct probed_set *set, const char *path);
+
 /* Resolve -p's list into process ids (a thread id becomes its process); one line per bad one. */
 int attach__check_pids(const struct env *env, pid_t *pids, int *npids, int max);
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* correlate.c: the live model of the watched processes, and each event's correlation fields. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "correlate.h"
 #include "model.h"
 
@@ -113,11 +115,28 @@ static struct tb_block *btab_find(const struct tb_btab *t, uint64_t addr)
 	return &t->slot[i];
 }
 
+/*
+ * Every free and every allocation looks its address up at random in the table:
+ * past a few MiB each lookup misses the TLB too, so huge pages are worth asking
+ * for where the system leaves them to madvise.
+ */
+static struct tb_block *btab_alloc(uint32_t cap)
+{
+	const uintptr_t huge = 2u << 20;
+	struct tb_block *v = calloc(cap, sizeof(*v));
+	uintptr_t lo = ((uintptr_t)v + huge - 1) & ~(huge - 1);
+	uintptr_t hi = ((uintptr_t)v + (size_t)cap * sizeof(*v)) & ~(huge - 1);
+
+	if (v && hi > lo)
+		madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+	return v;
+}
+
 static int btab_rehash(struct tb_btab *t, uint32_t shift, int keep_freed)
 {
 	struct tb_btab n = { .shift = shift, .cap = 1u << (64 - shift), .live = t->live };
 
-	n.slot = calloc(n.cap, sizeof(*n.slot));
+	n.slot = btab_alloc(n.cap);
 	if (!n.slot)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < t->cap; i++) {
@@ -537,6 +556,19 @@ static void note_chunk(struct tb_process *p, struct tb_map *m, uint64_t size)
 }
 
 /*
+ * A mapping that is one block's own: the block starts in its first page and
+ * the mapping is no larger than the block, rounded up to pages. Allocators
+ * that map a large region during a call and carve many blocks from it
+ * (jemalloc's extents, musl's groups) map more than that.
+ */
+static bool serves_one_block(const struct tb_map *m, const struct tb_event *e)
+{
+	uint64_t slack = 4096 + e->align;
+
+	return e->addr - m->start < slack && m->end - m->start <= e->size + 2 * slack;
+}
+
+/*
  * The mmap events of a call precede its return, so a mapping that this thread
  * made during this very call and that holds the block tells what the block is:
  * a heap reservation whose pieces keep a 64 MiB-aligned base is a new arena
@@ -568,6 +600,8 @@ static enum tb_region classify_alloc(struct tb_process *p, struct tb_thread *t,
 			*base = aligned;
 			return TB_REG_ARENA;
 		}
+		if (!serves_one_block(&p->maps.v[mi], e))
+			return kind;
 		note_chunk(p, &p->maps.v[mi], e->size);
 		*base = p->maps.v[mi].start;
 		return TB_REG_MMAP_CHUNK;
@@ -630,7 +664,8 @@ static void spacing_note(struct tb_thread *t, uint64_t addr)
 	struct tb_spacing *min;
 
 	t->last_addr = addr;
-	if (t->allocs < 2 || (int64_t)d <= 0)
+	/* a jump of an arena's size or more is from one region to another, not a spacing */
+	if (t->allocs < 2 || (int64_t)d <= 0 || d >= TB_ARENA_SIZE)
 		return;
 	min = &t->spacing[0];
 	for (int i = 0; i < TB_SPACING_SLOTS; i++) {

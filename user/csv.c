@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include "csv.h"
 
 #define CSV_NCOLS	22	/* columns of TB_CSV_HEADER */
@@ -403,6 +406,18 @@ struct field {
 	size_t len;
 };
 
+/* The names a column may hold, with their lengths, so a lookup needs no strlen. */
+struct name {
+	const char *s;
+	size_t len;
+	int value;
+};
+
+struct names {
+	struct name events[TB_EV_MAX], regions[TB_REG_MAX], flags[TB_F_NBITS];
+	int nevents, nregions, nflags;
+};
+
 struct csv_reader {
 	int fd;			/* -1 when reading from memory */
 	int own_fd;
@@ -417,6 +432,7 @@ struct csv_reader {
 	size_t nf;		/* fields in the current record, f[] holds the first CSV_NCOLS */
 	struct field f[CSV_NCOLS];
 	size_t slen;
+	struct names names;
 	char *buf;
 	char err[ERR_MAX];
 	char scratch[CSV_RECORD_MAX];	/* unescaped quoted fields */
@@ -567,14 +583,86 @@ static int parse_quoted(struct csv_reader *r, const char **pp, const char *end,
 	return after_quote(r, pp, end);
 }
 
+#ifdef __SSE2__
+/* Bit i set when q[i] is a comma, for 16 bytes. */
+static inline uint32_t comma_bits(const char *q)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)q);
+
+	return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')));
+}
+#define COMMA_STEP 16
+#elif __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* Bit 8i+7 set when q[i] is a comma, for 8 bytes: exact, no borrow between bytes. */
+static inline uint64_t comma_bits(const char *q)
+{
+	const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+	uint64_t w, x;
+
+	memcpy(&w, q, 8);
+	x = w ^ 0x2c2c2c2c2c2c2c2cULL;
+	return ~(((x & low7) + low7) | x | low7);
+}
+#define COMMA_STEP 8
+#endif
+
+/* Stores [s, e) as the next field while there is room; returns where the next one goes. */
+static inline struct field *add_field(struct field *f, size_t *nf, const char *s, const char *e)
+{
+	if (*nf < CSV_NCOLS)
+		*f++ = (struct field){ s, e - s };
+	(*nf)++;
+	return f;
+}
+
+/*
+ * The common record: whole in the buffer, no quote, not too long. Two memchr
+ * passes and a split many bytes at a time beat the byte-by-byte general parser.
+ */
+static int parse_plain(struct csv_reader *r, const char *start, const char *eol)
+{
+	const char *p = start, *q = start;
+	struct field *f = r->f;
+	size_t nf = 0;
+
+#ifdef COMMA_STEP
+	for (; eol - q >= COMMA_STEP; q += COMMA_STEP) {
+		for (uint64_t m = comma_bits(q); m; m &= m - 1) {
+			const char *c = q + __builtin_ctzll(m) / (COMMA_STEP == 16 ? 1 : 8);
+
+			f = add_field(f, &nf, p, c);
+			p = c + 1;
+		}
+	}
+#endif
+	for (; q < eol; q++) {
+		if (*q == ',') {
+			f = add_field(f, &nf, p, q);
+			p = q + 1;
+		}
+	}
+	add_field(f, &nf, p, eol);
+	if (nf <= CSV_NCOLS && r->f[nf - 1].len && eol[-1] == '\r')
+		r->f[nf - 1].len--;
+	r->nf = nf;
+	r->pos = eol - r->data + (eol < r->data + r->end);
+	r->next_line = r->line + 1;
+	return 1;
+}
+
 /* One record from data[pos..end): 1, or -EAGAIN to be called again with more input, or -1. */
 static int parse_record(struct csv_reader *r)
 {
 	const char *start = r->data + r->pos, *end = r->data + r->end, *p = start;
+	const char *eol = memchr(start, '\n', end - start);
 	unsigned newlines = 0;
 	struct field fl;
 	int d;
 
+	if (!eol && r->eof)
+		eol = end;
+	if (eol && eol - start <= CSV_RECORD_MAX && !memchr(start, '"', eol - start))
+		return parse_plain(r, start, eol);
 	r->nf = 0;
 	r->slen = 0;
 	do {
@@ -663,19 +751,62 @@ static int read_header(struct csv_reader *r)
 	return 0;
 }
 
+/* Eight decimal digits at s, as one number; -1 if any byte is not a digit. */
+static inline int64_t eight_digits(const char *s)
+{
+	uint64_t v;
+
+	memcpy(&v, s, 8);
+	/* each byte: high nibble 3, and low nibble at most 9 (adding 6 keeps the high nibble) */
+	if (((v & 0xf0f0f0f0f0f0f0f0ULL) |
+	     (((v + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) >> 4)) != 0x3333333333333333ULL)
+		return -1;
+	v -= 0x3030303030303030ULL;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* pairs, then fours, then all eight: the first digit is the low byte */
+	v = v * 10 + (v >> 8);
+	v = ((v & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
+	     ((v >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >> 32;
+	return (int64_t)v;
+#else
+	uint64_t x = 0;
+
+	for (int i = 0; i < 8; i++)
+		x = x * 10 + (uint8_t)(v >> (56 - 8 * i));
+	return (int64_t)x;
+#endif
+}
+
+/* Nineteen digits cannot overflow 64 bits: only a twentieth needs the check. */
 static int parse_dec(const struct field *f, uint64_t max, uint64_t *v)
 {
+	size_t n = f->len < 20 ? f->len : 19, i = 0;
 	uint64_t x = 0;
+	int64_t eight;
+	unsigned d;
 
 	if (f->len > 20)
 		return -1;
-	for (size_t i = 0; i < f->len; i++) {
-		unsigned d = (unsigned char)f->s[i] - '0';
-
-		if (d > 9 || x > (max - d) / 10)
+	for (; n - i >= 8; i += 8) {
+		eight = eight_digits(f->s + i);
+		if (eight < 0)
+			return -1;
+		x = x * 100000000 + (uint64_t)eight;
+	}
+	for (; i < n; i++) {
+		d = (unsigned char)f->s[i] - '0';
+		if (d > 9)
 			return -1;
 		x = x * 10 + d;
 	}
+	if (f->len == 20) {
+		d = (unsigned char)f->s[19] - '0';
+		if (d > 9 || x > (UINT64_MAX - d) / 10)
+			return -1;
+		x = x * 10 + d;
+	}
+	if (x > max)
+		return -1;
 	*v = x;
 	return 0;
 }
@@ -711,24 +842,45 @@ static int parse_hex(const struct field *f, uint64_t *v)
 	return 0;
 }
 
-static int parse_flag_names(const struct field *f, uint32_t *flags)
+static void add_name(struct name *v, int *n, const char *s, int value)
+{
+	v[(*n)++] = (struct name){ s, strlen(s), value };
+}
+
+/* Only the names the reader accepts: events from malloc to lost, regions but "". */
+static void names_init(struct names *nm)
+{
+	for (int t = TB_EV_MALLOC; t < TB_EV_COMM; t++)
+		if (strcmp(tb_event_name(t), "?"))
+			add_name(nm->events, &nm->nevents, tb_event_name(t), t);
+	for (int g = TB_REG_HEAP; g < TB_REG_MAX; g++)
+		add_name(nm->regions, &nm->nregions, tb_region_name(g), g);
+	for (int b = 0; b < TB_F_NBITS; b++)
+		add_name(nm->flags, &nm->nflags, tb_flag_name(b), b);
+}
+
+/* The value of the name s[0..len), or -1. */
+static int name_value(const struct name *v, int n, const char *s, size_t len)
+{
+	for (int i = 0; i < n; i++)
+		if (v[i].len == len && memcmp(v[i].s, s, len) == 0)
+			return v[i].value;
+	return -1;
+}
+
+static int parse_flag_names(const struct names *nm, const struct field *f, uint32_t *flags)
 {
 	const char *s = f->s, *end = f->s + f->len, *bar;
-	unsigned i;
+	int bit;
 
 	for (;;) {
 		bar = memchr(s, '|', end - s);
 		if (!bar)
 			bar = end;
-		for (i = 0; i < TB_F_NBITS; i++) {
-			const char *name = tb_flag_name(i);
-
-			if (strlen(name) == (size_t)(bar - s) && memcmp(name, s, bar - s) == 0)
-				break;
-		}
-		if (i == TB_F_NBITS)
+		bit = name_value(nm->flags, nm->nflags, s, bar - s);
+		if (bit < 0)
 			return -1;
-		*flags |= 1u << i;
+		*flags |= 1u << bit;
 		if (bar == end)
 			return 0;
 		s = bar + 1;
@@ -743,6 +895,7 @@ static int parse_text(struct csv_reader *r, const struct field *f, const struct 
 	if (memchr(f->s, '\0', f->len))
 		return fail(r, "NUL byte in %s", c->name);
 	memcpy(dst, f->s, f->len);
+	dst[f->len] = '\0';
 	return 0;
 }
 
@@ -752,6 +905,7 @@ static int parse_field(struct csv_reader *r, const struct field *f, const struct
 	char *dst = (char *)e + c->off;
 	char show[SHOW_MAX * 4 + 4];
 	uint64_t v;
+	int n;
 
 	switch (c->kind) {
 	case K_DEC:
@@ -774,17 +928,19 @@ static int parse_field(struct csv_reader *r, const struct field *f, const struct
 	case K_TEXT:
 		return parse_text(r, f, c, dst);
 	case K_EVENT:
-		e->type = tb_event_from_name(f->s, f->len);
-		if (e->type == TB_EV_NONE)
+		n = name_value(r->names.events, r->names.nevents, f->s, f->len);
+		if (n < 0)
 			return fail(r, "unknown event '%s'", shown(f, show));
+		e->type = n;
 		return 0;
 	case K_REGION:
-		e->region = tb_region_from_name(f->s, f->len);
-		if (e->region == TB_REG_NONE)
+		n = name_value(r->names.regions, r->names.nregions, f->s, f->len);
+		if (n < 0)
 			return fail(r, "unknown region '%s'", shown(f, show));
+		e->region = n;
 		return 0;
 	case K_FLAGS:
-		if (parse_flag_names(f, &e->flags))
+		if (parse_flag_names(&r->names, f, &e->flags))
 			return fail(r, "unknown flags '%s'", shown(f, show));
 		return 0;
 	}
@@ -796,7 +952,9 @@ static int to_event(struct csv_reader *r, struct tb_event *e)
 {
 	size_t n = r->ncols < CSV_NCOLS ? r->ncols : CSV_NCOLS;
 
-	memset(e, 0, sizeof(*e));
+	/* detail is most of the event and mostly empty: parse_text ends the string */
+	memset(e, 0, offsetof(struct tb_event, detail));
+	e->detail[0] = '\0';
 	e->fd = -1;
 	if (r->nf != r->ncols)
 		return fail(r, "expected %zu fields, found %zu", r->ncols, r->nf);
@@ -822,6 +980,7 @@ static struct csv_reader *reader_new(void)
 		return NULL;
 	r->fd = -1;
 	r->next_line = 1;
+	names_init(&r->names);
 	return r;
 }
 

@@ -30,7 +30,7 @@ enum tb_region {
 #define TB_F_NEW_ARENA		0x40
 #define TB_F_FAILED		0x80	/* the allocation failed (NULL or an error) */
 #define TB_F_SAMPLED		0x100	/* --sample: one allocation call in N recorded, with its free */
-#define TB_F_INTERNAL		0x200	/* the allocator library freed this itself (thread-exit cache flush) */
+#define TB_F_INTERNAL		0x200	/* free called from inside the allocator library (cache flush, stdio) */
 #define TB_F_NBITS		10
 
 struct tb_event {

@@ -101,8 +101,12 @@ int session__open(struct session *s, const struct env *env, enum session_mode mo
 int session__probe_file(struct session *s, const char *path, bool required)
 {
 	struct alloc_lib lib;
-	int err = libc_resolve__functions(path, &lib);
+	int err;
 
+	/* the same file named twice (--lib and found) would report every call twice */
+	if (!attach__first_probe(&s->probed, path))
+		return 0;
+	err = libc_resolve__functions(path, &lib);
 	if (err) {
 		if (required)
 			fprintf(stderr, "tlsbpf: no malloc in '%s': %s\n", path,

@@ -51,6 +51,12 @@ $TLSBPF -q --lib "$JEMALLOC" --csv "$T/k.csv" -- env LD_PRELOAD="$JEMALLOC" "$PR
 check "--lib jemalloc with the preload set for the command only: $(compare "$T/k.out" "$T/k.csv")" \
 	compare "$T/k.out" "$T/k.csv"
 
+$TLSBPF -q --lib /lib/x86_64-linux-gnu/libc.so.6 --csv "$T/d.csv" -- "$PROGS/tp_count" -t 2 -n 100 \
+	>"$T/d.out" 2>"$T/d.err"
+frees=$(csvq "$T/d.csv" "sum(1 for r in rows if r['event'] == 'free' and 'internal' not in r['flags'])")
+check "--lib naming the C library already probed: each free once ($frees rows for 200 frees)" \
+	[ "$frees" -ge 200 -a "$frees" -lt 210 ]
+
 attach_check() { # name, lib it must probe, command...
 	local name=$1 lib=$2 pid rows
 	shift 2

@@ -539,6 +539,31 @@ static void test_mmap_chunk(void)
 	correlator__free(c);
 }
 
+/* jemalloc maps a 2 MiB extent in a small malloc and carves many blocks from it: not a chunk. */
+static void test_region_carved(void)
+{
+	struct correlator *c = correlator__new();
+	uint64_t m = 0x7f5550000000ULL, start;
+	struct tb_event e;
+
+	start_proc(c, 1350);
+	start = now;
+	vm(c, TB_EV_MMAP, 1350, 1350, m, 2 << 20, P_RW, M_PRIVATE | M_ANON);
+	e = alloc_lat(c, TB_EV_MALLOC, 1350, 1350, 64, m + 0x1000, now + 1000 - start);
+	CHECK(e.region == TB_REG_ANON, "small block in a large mapping made by the call: anon");
+	e = alloc_lat(c, TB_EV_MALLOC, 1350, 1350, 64, m + 0x1040, 500);
+	CHECK(e.region == TB_REG_ANON, "the next block carved from it: anon");
+	CHECK_EQ_U64(proc_of(c, 1350)->chunks, 0, "no mmap chunk counted");
+	CHECK_EQ_U64(thread_of(c, 1350, 1350)->spacing[0].delta, 0x40, "spacing within the extent");
+	/* a block far away (another region) is no spacing */
+	alloc_lat(c, TB_EV_MALLOC, 1350, 1350, 64, HEAP + 0x2a0, 500);
+	alloc_lat(c, TB_EV_MALLOC, 1350, 1350, 64, m + 0x1080, 500);
+	for (int i = 0; i < TB_SPACING_SLOTS; i++)
+		CHECK(thread_of(c, 1350, 1350)->spacing[i].delta < (64ULL << 20),
+		      "slot %d: no jump between regions counted as spacing", i);
+	correlator__free(c);
+}
+
 /* glibc grows a large block with mremap inside realloc: the moved block is still a chunk. */
 static void test_mremap(void)
 {
@@ -858,6 +883,7 @@ int main(int argc, char **argv)
 	test_munmap_split_and_brk();
 	test_arena();
 	test_mmap_chunk();
+	test_region_carved();
 	test_mremap();
 	test_tombstone_bound();
 	test_stack();
