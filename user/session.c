@@ -18,10 +18,13 @@
 #define STATUS_NS 1000000000ULL
 
 volatile sig_atomic_t session_signal;
+/* Ctrl-C at a terminal reaches the command's process group too: no second copy. */
+static volatile sig_atomic_t signal_from_tty;
 
-static void on_signal(int sig)
+static void on_signal(int sig, siginfo_t *info, void *ucontext)
 {
 	session_signal = sig;
+	signal_from_tty = info && info->si_code == SI_KERNEL;
 }
 
 uint64_t session__now_ns(void)
@@ -130,7 +133,7 @@ int session__start_consumer(struct session *s)
 
 void session__install_signals(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -210,7 +213,8 @@ static bool stop_requested(struct session *s, uint64_t now, uint64_t *grace)
 		return false;
 	if (s->mode != MODE_LAUNCH)
 		return true;
-	kill(s->child, sig);
+	if (!signal_from_tty || !session_signal)
+		kill(s->child, sig);
 	session_signal = 0;
 	*grace = now + GRACE_NS;
 	return false;

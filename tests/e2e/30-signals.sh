@@ -25,3 +25,44 @@ PY
 	check "SIG$sig: the CSV parses, every row whole, through the exit row" [ "$parsed" = yes ]
 	check "SIG$sig: the summary was printed" grep -q "events lost" "$T/err"
 done
+
+# Ctrl-C at a terminal reaches tlsbpf and the command alike: the command must get it once.
+res=$(python3 - "$TLSBPF" "$T/tty.csv" <<'PY'
+import os, pty, sys, time, select
+tlsbpf, csvpath = sys.argv[1], sys.argv[2]
+prog = ("import signal, time\n"
+        "n = [0]\n"
+        "signal.signal(signal.SIGINT, lambda *a: n.__setitem__(0, n[0] + 1))\n"
+        "print('ready', flush=True)\n"
+        "end = time.time() + 1.5\n"
+        "while time.time() < end: time.sleep(0.05)\n"
+        "print('sigints', n[0], flush=True)\n")
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(tlsbpf, [tlsbpf, '-q', '--csv', csvpath, '--', sys.executable, '-c', prog])
+out = b''
+deadline = time.time() + 20
+sent = False
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.1)
+    if r:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+    if not sent and b'ready' in out:
+        time.sleep(0.2)
+        os.write(fd, b'\x03')
+        sent = True
+_, status = os.waitpid(pid, 0)
+import re
+m = re.search(r'sigints (\d+)', out.decode(errors='replace'))  # the tty echoes ^C before it
+print(m.group(1) if m else 'none', os.waitstatus_to_exitcode(status))
+PY
+)
+read -r sigints status <<<"$res"
+check "Ctrl-C at a terminal: the command gets SIGINT once, not twice (got $sigints)" [ "$sigints" = 1 ]
+check "and tlsbpf exits with the command's status once it ends (got $status)" [ "$status" = 0 ]
