@@ -4,7 +4,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include "correlate.h"
 #include "model.h"
 
@@ -115,28 +114,11 @@ static struct tb_block *btab_find(const struct tb_btab *t, uint64_t addr)
 	return &t->slot[i];
 }
 
-/*
- * Every free and every allocation looks its address up at random in the table:
- * past a few MiB each lookup misses the TLB too, so huge pages are worth asking
- * for where the system leaves them to madvise.
- */
-static struct tb_block *btab_alloc(uint32_t cap)
-{
-	const uintptr_t huge = 2u << 20;
-	struct tb_block *v = calloc(cap, sizeof(*v));
-	uintptr_t lo = ((uintptr_t)v + huge - 1) & ~(huge - 1);
-	uintptr_t hi = ((uintptr_t)v + (size_t)cap * sizeof(*v)) & ~(huge - 1);
-
-	if (v && hi > lo)
-		madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-	return v;
-}
-
 static int btab_rehash(struct tb_btab *t, uint32_t shift, int keep_freed)
 {
 	struct tb_btab n = { .shift = shift, .cap = 1u << (64 - shift), .live = t->live };
 
-	n.slot = btab_alloc(n.cap);
+	n.slot = calloc(n.cap, sizeof(*n.slot));
 	if (!n.slot)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < t->cap; i++) {
