@@ -136,7 +136,7 @@ clean:
 	$(call msg,CLEAN,)
 	$(Q)rm -rf $(OUTPUT) tlsbpf $(LABS)
 
--include $(wildcard $(OUTPUT)/user/*.d)
+-include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/unit/*.d)
 
 # The labs built against musl, to compare its allocator with glibc's: `make labs-musl`.
 MUSL_CC ?= musl-gcc

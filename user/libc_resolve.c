@@ -409,7 +409,7 @@ static int try_needed(const struct dirs *ds, const struct elf_deps *root, char *
 }
 
 /* "#!/usr/bin/python3 -u" -> "/usr/bin/python3" */
-static int script_interpreter(const char *path, char *out, size_t outsz)
+int libc_resolve__interpreter(const char *path, char *out, size_t outsz)
 {
 	char buf[PATH_MAX + 2];
 	ssize_t n;
@@ -441,7 +441,7 @@ int libc_resolve__provider(const char *path, char *out, size_t outsz, enum provi
 	snprintf(cur, sizeof(cur), "%s", path);
 	/* a script runs its interpreter; follow #! a few levels, as the kernel does */
 	for (int depth = 0; (err = read_deps(cur, &d)) == -ENOEXEC && depth < 4; depth++)
-		if (script_interpreter(cur, cur, sizeof(cur)))
+		if (libc_resolve__interpreter(cur, cur, sizeof(cur)))
 			return -ENOEXEC;
 	if (err)
 		return err;

@@ -43,6 +43,9 @@ int libc_resolve__system_libc(char *out, size_t outsz);
 /* Fill lib with the allocator functions PATH defines; -ENOENT if it has no malloc. */
 int libc_resolve__functions(const char *path, struct alloc_lib *lib);
 
+/* A script's #! interpreter into out; -ENOEXEC when PATH is no script. */
+int libc_resolve__interpreter(const char *path, char *out, size_t outsz);
+
 /* Find COMMAND like execvp would (PATH search when it has no '/'); -ENOENT, -EACCES, -EISDIR. */
 int libc_resolve__command(const char *command, char *out, size_t outsz);
 

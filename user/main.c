@@ -17,6 +17,18 @@
 
 #define MAX_PIDS 1024
 
+/* A script whose interpreter is missing fails at exec: say so now, as a shell would. */
+static int check_interpreter(const char *command, const char *path)
+{
+	char interp[PATH_MAX];
+
+	if (libc_resolve__interpreter(path, interp, sizeof(interp)) || access(interp, X_OK) == 0)
+		return 0;
+	fprintf(stderr, "tlsbpf: cannot run '%s': its interpreter '%s': %s\n", command, interp,
+		strerror(errno));
+	return 126;
+}
+
 static int resolve_command(const char *command, char *path, size_t sz)
 {
 	int err = libc_resolve__command(command, path, sz);
@@ -27,7 +39,9 @@ static int resolve_command(const char *command, char *path, size_t sz)
 		fprintf(stderr, "tlsbpf: cannot run '%s': it is a directory\n", command);
 	else if (err)
 		fprintf(stderr, "tlsbpf: cannot run '%s': %s\n", command, strerror(-err));
-	return err == -ENOENT ? 127 : err ? 126 : 0;
+	if (!err)
+		return check_interpreter(command, path);
+	return err == -ENOENT ? 127 : 126;
 }
 
 /* Every --lib, each probed once whatever else found it. */

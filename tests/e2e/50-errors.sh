@@ -7,8 +7,8 @@ expect_error() { # description, pattern, args...
 	shift 2
 	$TLSBPF "$@" >"$T/out" 2>"$T/err"
 	rc=$?
-	check "$what: non-zero exit ($rc) and one line matching '$pat': $(head -c 160 "$T/err")" \
-		[ "$rc" -ne 0 -a "$(wc -l <"$T/err")" -eq 1 ] && grep -q -- "$pat" "$T/err"
+	check_sh "$what: non-zero exit ($rc) and one line matching '$pat': $(head -c 160 "$T/err")" \
+		'[ "$rc" -ne 0 -a "$(wc -l <"$T/err")" -eq 1 ] && grep -q -- "$pat" "$T/err"'
 }
 
 expect_error "unknown option" "unknown option '--frobnicate'" --frobnicate -- /bin/true
@@ -30,8 +30,8 @@ done
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups $TLSBPF -q -- /bin/true >"$T/out" 2>"$T/err"
 	rc=$?
-	check "not root: exit $rc and says to use sudo: $(head -1 "$T/err")" \
-		[ "$rc" -ne 0 ] && grep -q "sudo" "$T/err"
+	check_sh "not root: exit $rc and says to use sudo: $(head -1 "$T/err")" \
+		'[ "$rc" -ne 0 ] && grep -q "sudo" "$T/err"'
 else
 	skip "not root is refused" "needs root to drop to another user"
 fi

@@ -7,8 +7,8 @@ expect_error() { # description, pattern, args...
 	shift 2
 	$TLSBPF "$@" >"$T/out" 2>"$T/err"
 	rc=$?
-	check "$what: exit $rc, one line matching '$pat': $(head -c 160 "$T/err")" \
-		[ "$rc" -ne 0 -a "$(wc -l <"$T/err")" -eq 1 ] && grep -q -- "$pat" "$T/err"
+	check_sh "$what: exit $rc, one line matching '$pat': $(head -c 160 "$T/err")" \
+		'[ "$rc" -ne 0 -a "$(wc -l <"$T/err")" -eq 1 ] && grep -q -- "$pat" "$T/err"'
 }
 expect_error "-p of a pid that does not exist" "no such process" -p 999999
 expect_error "-p 0" "wants process ids" -p 0
@@ -17,8 +17,8 @@ expect_error "--comm without -a" "--comm goes with -a" --comm x -- /bin/true
 need_bpf
 sh -c 'exec '"$TLSBPF"' -q -p $$' >"$T/out" 2>"$T/err"
 rc=$?
-check "-p of tlsbpf's own pid is refused (exit $rc): $(head -c 160 "$T/err")" \
-	[ "$rc" -ne 0 ] && grep -q "tlsbpf itself" "$T/err"
+check_sh "-p of tlsbpf's own pid is refused (exit $rc): $(head -c 160 "$T/err")" \
+	'[ "$rc" -ne 0 ] && grep -q "tlsbpf itself" "$T/err"'
 
 # A program running before tlsbpf: 08c in loop mode forks a child every round.
 ./labs/08c_fork_inject -L 6 >"$T/lab.out" 2>&1 &
@@ -97,5 +97,5 @@ check "-a prints a status line on stderr instead of a line per event" \
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups $TLSBPF -a -q --duration 1 >"$T/out" 2>"$T/err"
 	rc=$?
-	check "-a without root: exit $rc and says to use sudo" [ "$rc" -ne 0 ] && grep -q sudo "$T/err"
+	check_sh "-a without root: exit $rc and says to use sudo" '[ "$rc" -ne 0 ] && grep -q sudo "$T/err"'
 fi

@@ -8,8 +8,8 @@ $TLSBPF -v -q --confine --csv "$T/c.csv" -- "$PROGS/tp_count" -t 2 -n 300 -f \
 rc=$?
 check "--confine: the command runs and exits 0 (got $rc)" [ "$rc" -eq 0 ]
 probed=$(grep -o 'probing malloc in [^ ]*' "$T/c.err" | awk '{print $4}')
-check "only the private copy is probed ($probed)" \
-	[ "$(echo "$probed" | wc -l)" -eq 1 ] && echo "$probed" | grep -q '^/tmp/tlsbpf-confine\.'
+check_sh "only the private copy is probed ($probed)" \
+	'[ "$(echo "$probed" | wc -l)" -eq 1 ] && echo "$probed" | grep -q "^/tmp/tlsbpf-confine\."'
 check "the copy is removed afterwards" [ ! -e "$probed" ]
 said=$(grep -c '^alloc' "$T/c.out")
 seen=$(csvq "$T/c.csv" "sum(1 for r in rows if r['event'] == 'malloc' and r['size'] == '123')")
@@ -24,10 +24,10 @@ check "--confine under sudo: the dropped user loads the copy too ($seen of 50)" 
 cp "$PROGS/tp_ids" "$T/suid" && chmod u+s "$T/suid"
 $TLSBPF -q --confine -- "$T/suid" >"$T/out" 2>"$T/err"
 rc=$?
-check "--confine refuses a set-user-ID command (exit $rc): $(head -1 "$T/err")" \
-	[ "$rc" -ne 0 ] && grep -q "set-user-ID" "$T/err"
+check_sh "--confine refuses a set-user-ID command (exit $rc): $(head -1 "$T/err")" \
+	'[ "$rc" -ne 0 ] && grep -q "set-user-ID" "$T/err"'
 musl-gcc -O1 -fno-builtin -o "$T/musl_prog" tests/progs/tp_ids.c 2>/dev/null
 $TLSBPF -q --confine -- "$T/musl_prog" >"$T/out" 2>"$T/err"
 rc=$?
-check "--confine refuses a musl program, whose C library is its interpreter (exit $rc)" \
-	[ "$rc" -ne 0 ] && grep -q "program interpreter" "$T/err"
+check_sh "--confine refuses a musl program, whose C library is its interpreter (exit $rc)" \
+	'[ "$rc" -ne 0 ] && grep -q "program interpreter" "$T/err"'

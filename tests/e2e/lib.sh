@@ -43,3 +43,9 @@ rows = list(csv.DictReader(open(sys.argv[1], newline='')))
 print(eval(sys.argv[2]))
 PY
 }
+
+# check_sh "what" 'condition': a whole shell condition, && and || included, decides
+check_sh() {
+	local what=$1
+	if eval "$2"; then ok "$what"; else not_ok "$what"; fi
+}
