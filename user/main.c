@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* main.c: wires options to one of three runs: launch a command, attach to PIDs, or watch all. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,9 @@ static int run_command(const struct env *env)
 	confine__cleanup(&cf);
 	if (ret)
 		return ret;
+	/* stopped while the command runs on: a shell interrupted the same way would say so */
+	if (!s.child_reaped)
+		return 128 + (s.stop_signal ? s.stop_signal : SIGINT);
 	return s.status ? s.status : err ? 1 : 0;
 }
 

@@ -166,7 +166,7 @@ static bool reap(struct session *s)
 	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
 		if (pid == s->child) {
 			s->status = wait_status(ws);
-			done = true;
+			s->child_reaped = done = true;
 		}
 	return done || (pid < 0 && errno == ECHILD);
 }
@@ -211,6 +211,7 @@ static bool stop_requested(struct session *s, uint64_t now, uint64_t *grace)
 		return session_signal || now > *grace;
 	if (!sig)
 		return false;
+	s->stop_signal = sig;
 	if (s->mode != MODE_LAUNCH)
 		return true;
 	if (!signal_from_tty || !session_signal)
@@ -270,7 +271,7 @@ int session__finish(struct session *s)
 	info.events = s->pipe.seq;
 	info.lost = s->pipe.lost;
 	info.attached = s->mode != MODE_LAUNCH;
-	info.have_status = s->mode == MODE_LAUNCH && s->child > 0;
+	info.have_status = s->mode == MODE_LAUNCH && s->child_reaped;
 	info.exit_status = s->status;
 	info.sample_every = s->env->sample > 1 ? s->env->sample : 0;
 	consumer__close(&s->cons);

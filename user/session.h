@@ -20,7 +20,9 @@ struct session {
 	struct pipeline pipe;
 	struct probed_set probed;
 	pid_t child;		/* MODE_LAUNCH: the command */
-	int status;		/* MODE_LAUNCH: its exit status, shell style */
+	int status;		/* MODE_LAUNCH: its exit status, shell style, once reaped */
+	bool child_reaped;	/* MODE_LAUNCH: the command ended before tlsbpf did */
+	int stop_signal;	/* the signal that asked tlsbpf to stop (SIGINT for --duration) */
 	uint64_t start_ns;
 	uint64_t drops;
 	bool watching;		/* the loop ran: there is something to report */
