@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 need_bpf
 
-SOAK=${SOAK_SECONDS:-$([ "${CI:-}" = true ] && echo 600 || echo 60)}
+SOAK=${SOAK_SECONDS:-$([ "${CI:-}" = true ] && [ "${TLSBPF_SANITIZE:-}" != 1 ] && echo 600 || echo 60)}
 CHURN=$((SOAK * 3 / 4 > 4 ? SOAK * 3 / 4 : 4))
 LAB=$((SOAK - CHURN > 2 ? SOAK - CHURN : 2))
 
