@@ -260,28 +260,6 @@ static char *put_extension_cols(char *p, const struct tb_event *e, unsigned cols
 	return p;
 }
 
-/* The whole buffer, through EINTR, short writes and a non-blocking descriptor. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, buf, len);
-		if (n > 0) {
-			buf += n;
-			len -= n;
-		} else if (n == 0) {
-			return -EIO;
-		} else if (errno == EAGAIN) {
-			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-				return -errno;
-		} else if (errno != EINTR) {
-			return -errno;
-		}
-	}
-	return 0;
-}
 
 struct csv_writer *csv_writer__open(const char *path, const struct tb_owner *owner)
 {
@@ -339,7 +317,7 @@ int csv_writer__flush(struct csv_writer *w)
 
 	if (w->err)
 		return w->err;
-	err = write_all(w->fd, w->buf, w->len);
+	err = outfile__write_all(w->fd, w->buf, w->len);
 	w->len = 0;
 	w->err = err;
 	return err;

@@ -364,27 +364,6 @@ static size_t format_line(const struct live_writer *w, const struct tb_event *e,
 	return l.p - buf;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, buf, len);
-		if (n > 0) {
-			buf += n;
-			len -= n;
-		} else if (n == 0) {
-			return -EIO;
-		} else if (errno == EAGAIN) {
-			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-				return -errno;
-		} else if (errno != EINTR) {
-			return -errno;
-		}
-	}
-	return 0;
-}
 
 struct live_writer *live_writer__open(const char *path, const struct tb_owner *owner,
 				      uint64_t ts_base_ns)
@@ -429,7 +408,7 @@ int live_writer__flush(struct live_writer *w)
 
 	if (w->err || !w->len)
 		return w->err;
-	err = write_all(w->fd, w->buf, w->len);
+	err = outfile__write_all(w->fd, w->buf, w->len);
 	w->len = 0;
 	w->err = err;
 	return err;

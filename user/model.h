@@ -3,7 +3,9 @@
 #ifndef TB_MODEL_H
 #define TB_MODEL_H
 
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "event.h"
 
 #define TB_NONE UINT32_MAX		/* no thread, arena or process index */
@@ -173,5 +175,25 @@ struct correlator {
 	uint64_t events, lost;
 	uint64_t first_ts, last_ts;
 };
+
+static inline const struct tb_thread *model_thread(const struct correlator *c, uint32_t i)
+{
+	return i == TB_NONE || i >= c->nthreads ? NULL : c->threads[i];
+}
+
+/* "T2" for a thread of p, "pid/tid" for one of another process (a parent's, via fork). */
+static inline void model_thread_label(const struct correlator *c, uint32_t i,
+				      const struct tb_process *p, const char *none, char *buf,
+				      size_t cap)
+{
+	const struct tb_thread *t = model_thread(c, i);
+
+	if (!t)
+		snprintf(buf, cap, "%s", none);
+	else if (t->proc == p->index)
+		snprintf(buf, cap, "T%" PRIu32, t->label);
+	else
+		snprintf(buf, cap, "%" PRIu32 "/%" PRIu32, t->pid, t->tid);
+}
 
 #endif /* TB_MODEL_H */

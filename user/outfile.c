@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* outfile.c: opening output files safely when tlsbpf runs as root on behalf of a sudo user. */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -134,4 +135,26 @@ int outfile__open(const char *path, const struct tb_owner *owner)
 		return err;
 	}
 	return fd;
+}
+
+int outfile__write_all(int fd, const char *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, buf, len);
+		if (n > 0) {
+			buf += n;
+			len -= n;
+		} else if (n == 0) {
+			return -EIO;
+		} else if (errno == EAGAIN) {
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+				return -errno;
+		} else if (errno != EINTR) {
+			return -errno;
+		}
+	}
+	return 0;
 }

@@ -19,4 +19,7 @@ struct tb_owner {
  */
 int outfile__open(const char *path, const struct tb_owner *owner);
 
+/* The whole buffer, through EINTR, short writes and a non-blocking descriptor; 0 or -errno. */
+int outfile__write_all(int fd, const char *buf, size_t len);
+
 #endif

@@ -52,25 +52,6 @@ static uint64_t thread_spacing(const struct tb_thread *t)
 	return best ? best->delta : 0;
 }
 
-static const struct tb_thread *thread_at(const struct correlator *c, uint32_t i)
-{
-	return i == TB_NONE || i >= c->nthreads ? NULL : c->threads[i];
-}
-
-/* "T2" for a thread of p, "pid/tid" for one of another process (a parent's, via fork). */
-static void thread_label(const struct correlator *c, uint32_t i, const struct tb_process *p,
-			 char *buf, size_t cap)
-{
-	const struct tb_thread *t = thread_at(c, i);
-
-	if (!t)
-		snprintf(buf, cap, "-");
-	else if (t->proc == p->index)
-		snprintf(buf, cap, "T%" PRIu32, t->label);
-	else
-		snprintf(buf, cap, "%" PRIu32 "/%" PRIu32, t->pid, t->tid);
-}
-
 static int arena_shown(const struct tb_arena *a)
 {
 	return a->blocks || a->seeded || (!a->inherited && !a->is_heap);
@@ -319,7 +300,7 @@ static void arena_users_text(const struct correlator *c, const struct tb_process
 
 	buf[0] = '\0';
 	for (uint32_t i = 0; i < a->nusers && o + 48 < cap; i++) {
-		thread_label(c, a->users[i].thread, p, label, sizeof(label));
+		model_thread_label(c, a->users[i].thread, p, "-", label, sizeof(label));
 		o += snprintf(buf + o, cap - o, "%s%s:%" PRIu64, i ? " " : "", label,
 			      a->users[i].blocks);
 	}
@@ -332,7 +313,7 @@ static void text_arena_row(const struct correlator *c, const struct tb_process *
 {
 	char owner[32], users[512];
 
-	thread_label(c, a->owner, p, owner, sizeof(owner));
+	model_thread_label(c, a->owner, p, "-", owner, sizeof(owner));
 	arena_users_text(c, p, a, users, sizeof(users));
 	table_cell(tb, "%s", a->is_heap ? "heap" : a->extends != TB_NONE ? "arena+" : "arena");
 	table_cell(tb, "0x%" PRIx64, a->base);
@@ -655,7 +636,7 @@ static void json_thread(struct jw *w, const struct tb_process *p, const struct t
 
 static void json_owner(struct jw *w, const struct correlator *c, const char *key, uint32_t i)
 {
-	const struct tb_thread *t = thread_at(c, i);
+	const struct tb_thread *t = model_thread(c, i);
 
 	if (!t) {
 		jw_raw(w, key, "null");
@@ -672,7 +653,7 @@ static void json_arena_users(struct jw *w, const struct correlator *c, const str
 	jw_open(w, "threads", '[');
 	for (uint32_t i = 0; i < a->nusers; i++) {
 		const struct tb_arena_user *u = &a->users[i];
-		const struct tb_thread *t = thread_at(c, u->thread);
+		const struct tb_thread *t = model_thread(c, u->thread);
 
 		jw_open(w, NULL, '{');
 		jw_u64(w, "pid", t ? t->pid : 0);

@@ -21,24 +21,6 @@ static const char *md_s(uint64_t n)
 	return n == 1 ? "" : "s";
 }
 
-static const struct tb_thread *md_thread(const struct correlator *c, uint32_t i)
-{
-	return i == TB_NONE || i >= c->nthreads ? NULL : c->threads[i];
-}
-
-/* "T2" for a thread of p, "pid/tid" for one of another process (a parent's, via fork). */
-static void md_label(const struct correlator *c, uint32_t i, const struct tb_process *p,
-		     char *buf, size_t cap)
-{
-	const struct tb_thread *t = md_thread(c, i);
-
-	if (!t)
-		snprintf(buf, cap, "nobody seen");
-	else if (t->proc == p->index)
-		snprintf(buf, cap, "T%" PRIu32, t->label);
-	else
-		snprintf(buf, cap, "%" PRIu32 "/%" PRIu32, t->pid, t->tid);
-}
 
 /* Text from the traced program inside `code`: no backtick, no control or non-ASCII byte. */
 static void md_code(FILE *out, const char *s, size_t max)
@@ -171,7 +153,7 @@ static void md_arena_name(const struct correlator *c, const struct tb_process *p
 			a->seeded ? " (there at attach)" : "");
 		return;
 	}
-	md_label(c, a->owner, p, owner, sizeof(owner));
+	model_thread_label(c, a->owner, p, "nobody seen", owner, sizeof(owner));
 	fprintf(out, "the thread arena at 0x%" PRIx64 " made by %s%s", a->base, owner,
 		a->inherited ? " before the fork" : "");
 }
@@ -272,7 +254,7 @@ static void md_find_shared(const struct correlator *c, const struct tb_process *
 			" threads:", p->pid, ar->is_heap ? "the brk heap" : "the arena at",
 			ar->base, ar->nusers);
 		for (uint32_t k = 0; k < ar->nusers && k < MD_LIST_MAX; k++) {
-			md_label(c, ar->users[k].thread, p, who, sizeof(who));
+			model_thread_label(c, ar->users[k].thread, p, "nobody seen", who, sizeof(who));
 			fprintf(out, "%s %s (%" PRIu64 " block%s)", k ? "," : "", who,
 				ar->users[k].blocks, md_s(ar->users[k].blocks));
 		}
@@ -494,7 +476,7 @@ static void md_users(const struct correlator *c, const struct tb_process *p,
 
 	buf[0] = '\0';
 	for (uint32_t k = 0; k < shown && o < cap; k++) {
-		md_label(c, a->users[k].thread, p, who, sizeof(who));
+		model_thread_label(c, a->users[k].thread, p, "nobody seen", who, sizeof(who));
 		o += snprintf(buf + o, cap - o, "%s%s: %" PRIu64, k ? ", " : "", who,
 			      a->users[k].blocks);
 	}
@@ -524,7 +506,7 @@ static void md_layout_arenas(const struct correlator *c, const struct tb_process
 		if (a->is_heap || !md_arena_shown(a) || !(r = md_region_add(l, a->base,
 									    a->base + TB_ARENA_SIZE)))
 			continue;
-		md_label(c, a->owner, p, owner, sizeof(owner));
+		model_thread_label(c, a->owner, p, "nobody seen", owner, sizeof(owner));
 		if (a->owner == TB_NONE)
 			snprintf(r->what, sizeof(r->what), "thread arena%s",
 				 a->seeded ? " (there at attach)" : "");
@@ -545,11 +527,11 @@ static void md_map_label(const struct correlator *c, const struct tb_process *p,
 	if (m->kind == TB_REG_STACK) {
 		if (m->owner == TB_NONE && *r->what)
 			return;
-		md_label(c, m->owner, p, who, sizeof(who));
+		model_thread_label(c, m->owner, p, "nobody seen", who, sizeof(who));
 		snprintf(r->what, sizeof(r->what), "stack of %s", who);
 		return;
 	}
-	md_label(c, m->creator, p, who, sizeof(who));
+	model_thread_label(c, m->creator, p, "nobody seen", who, sizeof(who));
 	snprintf(r->what, sizeof(r->what), "direct mmap chunk");
 	snprintf(r->who, sizeof(r->who), "mapped by %s", who);
 }
