@@ -389,12 +389,16 @@ static __always_inline bool is_mem_syscall(long nr)
 	       nr == NR_MADVISE || nr == NR_BRK;
 }
 
+/*
+ * sys_exit runs for every syscall on the machine, the uretprobe trampoline's
+ * included: read the number straight from the BTF-typed registers, no helper.
+ */
 static __always_inline long syscall_nr(struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_arm64)
-	return BPF_CORE_READ((struct user_pt_regs *)regs, syscallno);
+	return ((struct user_pt_regs *)regs)->syscallno;
 #else
-	return BPF_CORE_READ(regs, orig_ax);
+	return regs->orig_ax;
 #endif
 }
 
