@@ -143,6 +143,7 @@ int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid,
 			  const struct env *env)
 {
 	char path[64], line[PATH_MAX + 128];
+	bool mapped = false;
 	FILE *f;
 	int err = 0;
 
@@ -151,6 +152,7 @@ int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid,
 	if (!f)
 		return -errno;
 	while (!err && fgets(line, sizeof(line), f)) {
+		mapped = true;
 		char perms[8], *file = strchr(line, '/');
 
 		/* every executable file mapping defining malloc: wrappers nest, calls count once */
@@ -162,7 +164,8 @@ int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid,
 		err = probe_file(l, set, pid, file, env);
 	}
 	fclose(f);
-	return err;
+	/* no mapping at all: a kernel thread, which never calls malloc */
+	return err ? err : mapped ? 0 : -ENOENT;
 }
 
 static int cmp_tid(const void *a, const void *b)
@@ -251,7 +254,6 @@ int attach__all(struct loader *l, struct correlator *c, struct probed_set *set,
 
 		if (pid <= 0 || pid == getpid() || !comm_matches(env, pid))
 			continue;
-		/* kernel threads have no maps to probe and never call malloc */
 		err = attach__probe_process(l, set, pid, env);
 		if (err == -ENOENT || err == -ESRCH || err == -EACCES)
 			continue;

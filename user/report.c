@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "report.h"
@@ -427,9 +428,25 @@ static void text_totals(const struct correlator *c, const struct run_view *v, FI
 		fprintf(out, "events lost: %" PRIu64 "\n", v->lost);
 }
 
+/* A process that ran before tlsbpf and made no allocator call while watched, nor a child. */
+static bool quiet_attached(const struct correlator *c, const struct tb_process *p)
+{
+	if (!p->attached || p->first_child != TB_NONE)
+		return false;
+	for (uint32_t i = 0; i < c->nthreads; i++) {
+		const struct tb_thread *t = c->threads[i];
+
+		if (t->proc == p->index && (t->allocs || t->frees || t->unknown_frees ||
+					    t->internal_frees || t->failed))
+			return false;
+	}
+	return true;
+}
+
 int report__text(const struct correlator *c, const struct tb_run_info *run, FILE *out)
 {
 	struct run_view v;
+	uint32_t quiet = 0;
 
 	if (!c || !out)
 		return -EINVAL;
@@ -438,9 +455,17 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
 	for (uint32_t i = 0; i < c->nprocs; i++) {
 		if (c->procs[i]->parent != TB_NONE)
 			continue;
+		/* -a watches every process: the idle ones would bury the rest */
+		if (quiet_attached(c, c->procs[i])) {
+			quiet++;
+			continue;
+		}
 		fputc('\n', out);
 		text_tree(c, c->procs[i], out);
 	}
+	if (quiet)
+		fprintf(out, "\n%" PRIu32 " more process%s watched made no allocator call\n", quiet,
+			quiet == 1 ? "" : "es");
 	fputc('\n', out);
 	text_totals(c, &v, out);
 	return ferror(out) ? -EIO : 0;

@@ -15,6 +15,7 @@ expect_error "-p 0" "wants process ids" -p 0
 expect_error "-p with a command too" "one of a command, -p or -a" -p 1 -- /bin/true
 expect_error "--comm without -a" "--comm goes with -a" --comm x -- /bin/true
 need_bpf
+expect_error "-p of a kernel thread" "a kernel thread" -p 2
 sh -c 'exec '"$TLSBPF"' -q -p $$' >"$T/out" 2>"$T/err"
 rc=$?
 check_sh "-p of tlsbpf's own pid is refused (exit $rc): $(head -c 160 "$T/err")" \
