@@ -33,7 +33,7 @@ static const char usage[] =
 	"  -q, --quiet             no live view (one line per event)\n"
 	"  -o, --output FILE       live view to FILE instead of stdout\n"
 	"      --live              with -a, one line per event instead of a status\n"
-	"                          line a second on stderr\n"
+	"                          line a second on stderr (-o implies it)\n"
 	"      --csv FILE          every event as CSV schema v1 ('-' for stdout)\n"
 	"      --summary FILE      end-of-run report to FILE instead of stderr\n"
 	"      --summary-json FILE the same report as JSON\n"

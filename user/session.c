@@ -82,7 +82,7 @@ static struct tb_owner output_owner(void)
 int session__open(struct session *s, const struct env *env, enum session_mode mode)
 {
 	/* -a makes events fast: a status line a second, unless asked for every event */
-	bool live_view = !env->quiet && (mode != MODE_ALL || env->live);
+	bool live_view = !env->quiet && (mode != MODE_ALL || env->live || env->live_path);
 	int err;
 
 	memset(s, 0, sizeof(*s));
