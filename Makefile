@@ -109,7 +109,7 @@ unit: $(UNIT)
 
 $(OUTPUT)/unit/%: tests/unit/%.c $(CORE_OBJS) $(OUTPUT)/user/env.o | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -lcapstone -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) -lcapstone -o $@
 
 # Everything a test needs, then the suite: unit tests always, BPF tests as root.
 test: all unit
