@@ -741,24 +741,20 @@ static void test_report(void)
 static void test_fork_storm(void)
 {
 	struct correlator *c = correlator__new();
-	struct timespec t0, t1;
 	struct tb_event e;
 	int ok = 1;
 
 	start_proc(c, 2000);
 	for (uint64_t i = 0; i < 5000; i++)
 		mal(c, 2000, 2000, 32, HEAP + 0x10 + i * 48);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (uint32_t i = 0; i < 500; i++) {
 		task(c, TB_EV_FORK, 3000 + i, 3000 + i, 2000, 2000, 0);
 		e = fre(c, 3000 + i, 3000 + i, HEAP + 0x10 + i * 48);
 		ok &= e.flags == TB_F_INHERITED;
 		exit_proc(c, 3000 + i, 0, "");
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* how fast is bench/'s business: no clock in a test */
 	CHECK(ok, "500 forked children each free an inherited block");
-	CHECK((t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9 < 2.0,
-	      "fork storm of 500 x 5000 blocks under 2 s");
 	CHECK_EQ_U64(proc_of(c, 3499)->inherited_leak_blocks, 4999, "child's unfreed inherited");
 	correlator__free(c);
 }
