@@ -71,3 +71,14 @@ attach_check() { # name, lib it must probe, command...
 }
 attach_check musl "$MUSL" "$T/08a_musl"
 attach_check jemalloc-preloaded "$JEMALLOC" env LD_PRELOAD="$JEMALLOC" ./labs/08a_tls_malloc_layout_map
+
+# A static binary: its own malloc, found in its symbol table.
+if gcc -static -O1 -fno-builtin -pthread -o "$T/tp_static" tests/progs/tp_count.c 2>/dev/null; then
+	$TLSBPF -v -q --csv "$T/st.csv" -- "$T/tp_static" -t 2 -n 100 >"$T/st.out" 2>"$T/st.err"
+	check "a static binary: tlsbpf probes the binary itself" \
+		grep -q "probing malloc in $T/tp_static" "$T/st.err"
+	check "a static binary: every malloc is a row: $(compare "$T/st.out" "$T/st.csv")" \
+		compare "$T/st.out" "$T/st.csv"
+else
+	not_ok "gcc -static builds a test program (libc6-dev's static library)"
+fi
