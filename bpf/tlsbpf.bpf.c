@@ -272,6 +272,24 @@ static __always_inline bool sample_this(struct call *c)
 	return c->sample_ctr++ % sample_every == 0;
 }
 
+/*
+ * The thread's call slot, which exists only for threads of watched processes:
+ * having one is the answer, so the watched-map lookup is paid once per thread,
+ * not once per call. exec drops the slot, since it may change the answer.
+ */
+static __always_inline struct call *call_slot(__u64 pid_tgid)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct call *c = bpf_task_storage_get(&inflight, task, 0, 0);
+
+	if (c || !is_active(pid_tgid >> 32))
+		return c;
+	c = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c)
+		count_drop(1);
+	return c;
+}
+
 /* Every allocator entry: the cookie says which function this is. */
 SEC("uprobe")
 int BPF_KPROBE(alloc_enter)
@@ -283,14 +301,9 @@ int BPF_KPROBE(alloc_enter)
 
 	if (empty_probes)
 		return 0;
-	if (!is_active(pid_tgid >> 32))
+	cur = call_slot(pid_tgid);
+	if (!cur)
 		return 0;
-	cur = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				   BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!cur) {
-		count_drop(1);
-		return 0;
-	}
 	cookie = bpf_get_attach_cookie(ctx);
 	type = cookie & 0xffff;
 	if (type == TB_EV_FREE) {
@@ -607,6 +620,8 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	__u32 tgid = BPF_CORE_READ(p, tgid), state = TB_WATCH_ACTIVE, *cur;
 	struct tb_rec_exec *r;
 
+	/* the new image may be watched differently (-a --comm): ask the map again */
+	bpf_task_storage_delete(&inflight, p);
 	cur = watch_all ? watch_on_exec(p, tgid) : bpf_map_lookup_elem(&watched, &tgid);
 	if (!cur)
 		return 0;
