@@ -2,8 +2,47 @@
 /* tp_churn: steady malloc/free churn in a fixed set of threads for a while, a soak's load. */
 #include "../../labs/common.h"
 
+#include <sys/mman.h>
+
 #define MAX_LIVE 65536
 #define BURST 1000	/* replacements between two looks at the clock */
+
+/*
+ * A set of addresses, open addressing: how many distinct addresses the allocator handed out.
+ * Its memory comes from mmap, so that the set's own growth is not counted as the thread's
+ * allocations.
+ */
+struct addr_set {
+	uintptr_t *v;
+	size_t cap, n;
+};
+
+static int set_add(struct addr_set *s, uintptr_t a)
+{
+	size_t i;
+
+	if ((s->n + 1) * 2 > s->cap) {
+		struct addr_set g = { .cap = s->cap ? s->cap * 2 : 1024 };
+
+		g.v = mmap(NULL, g.cap * sizeof(*g.v), PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (g.v == MAP_FAILED)
+			lab_die("mmap of %zu addresses failed", g.cap);
+		for (size_t j = 0; j < s->cap; j++)
+			if (s->v[j])
+				set_add(&g, s->v[j]);
+		if (s->v)
+			munmap(s->v, s->cap * sizeof(*s->v));
+		*s = g;
+	}
+	for (i = (a >> 4) * 0x9E3779B97F4A7C15ull >> 20 & (s->cap - 1); s->v[i];
+	     i = (i + 1) & (s->cap - 1))
+		if (s->v[i] == a)
+			return 0;
+	s->v[i] = a;
+	s->n++;
+	return 1;
+}
 
 struct worker {
 	pthread_t thread;
@@ -12,6 +51,7 @@ struct worker {
 	unsigned long live_bytes;
 	void **ring;
 	size_t *sizes;
+	struct addr_set seen;	/* every address this thread got */
 };
 
 static struct {
@@ -26,7 +66,8 @@ static void usage(void)
 	       "  16 to 4096 bytes and replace the oldest, free then malloc, for SECONDS seconds,\n"
 	       "  pausing PAUSE_US microseconds every %d replacements; the blocks still held at\n"
 	       "  the end are left live. Prints per thread\n"
-	       "  'thread tid=T allocs=A frees=F live=L live_bytes=B', then a summary\n",
+	       "  'thread tid=T allocs=A frees=F live=L live_bytes=B addresses=N' (N: distinct\n"
+	       "  addresses malloc returned), then a summary, its addresses those of all threads\n",
 	       lab_prog, BURST);
 }
 
@@ -78,6 +119,7 @@ static void churn(struct worker *w, unsigned *seed, long i)
 	if (!w->ring[slot])
 		lab_die("malloc(%zu) failed", size);
 	w->sizes[slot] = size;
+	set_add(&w->seen, (uintptr_t)w->ring[slot]);
 	w->allocs++;
 	w->live++;
 	w->live_bytes += size;
@@ -104,6 +146,7 @@ int main(int argc, char **argv)
 {
 	struct worker *w;
 	long allocs = 0, frees = 0, live = 0;
+	struct addr_set all = { 0 };
 
 	lab_init(argv[0]);
 	parse(argc, argv);
@@ -119,11 +162,15 @@ int main(int argc, char **argv)
 	for (int i = 0; i < cfg.threads; i++)
 		lab_thread_join(w[i].thread);
 	for (int i = 0; i < cfg.threads; i++) {
-		printf("thread tid=%d allocs=%ld frees=%ld live=%ld live_bytes=%lu\n", (int)w[i].tid,
-		       w[i].allocs, w[i].frees, w[i].live, w[i].live_bytes);
+		printf("thread tid=%d allocs=%ld frees=%ld live=%ld live_bytes=%lu addresses=%zu\n",
+		       (int)w[i].tid, w[i].allocs, w[i].frees, w[i].live, w[i].live_bytes,
+		       w[i].seen.n);
 		allocs += w[i].allocs, frees += w[i].frees, live += w[i].live;
+		for (size_t j = 0; j < w[i].seen.cap; j++)
+			if (w[i].seen.v[j])
+				set_add(&all, w[i].seen.v[j]);
 	}
-	printf("summary threads=%d allocs=%ld frees=%ld live=%ld\n", cfg.threads, allocs, frees,
-	       live);
+	printf("summary threads=%d allocs=%ld frees=%ld live=%ld addresses=%zu\n", cfg.threads,
+	       allocs, frees, live, all.n);
 	return lab_exit_code(allocs != frees + live);
 }
