@@ -87,7 +87,7 @@ struct call {
 	__u32 flags;
 	__u32 skip;	/* --sample: this call is not one of the recorded ones */
 	__u32 sample_ctr;	/* --sample: allocation calls this thread made */
-	__u32 pad;
+	__u32 exiting;	/* the thread has reached the library's exit mark */
 };
 
 /*
@@ -230,12 +230,13 @@ static __always_inline void call_args(struct call *c, struct pt_regs *ctx)
  * malloc. Those calls come from inside the library: tell them apart by the
  * return address, placed in the library's own address numbering.
  */
-static __always_inline bool called_from_lib(struct pt_regs *ctx, __u32 lib)
+static __always_inline bool called_from_lib(struct pt_regs *ctx, __u32 lib, struct call *c)
 {
 	struct tb_lib *li = bpf_map_lookup_elem(&libs, &lib);
 	__u64 ret = 0, at;
 
-	if (!li || !li->text_hi)
+	/* reading the stack is most of a free's cost: where it can, only in the exit window */
+	if (!li || !li->text_hi || (li->exit_gated && !c->exiting))
 		return false;
 	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)(PT_REGS_SP(ctx) + li->sp_adjust)))
 		return false;
@@ -243,14 +244,15 @@ static __always_inline bool called_from_lib(struct pt_regs *ctx, __u32 lib)
 	return at >= li->text_lo && at < li->text_hi;
 }
 
-static __always_inline void emit_free(struct pt_regs *ctx, __u64 pid_tgid, __u64 ptr, __u32 lib)
+static __always_inline void emit_free(struct pt_regs *ctx, __u64 pid_tgid, __u64 ptr, __u32 lib,
+				      struct call *c)
 {
 	struct tb_rec_alloc *r = reserve(sizeof(*r));
 
 	if (!r)
 		return;
 	fill_hdr(&r->h, TB_EV_FREE, pid_tgid);
-	if (called_from_lib(ctx, lib))
+	if (called_from_lib(ctx, lib, c))
 		r->h.flags |= TB_RF_INTERNAL;
 	if (sample_every > 1)
 		r->h.flags |= TB_RF_SAMPLED;
@@ -306,6 +308,10 @@ int BPF_KPROBE(alloc_enter)
 		return 0;
 	cookie = bpf_get_attach_cookie(ctx);
 	type = cookie & 0xffff;
+	if (type == TB_PROBE_EXITING) {
+		cur->exiting = 1;
+		return 0;
+	}
 	if (type == TB_EV_FREE) {
 		__u64 ptr = PT_REGS_PARM1(ctx);
 
@@ -314,7 +320,7 @@ int BPF_KPROBE(alloc_enter)
 			return 0;
 		if (sample_every > 1 && bpf_map_delete_elem(&sampled, &ptr))
 			return 0;
-		emit_free(ctx, pid_tgid, ptr, cookie >> 16);
+		emit_free(ctx, pid_tgid, ptr, cookie >> 16, cur);
 		return 0;
 	}
 	if (cur->depth) {

@@ -56,6 +56,7 @@ enum tb_event_type {
  * the libs map above them.
  */
 #define TB_COOKIE(type, lib) ((__u64)(type) | ((__u64)(lib) << 16))
+#define TB_PROBE_EXITING 0xffff	/* cookie type of the exit-mark probe: no record of its own */
 
 /* Per probed library: enough to tell whether free's caller is the library itself. */
 struct tb_lib {
@@ -63,6 +64,7 @@ struct tb_lib {
 	__u64 text_lo;		/* the executable segment, same numbering */
 	__u64 text_hi;
 	__u64 sp_adjust;	/* where the return address is, from the probe's stack pointer */
+	__u64 exit_gated;	/* the check runs only once the thread has reached the exit mark */
 };
 
 /* Every record starts with this, so one ring buffer carries all kinds. */

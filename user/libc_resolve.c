@@ -109,12 +109,21 @@ static Elf_Scn *find_section(Elf *elf, Elf64_Word type)
 	return NULL;
 }
 
+/*
+ * glibc's thread exit, and exit(), start by running the thread's TLS
+ * destructors; the allocator's own frees at thread exit (the tcache flush)
+ * come after. A probe here opens the window in which frees are checked for a
+ * caller inside the library, the one check that reads user memory.
+ */
+#define EXIT_MARK "__call_tls_dtors"
+
+/* Index into vaddrs: an allocator function, TB_NFUNCS for the exit mark, or -1. */
 static int func_index(const char *name)
 {
 	for (int i = 0; i < TB_NFUNCS; i++)
 		if (strcmp(name, alloc_funcs[i].name) == 0)
 			return i;
-	return -1;
+	return strcmp(name, EXIT_MARK) == 0 ? TB_NFUNCS : -1;
 }
 
 /*
@@ -153,7 +162,7 @@ static void scan_symtab(Elf *elf, Elf_Scn *scn, uint64_t *vaddrs, uint64_t *size
 
 int libc_resolve__functions(const char *path, struct alloc_lib *lib)
 {
-	uint64_t vaddrs[TB_NFUNCS] = {}, sizes[TB_NFUNCS] = {};
+	uint64_t vaddrs[TB_NFUNCS + 1] = {}, sizes[TB_NFUNCS + 1] = {};
 	struct elf_file f;
 	Elf_Scn *scn;
 	int err;
@@ -186,6 +195,8 @@ int libc_resolve__functions(const char *path, struct alloc_lib *lib)
 		lib->free_vaddr = vaddrs[1];
 		text_range(f.elf, vaddrs[1], &lib->text_lo, &lib->text_hi);
 	}
+	if (vaddrs[TB_NFUNCS] && vaddr_to_offset(f.elf, vaddrs[TB_NFUNCS], &lib->exit_off))
+		lib->exit_off = 0;
 	elf_file__close(&f);
 	if (!vaddrs[0] || !lib->n)
 		return -ENOENT;

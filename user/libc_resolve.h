@@ -20,6 +20,7 @@ struct alloc_lib {
 	uint64_t free_vaddr;	/* free's address as the ELF file numbers it */
 	uint64_t text_lo;	/* the executable segment containing free, same numbering */
 	uint64_t text_hi;
+	uint64_t exit_off;	/* glibc's __call_tls_dtors, where exits begin (0: none) */
 };
 
 /*

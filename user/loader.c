@@ -159,6 +159,7 @@ static int set_lib_info(struct loader *l, const struct alloc_lib *lib, __u32 idx
 		.text_lo = lib->text_lo,
 		.text_hi = lib->text_hi,
 		.sp_adjust = 0,	/* free is probed at its entry: the return address is on top */
+		.exit_gated = lib->exit_off != 0,
 	};
 
 	if (bpf_map__update_elem(l->skel->maps.libs, &idx, sizeof(idx), &info, sizeof(info), 0))
@@ -168,7 +169,7 @@ static int set_lib_info(struct loader *l, const struct alloc_lib *lib, __u32 idx
 
 int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbose)
 {
-	uint64_t offs[TB_NFUNCS], cookies[TB_NFUNCS], all[TB_NFUNCS];
+	uint64_t offs[TB_NFUNCS + 1], cookies[TB_NFUNCS + 1], all[TB_NFUNCS];
 	__u32 idx = l->nlibs;
 	unsigned n = 0;
 	int err;
@@ -176,11 +177,22 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 	if (idx >= TB_MAX_LIBS)
 		return -E2BIG;
 	err = set_lib_info(l, lib, idx);
-	for (int i = 0; i < lib->n; i++)
-		all[i] = TB_COOKIE(lib->cookies[i], idx);
+	for (int i = 0; i < lib->n; i++) {
+		offs[i] = lib->offsets[i];
+		cookies[i] = all[i] = TB_COOKIE(lib->cookies[i], idx);
+	}
+	n = lib->n;
+	if (lib->exit_off) {
+		offs[n] = lib->exit_off;
+		cookies[n++] = TB_COOKIE(TB_PROBE_EXITING, idx);
+		if (verbose)
+			fprintf(stderr, "tlsbpf: probing %s in %s at offset %#llx (exits begin: "
+				"frees from inside the library are looked for after it)\n",
+				"__call_tls_dtors", lib->path, (unsigned long long)lib->exit_off);
+	}
 	if (!err)
-		err = add_multi(l, l->skel->progs.alloc_enter, lib, lib->offsets, all, lib->n,
-				false);
+		err = add_multi(l, l->skel->progs.alloc_enter, lib, offs, cookies, n, false);
+	n = 0;
 	if (err)
 		return err;
 	l->nlibs++;
