@@ -96,57 +96,72 @@ int attach__check_pids(const struct env *env, pid_t *pids, int *npids, int max)
 static bool probed_has(struct probed_set *set, const struct stat *st)
 {
 	for (int i = 0; i < set->n; i++)
-		if (set->dev[i] == st->st_dev && set->ino[i] == st->st_ino)
+		if (set->v[i].dev == st->st_dev && set->v[i].ino == st->st_ino)
 			return true;
 	return false;
 }
 
-static void probed_add(struct probed_set *set, const struct stat *st)
+/* False when the file cannot be remembered, and so must not be probed. */
+static bool probed_add(struct probed_set *set, const struct stat *st)
 {
-	if (set->n < TB_MAX_PROBED_FILES) {
-		set->dev[set->n] = st->st_dev;
-		set->ino[set->n++] = st->st_ino;
+	if (set->n == set->cap) {
+		int cap = set->cap ? set->cap * 2 : 64;
+		struct probed_file *v;
+
+		if (cap > TB_MAX_PROBED_FILES || !(v = realloc(set->v, cap * sizeof(*v))))
+			return false;
+		set->v = v;
+		set->cap = cap;
 	}
+	set->v[set->n].dev = st->st_dev;
+	set->v[set->n++].ino = st->st_ino;
+	return true;
 }
 
 bool attach__first_probe(struct probed_set *set, const char *path)
 {
 	struct stat st;
 
-	if (stat(path, &st) || probed_has(set, &st))
-		return false;
-	probed_add(set, &st);
-	return true;
+	return !stat(path, &st) && !probed_has(set, &st) && probed_add(set, &st);
+}
+
+void attach__probed_free(struct probed_set *set)
+{
+	free(set->v);
+	memset(set, 0, sizeof(*set));
 }
 
 /* One mapped file: seen through the process's own root, so containers resolve too. */
 static int probe_file(struct loader *l, struct probed_set *set, pid_t pid, const char *file,
-		      const struct env *env)
+		      const struct env *env, int *newly)
 {
 	char path[PATH_MAX + 32];
 	struct alloc_lib lib;
 	struct stat st;
 
 	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, file);
-	if (stat(path, &st) || !S_ISREG(st.st_mode) || probed_has(set, &st))
-		return 0;
 	/* remembered before parsing: a file without malloc is not parsed again either */
-	probed_add(set, &st);
+	if (stat(path, &st) || !S_ISREG(st.st_mode) || probed_has(set, &st) ||
+	    !probed_add(set, &st))
+		return 0;
 	if (libc_resolve__functions(path, &lib))
 		return 0;
 	if (!env->probe_at_entry)
 		placement__apply(&lib);
+	(*newly)++;
 	return loader__attach_lib(l, &lib, env->verbose);
 }
 
 int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid,
-			  const struct env *env)
+			  const struct env *env, int *newly)
 {
 	char path[64], line[PATH_MAX + 128];
 	bool mapped = false;
 	FILE *f;
-	int err = 0;
+	int err = 0, none;
 
+	if (!newly)
+		newly = &none;
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -161,7 +176,7 @@ int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid,
 		file[strcspn(file, "\n")] = 0;
 		if (strstr(file, " (deleted)"))
 			continue;
-		err = probe_file(l, set, pid, file, env);
+		err = probe_file(l, set, pid, file, env, newly);
 	}
 	fclose(f);
 	/* no mapping at all: a kernel thread, which never calls malloc */
@@ -254,7 +269,7 @@ int attach__all(struct loader *l, struct correlator *c, struct probed_set *set,
 
 		if (pid <= 0 || pid == getpid() || !comm_matches(env, pid))
 			continue;
-		err = attach__probe_process(l, set, pid, env);
+		err = attach__probe_process(l, set, pid, env, NULL);
 		if (err == -ENOENT || err == -ESRCH || err == -EACCES)
 			continue;
 		if (err) {

@@ -9,24 +9,28 @@
 #include "env.h"
 #include "loader.h"
 
-#define TB_MAX_PROBED_FILES 64
+#define TB_MAX_PROBED_FILES 65536	/* files looked at, malloc or not */
 
 /* Allocator files already probed, by inode: processes sharing a library share its probes. */
 struct probed_set {
-	dev_t dev[TB_MAX_PROBED_FILES];
-	ino_t ino[TB_MAX_PROBED_FILES];
-	int n;
+	struct probed_file { dev_t dev; ino_t ino; } *v;
+	int n, cap;
 };
 
-/* True the first time PATH's file (by inode) is seen: each file is probed once. */
+/*
+ * True the first time PATH's file (by inode) is seen: each file is probed once.
+ * False too when the set cannot remember it: a file is never probed twice.
+ */
 bool attach__first_probe(struct probed_set *set, const char *path);
+void attach__probed_free(struct probed_set *set);
 
 /* Resolve -p's list into process ids (a thread id becomes its process); one line per bad one. */
 int attach__check_pids(const struct env *env, pid_t *pids, int *npids, int max);
 
-/* Probe every file mapped by PID that defines malloc, unless already probed. */
+/* Probe every file mapped by PID that defines malloc, unless already probed; *newly (if not
+ * NULL) is raised by the number of files probed. */
 int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid,
-			  const struct env *env);
+			  const struct env *env, int *newly);
 
 /* Describe PID to the model (maps, threads), then watch it. */
 int attach__watch(struct loader *l, struct correlator *c, pid_t pid, uint64_t ts_ns);

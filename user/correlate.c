@@ -1131,6 +1131,7 @@ static void exec_reset(struct correlator *c, struct tb_process *p, struct tb_eve
 	p->maps.hit = TB_NONE;
 	p->inherited_live_blocks = p->inherited_live_bytes = 0;
 	p->partial = p->forgot_freed = 0;
+	p->probed_late_ns = 0;
 	p->loss_gen = c->loss_gen;
 	p->execs++;
 	free(p->exe);
@@ -1434,4 +1435,14 @@ void correlator__free(struct correlator *c)
 	free(c->tid_map.keys);
 	free(c->tid_map.vals);
 	free(c);
+}
+
+void correlator__probed_late(struct correlator *c, uint32_t pid, uint64_t delay_ns)
+{
+	struct tb_process *p = proc_find_live(c, pid);
+
+	if (!p)
+		return;
+	p->partial = 1;	/* a block from before the probes went unseen: its free is not invalid */
+	p->probed_late_ns = delay_ns ? delay_ns : 1;
 }

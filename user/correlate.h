@@ -27,6 +27,12 @@ void correlator__process(struct correlator *c, struct tb_event *e);
 int correlator__seed_process(struct correlator *c, uint32_t pid, const char *comm, FILE *maps,
 			     const uint32_t *tids, size_t ntids, uint64_t ts_ns);
 
+/*
+ * PID's new image brought an allocator that was probed only after its exec,
+ * delay_ns later: calls in between were not seen, so its history is partial.
+ */
+void correlator__probed_late(struct correlator *c, uint32_t pid, uint64_t delay_ns);
+
 /* Processes seen and not yet exited. */
 size_t correlator__live_processes(const struct correlator *c);
 

@@ -188,7 +188,7 @@ static int run_pids(const struct env *env)
 	if (session__open(&s, env, MODE_PIDS))
 		goto fail;
 	for (int i = 0; i < n && !err; i++) {
-		err = attach__probe_process(&s.loader, &s.probed, pids[i], env);
+		err = attach__probe_process(&s.loader, &s.probed, pids[i], env, NULL);
 		if (err == -ENOENT)
 			fprintf(stderr, "tlsbpf: -p %d: a kernel thread, with no allocator to watch\n",
 				pids[i]);

@@ -31,6 +31,14 @@ void pipeline__event(struct pipeline *p, struct tb_event *e)
 	e->seq = ++p->seq;
 	p->last_ts = e->ts_ns;
 	correlator__process(p->corr, e);
+	if (e->type == TB_EV_EXEC) {
+		if (p->nexecs < sizeof(p->execs) / sizeof(p->execs[0])) {
+			p->execs[p->nexecs].pid = e->pid;
+			p->execs[p->nexecs++].ts_ns = e->ts_ns;
+		} else {
+			p->execs_unchecked++;
+		}
+	}
 	if (p->csv)
 		csv_writer__write(p->csv, e);
 	if (p->live)

@@ -16,6 +16,10 @@ struct pipeline {
 	uint64_t seq;	/* rows so far */
 	uint64_t lost;	/* events lost so far */
 	uint64_t last_ts;
+	/* execs since the session last looked: their new image may bring an allocator */
+	struct { uint32_t pid; uint64_t ts_ns; } execs[1024];
+	uint32_t nexecs;
+	uint64_t execs_unchecked;	/* execs that did not fit before the session looked */
 };
 
 /* Opens every output the options name, before anything runs: a bad path fails early. */

@@ -203,6 +203,9 @@ static void text_proc_title(const struct tb_process *p, FILE *out, int ind)
 	if (p->attached)
 		fprintf(out, "%*s  running before it was watched: its older blocks are unknown\n",
 			ind, "");
+	if (p->probed_late_ns)
+		fprintf(out, "%*s  its allocator was probed %.1f ms after its exec: calls in between "
+			"are not seen\n", ind, "", p->probed_late_ns / 1e6);
 	fprintf(out, "%*s  threads created: %" PRIu64 ", children: %" PRIu64 ", execs: %" PRIu32
 		"\n", ind, "", p->threads_created, p->children, p->execs);
 }
@@ -484,7 +487,8 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *               "invalid_frees", "unknown_origin_frees": n },
  *   "processes": [ {                      in creation order; "id" is the index here
  *       "id": n, "pid": n, "parent": id | null, "children": [id], "comm": str,
- *       "exe": str | null, "attached": bool, "state": "running" | "exited",
+ *       "exe": str | null, "attached": bool, "probed_late_ns": n | null,
+ *       "state": "running" | "exited",
  *       "exit_status": n | null, "exit_detail": str | null, "start_ns": n, "end_ns": n | null,
  *       "execs": n, "threads_created": n, "live_blocks": n,
  *       "threads": [ { "label": "T0", "tid": n, "comm": str, "exited": bool,
@@ -755,6 +759,10 @@ static void json_proc_identity(struct jw *w, const struct correlator *c,
 	jw_str(w, "comm", p->comm, TB_COMM_LEN);
 	jw_str(w, "exe", p->exe, TB_PATH_LEN);
 	jw_bool(w, "attached", p->attached);
+	if (p->probed_late_ns)
+		jw_u64(w, "probed_late_ns", p->probed_late_ns);
+	else
+		jw_raw(w, "probed_late_ns", "null");
 }
 
 static void json_proc_life(struct jw *w, const struct tb_process *p)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* session.c: the parts of a run every mode shares, from the first check to the last flush. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +222,34 @@ static bool stop_requested(struct session *s, uint64_t now, uint64_t *grace)
 	return false;
 }
 
+/*
+ * A watched process exec'd: its new image may bring an allocator nobody has
+ * probed yet (a musl or static program started by a glibc shell, under -a a
+ * program that did not run when tlsbpf started). Probe it now; what it did in
+ * between was not seen, and the model is told so. Under --confine only the
+ * private copy may be probed, or every process on the machine would pay.
+ */
+static void follow_execs(struct session *s)
+{
+	struct pipeline *p = &s->pipe;
+
+	for (uint32_t i = 0; i < p->nexecs; i++) {
+		int newly = 0;
+
+		if (s->env->confine ||
+		    attach__probe_process(&s->loader, &s->probed, p->execs[i].pid, s->env,
+					  &newly) < 0 || !newly)
+			continue;
+		correlator__probed_late(p->corr, p->execs[i].pid,
+					session__now_ns() - p->execs[i].ts_ns);
+	}
+	if (p->execs_unchecked && s->env->verbose)
+		fprintf(stderr, "tlsbpf: %" PRIu64 " execs came too fast to look for new allocators\n",
+			p->execs_unchecked);
+	p->nexecs = 0;
+	p->execs_unchecked = 0;
+}
+
 int session__loop(struct session *s)
 {
 	uint64_t grace = 0, next_status = 0, seen = 0, now;
@@ -235,6 +264,7 @@ int session__loop(struct session *s)
 			return err;
 		}
 		account_drops(s);
+		follow_execs(s);
 		pipeline__flush(&s->pipe);
 		now = session__now_ns();
 		status_line(s, now, &next_status, &seen);
@@ -266,6 +296,7 @@ int session__finish(struct session *s)
 		fprintf(stderr, "tlsbpf: cpu time: tlsbpf %.3f s, the processes it reaped %.3f s\n",
 			cpu_seconds(RUSAGE_SELF), cpu_seconds(RUSAGE_CHILDREN));
 	loader__destroy(&s->loader);
+	attach__probed_free(&s->probed);
 	info.command = s->what;
 	info.duration_ns = session__now_ns() - s->start_ns;
 	info.events = s->pipe.seq;

@@ -82,3 +82,42 @@ if gcc -static -O1 -fno-builtin -pthread -o "$T/tp_static" tests/progs/tp_count.
 else
 	not_ok "gcc -static builds a test program (libc6-dev's static library)"
 fi
+
+# A watched process that execs a program with another allocator: probed at its exec.
+# Before that, such a program's calls were never seen: a row count well above zero is the test.
+# late CSV JSON: "pid allocations unknown_origin invalid_or_double late_ms" of the musl 08a
+late() {
+	python3 - "$@" <<'PY'
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline='')))
+pids = {r['pid'] for r in rows if r['event'] == 'exec' and r['detail'].endswith('08a_musl')}
+pid = pids.pop() if len(pids) == 1 else None
+mine = [r for r in rows if r['pid'] == pid]
+allocs = sum(1 for r in mine if r['event'] in ('malloc', 'calloc'))
+unk = sum(1 for r in mine if 'unknown_origin' in r['flags'])
+bad = sum(1 for r in mine if {'invalid_free', 'double_free'} & set(r['flags'].split('|')))
+p = [p for p in json.load(open(sys.argv[2]))['processes'] if str(p['pid']) == pid]
+late = p[0]['probed_late_ns'] if p else None
+print(pid, allocs, unk, bad, 'none' if late is None else f"{late / 1e6:.1f}")
+PY
+}
+$TLSBPF -q --csv "$T/x.csv" --summary-json "$T/x.json" -- \
+	sh -c "$T/08a_musl -L 2 -l 50 >$T/x.out; true" 2>"$T/x.err"
+read -r pid allocs unk bad late_ms <<<"$(late "$T/x.csv" "$T/x.json")"
+check "a glibc shell runs a musl program: its calls are rows once musl is probed at its exec \
+(pid $pid: $allocs allocations, probed $late_ms ms after the exec)" \
+	[ "$pid" != None -a "${allocs:-0}" -gt 100 -a "$late_ms" != none ]
+check "the calls before the probe went unseen: their frees are unknown_origin ($unk), never \
+invalid or double ($bad)" [ "${bad:-1}" -eq 0 ]
+
+# -a: a musl program started after tlsbpf, whose allocator no process had mapped at the start
+$TLSBPF -a -q --comm 08a_musl --csv "$T/y.csv" --summary-json "$T/y.json" --duration 5 \
+	2>"$T/y.err" &
+tb=$!
+sleep 1.5
+"$T/08a_musl" -L 2 -l 50 >"$T/y.out"
+wait "$tb"
+read -r pid allocs unk bad late_ms <<<"$(late "$T/y.csv" "$T/y.json")"
+check "-a: a musl program started later gets its allocator probed at its exec (pid $pid: \
+$allocs allocations, probed $late_ms ms after the exec)" \
+	[ "$pid" != None -a "${allocs:-0}" -gt 100 -a "$late_ms" != none -a "${bad:-1}" -eq 0 ]
