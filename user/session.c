@@ -236,9 +236,11 @@ static void follow_execs(struct session *s)
 	for (uint32_t i = 0; i < p->nexecs; i++) {
 		int newly = 0;
 
-		if (s->env->confine ||
-		    attach__probe_process(&s->loader, &s->probed, p->execs[i].pid, s->env,
-					  &newly) < 0 || !newly)
+		if (s->env->confine)
+			break;
+		/* an error after some file was probed still leaves a late probe to report */
+		attach__probe_process(&s->loader, &s->probed, p->execs[i].pid, s->env, &newly);
+		if (!newly)
 			continue;
 		correlator__probed_late(p->corr, p->execs[i].pid,
 					session__now_ns() - p->execs[i].ts_ns);
