@@ -233,11 +233,9 @@ static void follow_execs(struct session *s)
 {
 	struct pipeline *p = &s->pipe;
 
-	for (uint32_t i = 0; i < p->nexecs; i++) {
+	for (uint32_t i = 0; i < p->nexecs && !s->env->confine; i++) {
 		int newly = 0;
 
-		if (s->env->confine)
-			break;
 		/* an error after some file was probed still leaves a late probe to report */
 		attach__probe_process(&s->loader, &s->probed, p->execs[i].pid, s->env, &newly);
 		if (!newly)
@@ -245,9 +243,10 @@ static void follow_execs(struct session *s)
 		correlator__probed_late(p->corr, p->execs[i].pid,
 					session__now_ns() - p->execs[i].ts_ns);
 	}
-	if (p->execs_unchecked && s->env->verbose)
-		fprintf(stderr, "tlsbpf: %" PRIu64 " execs came too fast to look for new allocators\n",
-			p->execs_unchecked);
+	/* over a thousand execs in one poll: rare enough to say every time, never silently */
+	if (p->execs_unchecked && !s->env->confine)
+		fprintf(stderr, "tlsbpf: %" PRIu64 " execs came too fast to look for new allocators "
+			"in them\n", p->execs_unchecked);
 	p->nexecs = 0;
 	p->execs_unchecked = 0;
 }
