@@ -107,9 +107,10 @@ $(OUTPUT)/progs/%: tests/progs/%.c | $(OUTPUT)/progs
 
 unit: $(UNIT)
 
+# The test's own source and the objects: a .c its .d lists was #included, not linked.
 $(OUTPUT)/unit/%: tests/unit/%.c $(CORE_OBJS) $(OUTPUT)/user/env.o | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) -lcapstone -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(filter %.o,$^) -lcapstone -o $@
 
 # Everything a test needs, then the suite: unit tests always, BPF tests as root.
 test: all unit
