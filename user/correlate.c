@@ -15,6 +15,7 @@
 
 #define PAGE_SZ 4096ULL		/* the kernel rounds every length up to it */
 #define GOLDEN 0x9E3779B97F4A7C15ULL
+#define TB_CLONE_VM 0x100	/* clone flag: the child shares its parent's memory */
 #define BTAB_MIN_SHIFT 8	/* a block table starts at 256 slots */
 #define TB_FREED_KEEP (1u << 20) /* tombstones kept per process before they may be dropped */
 
@@ -334,7 +335,7 @@ static struct tb_process *proc_alloc(struct correlator *c, uint32_t pid, uint64_
 	p->pid = pid;
 	p->index = c->nprocs;
 	p->parent = p->first_child = p->last_child = p->next_sibling = TB_NONE;
-	p->heap_arena = TB_NONE;
+	p->heap_arena = p->mem_of = TB_NONE;
 	p->loss_gen = c->loss_gen;
 	p->start_ts = ts;
 	set_comm(p->comm, comm);
@@ -1050,7 +1051,10 @@ static struct tb_process *proc_fork(struct correlator *c, struct tb_process *par
 	p->heap_start = parent->heap_start;
 	p->heap_end = parent->heap_end;
 	p->exe = parent->exe ? strdup(parent->exe) : NULL;
-	if (copy_arenas(p, parent) || copy_memory(p, parent)) {
+	if (e->sysflags & TB_CLONE_VM) {
+		/* vfork, posix_spawn: no copy, the child runs in its parent's memory until exec */
+		p->mem_of = parent->mem_of != TB_NONE ? parent->mem_of : parent->index;
+	} else if (copy_arenas(p, parent) || copy_memory(p, parent)) {
 		p->partial = 1; /* what could not be copied is unknown, not invalid */
 		if (p->heap_arena == TB_NONE && proc_new_image(p, e->ts_ns))
 			return NULL;
@@ -1132,6 +1136,7 @@ static void exec_reset(struct correlator *c, struct tb_process *p, struct tb_eve
 	p->inherited_live_blocks = p->inherited_live_bytes = 0;
 	p->partial = p->forgot_freed = 0;
 	p->probed_late_ns = 0;
+	p->mem_of = TB_NONE;
 	p->loss_gen = c->loss_gen;
 	p->execs++;
 	free(p->exe);
@@ -1226,6 +1231,14 @@ static int on_task_event(struct correlator *c, struct tb_event *e)
 	return 1;
 }
 
+/* Whose address space a call lands in: a vfork child's is its parent's, while it lives. */
+static struct tb_process *memory_of(struct correlator *c, struct tb_process *p)
+{
+	struct tb_process *m = p->mem_of == TB_NONE ? NULL : c->procs[p->mem_of];
+
+	return m && !m->exited ? m : p;
+}
+
 static void on_memory_event(struct correlator *c, struct tb_process *p, struct tb_thread *t,
 			    struct tb_event *e)
 {
@@ -1280,7 +1293,7 @@ void correlator__process(struct correlator *c, struct tb_event *e)
 	p = proc_get(c, e->pid, e->ts_ns, e->comm);
 	t = p ? thread_get(c, p, e->tid ? e->tid : e->pid, e->ts_ns, e->comm) : NULL;
 	if (t)
-		on_memory_event(c, p, t, e);
+		on_memory_event(c, memory_of(c, p), t, e);
 }
 
 /* ---- attach mode ------------------------------------------------------------------------- */

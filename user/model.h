@@ -128,6 +128,8 @@ struct tb_process {
 	uint32_t nthreads, cap_threads;
 	uint32_t heap_arena;	/* arena index of the current image's main arena */
 	uint32_t loss_gen;	/* correlator loss generation when its history began */
+	uint32_t mem_of;	/* vfork/CLONE_VM child until its exec: the process whose memory
+				   it runs in, or TB_NONE */
 	uint8_t exited;
 	uint8_t attached;	/* seeded, or first seen in the middle of its life */
 	uint8_t partial;	/* history incomplete: unknown frees are not invalid */

@@ -236,6 +236,34 @@ static void test_internal_free(void)
 	correlator__free(c);
 }
 
+/* vfork: the child runs in its parent's memory until exec, so its blocks are the parent's. */
+static void test_vfork_shares_memory(void)
+{
+	struct correlator *c = correlator__new();
+	struct tb_event e;
+
+	start_proc(c, 360);
+	mal(c, 360, 360, 24, HEAP + 0x400);
+	e = ev(TB_EV_FORK, 361, 361);
+	e.origin_pid = e.origin_tid = 360;
+	e.sysflags = 0x4100; /* CLONE_VM | CLONE_VFORK */
+	run(c, e);
+	e = mal(c, 361, 361, 512, HEAP + 0x800);
+	CHECK(e.region == TB_REG_HEAP, "a vfork child's malloc lands in its parent's heap");
+	e = fre(c, 361, 361, HEAP + 0x400);
+	CHECK(!(e.flags & (TB_F_INHERITED | TB_F_INVALID_FREE)) && e.origin_pid == 360,
+	      "the child freeing its parent's block: the parent's block, not an inherited copy");
+	task(c, TB_EV_EXEC, 361, 361, 0, 0, 0);
+	e = fre(c, 360, 360, HEAP + 0x800);
+	CHECK(!(e.flags & TB_F_INVALID_FREE) && e.origin_pid == 361 && (e.flags & TB_F_CROSS_THREAD),
+	      "the parent frees what its vfork child got: not invalid, allocated by the child");
+	e = fre(c, 360, 360, HEAP + 0x400);
+	CHECK(e.flags & TB_F_DOUBLE_FREE, "the block the child freed is freed in the parent too");
+	e = mal(c, 361, 361, 24, HEAP + 0x400);
+	CHECK(!(e.flags & TB_F_REUSED), "after its exec the child has a memory of its own");
+	correlator__free(c);
+}
+
 static void test_reuse(void)
 {
 	struct correlator *c = correlator__new();
@@ -869,6 +897,7 @@ int main(int argc, char **argv)
 	test_cross_thread();
 	test_double_and_invalid();
 	test_internal_free();
+	test_vfork_shares_memory();
 	test_reuse();
 	test_realloc();
 	test_fork();
