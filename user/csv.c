@@ -79,9 +79,9 @@ static const char digit_pairs[201] =
 	"6061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
-static const unsigned char quote_needed[256] = {
-	[','] = 1, ['"'] = 1, ['\r'] = 1, ['\n'] = 1,
-};
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the CSV writer builds its digits in registers for a little-endian store"
+#endif
 
 /* Digits of v: floor(log10) from the bit length, corrected by one comparison. */
 static inline unsigned dec_len(uint64_t v)
@@ -98,20 +98,42 @@ static inline unsigned dec_len(uint64_t v)
 	return t - ((v | 1) < pow10[t]) + 1;
 }
 
+/* Exactly 8 digits of v < 10^8: four pair lookups that do not wait on each other. */
+static inline void put_dec8(char *p, uint32_t v)
+{
+	uint32_t hi = v / 10000, lo = v % 10000;
+
+	memcpy(p, digit_pairs + hi / 100 * 2, 2);
+	memcpy(p + 2, digit_pairs + hi % 100 * 2, 2);
+	memcpy(p + 4, digit_pairs + lo / 100 * 2, 2);
+	memcpy(p + 6, digit_pairs + lo % 100 * 2, 2);
+}
+
+/*
+ * Timestamps have 14 digits and more: eight at a time in 32-bit arithmetic
+ * keeps the chain of dependent divisions short.
+ */
 static inline char *put_dec(char *p, uint64_t v)
 {
 	unsigned n = dec_len(v);
 	char *q = p + n;
+	uint32_t w;
 
-	while (v >= 100) {
-		q -= 2;
-		memcpy(q, digit_pairs + (v % 100) * 2, 2);
-		v /= 100;
+	while (v >= 100000000) {
+		uint64_t hi = v / 100000000;
+
+		q -= 8;
+		put_dec8(q, (uint32_t)(v - hi * 100000000));
+		v = hi;
 	}
-	if (v >= 10)
-		memcpy(q - 2, digit_pairs + v * 2, 2);
+	for (w = v; w >= 100; w /= 100) {
+		q -= 2;
+		memcpy(q, digit_pairs + w % 100 * 2, 2);
+	}
+	if (w >= 10)
+		memcpy(q - 2, digit_pairs + w * 2, 2);
 	else
-		q[-1] = '0' + v;
+		q[-1] = '0' + w;
 	return p + n;
 }
 
@@ -123,28 +145,117 @@ static inline char *put_sdec(char *p, int32_t v)
 	return put_dec(p, -(int64_t)v);
 }
 
+/* The 8 hex digits of v as 8 bytes, the most significant digit first in memory. */
+static inline uint64_t hex8(uint32_t v)
+{
+	uint64_t x = v, letters;
+
+	/* spread the nibbles one to a byte, the lowest nibble in the lowest byte */
+	x = (x | x << 16) & 0x0000ffff0000ffffULL;
+	x = (x | x << 8) & 0x00ff00ff00ff00ffULL;
+	x = (x | x << 4) & 0x0f0f0f0f0f0f0f0fULL;
+	letters = ((x + 0x0606060606060606ULL) >> 4) & 0x0101010101010101ULL;
+	x += 0x3030303030303030ULL + letters * ('a' - '0' - 10);
+	return __builtin_bswap64(x);
+}
+
+/*
+ * Whole 8-byte stores: the bytes past the digits are scratch that the next
+ * column overwrites or the buffer's length leaves out (ROW_MAX has room).
+ */
 static inline char *put_hex(char *p, uint64_t v)
 {
-	static const char xdigits[] = "0123456789abcdef";
 	unsigned n = (64 - __builtin_clzll(v | 1) + 3) / 4;
-	char *q;
+	uint64_t lo = hex8((uint32_t)v), hi;
 
-	*p++ = '0';
-	*p++ = 'x';
-	q = p + n;
-	do {
-		*--q = xdigits[v & 15];
-		v >>= 4;
-	} while (q > p);
+	memcpy(p, "0x", 2);
+	p += 2;
+	if (n <= 8) {
+		lo >>= 8 * (8 - n);
+		memcpy(p, &lo, 8);
+		return p + n;
+	}
+	hi = hex8(v >> 32) >> 8 * (16 - n);
+	memcpy(p, &hi, 8);
+	memcpy(p + n - 8, &lo, 8);
 	return p + n;
 }
 
-static inline char *put_str(char *p, const char *s)
+/* Event, region and flag names with their lengths, copied 16 bytes at a time. */
+struct wname {
+	char s[16];
+	unsigned char n;
+};
+
+static struct wname event_names[TB_EV_MAX], region_names[TB_REG_MAX], flag_names[TB_F_NBITS];
+
+static void name_set(struct wname *nm, const char *s)
 {
 	size_t n = strlen(s);
 
-	memcpy(p, s, n);
-	return p + n;
+	nm->n = n < sizeof(nm->s) ? n : sizeof(nm->s);
+	memcpy(nm->s, s, nm->n);
+}
+
+static void wnames_init(void)
+{
+	unsigned i;
+
+	for (i = 0; i < TB_EV_MAX; i++)
+		name_set(&event_names[i], tb_event_name(i));
+	for (i = 0; i < TB_REG_MAX; i++)
+		name_set(&region_names[i], tb_region_name(i));
+	for (i = 0; i < TB_F_NBITS; i++)
+		name_set(&flag_names[i], tb_flag_name(i));
+}
+
+static inline char *put_name(char *p, const struct wname *nm)
+{
+	memcpy(p, nm->s, sizeof(nm->s));
+	return p + nm->n;
+}
+
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/* A high bit in each byte of w equal to c; exact up to the lowest one, which is all we read. */
+static inline uint64_t bytes_equal(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (ONES * c);
+
+	return (x - ONES) & ~x & HIGHS;
+}
+
+/* The first NUL or byte CSV must quote among the 8 in w, as a mask (0: none). */
+static inline uint64_t stop_bytes(uint64_t w)
+{
+	return bytes_equal(w, 0) | bytes_equal(w, ',') | bytes_equal(w, '"') |
+	       bytes_equal(w, '\r') | bytes_equal(w, '\n');
+}
+
+/*
+ * A thread name, up to 15 bytes: read as two words, so a plain name (the
+ * usual case) costs no byte loop; one that needs quotes takes csv_quote.
+ */
+static inline char *put_comm(char *p, const char comm[TB_COMM_LEN])
+{
+	uint64_t w[2], m;
+	unsigned i, len;
+
+	memcpy(w, comm, sizeof(w));
+	w[1] &= ~(0xffULL << 56);	/* a name missing its NUL ends at 15 bytes */
+	for (i = 0; i < 2; i++) {
+		m = stop_bytes(w[i]);
+		if (!m)
+			continue;
+		len = __builtin_ctzll(m) / 8;
+		if ((w[i] >> 8 * len) & 0xff)
+			break;	/* a byte to quote before the end */
+		len += i * 8;
+		memcpy(p, w, sizeof(w));
+		return p + len;
+	}
+	return p + csv_quote(p, comm, strnlen(comm, TB_COMM_LEN - 1));
 }
 
 /* Each of these writes the column when cond holds, then its comma. */
@@ -172,6 +283,10 @@ static inline char *sdec_col(char *p, int cond, int32_t v)
 	return p + 1;
 }
 
+static const unsigned char quote_needed[256] = {
+	[','] = 1, ['"'] = 1, ['\r'] = 1, ['\n'] = 1,
+};
+
 size_t csv_quote(char *dst, const char *src, size_t len)
 {
 	size_t i, n = 0;
@@ -195,15 +310,12 @@ size_t csv_quote(char *dst, const char *src, size_t len)
 
 static char *put_flags(char *p, uint32_t flags)
 {
-	int first = 1;
-
-	for (unsigned i = 0; i < TB_F_NBITS; i++) {
-		if (!(flags & (1u << i)))
-			continue;
-		if (!first)
+	flags &= (1u << TB_F_NBITS) - 1;
+	while (flags) {
+		p = put_name(p, &flag_names[__builtin_ctz(flags)]);
+		flags &= flags - 1;
+		if (flags)
 			*p++ = '|';
-		p = put_str(p, tb_flag_name(i));
-		first = 0;
 	}
 	return p;
 }
@@ -219,9 +331,9 @@ static char *put_event_cols(char *p, const struct tb_event *e, unsigned cols)
 	*p++ = ',';
 	p = put_dec(p, e->tid);
 	*p++ = ',';
-	p += csv_quote(p, e->comm, strnlen(e->comm, TB_COMM_LEN - 1));
+	p = put_comm(p, e->comm);
 	*p++ = ',';
-	p = put_str(p, tb_event_name(e->type));
+	p = put_name(p, &event_names[e->type]);
 	*p++ = ',';
 	p = dec_col(p, cols & COL_SIZE, e->size);
 	p = hex_col(p, cols & COL_ADDR, e->addr);
@@ -235,7 +347,7 @@ static char *put_correlation_cols(char *p, const struct tb_event *e)
 	int placed = e->region != TB_REG_NONE && (unsigned)e->region < TB_REG_MAX;
 
 	if (placed)
-		p = put_str(p, tb_region_name(e->region));
+		p = put_name(p, &region_names[e->region]);
 	*p++ = ',';
 	p = hex_col(p, placed, e->region_base);
 	p = dec_col(p, e->origin_pid, e->origin_pid);
@@ -249,13 +361,20 @@ static char *put_correlation_cols(char *p, const struct tb_event *e)
 /* align .. detail: the extension columns, then the end of the row */
 static char *put_extension_cols(char *p, const struct tb_event *e, unsigned cols)
 {
+	/* an allocator row leaves them all empty: one store */
+	if (!(cols & (COL_PROT | COL_SYSFLAGS | COL_FD | COL_OLD_SIZE)) && !e->align && !e->err &&
+	    !e->detail[0]) {
+		memcpy(p, ",,,,,,\n", 8);
+		return p + 7;
+	}
 	p = dec_col(p, e->align, e->align);
 	p = dec_col(p, cols & COL_PROT, e->prot);
 	p = hex_col(p, cols & COL_SYSFLAGS, e->sysflags);
 	p = sdec_col(p, cols & COL_FD, e->fd);
 	p = dec_col(p, cols & COL_OLD_SIZE, e->old_size);
 	p = sdec_col(p, e->err, e->err);
-	p += csv_quote(p, e->detail, strnlen(e->detail, TB_PATH_LEN - 1));
+	if (e->detail[0])
+		p += csv_quote(p, e->detail, strnlen(e->detail, TB_PATH_LEN - 1));
 	*p++ = '\n';
 	return p;
 }
@@ -267,6 +386,7 @@ struct csv_writer *csv_writer__open(const char *path, const struct tb_owner *own
 	struct csv_writer *w;
 	int fd;
 
+	wnames_init();
 	w = malloc(sizeof(*w));
 	if (!w) {
 		fprintf(stderr, "tlsbpf: cannot open '%s': %s\n", path, strerror(ENOMEM));

@@ -310,6 +310,18 @@ static void test_numbers(void)
 		CHECK(strstr(row, want) != NULL, "decimal %s", want);
 		free(row);
 	}
+	/* every digit count, and each hex digit in the top place: the writer builds digits in registers */
+	for (unsigned bits = 0; bits <= 64; bits++) {
+		for (uint64_t top = 1; top < 16; top += 7) {
+			char want[48];
+
+			e.addr = bits ? (top << (bits - 1) / 4 * 4) | 0x0123456789abcdefULL >> (64 - bits) : 0;
+			row = row_of(&e);
+			snprintf(want, sizeof(want), ",0x%llx,,10,", (unsigned long long)e.addr);
+			CHECK(strstr(row, want) != NULL, "hex %s", want);
+			free(row);
+		}
+	}
 }
 
 static void test_ignored_types(void)
@@ -351,7 +363,8 @@ static void test_hostile_comm(void)
 {
 	static const char *const comms[] = {
 		"a,b", "say \"hi\"", "two\nlines", "cr\rhere", "\xff\xfe\x80junk", "\"", ",",
-		"\x1b[2J", "fifteen-bytes-x", "",
+		"\x1b[2J", "fifteen-bytes-x", "", "eight-by,after", "fourteen-bytes\"",
+		"seven-b\n",
 	};
 	const char *path = tmp_path("comm.csv");
 
