@@ -29,6 +29,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_MADVISE 28
 #endif
 
+#define WAKE_CHECK_EVERY 32
+
 /* Knobs, set by the loader between open and load. */
 const volatile __u64 wakeup_bytes = 1 << 20;	/* force a wakeup once this much is unread */
 const volatile __u32 sample_every = 0;	/* --sample N: record one allocation call in N, and its free */
@@ -111,6 +113,14 @@ struct {
 	__type(value, __u8);
 } sampled SEC(".maps");
 
+/* Records this CPU has submitted: the ring's fill is looked at once in WAKE_CHECK_EVERY. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} submitted SEC(".maps");
+
 /* A memory syscall in progress: its arguments, kept from sys_enter to sys_exit. */
 struct sysargs {
 	__u64 args[6];
@@ -161,9 +171,20 @@ static __always_inline void *reserve(__u64 size)
  */
 static __always_inline void submit(void *rec)
 {
-	__u64 avail = bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA);
+	__u32 zero = 0, *n = bpf_map_lookup_elem(&submitted, &zero);
+	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	bpf_ringbuf_submit(rec, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	/* the query is a helper call; the per-CPU count is inlined: 1 MiB late by 2 KiB at most */
+	if (!n || (++*n & (WAKE_CHECK_EVERY - 1)) == 0)
+		if (bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+			flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(rec, flags);
+}
+
+/* What bpf_get_current_pid_tgid() says, without its helper call: the task is at hand. */
+static __always_inline __u64 task_pid_tgid(struct task_struct *task)
+{
+	return (__u64)task->tgid << 32 | (__u32)task->pid;
 }
 
 static __always_inline void fill_hdr(struct tb_hdr *h, __u16 type, __u64 pid_tgid)
@@ -279,12 +300,11 @@ static __always_inline bool sample_this(struct call *c)
  * having one is the answer, so the watched-map lookup is paid once per thread,
  * not once per call. exec drops the slot, since it may change the answer.
  */
-static __always_inline struct call *call_slot(__u64 pid_tgid)
+static __always_inline struct call *call_slot(struct task_struct *task)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct call *c = bpf_task_storage_get(&inflight, task, 0, 0);
 
-	if (c || !is_active(pid_tgid >> 32))
+	if (c || !is_active(task->tgid))
 		return c;
 	c = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!c)
@@ -296,14 +316,15 @@ static __always_inline struct call *call_slot(__u64 pid_tgid)
 SEC("uprobe")
 int BPF_KPROBE(alloc_enter)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct task_struct *task;
 	__u64 cookie;
 	__u32 type;
 	struct call *cur;
 
 	if (empty_probes)
 		return 0;
-	cur = call_slot(pid_tgid);
+	task = bpf_get_current_task_btf();
+	cur = call_slot(task);
 	if (!cur)
 		return 0;
 	cookie = bpf_get_attach_cookie(ctx);
@@ -320,7 +341,7 @@ int BPF_KPROBE(alloc_enter)
 			return 0;
 		if (sample_every > 1 && bpf_map_delete_elem(&sampled, &ptr))
 			return 0;
-		emit_free(ctx, pid_tgid, ptr, cookie >> 16, cur);
+		emit_free(ctx, task_pid_tgid(task), ptr, cookie >> 16, cur);
 		return 0;
 	}
 	if (cur->depth) {
@@ -370,13 +391,15 @@ static __always_inline void remember_sampled(struct tb_rec_alloc *r)
 SEC("uretprobe")
 int BPF_KRETPROBE(alloc_exit, __u64 ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid(), now;
+	struct task_struct *task;
 	struct tb_rec_alloc *r;
 	struct call *c;
+	__u64 now;
 
 	if (empty_probes)
 		return 0;
-	c = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	task = bpf_get_current_task_btf();
+	c = bpf_task_storage_get(&inflight, task, 0, 0);
 	if (!c || !c->depth)
 		return 0;
 	if (c->depth > 1) {
@@ -388,7 +411,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 		return 0;
 	r = reserve(sizeof(*r));
 	if (r) {
-		fill_hdr(&r->h, c->type, pid_tgid);
+		fill_hdr(&r->h, c->type, task_pid_tgid(task));
 		now = r->h.ts_ns;
 		r->h.flags = c->flags;
 		r->h.aux = now - c->ts_ns > 0xffffffffULL ? 0xffffffff : now - c->ts_ns;
