@@ -32,7 +32,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define WAKE_CHECK_EVERY 32
 
 /* Knobs, set by the loader between open and load. */
-const volatile __u64 wakeup_bytes = 1 << 20;	/* force a wakeup once this much is unread */
+const volatile __u64 wakeup_bytes = 1 << 17;	/* force a wakeup once a ring has this much unread */
 const volatile __u32 sample_every = 0;	/* --sample N: record one allocation call in N, and its free */
 const volatile __u32 report_free_null = 0;
 const volatile __u32 empty_probes = 0;	/* benchmark floor: the probes fire and do nothing */
@@ -40,11 +40,22 @@ const volatile __u32 watch_all = 0;	/* -a: every process that execs from now on 
 const volatile __u32 filter_comm = 0;	/* -a --comm: only names in the comms map */
 const volatile __u32 self_tgid = 0;	/* tlsbpf itself: never watched, or it would feed on itself */
 
-/* Ring buffer for every record; its size is set by the loader. */
-struct {
+/*
+ * One ring buffer per CPU, so that threads on different CPUs never share a
+ * ring's lock and producer position. The loader makes the rings and fills
+ * the slots; the consumer merges them back into time order.
+ */
+struct cpu_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20);
-} rb SEC(".maps");
+	__uint(max_entries, 1 << 20);	/* the loader's rings may have another size */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);	/* the loader sets one slot per possible CPU */
+	__type(key, __u32);
+	__array(values, struct cpu_ring);
+} rings SEC(".maps");
 
 /* tgid -> TB_WATCH_PENDING / TB_WATCH_ACTIVE */
 struct {
@@ -155,9 +166,21 @@ static __always_inline bool is_active(__u32 tgid)
 	return state && *state == TB_WATCH_ACTIVE;
 }
 
+static __always_inline void *cpu_ring(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&rings, &cpu);
+}
+
+/*
+ * Every record is reserved before fill_hdr reads the clock: the consumer's
+ * merge relies on a record's time being later than its place in its ring.
+ */
 static __always_inline void *reserve(__u64 size)
 {
-	void *rec = bpf_ringbuf_reserve(&rb, size, 0);
+	void *ring = cpu_ring();
+	void *rec = ring ? bpf_ringbuf_reserve(ring, size, 0) : NULL;
 
 	if (!rec)
 		count_drop(0);
@@ -173,11 +196,14 @@ static __always_inline void submit(void *rec)
 {
 	__u32 zero = 0, *n = bpf_map_lookup_elem(&submitted, &zero);
 	__u64 flags = BPF_RB_NO_WAKEUP;
+	void *ring;
 
-	/* the query is a helper call; the per-CPU count is inlined: 1 MiB late by 2 KiB at most */
-	if (!n || (++*n & (WAKE_CHECK_EVERY - 1)) == 0)
-		if (bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+	/* the query is a helper call; the per-CPU count is inlined: late by 32 records at most */
+	if (!n || (++*n & (WAKE_CHECK_EVERY - 1)) == 0) {
+		ring = cpu_ring();
+		if (ring && bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 			flags = BPF_RB_FORCE_WAKEUP;
+	}
 	bpf_ringbuf_submit(rec, flags);
 }
 

@@ -1,52 +1,268 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* consumer.c: the ring buffer's reader; records are decoded and handed down the pipeline in order. */
+/*
+ * consumer.c: the per-CPU ring buffers' reader. Each ring is in time order
+ * on its own; the reader merges them by timestamp, so that a block malloc'd
+ * on one CPU and freed on another reaches the correlator in that order.
+ */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
-#include <bpf/libbpf.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/bpf.h>
 #include "consumer.h"
 
-static int on_record(void *ctx, void *data, size_t size)
-{
-	struct consumer *c = ctx;
-	struct tb_event e;
-	int n = decoder__record(c->dec, data, size, &e);
+/*
+ * bpf_ktime_get_ns() and clock_gettime(CLOCK_MONOTONIC) read one timekeeper,
+ * the BPF side through its NMI-safe copy, which may lag an update: a record is
+ * held until it is this much older than the round's start.
+ */
+#define CLOCK_SLACK_NS	1000000ULL
 
+enum head { H_EMPTY, H_RECORD, H_BUSY };
+
+struct tb_ring {
+	unsigned long *cons;		/* the consumer position, shared with the kernel */
+	const unsigned long *prod;
+	const char *data;		/* mapped twice over, so a record never wraps */
+	uint64_t mask;
+	uint64_t pos;			/* the next record */
+	uint64_t seen;			/* the producer position read at this round's start */
+	uint64_t seen_prev;		/* ... and at the previous round's */
+	uint64_t t_cur, t_prev;		/* times taken before each of those reads */
+	void *cons_map, *prod_map;
+	size_t prod_len;
+	/* the record at pos, once looked at */
+	enum head state;
+	uint64_t ts;
+	const void *rec;
+	uint32_t len;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static uint64_t span(uint32_t len)
+{
+	return ((uint64_t)len + BPF_RINGBUF_HDR_SZ + 7) & ~7ULL;
+}
+
+static void ring_advance(struct tb_ring *r, uint32_t len)
+{
+	r->pos += span(len);
+	__atomic_store_n(r->cons, r->pos, __ATOMIC_RELEASE);
+}
+
+/* What is at pos: a record, one still being written, or nothing this round. */
+static void ring_look(struct tb_ring *r)
+{
+	const uint32_t *hdr;
+	uint32_t len;
+
+	for (;;) {
+		if (r->pos >= r->seen) {
+			r->state = H_EMPTY;
+			return;
+		}
+		hdr = (const uint32_t *)(r->data + (r->pos & r->mask));
+		len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+		if (len & BPF_RINGBUF_BUSY_BIT) {
+			r->state = H_BUSY;
+			return;
+		}
+		if (!(len & BPF_RINGBUF_DISCARD_BIT))
+			break;
+		ring_advance(r, len & ~BPF_RINGBUF_DISCARD_BIT);
+	}
+	r->rec = (const char *)hdr + BPF_RINGBUF_HDR_SZ;
+	r->len = len;
+	r->ts = len >= sizeof(struct tb_hdr) ? ((const struct tb_hdr *)r->rec)->ts_ns : 0;
+	r->state = H_RECORD;
+}
+
+static void round_begin(struct consumer *c, uint64_t t0)
+{
+	for (int i = 0; i < c->nrings; i++) {
+		struct tb_ring *r = &c->rings[i];
+
+		r->seen_prev = r->seen;
+		r->t_prev = r->t_cur;
+		r->t_cur = t0;
+		r->seen = __atomic_load_n(r->prod, __ATOMIC_ACQUIRE);
+		ring_look(r);
+	}
+}
+
+/*
+ * The earliest time a record still being written may carry. It was reserved
+ * before its time was read; if after the previous round read the producer
+ * position, its time is later than that round's start. If not, its writer
+ * has stalled for a round: nothing may pass it.
+ */
+static uint64_t busy_bound(const struct tb_ring *r)
+{
+	return r->pos >= r->seen_prev ? r->t_prev : 0;
+}
+
+static void hand_on(struct consumer *c, struct tb_ring *r)
+{
+	struct tb_event e;
+	int n;
+
+	if (r->ts < c->last_ts)
+		c->out_of_order++;
+	else
+		c->last_ts = r->ts;
 	c->records++;
+	n = decoder__record(c->dec, r->rec, r->len, &e);
 	if (n > 0)
-		pipeline__event(c->pipe, &e);
+		c->sink(c->sink_ctx, &e);
 	else if (n < 0)
 		c->malformed++;
+	ring_advance(r, r->len);
+	ring_look(r);
+}
+
+/*
+ * Hand on records in time order while the earliest is older than t0 and than
+ * anything a ring still being written to may hold. Rings that ran dry this
+ * round get only records reserved after t0, so later than it. With final set,
+ * records still being written are left behind rather than waited for.
+ */
+static void merge(struct consumer *c, uint64_t t0, bool final)
+{
+	for (;;) {
+		struct tb_ring *best = NULL;
+		uint64_t limit = t0, second = UINT64_MAX;
+
+		for (int i = 0; i < c->nrings; i++) {
+			struct tb_ring *r = &c->rings[i];
+
+			if (r->state == H_BUSY)
+				ring_look(r);
+			if (r->state == H_BUSY && !final && busy_bound(r) < limit)
+				limit = busy_bound(r);
+			if (r->state != H_RECORD)
+				continue;
+			if (!best || r->ts < best->ts) {
+				if (best)
+					second = best->ts;
+				best = r;
+			} else if (r->ts < second) {
+				second = r->ts;
+			}
+		}
+		if (!best || (best->ts >= limit && !final))
+			return;
+		/* the earliest ring's run up to the next ring's head needs no other look */
+		do
+			hand_on(c, best);
+		while (best->state == H_RECORD && best->ts <= second && (best->ts < limit || final));
+	}
+}
+
+static int consume_round(struct consumer *c, uint64_t t0, bool final)
+{
+	round_begin(c, t0);
+	merge(c, t0, final);
 	return 0;
 }
 
-int consumer__open(struct consumer *c, int ringbuf_fd, struct pipeline *pipe)
+static int ring_map(struct tb_ring *r, int fd, size_t size)
 {
-	memset(c, 0, sizeof(*c));
-	c->pipe = pipe;
-	c->dec = decoder__new();
-	if (!c->dec)
-		return -ENOMEM;
-	c->rb = ring_buffer__new(ringbuf_fd, on_record, c, NULL);
-	if (!c->rb)
+	long page = sysconf(_SC_PAGESIZE);
+
+	r->cons_map = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (r->cons_map == MAP_FAILED)
 		return -errno;
+	r->prod_len = page + 2 * size;
+	r->prod_map = mmap(NULL, r->prod_len, PROT_READ, MAP_SHARED, fd, page);
+	if (r->prod_map == MAP_FAILED) {
+		munmap(r->cons_map, page);
+		r->cons_map = NULL;
+		return -errno;
+	}
+	r->cons = r->cons_map;
+	r->prod = r->prod_map;
+	r->data = (const char *)r->prod_map + page;
+	r->mask = size - 1;
+	r->pos = __atomic_load_n(r->cons, __ATOMIC_ACQUIRE);
+	r->seen = r->seen_prev = r->pos;
+	return 0;
+}
+
+static void pipeline_sink(void *ctx, struct tb_event *e)
+{
+	pipeline__event(ctx, e);
+}
+
+int consumer__open(struct consumer *c, const int *ring_fds, int nfds, size_t ring_bytes,
+		   struct pipeline *pipe)
+{
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->epfd = -1;
+	c->sink = pipeline_sink;
+	c->sink_ctx = pipe;
+	c->dec = decoder__new();
+	c->rings = calloc(nfds > 0 ? nfds : 1, sizeof(*c->rings));
+	if (!c->dec || !c->rings)
+		return -ENOMEM;
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->epfd < 0)
+		return -errno;
+	for (int i = 0; i < nfds; i++) {
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		if (ring_fds[i] < 0)
+			continue;
+		err = ring_map(&c->rings[c->nrings], ring_fds[i], ring_bytes);
+		if (err)
+			return err;
+		c->nrings++;
+		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, ring_fds[i], &ev))
+			return -errno;
+	}
 	return 0;
 }
 
 int consumer__poll(struct consumer *c, int timeout_ms)
 {
-	int err;
+	struct epoll_event ev[16];
 
-	/* records submitted without a wakeup are only seen by consume, never by poll alone */
-	err = ring_buffer__poll(c->rb, timeout_ms);
-	if (err < 0 && err != -EINTR)
-		return err;
-	err = ring_buffer__consume(c->rb);
-	return err < 0 && err != -EINTR ? err : 0;
+	/* records submitted without a wakeup are found by the round, never by the wait alone */
+	if (epoll_wait(c->epfd, ev, 16, timeout_ms) < 0 && errno != EINTR)
+		return -errno;
+	return consume_round(c, mono_ns() - CLOCK_SLACK_NS, false);
+}
+
+void consumer__drain(struct consumer *c)
+{
+	if (c->nrings)
+		consume_round(c, UINT64_MAX, true);
 }
 
 void consumer__close(struct consumer *c)
 {
-	ring_buffer__free(c->rb);
+	long page = sysconf(_SC_PAGESIZE);
+
+	for (int i = 0; c->rings && i < c->nrings; i++) {
+		munmap(c->rings[i].cons_map, page);
+		munmap(c->rings[i].prod_map, c->rings[i].prod_len);
+	}
+	free(c->rings);
+	if (c->epfd >= 0)
+		close(c->epfd);
 	decoder__free(c->dec);
 	memset(c, 0, sizeof(*c));
+	c->epfd = -1;
 }

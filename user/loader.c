@@ -42,6 +42,80 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
+/* Each CPU's ring: its share of --ringbuf-mb, a power of two, 1 MiB at least. */
+static size_t ring_share(unsigned total_mb, int cpus)
+{
+	size_t share = ((size_t)total_mb << 20) / cpus, ring = 1 << 20;
+
+	while (ring * 2 <= share)
+		ring *= 2;
+	return ring;
+}
+
+/* CPUs listed in a sysfs range list such as "0-3,6"; false for each one not listed. */
+static void parse_cpu_list(const char *path, bool *set, int n)
+{
+	char buf[4096], *p = buf;
+	FILE *f = fopen(path, "r");
+	long a, b;
+
+	if (!f || !fgets(buf, sizeof(buf), f)) {
+		/* unreadable: take every possible CPU as online */
+		for (int i = 0; i < n; i++)
+			set[i] = true;
+		if (f)
+			fclose(f);
+		return;
+	}
+	fclose(f);
+	while (*p && *p != '\n') {
+		a = b = strtol(p, &p, 10);
+		if (*p == '-')
+			b = strtol(p + 1, &p, 10);
+		for (long i = a; i <= b && i < n; i++)
+			if (i >= 0)
+				set[i] = true;
+		if (*p != ',')
+			break;
+		p++;
+	}
+}
+
+/*
+ * A ring for each online CPU. A CPU brought online later has none: what its
+ * threads do there is counted lost, never dropped unseen.
+ */
+static int make_rings(struct loader *l)
+{
+	int outer = bpf_map__fd(l->skel->maps.rings), err;
+	bool *online = calloc(l->nr_cpus, sizeof(*online));
+
+	l->ring_fds = malloc(l->nr_cpus * sizeof(*l->ring_fds));
+	if (!online || !l->ring_fds) {
+		free(online);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < l->nr_cpus; i++)
+		l->ring_fds[i] = -1;
+	parse_cpu_list("/sys/devices/system/cpu/online", online, l->nr_cpus);
+	for (__u32 cpu = 0; cpu < (__u32)l->nr_cpus; cpu++) {
+		if (!online[cpu])
+			continue;
+		l->ring_fds[cpu] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tlsbpf_ring", 0, 0,
+						  l->ring_bytes, NULL);
+		if (l->ring_fds[cpu] < 0 ||
+		    bpf_map_update_elem(outer, &cpu, &l->ring_fds[cpu], BPF_ANY)) {
+			err = -errno;
+			fprintf(stderr, "tlsbpf: cannot make CPU %u's ring buffer of %zu MiB: %s\n",
+				cpu, l->ring_bytes >> 20, strerror(-err));
+			free(online);
+			return err;
+		}
+	}
+	free(online);
+	return 0;
+}
+
 int loader__open_load(struct loader *l, const struct env *env)
 {
 	struct tlsbpf_bpf *skel;
@@ -57,9 +131,15 @@ int loader__open_load(struct loader *l, const struct env *env)
 		return err;
 	}
 	l->skel = skel;
-	bpf_map__set_max_entries(skel->maps.rb, env->ringbuf_mb << 20);
-	/* a forced wakeup every eighth of the ring keeps a busy consumer fed */
-	skel->rodata->wakeup_bytes = ((__u64)env->ringbuf_mb << 20) / 8;
+	l->nr_cpus = libbpf_num_possible_cpus();
+	if (l->nr_cpus <= 0) {
+		fprintf(stderr, "tlsbpf: cannot count the CPUs: %s\n", strerror(-l->nr_cpus));
+		return l->nr_cpus ?: -EINVAL;
+	}
+	l->ring_bytes = ring_share(env->ringbuf_mb, l->nr_cpus);
+	bpf_map__set_max_entries(skel->maps.rings, l->nr_cpus);
+	/* a forced wakeup every eighth of a ring keeps a busy consumer fed */
+	skel->rodata->wakeup_bytes = l->ring_bytes / 8;
 	skel->rodata->empty_probes = env->empty_probes;
 	skel->rodata->watch_all = env->all;
 	skel->rodata->sample_every = env->sample;
@@ -86,9 +166,10 @@ int loader__open_load(struct loader *l, const struct env *env)
 		if (bpf_map__update_elem(skel->maps.comms, key, sizeof(key), &one, 1, 0))
 			return -errno;
 	}
-	l->nr_cpus = libbpf_num_possible_cpus();
-	l->percpu = calloc(l->nr_cpus > 0 ? l->nr_cpus : 1, sizeof(uint64_t));
-	return l->percpu ? 0 : -ENOMEM;
+	l->percpu = calloc(l->nr_cpus, sizeof(uint64_t));
+	if (!l->percpu)
+		return -ENOMEM;
+	return make_rings(l);
 }
 
 int loader__attach_kernel(struct loader *l)
@@ -247,9 +328,9 @@ uint64_t loader__drops(struct loader *l)
 	return total;
 }
 
-int loader__ringbuf_fd(struct loader *l)
+int loader__ring_fd(struct loader *l, int cpu)
 {
-	return bpf_map__fd(l->skel->maps.rb);
+	return l->ring_fds && cpu < l->nr_cpus ? l->ring_fds[cpu] : -1;
 }
 
 /* One link to release: a uprobe_multi fd, or a libbpf link (kernel tracepoints). */
@@ -299,6 +380,10 @@ void loader__destroy(struct loader *l)
 {
 	release_links(l);
 	tlsbpf_bpf__destroy(l->skel);
+	for (int i = 0; l->ring_fds && i < l->nr_cpus; i++)
+		if (l->ring_fds[i] >= 0)
+			close(l->ring_fds[i]);
+	free(l->ring_fds);
 	free(l->percpu);
 	memset(l, 0, sizeof(*l));
 }

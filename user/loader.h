@@ -21,7 +21,9 @@ struct loader {
 	int multi_fds[2 * TB_MAX_LIBS];	/* one uprobe_multi link per program per file */
 	int nmulti;
 	int nlibs;	/* libraries probed, each an entry of the libs map */
-	int nr_cpus;
+	int nr_cpus;	/* possible CPUs: the slots of the rings map */
+	int *ring_fds;	/* each CPU's ring buffer, -1 for a CPU that was offline at the start */
+	size_t ring_bytes;	/* the size of each */
 	uint64_t *percpu;	/* scratch for reading the per-CPU drop counters */
 };
 
@@ -35,7 +37,8 @@ void loader__unwatch(struct loader *l, pid_t pid);
 bool loader__watching(struct loader *l);
 /* Records lost so far, over all CPUs and causes. */
 uint64_t loader__drops(struct loader *l);
-int loader__ringbuf_fd(struct loader *l);
+/* CPU cpu's ring buffer, or -1 if it has none. */
+int loader__ring_fd(struct loader *l, int cpu);
 void loader__destroy(struct loader *l);
 
 #endif

@@ -125,7 +125,8 @@ int session__probe_file(struct session *s, const char *path, bool required)
 
 int session__start_consumer(struct session *s)
 {
-	int err = consumer__open(&s->cons, loader__ringbuf_fd(&s->loader), &s->pipe);
+	int err = consumer__open(&s->cons, s->loader.ring_fds, s->loader.nr_cpus,
+				 s->loader.ring_bytes, &s->pipe);
 
 	if (err)
 		fprintf(stderr, "tlsbpf: cannot read the ring buffer: %s\n", strerror(-err));
@@ -289,8 +290,12 @@ int session__finish(struct session *s)
 	struct tb_run_info info = {};
 	int err;
 
-	if (s->cons.rb)
-		consumer__poll(&s->cons, 0);
+	if (s->cons.rings)
+		consumer__drain(&s->cons);
+	/* the merge relies on every CPU's clock agreeing: say so if they did not */
+	if (s->cons.out_of_order)
+		fprintf(stderr, "tlsbpf: %" PRIu64 " records arrived out of time order; frees among "
+			"them may show as unknown_origin\n", s->cons.out_of_order);
 	if (s->loader.skel)
 		account_drops(s);
 	if (s->env->verbose && s->watching)
