@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Each CPU's events travel in its own ring buffer: the merge must still put every malloc before its free.
+. "$(dirname "$0")/lib.sh"
+need_bpf
+
+# verdict KIND: the program's own lines against the CSV's malloc and free rows, per thread
+verdict() {
+	python3 - "$T/prog.out" "$T/out.csv" "$1" <<'PY'
+import csv, sys
+prog, path, kind = sys.argv[1:4]
+rows = list(csv.DictReader(open(path, newline='')))
+said = [dict(x.split('=', 1) for x in l.split()[1:]) for l in open(prog) if l.startswith(kind + ' ')]
+bad = {'invalid_free', 'unknown_origin', 'double_free'}
+problems, total = [], 0
+for s in said:
+    tid = s['tid']
+    mallocs = sum(1 for r in rows if r['event'] == 'malloc' and r['tid'] == tid)
+    frees = [r for r in rows if r['event'] == 'free' and r['tid'] == tid
+             and 'internal' not in r['flags'].split('|')]
+    flagged = [r['seq'] for r in frees if bad & set(r['flags'].split('|'))]
+    if kind == 'side':
+        other = [o['tid'] for o in said if o['tid'] != tid][0]
+        want_made, want_freed = int(s['made']), int(s['freed_of_other'])
+        wrong = [r['seq'] for r in frees if r['origin_tid'] != other
+                 or 'cross_thread' not in r['flags'].split('|')]
+    else:
+        want_made = want_freed = int(s['count'])
+        wrong = [r['seq'] for r in frees if r['origin_tid'] != tid]
+    total += len(frees)
+    if mallocs < want_made or len(frees) != want_freed or flagged or wrong:
+        problems.append(f"tid {tid}: {mallocs} mallocs for {want_made}, {len(frees)} frees for "
+                        f"{want_freed}, flagged {flagged[:3]}, wrong origin {wrong[:3]}")
+print(f"{total} frees checked" + ("; " + "; ".join(problems) if problems else ""))
+sys.exit(1 if problems or not said else 0)
+PY
+}
+
+"$PROGS/tp_handoff" -n 1 >"$T/cpus.out"
+second=$(awk '$1 == "cpus" { split($3, a, "="); print a[2] }' "$T/cpus.out")
+if [ "$second" = -1 ]; then
+	skip "blocks handed across CPUs" "this machine lets the tests use one CPU only"
+	skip "a thread moving between CPUs" "this machine lets the tests use one CPU only"
+	exit 0
+fi
+
+$TLSBPF -q --csv "$T/out.csv" -- "$PROGS/tp_handoff" -n 20000 >"$T/prog.out" 2>"$T/err"
+rc=$?
+check "tp_handoff -n 20000 exits 0 under tlsbpf (got $rc)" [ "$rc" -eq 0 ]
+msg=$(verdict side)
+check "blocks malloc'd on one CPU and freed on the other: each free is cross_thread with the \
+other thread as origin, none unknown or invalid ($msg)" verdict side
+check_sh "no record arrived out of time order" '! grep -q "out of time order" "$T/err"'
+
+$TLSBPF -q --csv "$T/out.csv" -- "$PROGS/tp_handoff" -m -n 20000 >"$T/prog.out" 2>"$T/err"
+moves=$(awk '$1 == "migrate" { split($4, a, "="); print a[2] }' "$T/prog.out")
+check "the thread really moved between each malloc and its free (moves=$moves of 20000; the first may start there)" \
+	[ "${moves:-0}" -ge 19999 ]
+msg=$(verdict migrate)
+check "a thread moving to the other CPU between each malloc and its free: every free finds its \
+block ($msg)" verdict migrate
+check_sh "no record arrived out of time order" '! grep -q "out of time order" "$T/err"'

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * test_consumer: the merge of per-CPU rings, over rings laid out in memory as
+ * the kernel lays them out: time order across rings, records held back while
+ * a ring may still produce an earlier one, discarded records skipped.
+ */
+#include "check.h"
+#include "../../user/decode.c"
+#include "../../user/consumer.c"
+
+/* The pipeline is not linked here: the tests catch what the consumer hands on. */
+void pipeline__event(struct pipeline *p, struct tb_event *e)
+{
+	(void)p;
+	(void)e;
+}
+
+#define RING_SIZE 4096
+#define MAX_SEEN 64
+
+struct fake {
+	unsigned long cons, prod;
+	char data[2 * RING_SIZE] __attribute__((aligned(8)));
+};
+
+static uint64_t seen[MAX_SEEN];
+static int nseen;
+
+static void catch(void *ctx, struct tb_event *e)
+{
+	(void)ctx;
+	if (nseen < MAX_SEEN)
+		seen[nseen++] = e->ts_ns;
+}
+
+static void setup(struct consumer *c, struct fake *f, int n)
+{
+	memset(c, 0, sizeof(*c));
+	memset(f, 0, n * sizeof(*f));
+	c->rings = calloc(n, sizeof(*c->rings));
+	c->nrings = n;
+	c->dec = decoder__new();
+	c->sink = catch;
+	for (int i = 0; i < n; i++) {
+		c->rings[i].cons = &f[i].cons;
+		c->rings[i].prod = &f[i].prod;
+		c->rings[i].data = f[i].data;
+		c->rings[i].mask = RING_SIZE - 1;
+	}
+	nseen = 0;
+}
+
+static void teardown(struct consumer *c)
+{
+	free(c->rings);
+	decoder__free(c->dec);
+}
+
+/* Appends a free record of time ts; returns its header, for the busy and discard bits. */
+static uint32_t *put(struct fake *f, uint64_t ts)
+{
+	struct tb_rec_alloc rec = { .h = { .type = TB_EV_FREE, .pid = 1, .tid = 1, .ts_ns = ts } };
+	uint32_t *hdr = (uint32_t *)(f->data + f->prod);
+
+	hdr[0] = sizeof(rec);
+	hdr[1] = 0;
+	memcpy(hdr + 2, &rec, sizeof(rec));
+	f->prod += span(sizeof(rec));
+	return hdr;
+}
+
+static int seen_is(const uint64_t *want, int n)
+{
+	if (nseen != n)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (seen[i] != want[i])
+			return 0;
+	return 1;
+}
+
+static void test_time_order(void)
+{
+	struct consumer c;
+	struct fake f[3];
+	static const uint64_t want[] = { 10, 20, 25, 30, 40, 50 };
+
+	setup(&c, f, 3);
+	put(&f[0], 10), put(&f[0], 30), put(&f[0], 50);
+	put(&f[1], 20), put(&f[1], 40);
+	put(&f[2], 25);
+	consume_round(&c, 100, false);
+	CHECK(seen_is(want, 6), "three rings come out in time order (%d records)", nseen);
+	CHECK_EQ_U64(f[0].cons, f[0].prod, "ring 0 handed back to the kernel");
+	CHECK_EQ_U64(c.out_of_order, 0, "nothing out of order");
+	teardown(&c);
+}
+
+static void test_held_until_older(void)
+{
+	struct consumer c;
+	struct fake f[2];
+	static const uint64_t first[] = { 10 }, both[] = { 10, 150, 200 };
+
+	setup(&c, f, 2);
+	put(&f[0], 10), put(&f[0], 200);
+	consume_round(&c, 100, false);
+	CHECK(seen_is(first, 1), "a record newer than the round's start waits (%d handed on)", nseen);
+	/* a record another CPU wrote in between, earlier than the one waiting */
+	put(&f[1], 150);
+	consume_round(&c, 300, false);
+	CHECK(seen_is(both, 3), "the later round puts the other CPU's earlier record first");
+	teardown(&c);
+}
+
+static void test_busy(void)
+{
+	struct consumer c;
+	struct fake f[2];
+	uint32_t *busy;
+	static const uint64_t first[] = { 10 }, all[] = { 10, 55, 60, 70 };
+
+	setup(&c, f, 2);
+	consume_round(&c, 50, false);	/* a round that saw both rings empty, at time 50 */
+	put(&f[0], 10), put(&f[0], 60), put(&f[0], 70);
+	busy = put(&f[1], 55);
+	busy[0] |= BPF_RINGBUF_BUSY_BIT;
+	consume_round(&c, 100, false);
+	CHECK(seen_is(first, 1),
+	      "a record still being written, reserved after time 50, holds back all from 50 on "
+	      "(%d handed on)", nseen);
+	busy[0] &= ~BPF_RINGBUF_BUSY_BIT;
+	consume_round(&c, 100, false);
+	CHECK(seen_is(all, 4), "once written, it takes its place in time");
+	teardown(&c);
+}
+
+static void test_stalled_writer(void)
+{
+	struct consumer c;
+	struct fake f[2];
+	uint32_t *busy;
+
+	setup(&c, f, 2);
+	busy = put(&f[1], 5);
+	busy[0] |= BPF_RINGBUF_BUSY_BIT;
+	put(&f[0], 10);
+	consume_round(&c, 100, false);
+	consume_round(&c, 200, false);
+	CHECK_EQ_U64(nseen, 0, "a writer stalled since before the last round holds everything back");
+	consume_round(&c, UINT64_MAX, true);
+	CHECK(nseen == 1 && seen[0] == 10, "the final drain leaves only that record behind");
+	teardown(&c);
+}
+
+static void test_discard_and_disorder(void)
+{
+	struct consumer c;
+	struct fake f[1];
+	uint32_t *gone;
+	static const uint64_t want[] = { 30, 20 };
+
+	setup(&c, f, 1);
+	gone = put(&f[0], 5);
+	gone[0] |= BPF_RINGBUF_DISCARD_BIT;
+	put(&f[0], 30), put(&f[0], 20);
+	consume_round(&c, 100, false);
+	CHECK(seen_is(want, 2), "a discarded record is skipped; one ring's order is kept");
+	CHECK_EQ_U64(c.out_of_order, 1, "a record older than one handed on is counted");
+	CHECK_EQ_U64(c.records, 2, "records counted");
+	teardown(&c);
+}
+
+int main(void)
+{
+	test_time_order();
+	test_held_until_older();
+	test_busy();
+	test_stalled_writer();
+	test_discard_and_disorder();
+	return check_done();
+}
