@@ -65,10 +65,28 @@ static const unsigned char type_cols[TB_EV_MAX] = {
 	[TB_EV_LOST] = COL_SIZE,
 };
 
+/* A thread's "pid,tid,comm," as last written: consecutive rows mostly come from a few threads. */
+struct who {
+	uint32_t pid, tid;
+	char comm[TB_COMM_LEN];
+	unsigned char len;
+	char txt[64];	/* 10 + 10 + a quoted 15-byte name (32) + 3 commas */
+};
+
+#define WHO_SLOTS	8	/* by tid, direct-mapped */
+
 struct csv_writer {
 	int fd;
 	int err;	/* the first write error, returned from then on */
 	size_t len;
+	/* what the previous rows had in common with the next: copied, not formatted */
+	uint64_t seq;
+	char seq_txt[24];
+	unsigned seq_len;
+	uint64_t ts_hi;	/* ts_ns / 10^8: changes every 100 ms */
+	char ts_hi_txt[24];
+	unsigned ts_hi_len;
+	struct who who[WHO_SLOTS];
 	char buf[WBUF_SIZE];
 };
 
@@ -320,19 +338,71 @@ static char *put_flags(char *p, uint32_t flags)
 	return p;
 }
 
-/* seq .. latency_ns. A comm or detail missing its NUL is cut to what the reader takes. */
-static char *put_event_cols(char *p, const struct tb_event *e, unsigned cols)
+/* Row numbers count up by one: the previous one's digits, carried like an odometer. */
+static char *put_seq(struct csv_writer *w, char *p, uint64_t seq)
 {
-	p = put_dec(p, e->seq);
+	int i = (int)w->seq_len - 1;
+
+	if (seq == w->seq + 1 && w->seq_len) {
+		while (i >= 0 && w->seq_txt[i] == '9')
+			w->seq_txt[i--] = '0';
+		if (i >= 0)
+			w->seq_txt[i]++;
+	}
+	if (seq != w->seq + 1 || !w->seq_len || i < 0)
+		w->seq_len = put_dec(w->seq_txt, seq) - w->seq_txt;
+	w->seq = seq;
+	memcpy(p, w->seq_txt, sizeof(w->seq_txt));
+	return p + w->seq_len;
+}
+
+/* The digits above the last eight change every 100 ms: kept, not divided out each row. */
+static char *put_ts(struct csv_writer *w, char *p, uint64_t ts)
+{
+	uint64_t hi = ts / 100000000;
+
+	if (!hi)
+		return put_dec(p, ts);
+	if (hi != w->ts_hi || !w->ts_hi_len) {
+		w->ts_hi = hi;
+		w->ts_hi_len = put_dec(w->ts_hi_txt, hi) - w->ts_hi_txt;
+	}
+	memcpy(p, w->ts_hi_txt, 16);	/* 12 digits at most */
+	p += w->ts_hi_len;
+	put_dec8(p, (uint32_t)(ts - hi * 100000000));
+	return p + 8;
+}
+
+static char *put_who(struct csv_writer *w, char *p, const struct tb_event *e)
+{
+	struct who *h = &w->who[e->tid % WHO_SLOTS];
+	char *q;
+
+	if (!h->len || h->pid != e->pid || h->tid != e->tid ||
+	    memcmp(h->comm, e->comm, TB_COMM_LEN)) {
+		q = put_dec(h->txt, e->pid);
+		*q++ = ',';
+		q = put_dec(q, e->tid);
+		*q++ = ',';
+		q = put_comm(q, e->comm);
+		*q++ = ',';
+		h->len = q - h->txt;
+		h->pid = e->pid;
+		h->tid = e->tid;
+		memcpy(h->comm, e->comm, TB_COMM_LEN);
+	}
+	memcpy(p, h->txt, sizeof(h->txt));
+	return p + h->len;
+}
+
+/* seq .. latency_ns. A comm or detail missing its NUL is cut to what the reader takes. */
+static char *put_event_cols(struct csv_writer *w, char *p, const struct tb_event *e, unsigned cols)
+{
+	p = put_seq(w, p, e->seq);
 	*p++ = ',';
-	p = put_dec(p, e->ts_ns);
+	p = put_ts(w, p, e->ts_ns);
 	*p++ = ',';
-	p = put_dec(p, e->pid);
-	*p++ = ',';
-	p = put_dec(p, e->tid);
-	*p++ = ',';
-	p = put_comm(p, e->comm);
-	*p++ = ',';
+	p = put_who(w, p, e);
 	p = put_name(p, &event_names[e->type]);
 	*p++ = ',';
 	p = dec_col(p, cols & COL_SIZE, e->size);
@@ -399,8 +469,8 @@ struct csv_writer *csv_writer__open(const char *path, const struct tb_owner *own
 		errno = -fd;
 		return NULL;
 	}
+	memset(w, 0, offsetof(struct csv_writer, buf));
 	w->fd = fd;
-	w->err = 0;
 	memcpy(w->buf, header, sizeof(header) - 1);
 	w->len = sizeof(header) - 1;
 	return w;
@@ -423,7 +493,7 @@ int csv_writer__write(struct csv_writer *w, const struct tb_event *e)
 	if (e->type == TB_EV_MMAP && e->fd < 0)
 		cols &= ~COL_OLD_SIZE;
 	p = w->buf + w->len;
-	p = put_event_cols(p, e, cols);
+	p = put_event_cols(w, p, e, cols);
 	p = put_correlation_cols(p, e);
 	p = put_extension_cols(p, e, cols);
 	w->len = p - w->buf;

@@ -324,6 +324,63 @@ static void test_numbers(void)
 	}
 }
 
+/* Row i of a run with odometer carries, jumps in seq, the time crossing 10^8 ns steps,
+ * tids that share a cache slot, a pid change and thread renames. */
+static struct tb_event cache_event(int i, uint64_t *seq, uint64_t *ts)
+{
+	static const char *const comms[] = { "app", "a,b", "renamed", "fifteen-bytes-x" };
+	struct tb_event e;
+
+	*seq = i % 500 == 499 ? *seq + 7919 : i == 1500 ? 999 : *seq + 1;
+	*ts += i % 3 == 0 ? 33333333 : 1;
+	e = base_event(*seq, i % 2 ? TB_EV_FREE : TB_EV_MALLOC);
+	e.ts_ns = *ts;
+	/* two threads take turns, as in a busy run; now and then a tid of the same cache slot */
+	e.tid = i % 10 == 9 ? 9 + (i % 3) * 8 : 1 + i % 2;
+	e.pid = i % 11 == 0 ? 77 : 10;
+	strcpy(e.comm, comms[(i / 5) % 4]);
+	e.addr = 0x7f0000000000ULL + i * 48;
+	return e;
+}
+
+/*
+ * One writer keeps what consecutive rows share (the row number's digits, the
+ * time's upper digits, a thread's "pid,tid,comm,"): a long run of rows must
+ * read exactly as each row written alone.
+ */
+static void test_row_caches(void)
+{
+	const char *path = tmp_path("caches.csv");
+	struct csv_writer *w = csv_writer__open(path, NULL);
+	uint64_t seq = 0, ts = 99999990;
+	size_t len, off, bad = 0;
+	char *all, *row;
+	int i;
+
+	for (i = 0; i < 3000; i++) {
+		struct tb_event e = cache_event(i, &seq, &ts);
+
+		csv_writer__write(w, &e);
+	}
+	csv_writer__close(w);
+	all = slurp(path, &len);
+	seq = 0, ts = 99999990, off = strchr(all, '\n') + 1 - all;
+	for (i = 0; i < 3000 && off < len; i++) {
+		struct tb_event e = cache_event(i, &seq, &ts);
+		size_t rl;
+
+		row = row_of(&e);
+		rl = strlen(row);
+		if ((off + rl > len || memcmp(all + off, row, rl)) && !bad++)
+			printf("# row %d: '%.*s' alone: '%s'\n", i, (int)rl, all + off, row);
+		off += rl;
+		free(row);
+	}
+	CHECK(bad == 0 && off == len && i == 3000,
+	      "3000 rows from one writer read as each written alone (%zu differ)", bad);
+	free(all);
+}
+
 static void test_ignored_types(void)
 {
 	const char *path = tmp_path("types.csv");
@@ -1072,6 +1129,7 @@ int main(int argc, char **argv)
 	test_vm_rows();
 	test_task_rows();
 	test_numbers();
+	test_row_caches();
 	test_ignored_types();
 	test_hostile_comm();
 	test_unterminated_comm();
