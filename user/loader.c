@@ -81,6 +81,15 @@ static void parse_cpu_list(const char *path, bool *set, int n)
 	}
 }
 
+static int n_online(const bool *online, int n)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		k += online[i];
+	return k;
+}
+
 /*
  * A ring for each online CPU. A CPU brought online later has none: what its
  * threads do there is counted lost, never dropped unseen.
@@ -112,6 +121,9 @@ static int make_rings(struct loader *l)
 			return err;
 		}
 	}
+	if (verbose_log)
+		fprintf(stderr, "tlsbpf: a ring buffer of %zu MiB for each of %d online CPUs\n",
+			l->ring_bytes >> 20, n_online(online, l->nr_cpus));
 	free(online);
 	return 0;
 }

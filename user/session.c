@@ -296,6 +296,9 @@ int session__finish(struct session *s)
 	if (s->cons.out_of_order)
 		fprintf(stderr, "tlsbpf: %" PRIu64 " records arrived out of time order; frees among "
 			"them may show as unknown_origin\n", s->cons.out_of_order);
+	if (s->cons.malformed)
+		fprintf(stderr, "tlsbpf: %" PRIu64 " records could not be decoded and were left out\n",
+			s->cons.malformed);
 	if (s->loader.skel)
 		account_drops(s);
 	if (s->env->verbose && s->watching)
