@@ -60,6 +60,7 @@ struct {
 /* tgid -> TB_WATCH_PENDING / TB_WATCH_ACTIVE */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* preallocating 65,536 entries took 10 ms of start-up */
 	__uint(max_entries, TB_MAX_WATCHED);
 	__type(key, __u32);
 	__type(value, __u32);

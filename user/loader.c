@@ -81,6 +81,38 @@ static void parse_cpu_list(const char *path, bool *set, int n)
 	}
 }
 
+/*
+ * Every update of a map of maps waits for a grace period (5 ms and more
+ * here), so the slots go in as one batch: one wait, not one per CPU.
+ */
+static int fill_rings(struct loader *l, int outer, const bool *online)
+{
+	__u32 *keys = calloc(l->nr_cpus, sizeof(*keys)), n = 0;
+	__u32 *vals = calloc(l->nr_cpus, sizeof(*vals));
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (int cpu = 0; cpu < l->nr_cpus; cpu++) {
+		if (!online[cpu])
+			continue;
+		keys[n] = cpu;
+		vals[n++] = l->ring_fds[cpu];
+	}
+	if (!bpf_map_update_batch(outer, keys, vals, &n, NULL))
+		goto out;
+	/* a kernel without batches for this map type: one slot at a time */
+	for (__u32 i = 0; i < n && !err; i++)
+		if (bpf_map_update_elem(outer, &keys[i], &vals[i], BPF_ANY))
+			err = -errno;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
 static int n_online(const bool *online, int n)
 {
 	int k = 0;
@@ -112,14 +144,19 @@ static int make_rings(struct loader *l)
 			continue;
 		l->ring_fds[cpu] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tlsbpf_ring", 0, 0,
 						  l->ring_bytes, NULL);
-		if (l->ring_fds[cpu] < 0 ||
-		    bpf_map_update_elem(outer, &cpu, &l->ring_fds[cpu], BPF_ANY)) {
+		if (l->ring_fds[cpu] < 0) {
 			err = -errno;
 			fprintf(stderr, "tlsbpf: cannot make CPU %u's ring buffer of %zu MiB: %s\n",
 				cpu, l->ring_bytes >> 20, strerror(-err));
 			free(online);
 			return err;
 		}
+	}
+	err = fill_rings(l, outer, online);
+	if (err) {
+		fprintf(stderr, "tlsbpf: cannot install the ring buffers: %s\n", strerror(-err));
+		free(online);
+		return err;
 	}
 	if (verbose_log)
 		fprintf(stderr, "tlsbpf: a ring buffer of %zu MiB for each of %d online CPUs\n",
