@@ -45,7 +45,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 /* Each CPU's ring: its share of --ringbuf-mb, a power of two, 1 MiB at least. */
 static size_t ring_share(unsigned total_mb, int cpus)
 {
-	size_t share = ((size_t)total_mb << 20) / cpus, ring = 1 << 20;
+	size_t share = ((size_t)total_mb << 20) / (cpus > 0 ? cpus : 1), ring = 1 << 20;
 
 	while (ring * 2 <= share)
 		ring *= 2;
@@ -129,16 +129,13 @@ static int n_online(const bool *online, int n)
 static int make_rings(struct loader *l)
 {
 	int outer = bpf_map__fd(l->skel->maps.rings), err;
-	bool *online = calloc(l->nr_cpus, sizeof(*online));
+	const bool *online = l->online;
 
 	l->ring_fds = malloc(l->nr_cpus * sizeof(*l->ring_fds));
-	if (!online || !l->ring_fds) {
-		free(online);
+	if (!l->ring_fds)
 		return -ENOMEM;
-	}
 	for (int i = 0; i < l->nr_cpus; i++)
 		l->ring_fds[i] = -1;
-	parse_cpu_list("/sys/devices/system/cpu/online", online, l->nr_cpus);
 	for (__u32 cpu = 0; cpu < (__u32)l->nr_cpus; cpu++) {
 		if (!online[cpu])
 			continue;
@@ -148,20 +145,17 @@ static int make_rings(struct loader *l)
 			err = -errno;
 			fprintf(stderr, "tlsbpf: cannot make CPU %u's ring buffer of %zu MiB: %s\n",
 				cpu, l->ring_bytes >> 20, strerror(-err));
-			free(online);
 			return err;
 		}
 	}
 	err = fill_rings(l, outer, online);
 	if (err) {
 		fprintf(stderr, "tlsbpf: cannot install the ring buffers: %s\n", strerror(-err));
-		free(online);
 		return err;
 	}
 	if (verbose_log)
 		fprintf(stderr, "tlsbpf: a ring buffer of %zu MiB for each of %d online CPUs\n",
 			l->ring_bytes >> 20, n_online(online, l->nr_cpus));
-	free(online);
 	return 0;
 }
 
@@ -185,7 +179,11 @@ int loader__open_load(struct loader *l, const struct env *env)
 		fprintf(stderr, "tlsbpf: cannot count the CPUs: %s\n", strerror(-l->nr_cpus));
 		return l->nr_cpus ?: -EINVAL;
 	}
-	l->ring_bytes = ring_share(env->ringbuf_mb, l->nr_cpus);
+	l->online = calloc(l->nr_cpus, sizeof(*l->online));
+	if (!l->online)
+		return -ENOMEM;
+	parse_cpu_list("/sys/devices/system/cpu/online", l->online, l->nr_cpus);
+	l->ring_bytes = ring_share(env->ringbuf_mb, n_online(l->online, l->nr_cpus));
 	bpf_map__set_max_entries(skel->maps.rings, l->nr_cpus);
 	/* a forced wakeup every eighth of a ring keeps a busy consumer fed */
 	skel->rodata->wakeup_bytes = l->ring_bytes / 8;
@@ -433,6 +431,7 @@ void loader__destroy(struct loader *l)
 		if (l->ring_fds[i] >= 0)
 			close(l->ring_fds[i]);
 	free(l->ring_fds);
+	free(l->online);
 	free(l->percpu);
 	memset(l, 0, sizeof(*l));
 }

@@ -22,6 +22,7 @@ struct loader {
 	int nmulti;
 	int nlibs;	/* libraries probed, each an entry of the libs map */
 	int nr_cpus;	/* possible CPUs: the slots of the rings map */
+	bool *online;	/* CPUs online at the start: each gets a ring */
 	int *ring_fds;	/* each CPU's ring buffer, -1 for a CPU that was offline at the start */
 	size_t ring_bytes;	/* the size of each */
 	uint64_t *percpu;	/* scratch for reading the per-CPU drop counters */
