@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* tlsbpf.bpf.c: the probes; allocator calls and memory syscalls of watched processes into one ring buffer. */
+/* tlsbpf.bpf.c: the probes; allocator calls and memory syscalls of watched processes into a ring buffer per CPU. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

@@ -129,7 +129,7 @@ int session__start_consumer(struct session *s)
 				 s->loader.ring_bytes, &s->pipe);
 
 	if (err)
-		fprintf(stderr, "tlsbpf: cannot read the ring buffer: %s\n", strerror(-err));
+		fprintf(stderr, "tlsbpf: cannot read the ring buffers: %s\n", strerror(-err));
 	return err;
 }
 
@@ -262,7 +262,7 @@ int session__loop(struct session *s)
 	for (;;) {
 		err = consumer__poll(&s->cons, POLL_MS);
 		if (err) {
-			fprintf(stderr, "tlsbpf: reading the ring buffer failed: %s\n", strerror(-err));
+			fprintf(stderr, "tlsbpf: reading the ring buffers failed: %s\n", strerror(-err));
 			return err;
 		}
 		account_drops(s);
