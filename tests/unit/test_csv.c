@@ -352,6 +352,7 @@ static void test_row_caches(void)
 {
 	const char *path = tmp_path("caches.csv");
 	struct csv_writer *w = csv_writer__open(path, NULL);
+	struct stat st;
 	uint64_t seq = 0, ts = 99999990;
 	size_t len, off, bad = 0;
 	char *all, *row;
@@ -379,6 +380,10 @@ static void test_row_caches(void)
 	CHECK(bad == 0 && off == len && i == 3000,
 	      "3000 rows from one writer read as each written alone (%zu differ)", bad);
 	free(all);
+	/* the writer reserves blocks 16 MiB ahead: none may be left past the last row */
+	CHECK(stat(tmp_path("caches.csv"), &st) == 0 && (uint64_t)st.st_blocks * 512 <= ((uint64_t)len + 4095) / 4096 * 4096 + 65536,
+	      "no reserved blocks left past the end: %llu bytes in %llu blocks of 512",
+	      (unsigned long long)len, (unsigned long long)st.st_blocks);
 }
 
 static void test_ignored_types(void)
