@@ -375,11 +375,6 @@ uint64_t loader__drops(struct loader *l)
 	return total;
 }
 
-int loader__ring_fd(struct loader *l, int cpu)
-{
-	return l->ring_fds && cpu < l->nr_cpus ? l->ring_fds[cpu] : -1;
-}
-
 /* One link to release: a uprobe_multi fd, or a libbpf link (kernel tracepoints). */
 struct link_ref {
 	int fd;

@@ -38,8 +38,6 @@ void loader__unwatch(struct loader *l, pid_t pid);
 bool loader__watching(struct loader *l);
 /* Records lost so far, over all CPUs and causes. */
 uint64_t loader__drops(struct loader *l);
-/* CPU cpu's ring buffer, or -1 if it has none. */
-int loader__ring_fd(struct loader *l, int cpu);
 void loader__destroy(struct loader *l);
 
 #endif
