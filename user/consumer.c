@@ -33,8 +33,7 @@ struct tb_ring {
 	uint64_t seen;			/* the producer position read at this round's start */
 	uint64_t seen_prev;		/* ... and at the previous round's */
 	uint64_t t_cur, t_prev;		/* times taken before each of those reads */
-	void *cons_map, *prod_map;
-	size_t prod_len;
+	size_t prod_len;	/* the producer page and the data, twice */
 	/* the record at pos, once looked at */
 	enum head state;
 	uint64_t ts;
@@ -180,19 +179,20 @@ static int ring_map(struct tb_ring *r, int fd, size_t size)
 {
 	long page = sysconf(_SC_PAGESIZE);
 
-	r->cons_map = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (r->cons_map == MAP_FAILED)
+	void *cons, *prod;
+
+	cons = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (cons == MAP_FAILED)
 		return -errno;
 	r->prod_len = page + 2 * size;
-	r->prod_map = mmap(NULL, r->prod_len, PROT_READ, MAP_SHARED, fd, page);
-	if (r->prod_map == MAP_FAILED) {
-		munmap(r->cons_map, page);
-		r->cons_map = NULL;
+	prod = mmap(NULL, r->prod_len, PROT_READ, MAP_SHARED, fd, page);
+	if (prod == MAP_FAILED) {
+		munmap(cons, page);
 		return -errno;
 	}
-	r->cons = r->cons_map;
-	r->prod = r->prod_map;
-	r->data = (const char *)r->prod_map + page;
+	r->cons = cons;
+	r->prod = prod;
+	r->data = (const char *)prod + page;
 	r->mask = size - 1;
 	r->pos = __atomic_load_n(r->cons, __ATOMIC_ACQUIRE);
 	r->seen = r->seen_prev = r->pos;
@@ -256,8 +256,8 @@ void consumer__close(struct consumer *c)
 	long page = sysconf(_SC_PAGESIZE);
 
 	for (int i = 0; c->rings && i < c->nrings; i++) {
-		munmap(c->rings[i].cons_map, page);
-		munmap(c->rings[i].prod_map, c->rings[i].prod_len);
+		munmap(c->rings[i].cons, page);
+		munmap((void *)c->rings[i].prod, c->rings[i].prod_len);
 	}
 	free(c->rings);
 	if (c->epfd >= 0)

@@ -134,7 +134,6 @@ struct tb_process {
 	uint8_t attached;	/* seeded, or first seen in the middle of its life */
 	uint8_t partial;	/* history incomplete: unknown frees are not invalid */
 	uint8_t forgot_freed;	/* tombstones were dropped: unknown frees are not invalid */
-	uint64_t probed_late_ns;	/* its image's allocator was probed this long after its exec */
 	uint8_t have_heap;
 	int exit_status;
 	uint32_t execs;
@@ -142,6 +141,7 @@ struct tb_process {
 	char *exe;		/* last exec filename */
 	char *exit_detail;	/* "killed by SIGSEGV", or NULL */
 	uint64_t start_ts, end_ts;
+	uint64_t probed_late_ns;	/* its image's allocator was probed this long after its exec */
 	uint64_t heap_start, heap_end;
 	struct tb_btab blocks;
 	struct tb_maps maps;
