@@ -125,13 +125,13 @@ struct {
 	__type(value, __u8);
 } sampled SEC(".maps");
 
-/* Records this CPU has submitted: the ring's fill is looked at once in WAKE_CHECK_EVERY. */
+/* How this CPU's ring is being drained: see submit(). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
-} submitted SEC(".maps");
+	__type(value, struct tb_wake);
+} wake SEC(".maps");
 
 /* A memory syscall in progress: its arguments, kept from sys_enter to sys_exit. */
 struct sysargs {
@@ -188,22 +188,45 @@ static __always_inline void *reserve(__u64 size)
 	return rec;
 }
 
+static __always_inline struct tb_wake *wake_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&wake, &zero);
+}
+
+/* Counted, so that -v can show every early consumer round was asked for. */
+static __always_inline __u64 forced_wakeup(struct tb_wake *w)
+{
+	if (w)
+		w->forced++;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
 /*
  * Wake the consumer only when a good batch is waiting: a wakeup per record
  * costs more than the rest of the probe. The loader also polls on a short
- * timeout, so a quiet program's last records are never stranded.
+ * timeout, so a quiet program's last records are never stranded. One wakeup
+ * each time the fill crosses the mark: until the consumer brings it back
+ * under, a further wakeup would only cost an interrupt (a VM exit here).
  */
 static __always_inline void submit(void *rec)
 {
-	__u32 zero = 0, *n = bpf_map_lookup_elem(&submitted, &zero);
+	struct tb_wake *w = wake_state();
 	__u64 flags = BPF_RB_NO_WAKEUP;
 	void *ring;
 
 	/* the query is a helper call; the per-CPU count is inlined: late by 32 records at most */
-	if (!n || (++*n & (WAKE_CHECK_EVERY - 1)) == 0) {
+	if (!w || (++w->submitted & (WAKE_CHECK_EVERY - 1)) == 0) {
 		ring = cpu_ring();
-		if (ring && bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-			flags = BPF_RB_FORCE_WAKEUP;
+		if (ring && bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= wakeup_bytes) {
+			if (!w || !w->woke)
+				flags = forced_wakeup(w);
+			if (w)
+				w->woke = 1;
+		} else if (w) {
+			w->woke = 0;
+		}
 	}
 	bpf_ringbuf_submit(rec, flags);
 }
@@ -718,7 +741,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 		r->origin_pid = 0;
 		r->origin_tid = 0;
 		/* the loader may be waiting on this very record to finish */
-		bpf_ringbuf_submit(r, group_dead ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+		bpf_ringbuf_submit(r, group_dead ? forced_wakeup(wake_state()) : BPF_RB_NO_WAKEUP);
 	}
 	if (group_dead)
 		bpf_map_delete_elem(&watched, &tgid);

@@ -67,6 +67,13 @@ struct tb_lib {
 	__u64 exit_gated;	/* the check runs only once the thread has reached the exit mark */
 };
 
+/* Per CPU: how its ring's consumer has been woken (the wake map). */
+struct tb_wake {
+	__u64 forced;		/* wakeups forced */
+	__u32 submitted;	/* records submitted */
+	__u32 woke;		/* the ring's fill is over the mark, and the consumer was woken */
+};
+
 /* Every record starts with this, so one ring buffer carries all kinds. */
 struct tb_hdr {
 	__u16 type;

@@ -19,6 +19,8 @@ struct consumer {
 	uint64_t records;	/* ring-buffer records taken, names included */
 	uint64_t malformed;
 	uint64_t out_of_order;	/* records older than one already handed on */
+	uint64_t rounds;
+	uint64_t woken;		/* rounds begun before the timeout: a ring woke the wait */
 	uint64_t last_ts;
 };
 

@@ -375,6 +375,19 @@ uint64_t loader__drops(struct loader *l)
 	return total;
 }
 
+uint64_t loader__forced_wakeups(struct loader *l)
+{
+	struct tb_wake *w = calloc(l->nr_cpus, sizeof(*w));
+	uint64_t total = 0;
+	__u32 zero = 0;
+
+	if (w && !bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.wake), &zero, w))
+		for (int cpu = 0; cpu < l->nr_cpus; cpu++)
+			total += w[cpu].forced;
+	free(w);
+	return total;
+}
+
 /* One link to release: a uprobe_multi fd, or a libbpf link (kernel tracepoints). */
 struct link_ref {
 	int fd;

@@ -38,6 +38,8 @@ void loader__unwatch(struct loader *l, pid_t pid);
 bool loader__watching(struct loader *l);
 /* Records lost so far, over all CPUs and causes. */
 uint64_t loader__drops(struct loader *l);
+/* Wakeups the probes forced on the consumer, all CPUs. */
+uint64_t loader__forced_wakeups(struct loader *l);
 void loader__destroy(struct loader *l);
 
 #endif

@@ -301,9 +301,13 @@ int session__finish(struct session *s)
 			s->cons.malformed);
 	if (s->loader.skel)
 		account_drops(s);
-	if (s->env->verbose && s->watching)
+	if (s->env->verbose && s->watching) {
 		fprintf(stderr, "tlsbpf: cpu time: tlsbpf %.3f s, the processes it reaped %.3f s\n",
 			cpu_seconds(RUSAGE_SELF), cpu_seconds(RUSAGE_CHILDREN));
+		fprintf(stderr, "tlsbpf: consumer rounds: %" PRIu64 ", %" PRIu64 " of them woken by a "
+			"ring; wakeups forced by the probes: %" PRIu64 "\n", s->cons.rounds,
+			s->cons.woken, s->loader.skel ? loader__forced_wakeups(&s->loader) : 0);
+	}
 	loader__destroy(&s->loader);
 	attach__probed_free(&s->probed);
 	info.command = s->what;

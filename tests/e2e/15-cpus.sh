@@ -35,6 +35,17 @@ sys.exit(1 if problems or not said else 0)
 PY
 }
 
+# Small rings (1 MiB a CPU, a forced wakeup once 128 KiB wait) under a busy program: every round
+# the consumer begins early must answer a wakeup the probes forced. A wait that stays ready while
+# records remain (level-triggered) would begin hundreds of thousands of rounds nobody asked for.
+$TLSBPF -v -q --ringbuf-mb 2 -- "$PROGS/tp_count" -t 2 -n 200000 >/dev/null 2>"$T/wake.err"
+read -r rounds woken forced < <(sed -n 's/.*consumer rounds: \([0-9]*\), \([0-9]*\) of them .*: \([0-9]*\)$/\1 \2 \3/p' "$T/wake.err")
+nrings=$(sed -n 's/.*for each of \([0-9]*\) online CPUs.*/\1/p' "$T/wake.err")
+check "the probes forced wakeups with small rings (forced=${forced:-none})" [ "${forced:-0}" -ge 1 ]
+check "each early round answers a forced wakeup: woken ${woken:-?} <= forced ${forced:-?} + \
+${nrings:-?} rings (each may read ready once when first watched); rounds ${rounds:-?}" \
+	[ "${woken:-99999999}" -le $((${forced:-0} + ${nrings:-0})) ]
+
 "$PROGS/tp_handoff" -n 1 >"$T/cpus.out"
 second=$(awk '$1 == "cpus" { split($3, a, "="); print a[2] }' "$T/cpus.out")
 if [ "$second" = -1 ]; then
