@@ -185,6 +185,9 @@ int loader__open_load(struct loader *l, const struct env *env)
 	parse_cpu_list("/sys/devices/system/cpu/online", l->online, l->nr_cpus);
 	l->ring_bytes = ring_share(env->ringbuf_mb, n_online(l->online, l->nr_cpus));
 	bpf_map__set_max_entries(skel->maps.rings, l->nr_cpus);
+	/* the table's buckets are allocated whole (16 MiB for --sample's million): only when used */
+	if (env->sample <= 1)
+		bpf_map__set_max_entries(skel->maps.sampled, 1);
 	/* a forced wakeup every eighth of a ring keeps a busy consumer fed */
 	skel->rodata->wakeup_bytes = l->ring_bytes / 8;
 	skel->rodata->empty_probes = env->empty_probes;
