@@ -122,10 +122,13 @@ static void hand_on(struct consumer *c, struct tb_ring *r)
 		c->last_ts = r->ts;
 	c->records++;
 	n = decoder__record(c->dec, r->rec, r->len, &e);
-	if (n > 0)
-		c->sink(c->sink_ctx, &e);
-	else if (n < 0)
+	if (n < 0) {
+		/* never dropped silently: it is a lost event like any other */
 		c->malformed++;
+		tb_event_lost(&e, r->ts, 1);
+	}
+	if (n)
+		c->sink(c->sink_ctx, &e);
 	ring_advance(r, r->len);
 	ring_look(r);
 }

@@ -45,6 +45,15 @@ static const char *const flag_names[TB_F_NBITS] = {
 	"reused",	"new_arena", "failed",	     "sampled",	   "internal",
 };
 
+void tb_event_lost(struct tb_event *e, uint64_t ts_ns, uint64_t n)
+{
+	memset(e, 0, sizeof(*e));
+	e->type = TB_EV_LOST;
+	e->ts_ns = ts_ns;
+	e->size = n;
+	e->fd = -1;
+}
+
 const char *tb_event_name(enum tb_event_type type)
 {
 	if ((unsigned)type >= TB_EV_MAX || !event_names[type])

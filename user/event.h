@@ -59,6 +59,8 @@ struct tb_event {
 };
 
 const char *tb_event_name(enum tb_event_type type);
+/* A lost event: n events that never reached the pipeline, reported at ts_ns. */
+void tb_event_lost(struct tb_event *e, uint64_t ts_ns, uint64_t n);
 /* Returns TB_EV_NONE for a name that is no CSV event. */
 enum tb_event_type tb_event_from_name(const char *name, size_t len);
 const char *tb_region_name(enum tb_region region);

@@ -38,6 +38,8 @@ void pipeline__event(struct pipeline *p, struct tb_event *e)
 		} else {
 			p->execs_unchecked++;
 		}
+	} else if (e->type == TB_EV_LOST) {
+		p->lost += e->size;
 	}
 	if (p->csv)
 		csv_writer__write(p->csv, e);
@@ -49,12 +51,7 @@ void pipeline__lost(struct pipeline *p, uint64_t n)
 {
 	struct tb_event e;
 
-	memset(&e, 0, sizeof(e));
-	e.type = TB_EV_LOST;
-	e.ts_ns = p->last_ts;
-	e.size = n;
-	e.fd = -1;
-	p->lost += n;
+	tb_event_lost(&e, p->last_ts, n);
 	pipeline__event(p, &e);
 }
 

@@ -297,7 +297,7 @@ int session__finish(struct session *s)
 		fprintf(stderr, "tlsbpf: %" PRIu64 " records arrived out of time order; frees among "
 			"them may show as unknown_origin\n", s->cons.out_of_order);
 	if (s->cons.malformed)
-		fprintf(stderr, "tlsbpf: %" PRIu64 " records could not be decoded and were left out\n",
+		fprintf(stderr, "tlsbpf: %" PRIu64 " records could not be decoded; they count as lost\n",
 			s->cons.malformed);
 	if (s->loader.skel)
 		account_drops(s);

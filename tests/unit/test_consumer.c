@@ -4,6 +4,7 @@
  * the kernel lays them out: time order across rings, records held back while
  * a ring may still produce an earlier one, discarded records skipped.
  */
+#include <inttypes.h>
 #include "check.h"
 #include "../../user/decode.c"
 #include "../../user/consumer.c"
@@ -24,6 +25,7 @@ struct fake {
 };
 
 static uint64_t seen[MAX_SEEN];
+static struct tb_event last_seen;
 static int nseen;
 
 static void catch(void *ctx, struct tb_event *e)
@@ -31,6 +33,7 @@ static void catch(void *ctx, struct tb_event *e)
 	(void)ctx;
 	if (nseen < MAX_SEEN)
 		seen[nseen++] = e->ts_ns;
+	last_seen = *e;
 }
 
 static void setup(struct consumer *c, struct fake *f, int n)
@@ -171,6 +174,32 @@ static void test_discard_and_disorder(void)
 	teardown(&c);
 }
 
+/* A record the decoder cannot read is not dropped silently: it reaches the pipeline as lost. */
+static void test_malformed(void)
+{
+	struct consumer c;
+	struct fake f[1];
+	static const uint64_t want[] = { 10, 20, 40 };
+
+	setup(&c, f, 1);
+	put(&f[0], 10);
+	((struct tb_hdr *)(put(&f[0], 20) + 2))->type = TB_EV_MAX;
+	put(&f[0], 40);
+	consume_round(&c, 100, false);
+	CHECK(seen_is(want, 3), "the bad record is handed on in its place, at the time the merge "
+	      "ordered it by (seen %d)", nseen);
+	CHECK_EQ_U64(c.malformed, 1, "the bad record is counted");
+	CHECK(last_seen.type == TB_EV_FREE, "the record after it is decoded as usual");
+	teardown(&c);
+	setup(&c, f, 1);
+	((struct tb_hdr *)(put(&f[0], 20) + 2))->type = TB_EV_MAX;
+	consume_round(&c, 100, false);
+	CHECK(nseen == 1 && last_seen.type == TB_EV_LOST && last_seen.size == 1,
+	      "it becomes one lost event of size 1 (type %d, size %" PRIu64 ")", last_seen.type,
+	      last_seen.size);
+	teardown(&c);
+}
+
 int main(void)
 {
 	test_time_order();
@@ -178,5 +207,6 @@ int main(void)
 	test_busy();
 	test_stalled_writer();
 	test_discard_and_disorder();
+	test_malformed();
 	return check_done();
 }
