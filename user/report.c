@@ -16,7 +16,7 @@
 /* What the caller knows wins; the model's own counts cover `tlsbpf analyze` of a saved trace. */
 struct run_view {
 	const char *command;
-	uint64_t duration_ns, events, lost;
+	uint64_t duration_ns, events, lost, out_of_order;
 	int attached, have_status, exit_status;
 	unsigned sample_every;
 };
@@ -37,6 +37,7 @@ static struct run_view run_view(const struct correlator *c, const struct tb_run_
 	v.have_status = run->have_status;
 	v.exit_status = run->exit_status;
 	v.sample_every = run->sample_every;
+	v.out_of_order = run->out_of_order;
 	return v;
 }
 
@@ -480,7 +481,7 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  * report__json writes one object:
  *
  * { "command": str, "duration_ns": n, "events": n, "events_lost": n, "attached": bool,
- *   "exit_status": n | null,
+ *   "sample_every": n, "events_out_of_order": n, "exit_status": n | null,
  *   "totals": { "processes", "threads", "allocations", "frees", "bytes_requested",
  *               "leaked_blocks", "leaked_bytes", "mmap_chunks", "mmap_chunk_bytes_mapped",
  *               "cross_thread_frees", "inherited_frees", "reused", "double_frees",
@@ -835,6 +836,7 @@ int report__json(const struct correlator *c, const struct tb_run_info *run, FILE
 	jw_u64(&w, "events_lost", v.lost);
 	jw_bool(&w, "attached", v.attached);
 	jw_u64(&w, "sample_every", v.sample_every);
+	jw_u64(&w, "events_out_of_order", v.out_of_order);
 	if (v.have_status)
 		jw_u64(&w, "exit_status", (uint64_t)v.exit_status);
 	else

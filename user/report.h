@@ -16,6 +16,7 @@ struct tb_run_info {
 	int have_status;	/* 1: exit_status below is the launched command's */
 	int exit_status;	/* 0..255, or 128+signal */
 	unsigned sample_every;	/* --sample N; 1: sampled at a rate the caller does not know */
+	uint64_t out_of_order;	/* records the merge met after a later one (CPU clocks disagreed) */
 };
 
 int report__text(const struct correlator *c, const struct tb_run_info *run, FILE *out);

@@ -318,6 +318,7 @@ int session__finish(struct session *s)
 	info.have_status = s->mode == MODE_LAUNCH && s->child_reaped;
 	info.exit_status = s->status;
 	info.sample_every = s->env->sample > 1 ? s->env->sample : 0;
+	info.out_of_order = s->cons.out_of_order;
 	consumer__close(&s->cons);
 	err = pipeline__close_outputs(&s->pipe);
 	/* a run that failed before watching anything said why in one line already */

@@ -54,13 +54,16 @@ if [ "$second" = -1 ]; then
 	exit 0
 fi
 
-$TLSBPF -q --csv "$T/out.csv" -- "$PROGS/tp_handoff" -n 20000 >"$T/prog.out" 2>"$T/err"
+$TLSBPF -q --csv "$T/out.csv" --summary-json "$T/sum.json" -- "$PROGS/tp_handoff" -n 20000 \
+	>"$T/prog.out" 2>"$T/err"
 rc=$?
 check "tp_handoff -n 20000 exits 0 under tlsbpf (got $rc)" [ "$rc" -eq 0 ]
 msg=$(verdict side)
 check "blocks malloc'd on one CPU and freed on the other: each free is cross_thread with the \
 other thread as origin, none unknown or invalid ($msg)" verdict side
 check_sh "no record arrived out of time order" '! grep -q "out of time order" "$T/err"'
+check_sh "the JSON report agrees: events_out_of_order is 0" \
+	'python3 -c "import json,sys; sys.exit(json.load(open(sys.argv[1]))[\"events_out_of_order\"] != 0)" "$T/sum.json"'
 
 $TLSBPF -q --csv "$T/out.csv" -- "$PROGS/tp_handoff" -m -n 20000 >"$T/prog.out" 2>"$T/err"
 moves=$(awk '$1 == "migrate" { split($4, a, "="); print a[2] }' "$T/prog.out")
