@@ -441,6 +441,33 @@ static void proc_note_leaks(struct tb_process *p)
 	free(sizes);
 }
 
+/*
+ * What outlives a process's exit: its stacks and direct mmap chunks still
+ * mapped, which the report draws. The rest is small in number but not in a
+ * run of -a over many short processes.
+ */
+static void maps_keep_drawn(struct tb_maps *ms)
+{
+	struct tb_map *v;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < ms->n; i++)
+		if (ms->v[i].kind == TB_REG_STACK || ms->v[i].kind == TB_REG_MMAP_CHUNK)
+			ms->v[n++] = ms->v[i];
+	if (!n) {
+		free(ms->v);
+		memset(ms, 0, sizeof(*ms));
+		return;
+	}
+	v = realloc(ms->v, n * sizeof(*v));
+	if (v) {
+		ms->v = v;
+		ms->cap = n;
+	}
+	ms->n = n;
+	ms->hit = 0;
+}
+
 static void proc_end(struct correlator *c, struct tb_process *p, uint64_t ts)
 {
 	if (p->exited)
@@ -455,8 +482,7 @@ static void proc_end(struct correlator *c, struct tb_process *p, uint64_t ts)
 		}
 	}
 	btab_clear(&p->blocks);
-	free(p->maps.v);
-	memset(&p->maps, 0, sizeof(p->maps));
+	maps_keep_drawn(&p->maps);
 	p->exited = 1;
 	p->end_ts = ts;
 	c->live--;

@@ -536,7 +536,7 @@ static void md_map_label(const struct correlator *c, const struct tb_process *p,
 	snprintf(r->who, sizeof(r->who), "mapped by %s", who);
 }
 
-/* Stacks and direct mmap chunks: only a process still running has its mappings in the model. */
+/* Stacks and direct mmap chunks: those still mapped now, or when the process exited. */
 static void md_layout_maps(const struct correlator *c, const struct tb_process *p,
 			   struct md_layout *l)
 {
@@ -603,14 +603,14 @@ static void md_layout_notes(const struct tb_process *p, FILE *out)
 {
 	char size[32];
 
-	if (p->maps.n)
+	if (!p->exited)
 		return;
-	fputs("\nThe model drops a process's mappings when it exits, so thread stacks and direct"
-	      " mmap chunks have no place above; the CSV's `thread` and `mmap` rows give their"
-	      " addresses.", out);
+	fputs("\nStacks and direct mmap chunks are drawn as they were when the process exited: one"
+	      " unmapped before then has no place above; the CSV's `thread`, `mmap` and `munmap`"
+	      " rows give its addresses.", out);
 	if (p->chunks)
-		fprintf(out, " This process mapped %" PRIu64 " direct mmap chunk%s, the largest %s.",
-			p->chunks, md_s(p->chunks),
+		fprintf(out, " This process mapped %" PRIu64 " direct mmap chunk%s in all, the largest"
+			" %s.", p->chunks, md_s(p->chunks),
 			md_size(p->chunk_largest, size, sizeof(size)));
 	fputc('\n', out);
 }

@@ -115,6 +115,20 @@ got = {p: int(m.group(1)) if m else 0 for p, m in said.items()}
 done(got == per and sum(per.values()) == 4, f"lab per pid {per}, report {got}")
 PY
 
+verify "08e: the child, which exits holding what it inherited, has every direct mmap chunk of \
+its parent drawn where the lab put it, mapped by the thread that allocated it" "$T/08e.out" "$T/08e.md" <<'PY'
+md = open(sys.argv[2]).read()
+child = recs(sys.argv[1], 'block')[-1]['pid']
+parent = [b for b in recs(sys.argv[1], 'block') if b['pid'] != child and b['region'] == 'mmap_chunk']
+section = md.split(f"### Process {child} ", 1)[-1].split("\n### ", 1)[0]
+boxes = regions(section) if f"### Process {child} " in md else []
+hits = [b for b in parent if any(s <= int(b['addr'], 16) < e and what == 'direct mmap chunk'
+                                 and who == f"mapped by {b['pid']}/{b['tid']}"
+                                 for s, e, what, who in boxes)]
+done(len(parent) == 3 and len(hits) == 3, f"{len(hits)} of the parent's {len(parent)} chunks "
+     f"drawn in child {child}'s layout; {len(boxes)} boxes there")
+PY
+
 { timeout "$LIMIT" ./labs/08b_tls_corruption_chain --overrun >/dev/null 2>&1; } 2>/dev/null
 want=$?
 report 08b 08b_tls_corruption_chain --overrun
