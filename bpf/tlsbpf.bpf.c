@@ -34,7 +34,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Knobs, set by the loader between open and load. */
 const volatile __u64 wakeup_bytes = 1 << 17;	/* force a wakeup once a ring has this much unread */
 const volatile __u32 sample_every = 0;	/* --sample N: record one allocation call in N, and its free */
-const volatile __u32 report_free_null = 0;
 const volatile __u32 empty_probes = 0;	/* benchmark floor: the probes fire and do nothing */
 const volatile __u32 watch_all = 0;	/* -a: every process that execs from now on is watched */
 const volatile __u32 filter_comm = 0;	/* -a --comm: only names in the comms map */
@@ -386,8 +385,12 @@ int BPF_KPROBE(alloc_enter)
 	if (type == TB_EV_FREE) {
 		__u64 ptr = PT_REGS_PARM1(ctx);
 
-		/* realloc(p, 0) frees inside: the program made one call, so one row */
-		if (cur->depth || (!ptr && !report_free_null))
+		/*
+		 * realloc(p, 0) frees inside: the program made one call, so one
+		 * row. free(NULL) does nothing and is never reported, so counts
+		 * agree wherever free is probed.
+		 */
+		if (cur->depth || !ptr)
 			return 0;
 		if (sample_every > 1 && bpf_map_delete_elem(&sampled, &ptr))
 			return 0;
