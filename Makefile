@@ -74,9 +74,10 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)/.deps-ok
 	$(Q)if [ -r /sys/kernel/btf/vmlinux ] && $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp 2>/dev/null; \
 	then mv $@.tmp $@; else rm -f $@.tmp; cp vmlinux/$(ARCH)/vmlinux.h $@; fi
 
+# -mcpu=v3: the allocation ring's compare-and-swap is a BPF v3 atomic (kernel 5.12 on).
 $(OUTPUT)/tlsbpf.bpf.o: bpf/tlsbpf.bpf.c bpf/tlsbpf.h $(OUTPUT)/vmlinux.h
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -c $< -o $@
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -c $< -o $@
 
 $(OUTPUT)/tlsbpf.skel.h: $(OUTPUT)/tlsbpf.bpf.o
 	$(call msg,GEN-SKEL,$@)

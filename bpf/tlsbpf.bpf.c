@@ -33,6 +33,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Knobs, set by the loader between open and load. */
 const volatile __u64 wakeup_bytes = 1 << 17;	/* force a wakeup once a ring has this much unread */
+const volatile __u64 slot_wakeup_bytes = 1 << 17;	/* the same for an allocation ring */
+const volatile __u32 slot_count = 1;	/* slots in each CPU's allocation ring, a power of two */
 const volatile __u32 sample_every = 0;	/* --sample N: record one allocation call in N, and its free */
 const volatile __u32 empty_probes = 0;	/* benchmark floor: the probes fire and do nothing */
 const volatile __u32 watch_all = 0;	/* -a: every process that execs from now on is watched */
@@ -55,6 +57,24 @@ struct {
 	__type(key, __u32);
 	__array(values, struct cpu_ring);
 } rings SEC(".maps");
+
+/* The allocation rings: slot_count slots for each possible CPU, CPU after CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);	/* the loader sets the size */
+	__type(key, __u32);
+	__type(value, struct tb_slot);
+} slots SEC(".maps");
+
+/* cpu -> its allocation ring's positions */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);	/* the loader sets one per possible CPU */
+	__type(key, __u32);
+	__type(value, struct tb_slot_pos);
+} slot_pos SEC(".maps");
 
 /* tgid -> TB_WATCH_PENDING / TB_WATCH_ACTIVE */
 struct {
@@ -230,6 +250,74 @@ static __always_inline void submit(void *rec)
 	bpf_ringbuf_submit(rec, flags);
 }
 
+/*
+ * A slot in this CPU's allocation ring: a compare-and-swap on the producer
+ * position, as a ring buffer's lock would cost twice that and more. The loser
+ * of a race (another program on this CPU while this one was preempted) tries
+ * the next slot. Reserved before the clock is read, like every record.
+ */
+static __always_inline struct tb_rec_alloc *alloc_reserve(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), idx;
+	struct tb_slot_pos *sp = bpf_map_lookup_elem(&slot_pos, &cpu);
+	struct tb_slot *s;
+	__u64 p;
+
+	for (int i = 0; sp && i < 3; i++) {
+		p = *(volatile __u64 *)&sp->prod;
+		if (p - *(volatile __u64 *)&sp->cons >= (__u64)slot_count * TB_SLOT_SIZE)
+			break;	/* full: the reader is behind */
+		if (__sync_val_compare_and_swap(&sp->prod, p, p + TB_SLOT_SIZE) != p)
+			continue;
+		idx = cpu * slot_count + ((__u32)(p / TB_SLOT_SIZE) & (slot_count - 1));
+		s = bpf_map_lookup_elem(&slots, &idx);
+		if (s)
+			return &s->rec;
+		break;
+	}
+	count_drop(0);
+	return NULL;
+}
+
+/* The allocation ring has no reader to wake: a discarded record in the ring buffer wakes it. */
+static __always_inline void wake_reader(struct tb_wake *w)
+{
+	void *ring = cpu_ring();
+	void *rec = ring ? bpf_ringbuf_reserve(ring, 8, 0) : NULL;
+
+	if (rec)
+		bpf_ringbuf_discard(rec, forced_wakeup(w));
+}
+
+/* The len store hands the slot to the reader: it must come after the record's own stores. */
+static __always_inline void alloc_submit(struct tb_rec_alloc *r)
+{
+	struct tb_slot *s = (void *)((char *)r - __builtin_offsetof(struct tb_slot, rec));
+	struct tb_wake *w = wake_state();
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct tb_slot_pos *sp;
+
+#if defined(__TARGET_ARCH_x86)
+	/* x86 makes stores visible in program order: only the compiler must keep it */
+	asm volatile("" ::: "memory");
+	*(volatile __u32 *)&s->len = sizeof(*r);
+#else
+	__sync_lock_test_and_set(&s->len, sizeof(*r));
+#endif
+	/* as in submit(): one wakeup each time the fill crosses the mark */
+	if (w && (++w->submitted & (WAKE_CHECK_EVERY - 1)))
+		return;
+	sp = bpf_map_lookup_elem(&slot_pos, &cpu);
+	if (sp && sp->prod - sp->cons >= slot_wakeup_bytes) {
+		if (!w || !w->slots_woke)
+			wake_reader(w);
+		if (w)
+			w->slots_woke = 1;
+	} else if (w) {
+		w->slots_woke = 0;
+	}
+}
+
 /* What bpf_get_current_pid_tgid() says, without its helper call: the task is at hand. */
 static __always_inline __u64 task_pid_tgid(struct task_struct *task)
 {
@@ -317,7 +405,7 @@ static __always_inline bool called_from_lib(struct pt_regs *ctx, __u32 lib, stru
 static __always_inline void emit_free(struct pt_regs *ctx, __u64 pid_tgid, __u64 ptr, __u32 lib,
 				      struct call *c)
 {
-	struct tb_rec_alloc *r = reserve(sizeof(*r));
+	struct tb_rec_alloc *r = alloc_reserve();
 
 	if (!r)
 		return;
@@ -329,7 +417,7 @@ static __always_inline void emit_free(struct pt_regs *ctx, __u64 pid_tgid, __u64
 	r->size = 0;
 	r->addr = ptr;
 	r->old_addr = 0;
-	submit(r);
+	alloc_submit(r);
 }
 
 /*
@@ -462,7 +550,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	c->depth = 0;
 	if (c->skip)
 		return 0;
-	r = reserve(sizeof(*r));
+	r = alloc_reserve();
 	if (r) {
 		fill_hdr(&r->h, c->type, task_pid_tgid(task));
 		now = r->h.ts_ns;
@@ -473,7 +561,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 		r->old_addr = c->old_addr;
 		if (sample_every > 1)
 			remember_sampled(r);
-		submit(r);
+		alloc_submit(r);
 	}
 	return 0;
 }

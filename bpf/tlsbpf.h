@@ -67,11 +67,13 @@ struct tb_lib {
 	__u64 exit_gated;	/* the check runs only once the thread has reached the exit mark */
 };
 
-/* Per CPU: how its ring's consumer has been woken (the wake map). */
+/* Per CPU: how its rings' consumer has been woken (the wake map). */
 struct tb_wake {
 	__u64 forced;		/* wakeups forced */
-	__u32 submitted;	/* records submitted */
-	__u32 woke;		/* the ring's fill is over the mark, and the consumer was woken */
+	__u32 submitted;	/* records submitted, both rings */
+	__u8 woke;		/* the ring buffer's fill is over the mark, and the consumer was woken */
+	__u8 slots_woke;	/* the same for the allocation ring */
+	__u16 pad;
 };
 
 /* Every record starts with this, so one ring buffer carries all kinds. */
@@ -103,6 +105,29 @@ struct tb_rec_vm {
 	__u32 flags;	/* mmap/mremap flags, madvise advice */
 	__s32 fd;
 	__s32 err;	/* 0, or the negative errno the call returned */
+};
+
+/*
+ * The allocation ring: each CPU's malloc-family and free records, in fixed
+ * slots of an array both sides map, so a record costs one compare-and-swap
+ * instead of a ring buffer's lock. A slot's len is 0 until its record is
+ * whole; the reader sets it back to 0 before it hands the slot on.
+ */
+#define TB_SLOT_SIZE 64
+
+struct tb_slot {
+	__u32 len;	/* sizeof(rec) once written, else 0 */
+	__u32 pad;
+	struct tb_rec_alloc rec;
+	__u64 spare;
+};
+
+/* Byte positions in a CPU's slots, as a ring buffer counts them; each on its own cache line. */
+struct tb_slot_pos {
+	__u64 prod;	/* advanced by the probes */
+	__u64 pad1[7];
+	__u64 cons;	/* advanced by the reader */
+	__u64 pad2[7];
 };
 
 /* fork, thread, exit_thread, exit, comm */

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * consumer.c: the per-CPU ring buffers' reader. Each ring is in time order
- * on its own; the reader merges them by timestamp, so that a block malloc'd
- * on one CPU and freed on another reaches the correlator in that order.
+ * consumer.c: the per-CPU rings' reader: each CPU's ring buffer and its
+ * allocation ring (fixed slots, see tlsbpf.h). Each ring is in time order on
+ * its own; the reader merges them by timestamp, so that a block malloc'd on
+ * one CPU and freed on another reaches the correlator in that order.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -27,8 +28,9 @@ enum head { H_EMPTY, H_RECORD, H_BUSY };
 struct tb_ring {
 	unsigned long *cons;		/* the consumer position, shared with the kernel */
 	const unsigned long *prod;
-	const char *data;		/* mapped twice over, so a record never wraps */
+	char *data;			/* a ring buffer's is mapped twice over: no record wraps */
 	uint64_t mask;
+	bool slots;			/* an allocation ring: the reader clears each slot it passes */
 	uint64_t pos;			/* the next record */
 	uint64_t seen;			/* the producer position read at this round's start */
 	uint64_t seen_prev;		/* ... and at the previous round's */
@@ -49,14 +51,17 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static uint64_t span(uint32_t len)
+static uint64_t span(const struct tb_ring *r, uint32_t len)
 {
-	return ((uint64_t)len + BPF_RINGBUF_HDR_SZ + 7) & ~7ULL;
+	return r->slots ? TB_SLOT_SIZE : ((uint64_t)len + BPF_RINGBUF_HDR_SZ + 7) & ~7ULL;
 }
 
 static void ring_advance(struct tb_ring *r, uint32_t len)
 {
-	r->pos += span(len);
+	/* a slot reads as still being written until its next record is whole */
+	if (r->slots)
+		__atomic_store_n((uint32_t *)(r->data + (r->pos & r->mask)), 0, __ATOMIC_RELAXED);
+	r->pos += span(r, len);
 	__atomic_store_n(r->cons, r->pos, __ATOMIC_RELEASE);
 }
 
@@ -73,11 +78,11 @@ static void ring_look(struct tb_ring *r)
 		}
 		hdr = (const uint32_t *)(r->data + (r->pos & r->mask));
 		len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
-		if (len & BPF_RINGBUF_BUSY_BIT) {
+		if (r->slots ? !len : len & BPF_RINGBUF_BUSY_BIT) {
 			r->state = H_BUSY;
 			return;
 		}
-		if (!(len & BPF_RINGBUF_DISCARD_BIT))
+		if (r->slots || !(len & BPF_RINGBUF_DISCARD_BIT))
 			break;
 		ring_advance(r, len & ~BPF_RINGBUF_DISCARD_BIT);
 	}
@@ -178,6 +183,12 @@ static int consume_round(struct consumer *c, uint64_t t0, bool final)
 	return 0;
 }
 
+static void ring_start(struct tb_ring *r)
+{
+	r->pos = __atomic_load_n(r->cons, __ATOMIC_ACQUIRE);
+	r->seen = r->seen_prev = r->pos;
+}
+
 static int ring_map(struct tb_ring *r, int fd, size_t size)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -195,10 +206,41 @@ static int ring_map(struct tb_ring *r, int fd, size_t size)
 	}
 	r->cons = cons;
 	r->prod = prod;
-	r->data = (const char *)prod + page;
+	r->data = (char *)prod + page;
 	r->mask = size - 1;
-	r->pos = __atomic_load_n(r->cons, __ATOMIC_ACQUIRE);
-	r->seen = r->seen_prev = r->pos;
+	ring_start(r);
+	return 0;
+}
+
+static void *map_array(int fd, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Each allocation ring, read in place in the slots and positions arrays. */
+static int slots_map(struct consumer *c, const struct tb_ring_set *set)
+{
+	size_t ring = (size_t)set->slot_count * TB_SLOT_SIZE;
+
+	c->slots_len = set->slot_cpus * ring;
+	c->pos_len = set->slot_cpus * sizeof(struct tb_slot_pos);
+	c->slots_area = map_array(set->slots_fd, c->slots_len);
+	c->pos_area = map_array(set->slot_pos_fd, c->pos_len);
+	if (!c->slots_area || !c->pos_area)
+		return -errno;
+	for (int cpu = 0; cpu < set->slot_cpus; cpu++) {
+		struct tb_slot_pos *sp = (struct tb_slot_pos *)c->pos_area + cpu;
+		struct tb_ring *r = &c->rings[c->nrings++];
+
+		r->slots = true;
+		r->cons = (unsigned long *)&sp->cons;
+		r->prod = (const unsigned long *)&sp->prod;
+		r->data = (char *)c->slots_area + cpu * ring;
+		r->mask = ring - 1;
+		ring_start(r);
+	}
 	return 0;
 }
 
@@ -207,8 +249,7 @@ static void pipeline_sink(void *ctx, struct tb_event *e)
 	pipeline__event(ctx, e);
 }
 
-int consumer__open(struct consumer *c, const int *ring_fds, int nfds, size_t ring_bytes,
-		   struct pipeline *pipe)
+int consumer__open(struct consumer *c, const struct tb_ring_set *set, struct pipeline *pipe)
 {
 	int err;
 
@@ -217,13 +258,13 @@ int consumer__open(struct consumer *c, const int *ring_fds, int nfds, size_t rin
 	c->sink = pipeline_sink;
 	c->sink_ctx = pipe;
 	c->dec = decoder__new();
-	c->rings = calloc(nfds > 0 ? nfds : 1, sizeof(*c->rings));
+	c->rings = calloc(set->nr_cpus + set->slot_cpus + 1, sizeof(*c->rings));
 	if (!c->dec || !c->rings)
 		return -ENOMEM;
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (c->epfd < 0)
 		return -errno;
-	for (int i = 0; i < nfds; i++) {
+	for (int i = 0; i < set->nr_cpus; i++) {
 		/*
 		 * Edge-triggered: a ring reads ready whenever it holds a record,
 		 * which under load is always, so level-triggered waits would
@@ -232,16 +273,16 @@ int consumer__open(struct consumer *c, const int *ring_fds, int nfds, size_t rin
 		 */
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
 
-		if (ring_fds[i] < 0)
+		if (set->ring_fds[i] < 0)
 			continue;
-		err = ring_map(&c->rings[c->nrings], ring_fds[i], ring_bytes);
+		err = ring_map(&c->rings[c->nrings], set->ring_fds[i], set->ring_bytes);
 		if (err)
 			return err;
 		c->nrings++;
-		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, ring_fds[i], &ev))
+		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, set->ring_fds[i], &ev))
 			return -errno;
 	}
-	return 0;
+	return set->slot_cpus ? slots_map(c, set) : 0;
 }
 
 int consumer__poll(struct consumer *c, int timeout_ms)
@@ -268,9 +309,15 @@ void consumer__close(struct consumer *c)
 	long page = sysconf(_SC_PAGESIZE);
 
 	for (int i = 0; c->rings && i < c->nrings; i++) {
+		if (c->rings[i].slots)
+			continue;
 		munmap(c->rings[i].cons, page);
 		munmap((void *)c->rings[i].prod, c->rings[i].prod_len);
 	}
+	if (c->slots_area)
+		munmap(c->slots_area, c->slots_len);
+	if (c->pos_area)
+		munmap(c->pos_area, c->pos_len);
 	free(c->rings);
 	if (c->epfd >= 0)
 		close(c->epfd);

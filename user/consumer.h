@@ -9,6 +9,16 @@
 
 struct tb_ring;
 
+/* Where the records are: each possible CPU's ring buffer and each allocation ring. */
+struct tb_ring_set {
+	const int *ring_fds;	/* per possible CPU; -1 for one offline at the start */
+	int nr_cpus;
+	size_t ring_bytes;	/* the size of each ring buffer */
+	int slots_fd, slot_pos_fd;	/* the allocation rings' arrays */
+	int slot_cpus;		/* how many allocation rings, from CPU 0 on */
+	uint32_t slot_count;	/* slots in each */
+};
+
 struct consumer {
 	struct tb_ring *rings;
 	int nrings;
@@ -22,11 +32,11 @@ struct consumer {
 	uint64_t rounds;
 	uint64_t woken;		/* rounds begun before the timeout: a ring woke the wait */
 	uint64_t last_ts;
+	void *slots_area, *pos_area;	/* the allocation rings' arrays, mapped */
+	size_t slots_len, pos_len;
 };
 
-/* The rings of ring_fds (-1 entries skipped), each of ring_bytes. */
-int consumer__open(struct consumer *c, const int *ring_fds, int nfds, size_t ring_bytes,
-		   struct pipeline *pipe);
+int consumer__open(struct consumer *c, const struct tb_ring_set *set, struct pipeline *pipe);
 /* Wait up to timeout_ms for a wakeup, then hand on every record whose turn has come; <0 on error. */
 int consumer__poll(struct consumer *c, int timeout_ms);
 /* Everything in the rings, whatever its time: the run is over. */

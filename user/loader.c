@@ -42,7 +42,10 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
-/* Each CPU's ring: its share of --ringbuf-mb, a power of two, 1 MiB at least. */
+/*
+ * Each CPU's share of --ringbuf-mb, a power of two, 1 MiB at least: half for
+ * its ring buffer, half for its allocation ring.
+ */
 static size_t ring_share(unsigned total_mb, int cpus)
 {
 	size_t share = ((size_t)total_mb << 20) / (cpus > 0 ? cpus : 1), ring = 1 << 20;
@@ -143,8 +146,8 @@ static int make_rings(struct loader *l)
 						  l->ring_bytes, NULL);
 		if (l->ring_fds[cpu] < 0) {
 			err = -errno;
-			fprintf(stderr, "tlsbpf: cannot make CPU %u's ring buffer of %zu MiB: %s\n",
-				cpu, l->ring_bytes >> 20, strerror(-err));
+			fprintf(stderr, "tlsbpf: cannot make CPU %u's ring buffer of %zu KiB: %s\n",
+				cpu, l->ring_bytes >> 10, strerror(-err));
 			return err;
 		}
 	}
@@ -154,14 +157,16 @@ static int make_rings(struct loader *l)
 		return err;
 	}
 	if (verbose_log)
-		fprintf(stderr, "tlsbpf: a ring buffer of %zu MiB for each of %d online CPUs\n",
-			l->ring_bytes >> 20, n_online(online, l->nr_cpus));
+		fprintf(stderr, "tlsbpf: a ring buffer of %zu KiB and an allocation ring of %zu KiB "
+			"for each of %d online CPUs\n", l->ring_bytes >> 10,
+			(size_t)l->slot_count * TB_SLOT_SIZE >> 10, n_online(online, l->nr_cpus));
 	return 0;
 }
 
 int loader__open_load(struct loader *l, const struct env *env)
 {
 	struct tlsbpf_bpf *skel;
+	size_t share;
 	int err;
 
 	memset(l, 0, sizeof(*l));
@@ -183,13 +188,23 @@ int loader__open_load(struct loader *l, const struct env *env)
 	if (!l->online)
 		return -ENOMEM;
 	parse_cpu_list("/sys/devices/system/cpu/online", l->online, l->nr_cpus);
-	l->ring_bytes = ring_share(env->ringbuf_mb, n_online(l->online, l->nr_cpus));
+	share = ring_share(env->ringbuf_mb, n_online(l->online, l->nr_cpus));
+	l->ring_bytes = share / 2;
+	l->slot_count = share / 2 / TB_SLOT_SIZE;
 	bpf_map__set_max_entries(skel->maps.rings, l->nr_cpus);
+	/* up to the last CPU online: possible CPUs can be many more, each would cost its slots */
+	for (int cpu = 0; cpu < l->nr_cpus; cpu++)
+		if (l->online[cpu])
+			l->slot_cpus = cpu + 1;
+	bpf_map__set_max_entries(skel->maps.slots, l->slot_cpus * l->slot_count);
+	bpf_map__set_max_entries(skel->maps.slot_pos, l->slot_cpus);
+	skel->rodata->slot_count = l->slot_count;
 	/* the table's buckets are allocated whole (16 MiB for --sample's million): only when used */
 	if (env->sample <= 1)
 		bpf_map__set_max_entries(skel->maps.sampled, 1);
 	/* a forced wakeup every eighth of a ring keeps a busy consumer fed */
 	skel->rodata->wakeup_bytes = l->ring_bytes / 8;
+	skel->rodata->slot_wakeup_bytes = (uint64_t)l->slot_count * TB_SLOT_SIZE / 8;
 	skel->rodata->empty_probes = env->empty_probes;
 	skel->rodata->watch_all = env->all;
 	skel->rodata->sample_every = env->sample;
@@ -376,6 +391,19 @@ uint64_t loader__drops(struct loader *l)
 			total += l->percpu[cpu];
 	}
 	return total;
+}
+
+void loader__ring_set(const struct loader *l, struct tb_ring_set *set)
+{
+	*set = (struct tb_ring_set){
+		.ring_fds = l->ring_fds,
+		.nr_cpus = l->nr_cpus,
+		.ring_bytes = l->ring_bytes,
+		.slots_fd = bpf_map__fd(l->skel->maps.slots),
+		.slot_pos_fd = bpf_map__fd(l->skel->maps.slot_pos),
+		.slot_cpus = l->slot_cpus,
+		.slot_count = l->slot_count,
+	};
 }
 
 uint64_t loader__forced_wakeups(struct loader *l)

@@ -10,6 +10,7 @@
 #include "libc_resolve.h"
 #include <linux/types.h>
 #include "tlsbpf.h"
+#include "consumer.h"
 
 struct tlsbpf_bpf;
 struct bpf_link;
@@ -25,6 +26,8 @@ struct loader {
 	bool *online;	/* CPUs online at the start: each gets a ring */
 	int *ring_fds;	/* each CPU's ring buffer, -1 for a CPU that was offline at the start */
 	size_t ring_bytes;	/* the size of each */
+	uint32_t slot_count;	/* slots in each CPU's allocation ring */
+	int slot_cpus;		/* allocation rings: one for each CPU up to the last online */
 	uint64_t *percpu;	/* scratch for reading the per-CPU drop counters */
 };
 
@@ -38,6 +41,8 @@ void loader__unwatch(struct loader *l, pid_t pid);
 bool loader__watching(struct loader *l);
 /* Records lost so far, over all CPUs and causes. */
 uint64_t loader__drops(struct loader *l);
+/* Where the consumer finds the records. */
+void loader__ring_set(const struct loader *l, struct tb_ring_set *set);
 /* Wakeups the probes forced on the consumer, all CPUs. */
 uint64_t loader__forced_wakeups(struct loader *l);
 void loader__destroy(struct loader *l);

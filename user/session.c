@@ -125,8 +125,11 @@ int session__probe_file(struct session *s, const char *path, bool required)
 
 int session__start_consumer(struct session *s)
 {
-	int err = consumer__open(&s->cons, s->loader.ring_fds, s->loader.nr_cpus,
-				 s->loader.ring_bytes, &s->pipe);
+	struct tb_ring_set set;
+	int err;
+
+	loader__ring_set(&s->loader, &set);
+	err = consumer__open(&s->cons, &set, &s->pipe);
 
 	if (err)
 		fprintf(stderr, "tlsbpf: cannot read the ring buffers: %s\n", strerror(-err));

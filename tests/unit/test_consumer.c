@@ -68,7 +68,7 @@ static uint32_t *put(struct fake *f, uint64_t ts)
 	hdr[0] = sizeof(rec);
 	hdr[1] = 0;
 	memcpy(hdr + 2, &rec, sizeof(rec));
-	f->prod += span(sizeof(rec));
+	f->prod += (sizeof(rec) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
 	return hdr;
 }
 
@@ -174,6 +174,66 @@ static void test_discard_and_disorder(void)
 	teardown(&c);
 }
 
+/* An allocation ring: fixed slots, a zero len until the record is whole. */
+#define NSLOTS 8
+
+struct fake_slots {
+	struct tb_slot_pos pos;
+	struct tb_slot slot[NSLOTS];
+};
+
+/* Reserves the next slot with time ts; published unless told otherwise. */
+static struct tb_slot *put_slot(struct fake_slots *f, uint64_t ts, int publish)
+{
+	struct tb_slot *s = &f->slot[(f->pos.prod / TB_SLOT_SIZE) % NSLOTS];
+
+	memset(&s->rec, 0, sizeof(s->rec));
+	s->rec.h = (struct tb_hdr){ .type = TB_EV_MALLOC, .pid = 1, .tid = 1, .ts_ns = ts };
+	s->len = publish ? sizeof(s->rec) : 0;
+	f->pos.prod += TB_SLOT_SIZE;
+	return s;
+}
+
+static void test_slots(void)
+{
+	static struct fake_slots fs;
+	static const uint64_t first[] = { 10, 20, 30 }, then[] = { 10, 20, 30, 40 };
+	struct consumer c;
+	struct fake f[1];
+	struct tb_slot *late;
+
+	setup(&c, f, 1);
+	memset(&fs, 0, sizeof(fs));
+	c.rings = realloc(c.rings, 2 * sizeof(*c.rings));
+	memset(&c.rings[1], 0, sizeof(c.rings[1]));
+	c.rings[1] = (struct tb_ring){ .cons = (unsigned long *)&fs.pos.cons,
+				       .prod = (const unsigned long *)&fs.pos.prod,
+				       .data = (char *)fs.slot, .mask = sizeof(fs.slot) - 1,
+				       .slots = true };
+	c.nrings = 2;
+	put_slot(&fs, 10, 1);
+	put_slot(&fs, 30, 1);
+	late = put_slot(&fs, 40, 0);
+	put(&f[0], 20);
+	consume_round(&c, 100, false);
+	CHECK(seen_is(first, 3), "a ring buffer and an allocation ring merge in time order, up to "
+	      "a slot still being written (seen %d)", nseen);
+	CHECK_EQ_U64(fs.pos.cons, 2 * TB_SLOT_SIZE, "the reader's position passed the two slots");
+	CHECK(fs.slot[0].len == 0 && fs.slot[1].len == 0 && fs.slot[2].len == 0,
+	      "the slots passed read as unwritten again, so a lap later they wait for their record");
+	late->len = sizeof(late->rec);
+	consume_round(&c, 200, false);
+	CHECK(seen_is(then, 4), "once whole, the late slot follows (seen %d)", nseen);
+	for (int i = 0; i < NSLOTS; i++)
+		put_slot(&fs, 300 + i, 1);
+	consume_round(&c, UINT64_MAX, true);
+	CHECK(nseen == 4 + NSLOTS, "a full ring's slots, wrapping past the end, are read in turn "
+	      "(seen %d)", nseen);
+	CHECK(seen[nseen - 1] == 300 + NSLOTS - 1, "the last one last (%" PRIu64 ")",
+	      seen[nseen - 1]);
+	teardown(&c);
+}
+
 /* A record the decoder cannot read is not dropped silently: it reaches the pipeline as lost. */
 static void test_malformed(void)
 {
@@ -208,5 +268,6 @@ int main(void)
 	test_stalled_writer();
 	test_discard_and_disorder();
 	test_malformed();
+	test_slots();
 	return check_done();
 }
