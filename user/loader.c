@@ -43,8 +43,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 }
 
 /*
- * Each CPU's share of --ringbuf-mb, a power of two, 1 MiB at least: half for
- * its ring buffer, half for its allocation ring.
+ * Each CPU's share of --ringbuf-mb, a power of two, 1 MiB at least: its
+ * allocation ring. Its ring buffer, for the rarer rest, gets a quarter more.
  */
 static size_t ring_share(unsigned total_mb, int cpus)
 {
@@ -189,8 +189,8 @@ int loader__open_load(struct loader *l, const struct env *env)
 		return -ENOMEM;
 	parse_cpu_list("/sys/devices/system/cpu/online", l->online, l->nr_cpus);
 	share = ring_share(env->ringbuf_mb, n_online(l->online, l->nr_cpus));
-	l->ring_bytes = share / 2;
-	l->slot_count = share / 2 / TB_SLOT_SIZE;
+	l->ring_bytes = share / 4;
+	l->slot_count = share / TB_SLOT_SIZE;
 	bpf_map__set_max_entries(skel->maps.rings, l->nr_cpus);
 	/* up to the last CPU online: possible CPUs can be many more, each would cost its slots */
 	for (int cpu = 0; cpu < l->nr_cpus; cpu++)
