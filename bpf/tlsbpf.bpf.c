@@ -58,7 +58,7 @@ struct {
 	__array(values, struct cpu_ring);
 } rings SEC(".maps");
 
-/* The allocation rings: slot_count slots for each possible CPU, CPU after CPU. */
+/* The allocation rings: slot_count slots for each CPU up to the last online, CPU after CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
@@ -71,7 +71,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);	/* the loader sets one per possible CPU */
+	__uint(max_entries, 1);	/* the loader sets one per allocation ring */
 	__type(key, __u32);
 	__type(value, struct tb_slot_pos);
 } slot_pos SEC(".maps");
@@ -144,7 +144,7 @@ struct {
 	__type(value, __u8);
 } sampled SEC(".maps");
 
-/* How this CPU's ring is being drained: see submit(). */
+/* How this CPU's rings are being drained: see submit() and alloc_submit(). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -251,10 +251,11 @@ static __always_inline void submit(void *rec)
 }
 
 /*
- * A slot in this CPU's allocation ring: a compare-and-swap on the producer
- * position, as a ring buffer's lock would cost twice that and more. The loser
- * of a race (another program on this CPU while this one was preempted) tries
- * the next slot. Reserved before the clock is read, like every record.
+ * A slot in this CPU's allocation ring: one compare-and-swap on the producer
+ * position, where a ring buffer record costs a lock taken with interrupts off
+ * and an atomic commit (48 ns a record here). The loser of a race (another
+ * program on this CPU while this one was preempted) tries the next slot.
+ * Reserved before the clock is read, like every record.
  */
 static __always_inline struct tb_rec_alloc *alloc_reserve(void)
 {

@@ -196,6 +196,11 @@ int loader__open_load(struct loader *l, const struct env *env)
 	for (int cpu = 0; cpu < l->nr_cpus; cpu++)
 		if (l->online[cpu])
 			l->slot_cpus = cpu + 1;
+	if ((uint64_t)l->slot_cpus * l->slot_count > INT32_MAX) {
+		fprintf(stderr, "tlsbpf: --ringbuf-mb %u is too much for CPUs numbered up to %d: "
+			"ask for less\n", env->ringbuf_mb, l->slot_cpus - 1);
+		return -E2BIG;
+	}
 	bpf_map__set_max_entries(skel->maps.slots, l->slot_cpus * l->slot_count);
 	bpf_map__set_max_entries(skel->maps.slot_pos, l->slot_cpus);
 	skel->rodata->slot_count = l->slot_count;
