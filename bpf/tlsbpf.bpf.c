@@ -250,6 +250,15 @@ static __always_inline void submit(void *rec)
 	bpf_ringbuf_submit(rec, flags);
 }
 
+/* Rare, and counted so that -v can show the retry path is taken. */
+static __always_inline void count_race(void)
+{
+	struct tb_wake *w = wake_state();
+
+	if (w)
+		w->raced++;
+}
+
 /*
  * A slot in this CPU's allocation ring: one compare-and-swap on the producer
  * position, where a ring buffer record costs a lock taken with interrupts off
@@ -268,8 +277,10 @@ static __always_inline struct tb_rec_alloc *alloc_reserve(void)
 		p = *(volatile __u64 *)&sp->prod;
 		if (p - *(volatile __u64 *)&sp->cons >= (__u64)slot_count * TB_SLOT_SIZE)
 			break;	/* full: the reader is behind */
-		if (__sync_val_compare_and_swap(&sp->prod, p, p + TB_SLOT_SIZE) != p)
+		if (__sync_val_compare_and_swap(&sp->prod, p, p + TB_SLOT_SIZE) != p) {
+			count_race();
 			continue;
+		}
 		idx = cpu * slot_count + ((__u32)(p / TB_SLOT_SIZE) & (slot_count - 1));
 		s = bpf_map_lookup_elem(&slots, &idx);
 		if (s)

@@ -70,6 +70,7 @@ struct tb_lib {
 /* Per CPU: how its rings' consumer has been woken (the wake map). */
 struct tb_wake {
 	__u64 forced;		/* wakeups forced */
+	__u64 raced;		/* allocation-ring slots another program on this CPU took first */
 	__u32 submitted;	/* records submitted, both rings */
 	__u8 woke;		/* the ring buffer's fill is over the mark, and the consumer was woken */
 	__u8 slots_woke;	/* the same for the allocation ring */

@@ -411,17 +411,19 @@ void loader__ring_set(const struct loader *l, struct tb_ring_set *set)
 	};
 }
 
-uint64_t loader__forced_wakeups(struct loader *l)
+struct tb_wake loader__wake_totals(struct loader *l)
 {
-	struct tb_wake *w = calloc(l->nr_cpus, sizeof(*w));
-	uint64_t total = 0;
+	struct tb_wake *w = calloc(l->nr_cpus, sizeof(*w)), sum = { 0 };
 	__u32 zero = 0;
 
-	if (w && !bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.wake), &zero, w))
-		for (int cpu = 0; cpu < l->nr_cpus; cpu++)
-			total += w[cpu].forced;
+	if (w && !bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.wake), &zero, w)) {
+		for (int cpu = 0; cpu < l->nr_cpus; cpu++) {
+			sum.forced += w[cpu].forced;
+			sum.raced += w[cpu].raced;
+		}
+	}
 	free(w);
-	return total;
+	return sum;
 }
 
 /* One link to release: a uprobe_multi fd, or a libbpf link (kernel tracepoints). */

@@ -43,8 +43,8 @@ bool loader__watching(struct loader *l);
 uint64_t loader__drops(struct loader *l);
 /* Where the consumer finds the records. */
 void loader__ring_set(const struct loader *l, struct tb_ring_set *set);
-/* Wakeups the probes forced on the consumer, all CPUs. */
-uint64_t loader__forced_wakeups(struct loader *l);
+/* Wakeups the probes forced on the consumer and slot races, summed over the CPUs. */
+struct tb_wake loader__wake_totals(struct loader *l);
 void loader__destroy(struct loader *l);
 
 #endif

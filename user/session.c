@@ -288,6 +288,22 @@ static double cpu_seconds(int who)
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+/* -v: what watching cost tlsbpf, and how its rings were drained. */
+static void say_costs(struct session *s)
+{
+	struct tb_wake w = { 0 };
+
+	if (s->loader.skel)
+		w = loader__wake_totals(&s->loader);
+	fprintf(stderr, "tlsbpf: cpu time: tlsbpf %.3f s, the processes it reaped %.3f s\n",
+		cpu_seconds(RUSAGE_SELF), cpu_seconds(RUSAGE_CHILDREN));
+	fprintf(stderr, "tlsbpf: consumer rounds: %" PRIu64 ", %" PRIu64 " of them woken by a ring; "
+		"wakeups forced by the probes: %" PRIu64 "\n", s->cons.rounds, s->cons.woken,
+		(uint64_t)w.forced);
+	fprintf(stderr, "tlsbpf: allocation-ring slots another program on the same CPU took "
+		"first: %" PRIu64 "\n", (uint64_t)w.raced);
+}
+
 int session__finish(struct session *s)
 {
 	struct tb_run_info info = {};
@@ -304,13 +320,8 @@ int session__finish(struct session *s)
 			s->cons.malformed);
 	if (s->loader.skel)
 		account_drops(s);
-	if (s->env->verbose && s->watching) {
-		fprintf(stderr, "tlsbpf: cpu time: tlsbpf %.3f s, the processes it reaped %.3f s\n",
-			cpu_seconds(RUSAGE_SELF), cpu_seconds(RUSAGE_CHILDREN));
-		fprintf(stderr, "tlsbpf: consumer rounds: %" PRIu64 ", %" PRIu64 " of them woken by a "
-			"ring; wakeups forced by the probes: %" PRIu64 "\n", s->cons.rounds,
-			s->cons.woken, s->loader.skel ? loader__forced_wakeups(&s->loader) : 0);
-	}
+	if (s->env->verbose && s->watching)
+		say_costs(s);
 	loader__destroy(&s->loader);
 	attach__probed_free(&s->probed);
 	info.command = s->what;

@@ -46,6 +46,37 @@ check "each early round answers a forced wakeup: woken ${woken:-?} <= forced ${f
 ${nrings:-?} rings (each may read ready once when first watched); rounds ${rounds:-?}" \
 	[ "${woken:-99999999}" -le $((${forced:-0} + ${nrings:-0})) ]
 
+# Six threads on one CPU write one allocation ring: every call the program made, exactly.
+$TLSBPF -v -q --csv "$T/one.csv" -- taskset -c 0 "$PROGS/tp_count" -t 6 -n 20000 -s 123 \
+	>"$T/one.out" 2>"$T/one.err"
+raced=$(sed -n 's/.*took first: \([0-9]*\)$/\1/p' "$T/one.err")
+msg=$(python3 - "$T/one.out" "$T/one.csv" <<'PY'
+import csv, collections, sys
+rows = list(csv.DictReader(open(sys.argv[2], newline='')))
+def said(kind):
+    c = collections.Counter()
+    for line in open(sys.argv[1]):
+        f = line.split()
+        if f and f[0] == kind:
+            d = dict(x.split('=', 1) for x in f[1:])
+            c[(d['pid'], d['tid'], int(d['addr'], 16))] += 1
+    return c
+def seen(ev, size=None):
+    return collections.Counter((r['pid'], r['tid'], int(r['addr'], 16)) for r in rows
+                               if r['event'] == ev and (size is None or r['size'] == size)
+                               and 'internal' not in r['flags'].split('|'))
+a, fa = said('alloc'), said('free')
+b, fb = seen('malloc', '123'), seen('free')
+fb = collections.Counter({k: v for k, v in fb.items() if k in fa})
+print(f"{sum(a.values())} mallocs said, {sum(b.values())} rows; {sum(fa.values())} frees said, "
+      f"{sum(fb.values())} rows")
+sys.exit(0 if a == b and fa == fb and sum(a.values()) == 120000 else 1)
+PY
+)
+exact=$?
+check "six threads on one CPU share its allocation ring: every malloc and free exactly \
+($msg; slots taken first by another program: ${raced:-?})" [ "$exact" -eq 0 ]
+
 "$PROGS/tp_handoff" -n 1 >"$T/cpus.out"
 second=$(awk '$1 == "cpus" { split($3, a, "="); print a[2] }' "$T/cpus.out")
 if [ "$second" = -1 ]; then
