@@ -229,23 +229,34 @@ static __always_inline __u64 forced_wakeup(struct tb_wake *w)
  * each time the fill crosses the mark: until the consumer brings it back
  * under, a further wakeup would only cost an interrupt (a VM exit here).
  */
+/* A ring's fill is looked at once in WAKE_CHECK_EVERY records this CPU submits: late by 32 at most. */
+static __always_inline bool fill_check_due(struct tb_wake *w)
+{
+	return !w || (++w->submitted & (WAKE_CHECK_EVERY - 1)) == 0;
+}
+
+/* True when the fill has just crossed the mark; *woke remembers it is over until it falls back. */
+static __always_inline bool crossed(__u8 *woke, __u64 fill, __u64 mark)
+{
+	bool was = woke && *woke, over = fill >= mark;
+
+	if (woke)
+		*woke = over;
+	return over && !was;
+}
+
 static __always_inline void submit(void *rec)
 {
 	struct tb_wake *w = wake_state();
 	__u64 flags = BPF_RB_NO_WAKEUP;
 	void *ring;
 
-	/* the query is a helper call; the per-CPU count is inlined: late by 32 records at most */
-	if (!w || (++w->submitted & (WAKE_CHECK_EVERY - 1)) == 0) {
+	/* the query is a helper call; the per-CPU count is inlined */
+	if (fill_check_due(w)) {
 		ring = cpu_ring();
-		if (ring && bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= wakeup_bytes) {
-			if (!w || !w->woke)
-				flags = forced_wakeup(w);
-			if (w)
-				w->woke = 1;
-		} else if (w) {
-			w->woke = 0;
-		}
+		if (ring && crossed(w ? &w->woke : NULL, bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA),
+				    wakeup_bytes))
+			flags = forced_wakeup(w);
 	}
 	bpf_ringbuf_submit(rec, flags);
 }
@@ -306,8 +317,8 @@ static __always_inline void alloc_submit(struct tb_rec_alloc *r)
 {
 	struct tb_slot *s = (void *)((char *)r - __builtin_offsetof(struct tb_slot, rec));
 	struct tb_wake *w = wake_state();
-	__u32 cpu = bpf_get_smp_processor_id();
 	struct tb_slot_pos *sp;
+	__u32 cpu;
 
 #if defined(__TARGET_ARCH_x86)
 	/* x86 makes stores visible in program order: only the compiler must keep it */
@@ -316,18 +327,12 @@ static __always_inline void alloc_submit(struct tb_rec_alloc *r)
 #else
 	__sync_lock_test_and_set(&s->len, sizeof(*r));
 #endif
-	/* as in submit(): one wakeup each time the fill crosses the mark */
-	if (w && (++w->submitted & (WAKE_CHECK_EVERY - 1)))
+	if (!fill_check_due(w))
 		return;
+	cpu = bpf_get_smp_processor_id();
 	sp = bpf_map_lookup_elem(&slot_pos, &cpu);
-	if (sp && sp->prod - sp->cons >= slot_wakeup_bytes) {
-		if (!w || !w->slots_woke)
-			wake_reader(w);
-		if (w)
-			w->slots_woke = 1;
-	} else if (w) {
-		w->slots_woke = 0;
-	}
+	if (sp && crossed(w ? &w->slots_woke : NULL, sp->prod - sp->cons, slot_wakeup_bytes))
+		wake_reader(w);
 }
 
 /* What bpf_get_current_pid_tgid() says, without its helper call: the task is at hand. */
