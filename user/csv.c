@@ -87,8 +87,11 @@ struct csv_writer {
 	size_t len;
 	/* what the previous rows had in common with the next: copied, not formatted */
 	uint64_t seq;
-	char seq_txt[24];
-	unsigned seq_len;
+	uint64_t seq_wrap;	/* the next row number whose low digits all carry */
+	uint64_t seq_lo;	/* the low digits as text, kept in a register-sized word */
+	unsigned seq_lo_len;
+	char seq_hi_txt[24];	/* above the low eight digits: changes every 10^8 rows */
+	unsigned seq_hi_len;
 	uint64_t ts_hi;	/* ts_ns / 10^8: changes every 100 ms */
 	char ts_hi_txt[24];
 	unsigned ts_hi_len;
@@ -107,19 +110,20 @@ static const char digit_pairs[201] =
 #error "the CSV writer builds its digits in registers for a little-endian store"
 #endif
 
+static const uint64_t pow10_u64[20] = {
+	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+	100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+	10000000000000ULL, 100000000000000ULL, 1000000000000000ULL,
+	10000000000000000ULL, 100000000000000000ULL, 1000000000000000000ULL,
+	10000000000000000000ULL,
+};
+
 /* Digits of v: floor(log10) from the bit length, corrected by one comparison. */
 static inline unsigned dec_len(uint64_t v)
 {
-	static const uint64_t pow10[20] = {
-		1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
-		100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
-		10000000000000ULL, 100000000000000ULL, 1000000000000000ULL,
-		10000000000000000ULL, 100000000000000000ULL, 1000000000000000000ULL,
-		10000000000000000000ULL,
-	};
 	unsigned t = (64 - __builtin_clzll(v | 1)) * 1233 >> 12;
 
-	return t - ((v | 1) < pow10[t]) + 1;
+	return t - ((v | 1) < pow10_u64[t]) + 1;
 }
 
 /* Exactly 8 digits of v < 10^8: four pair lookups that do not wait on each other. */
@@ -344,22 +348,51 @@ static char *put_flags(char *p, uint32_t flags)
 	return p;
 }
 
-/* Row numbers count up by one: the previous one's digits, carried like an odometer. */
+/* Add one to the decimal text in the low n bytes of x, the last digit in the lowest byte. */
+static inline uint64_t text_inc(uint64_t x, uint64_t mask)
+{
+	/* '9' + 0xc6 is 0xff: a +1 carries through nines byte to byte, as in the digits */
+	uint64_t r = x + (0xc6c6c6c6c6c6c6c6ULL & mask) + 1;
+	uint64_t kept = r & 0x8080808080808080ULL & mask, carried = ~r & 0x8080808080808080ULL & mask;
+
+	return r - (kept >> 7) * 0xc6 + (carried >> 7) * '0';
+}
+
+/*
+ * Row numbers count up by one: the previous row's low digits plus one, worked
+ * in a register. Text kept byte by byte and read back 16 bytes at once stalled
+ * each row on the store that had just changed it.
+ */
 static char *put_seq(struct csv_writer *w, char *p, uint64_t seq)
 {
-	int i = (int)w->seq_len - 1;
+	if (seq == w->seq + 1 && seq != w->seq_wrap && w->seq_lo_len) {
+		unsigned shift = 8 * (8 - w->seq_lo_len);
+		uint64_t mask = ~0ULL >> shift;
 
-	if (seq == w->seq + 1 && w->seq_len) {
-		while (i >= 0 && w->seq_txt[i] == '9')
-			w->seq_txt[i--] = '0';
-		if (i >= 0)
-			w->seq_txt[i]++;
+		w->seq_lo = __builtin_bswap64(text_inc(__builtin_bswap64(w->seq_lo) >> shift, mask) << shift);
+	} else {
+		uint64_t hi = seq / 100000000, lo = seq % 100000000;
+		char txt[8];
+
+		w->seq_hi_len = hi ? put_dec(w->seq_hi_txt, hi) - w->seq_hi_txt : 0;
+		if (hi) {
+			put_dec8(txt, (uint32_t)lo);
+			w->seq_lo_len = 8;
+			w->seq_wrap = (hi + 1) * 100000000;
+		} else {
+			w->seq_lo_len = put_dec(txt, lo) - txt;
+			w->seq_wrap = pow10_u64[w->seq_lo_len];
+		}
+		w->seq_lo = 0;
+		memcpy(&w->seq_lo, txt, w->seq_lo_len);
 	}
-	if (seq != w->seq + 1 || !w->seq_len || i < 0)
-		w->seq_len = put_dec(w->seq_txt, seq) - w->seq_txt;
 	w->seq = seq;
-	memcpy(p, w->seq_txt, sizeof(w->seq_txt));
-	return p + w->seq_len;
+	if (w->seq_hi_len) {
+		memcpy(p, w->seq_hi_txt, 16);	/* 12 digits at most */
+		p += w->seq_hi_len;
+	}
+	memcpy(p, &w->seq_lo, 8);
+	return p + w->seq_lo_len;
 }
 
 /* The digits above the last eight change every 100 ms: kept, not divided out each row. */

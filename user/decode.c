@@ -196,6 +196,24 @@ static const size_t rec_size[TB_EV_MAX] = {
 	[TB_EV_COMM] = sizeof(struct tb_rec_task),
 };
 
+/*
+ * Zero every field before comm, the numbers in 16-byte stores: a memset of
+ * this size compiles to rep stos, whose start-up cost was a quarter of this
+ * decoder's time per record here.
+ */
+static inline void clear_fields(struct tb_event *e)
+{
+	typedef uint64_t u64x2 __attribute__((vector_size(16), aligned(8), may_alias));
+	u64x2 *v = (u64x2 *)e;
+
+	_Static_assert(offsetof(struct tb_event, type) == 7 * sizeof(u64x2) &&
+		       offsetof(struct tb_event, comm) == offsetof(struct tb_event, region) + 4,
+		       "clear_fields() covers every field before comm");
+	v[0] = v[1] = v[2] = v[3] = v[4] = v[5] = v[6] = (u64x2){ 0, 0 };
+	e->type = TB_EV_NONE;
+	e->region = TB_REG_NONE;
+}
+
 int decoder__record(struct decoder *d, const void *data, size_t size, struct tb_event *e)
 {
 	const struct tb_hdr *h = data;
@@ -203,7 +221,7 @@ int decoder__record(struct decoder *d, const void *data, size_t size, struct tb_
 	if (size < sizeof(*h) || h->type >= TB_EV_MAX || !rec_size[h->type] ||
 	    size < rec_size[h->type])
 		return -EINVAL;
-	memset(e, 0, offsetof(struct tb_event, comm));
+	clear_fields(e);
 	e->comm[0] = e->detail[0] = 0;
 	e->type = h->type;
 	e->ts_ns = h->ts_ns;

@@ -386,6 +386,54 @@ static void test_row_caches(void)
 	      (unsigned long long)len, (unsigned long long)st.st_blocks);
 }
 
+/*
+ * Row numbers are built by adding one to the previous row's digits: runs that
+ * cross every carry (9 to 10 ... 10^19), the low eight digits rolling over under
+ * higher ones, and jumps must read back as written.
+ */
+static uint64_t seq_at(int run, int k)
+{
+	uint64_t p = 1;
+
+	for (int i = 0; i < run % 20; i++)
+		p *= 10;
+	if (run >= 40)
+		return UINT64_MAX - 30 + k;
+	if (run >= 20)	/* the low eight digits all nines under some upper digits */
+		p = (uint64_t)(run - 19) * 300000007ULL * (run % 3 ? 100000000 : 1) / 100000000 * 100000000;
+	return p - 5 + k;
+}
+
+static void test_row_numbers(void)
+{
+	const char *path = tmp_path("seq.csv");
+	struct csv_writer *w = csv_writer__open(path, NULL);
+	struct tb_event e = base_event(0, TB_EV_FREE);
+	size_t len, bad = 0, rows = 0;
+	char *all, *line;
+
+	for (int run = 1; run <= 40; run++)
+		for (int k = 0; k < 30; k++) {
+			e.seq = seq_at(run, k);
+			csv_writer__write(w, &e);
+		}
+	csv_writer__close(w);
+	all = slurp(path, &len);
+	line = all ? strchr(all, '\n') : NULL;
+	for (int run = 1; line && run <= 40; run++)
+		for (int k = 0; line && k < 30; k++) {
+			uint64_t want = seq_at(run, k);
+
+			line++;
+			if (strtoull(line, NULL, 10) != want && !bad++)
+				printf("# row number %llu written as '%.24s'\n", (unsigned long long)want, line);
+			rows++;
+			line = strchr(line, '\n');
+		}
+	CHECK(all && rows == 1200 && bad == 0, "1200 row numbers across every carry read back as written (%zu differ)", bad);
+	free(all);
+}
+
 static void test_ignored_types(void)
 {
 	const char *path = tmp_path("types.csv");
@@ -1135,6 +1183,7 @@ int main(int argc, char **argv)
 	test_task_rows();
 	test_numbers();
 	test_row_caches();
+	test_row_numbers();
 	test_ignored_types();
 	test_hostile_comm();
 	test_unterminated_comm();
