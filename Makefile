@@ -50,7 +50,7 @@ PROG_CFLAGS := -O1 -g -pthread -fno-builtin -Wall -Wextra
 .DELETE_ON_ERROR:
 .PHONY: all deps test-deps bench-deps labs progs unit test demo bench install clean
 
-all: $(BIN) labs progs
+all: $(BIN) labs progs $(BENCH)
 
 deps:
 	$(Q)scripts/install-deps.sh build
