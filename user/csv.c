@@ -348,7 +348,7 @@ static char *put_flags(char *p, uint32_t flags)
 	return p;
 }
 
-/* Add one to the decimal text in the low n bytes of x, the last digit in the lowest byte. */
+/* Add one to the decimal text in the bytes of x that mask covers, the last digit lowest. */
 static inline uint64_t text_inc(uint64_t x, uint64_t mask)
 {
 	/* '9' + 0xc6 is 0xff: a +1 carries through nines byte to byte, as in the digits */
@@ -367,9 +367,10 @@ static char *put_seq(struct csv_writer *w, char *p, uint64_t seq)
 {
 	if (seq == w->seq + 1 && seq != w->seq_wrap && w->seq_lo_len) {
 		unsigned shift = 8 * (8 - w->seq_lo_len);
-		uint64_t mask = ~0ULL >> shift;
+		uint64_t digits = __builtin_bswap64(w->seq_lo) >> shift;
 
-		w->seq_lo = __builtin_bswap64(text_inc(__builtin_bswap64(w->seq_lo) >> shift, mask) << shift);
+		digits = text_inc(digits, ~0ULL >> shift);
+		w->seq_lo = __builtin_bswap64(digits << shift);
 	} else {
 		uint64_t hi = seq / 100000000, lo = seq % 100000000;
 		char txt[8];

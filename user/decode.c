@@ -207,6 +207,7 @@ static inline void clear_fields(struct tb_event *e)
 	u64x2 *v = (u64x2 *)e;
 
 	_Static_assert(offsetof(struct tb_event, type) == 7 * sizeof(u64x2) &&
+		       offsetof(struct tb_event, region) == offsetof(struct tb_event, type) + 4 &&
 		       offsetof(struct tb_event, comm) == offsetof(struct tb_event, region) + 4,
 		       "clear_fields() covers every field before comm");
 	v[0] = v[1] = v[2] = v[3] = v[4] = v[5] = v[6] = (u64x2){ 0, 0 };
