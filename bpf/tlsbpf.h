@@ -57,6 +57,8 @@ enum tb_event_type {
  */
 #define TB_COOKIE(type, lib) ((__u64)(type) | ((__u64)(lib) << 16))
 #define TB_PROBE_EXITING 0xffff	/* cookie type of the exit-mark probe: no record of its own */
+#define TB_LIB_UNKNOWN 0xffff	/* cookie library of a probe told apart by its page offset */
+#define TB_NO_PAGE_OFF 0xffffffffu	/* no page offset tells this probe apart */
 
 /* Per probed library: enough to tell whether free's caller is the library itself. */
 struct tb_lib {

@@ -318,6 +318,42 @@ static int set_lib_info(struct loader *l, const struct alloc_lib *lib, __u32 idx
 	return 0;
 }
 
+static void say_dispatch(uint32_t page_off)
+{
+	if (page_off == TB_NO_PAGE_OFF)
+		fprintf(stderr, "their attach cookie");
+	else
+		fprintf(stderr, "their page offset %#x", page_off);
+}
+
+/*
+ * Before lib's entry probes go in: which of free's and malloc's probes the
+ * entry program can tell by their page offset, now that lib's are among them.
+ */
+static void set_fast_dispatch(struct loader *l, const uint64_t *offs, const uint64_t *cookies,
+			      unsigned n, bool gated, bool verbose)
+{
+	struct tlsbpf_bpf *skel = l->skel;
+	bool room = l->npages + n <= sizeof(l->pages) / sizeof(l->pages[0]);
+
+	/* a probe left out of the table could share a page offset unseen: cookies from then on */
+	l->pages_full |= !room;
+	for (unsigned i = 0; room && i < n; i++)
+		l->pages[l->npages++] = (struct probe_page){ offs[i] & 0xfff, cookies[i] & 0xffff };
+	skel->data->fast_free_off = l->pages_full ? TB_NO_PAGE_OFF :
+		placement__sole_page_off(l->pages, l->npages, TB_EV_FREE);
+	skel->data->fast_malloc_off = l->pages_full ? TB_NO_PAGE_OFF :
+		placement__sole_page_off(l->pages, l->npages, TB_EV_MALLOC);
+	skel->bss->all_libs_gated = (l->nlibs == 0 || skel->bss->all_libs_gated) && gated;
+	if (verbose) {
+		fprintf(stderr, "tlsbpf: entry probes: free's known by ");
+		say_dispatch(skel->data->fast_free_off);
+		fprintf(stderr, ", malloc's by ");
+		say_dispatch(skel->data->fast_malloc_off);
+		fprintf(stderr, ", the others by their attach cookie\n");
+	}
+}
+
 int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbose)
 {
 	uint64_t offs[TB_NFUNCS + 1], cookies[TB_NFUNCS + 1], all[TB_NFUNCS];
@@ -341,8 +377,10 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 				"frees from inside the library are looked for after it)\n",
 				"__call_tls_dtors", lib->path, (unsigned long long)lib->exit_off);
 	}
-	if (!err)
+	if (!err) {
+		set_fast_dispatch(l, offs, cookies, n, lib->exit_off != 0, verbose);
 		err = add_multi(l, l->skel->progs.alloc_enter, lib, offs, cookies, n, false);
+	}
 	n = 0;
 	if (err)
 		return err;

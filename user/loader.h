@@ -11,6 +11,7 @@
 #include <linux/types.h>
 #include "tlsbpf.h"
 #include "consumer.h"
+#include "placement.h"
 
 struct tlsbpf_bpf;
 struct bpf_link;
@@ -22,6 +23,9 @@ struct loader {
 	int multi_fds[2 * TB_MAX_LIBS];	/* one uprobe_multi link per program per file */
 	int nmulti;
 	int nlibs;	/* libraries probed, each an entry of the libs map */
+	struct probe_page pages[TB_MAX_LIBS * (TB_NFUNCS + 1)];	/* every entry probe so far */
+	size_t npages;
+	bool pages_full;	/* one did not fit: no probe is told apart by its page offset */
 	int nr_cpus;	/* possible CPUs: the slots of the rings map */
 	bool *online;	/* CPUs online at the start: each gets a ring */
 	int *ring_fds;	/* each CPU's ring buffer, -1 for a CPU that was offline at the start */

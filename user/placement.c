@@ -152,3 +152,21 @@ int placement__apply(struct alloc_lib *lib)
 #endif
 	return 0;
 }
+
+uint32_t placement__sole_page_off(const struct probe_page *p, size_t n, uint16_t type)
+{
+	uint32_t off = TB_NO_PAGE_OFF;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i].type != type)
+			continue;
+		if (off != TB_NO_PAGE_OFF && off != p[i].page_off)
+			return TB_NO_PAGE_OFF;
+		off = p[i].page_off;
+	}
+	for (i = 0; off != TB_NO_PAGE_OFF && i < n; i++)
+		if (p[i].type != type && p[i].page_off == off)
+			return TB_NO_PAGE_OFF;
+	return off;
+}

@@ -6,7 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/types.h>
 #include "libc_resolve.h"
+#include "tlsbpf.h"
 
 /*
  * How many bytes after the entry of the function in code[0..len) the probe
@@ -19,5 +21,18 @@ size_t placement__choose(const uint8_t *code, size_t len, uint64_t func_vaddr);
 
 /* Move every probe of lib to its chosen place (file offsets change, skipped[] says by how much). */
 int placement__apply(struct alloc_lib *lib);
+
+/* A probe as the entry program sees it: where in its page it sits, and what it probes. */
+struct probe_page {
+	uint16_t page_off;	/* the file offset's low 12 bits, which its address keeps */
+	uint16_t type;		/* the cookie's type: enum tb_event_type or TB_PROBE_EXITING */
+};
+
+/*
+ * The page offset that tells the probes of type apart from all others: every
+ * probe of that type sits there and no other probe does. TB_NO_PAGE_OFF when
+ * there is none, and the probe's attach cookie must say what it is.
+ */
+uint32_t placement__sole_page_off(const struct probe_page *p, size_t n, uint16_t type);
 
 #endif

@@ -40,6 +40,10 @@ compare() { # name, env-prefix..., -- command...
 compare glibc "$PROGS/tp_count" -t 2 -n 300 -f
 check "glibc: free's probe moved off its single-stepped first instruction" \
 	grep -q "probing free in .* (entry+[1-9]" "$T/placed.err"
+# the counts above were taken with free and malloc told apart by their page offsets, the
+# other functions by their attach cookies: both ways into the entry program are exercised
+check "glibc: free's and malloc's entry probes known by their page offsets ($(grep -o "entry probes: .*" "$T/placed.err"))" \
+	grep -q "entry probes: free's known by their page offset 0x[0-9a-f]*, malloc's by their page offset" "$T/placed.err"
 compare "glibc calloc" "$PROGS/tp_count" -t 2 -n 300 -C
 compare "glibc realloc" "$PROGS/tp_count" -t 2 -n 300 -R
 compare musl "$T/tp_count_musl" -t 2 -n 300

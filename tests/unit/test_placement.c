@@ -10,6 +10,48 @@
 		placement__choose(code_, sizeof(code_), 0x1000);                          \
 	})
 
+/* Which probes the entry program can tell apart by where in its page each sits. */
+static void test_page_offsets(void)
+{
+	/* one glibc: each function at its own page offset, the exit mark too */
+	static const struct probe_page glibc[] = {
+		{ 0x0a0, TB_EV_MALLOC }, { 0x5b3, TB_EV_FREE }, { 0x2c0, TB_EV_CALLOC },
+		{ 0x7d0, TB_EV_REALLOC }, { 0x910, TB_PROBE_EXITING },
+	};
+	/* a second library: its free at glibc malloc's page offset, its malloc at one of its own */
+	static const struct probe_page two[] = {
+		{ 0x0a0, TB_EV_MALLOC }, { 0x5b3, TB_EV_FREE },
+		{ 0x0a0, TB_EV_FREE }, { 0x140, TB_EV_MALLOC },
+	};
+	/* two libraries whose frees sit at the same page offset: still only frees there */
+	static const struct probe_page same[] = {
+		{ 0x0a0, TB_EV_MALLOC }, { 0x5b3, TB_EV_FREE }, { 0x5b3, TB_EV_FREE },
+		{ 0x0a0, TB_EV_MALLOC },
+	};
+	/* the exit mark at free's page offset */
+	static const struct probe_page mark[] = {
+		{ 0x0a0, TB_EV_MALLOC }, { 0x5b3, TB_EV_FREE }, { 0x5b3, TB_PROBE_EXITING },
+	};
+
+	CHECK_EQ_U64(placement__sole_page_off(glibc, 5, TB_EV_FREE), 0x5b3,
+		     "glibc: free by its page offset");
+	CHECK_EQ_U64(placement__sole_page_off(glibc, 5, TB_EV_MALLOC), 0x0a0,
+		     "glibc: malloc by its page offset");
+	CHECK_EQ_U64(placement__sole_page_off(two, 4, TB_EV_FREE), TB_NO_PAGE_OFF,
+		     "frees at two page offsets: the cookie");
+	CHECK_EQ_U64(placement__sole_page_off(two, 4, TB_EV_MALLOC), TB_NO_PAGE_OFF,
+		     "a malloc sharing a free's page offset: the cookie");
+	CHECK_EQ_U64(placement__sole_page_off(same, 4, TB_EV_FREE), 0x5b3,
+		     "two libraries' frees at one page offset: still told apart");
+	CHECK_EQ_U64(placement__sole_page_off(mark, 3, TB_EV_FREE), TB_NO_PAGE_OFF,
+		     "the exit mark at free's page offset: the cookie");
+	CHECK_EQ_U64(placement__sole_page_off(mark, 3, TB_EV_MALLOC), 0x0a0,
+		     "... malloc still by its own");
+	CHECK_EQ_U64(placement__sole_page_off(glibc, 5, TB_EV_MEMALIGN), TB_NO_PAGE_OFF,
+		     "a function not probed: none");
+	CHECK_EQ_U64(placement__sole_page_off(NULL, 0, TB_EV_FREE), TB_NO_PAGE_OFF, "no probes: none");
+}
+
 int main(void)
 {
 	/* glibc 2.36 free: test %rdi,%rdi; je +0xbf; push %rbp; ret */
@@ -43,5 +85,6 @@ int main(void)
 	/* bytes that do not decode to the end: cannot check for branches back in */
 	CHECK_EQ_U64(PLACE(0x48, 0x85, 0xff, 0x55, 0x48, 0x8b), 0, "a truncated last instruction: entry");
 	CHECK_EQ_U64(placement__choose(NULL, 0, 0), 0, "no bytes: entry");
+	test_page_offsets();
 	return check_done();
 }
