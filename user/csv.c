@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,13 @@ struct who {
 
 #define WHO_SLOTS	8	/* by tid, direct-mapped */
 
+/* A number's digits above its last eight, kept as text while they stay the same. */
+struct upper_digits {
+	uint64_t v;
+	unsigned len;	/* 0: nothing kept yet */
+	char txt[24];	/* 12 digits at most: 2^64 / 10^8 */
+};
+
 #define PREALLOC_STEP	(16u << 20)
 
 struct csv_writer {
@@ -90,11 +98,9 @@ struct csv_writer {
 	uint64_t seq_wrap;	/* the next row number whose low digits all carry */
 	uint64_t seq_lo;	/* the low digits as text, kept in a register-sized word */
 	unsigned seq_lo_len;
-	char seq_hi_txt[24];	/* above the low eight digits: changes every 10^8 rows */
-	unsigned seq_hi_len;
-	uint64_t ts_hi;	/* ts_ns / 10^8: changes every 100 ms */
-	char ts_hi_txt[24];
-	unsigned ts_hi_len;
+	bool seq_has_hi;	/* seq >= 10^8: seq_hi's digits come first */
+	struct upper_digits seq_hi;	/* seq / 10^8: changes every 10^8 rows */
+	struct upper_digits ts_hi;	/* ts_ns / 10^8: changes every 100 ms */
 	struct who who[WHO_SLOTS];
 	char buf[WBUF_SIZE];
 };
@@ -348,6 +354,20 @@ static char *put_flags(char *p, uint32_t flags)
 	return p;
 }
 
+static inline void keep_upper(struct upper_digits *u, uint64_t hi)
+{
+	if (hi != u->v || !u->len) {
+		u->v = hi;
+		u->len = put_dec(u->txt, hi) - u->txt;
+	}
+}
+
+static inline char *put_upper(char *p, const struct upper_digits *u)
+{
+	memcpy(p, u->txt, 16);
+	return p + u->len;
+}
+
 /* Add one to the decimal text in the bytes of x that mask covers, the last digit lowest. */
 static inline uint64_t text_inc(uint64_t x, uint64_t mask)
 {
@@ -375,8 +395,9 @@ static char *put_seq(struct csv_writer *w, char *p, uint64_t seq)
 		uint64_t hi = seq / 100000000, lo = seq % 100000000;
 		char txt[8];
 
-		w->seq_hi_len = hi ? put_dec(w->seq_hi_txt, hi) - w->seq_hi_txt : 0;
+		w->seq_has_hi = hi != 0;
 		if (hi) {
+			keep_upper(&w->seq_hi, hi);
 			put_dec8(txt, (uint32_t)lo);
 			w->seq_lo_len = 8;
 			w->seq_wrap = (hi + 1) * 100000000;
@@ -388,10 +409,8 @@ static char *put_seq(struct csv_writer *w, char *p, uint64_t seq)
 		memcpy(&w->seq_lo, txt, w->seq_lo_len);
 	}
 	w->seq = seq;
-	if (w->seq_hi_len) {
-		memcpy(p, w->seq_hi_txt, 16);	/* 12 digits at most */
-		p += w->seq_hi_len;
-	}
+	if (w->seq_has_hi)
+		p = put_upper(p, &w->seq_hi);
 	memcpy(p, &w->seq_lo, 8);
 	return p + w->seq_lo_len;
 }
@@ -403,12 +422,8 @@ static char *put_ts(struct csv_writer *w, char *p, uint64_t ts)
 
 	if (!hi)
 		return put_dec(p, ts);
-	if (hi != w->ts_hi || !w->ts_hi_len) {
-		w->ts_hi = hi;
-		w->ts_hi_len = put_dec(w->ts_hi_txt, hi) - w->ts_hi_txt;
-	}
-	memcpy(p, w->ts_hi_txt, 16);	/* 12 digits at most */
-	p += w->ts_hi_len;
+	keep_upper(&w->ts_hi, hi);
+	p = put_upper(p, &w->ts_hi);
 	put_dec8(p, (uint32_t)(ts - hi * 100000000));
 	return p + 8;
 }
