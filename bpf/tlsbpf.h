@@ -125,10 +125,16 @@ struct tb_slot {
 	__u64 spare;
 };
 
-/* Byte positions in a CPU's slots, as a ring buffer counts them; each on its own cache line. */
+/*
+ * Byte positions in a CPU's slots, as a ring buffer counts them. The reader's
+ * position sits on a cache line of its own; the probes keep a copy of it
+ * beside theirs that lags behind, so that a probe reads the reader's line only
+ * when the copy says the ring may be full.
+ */
 struct tb_slot_pos {
 	__u64 prod;	/* advanced by the probes */
-	__u64 pad1[7];
+	__u64 cons_seen;	/* cons as a probe last read it: never ahead of cons */
+	__u64 pad1[6];
 	__u64 cons;	/* advanced by the reader */
 	__u64 pad2[7];
 };
