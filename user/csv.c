@@ -72,6 +72,7 @@ struct who {
 	uint32_t pid, tid;
 	char comm[TB_COMM_LEN];
 	unsigned char len;
+	unsigned char ids_len;	/* "pid,tid,": what a free by the allocating thread repeats */
 	char txt[64];	/* 10 + 10 + a quoted 15-byte name (32) + 3 commas */
 };
 
@@ -439,6 +440,7 @@ static char *put_who(struct csv_writer *w, char *p, const struct tb_event *e)
 		*q++ = ',';
 		q = put_dec(q, e->tid);
 		*q++ = ',';
+		h->ids_len = q - h->txt;
 		q = put_comm(q, e->comm);
 		*q++ = ',';
 		h->len = q - h->txt;
@@ -467,16 +469,23 @@ static char *put_event_cols(struct csv_writer *w, char *p, const struct tb_event
 }
 
 /* region .. flags: what the correlator adds */
-static char *put_correlation_cols(char *p, const struct tb_event *e)
+static char *put_correlation_cols(struct csv_writer *w, char *p, const struct tb_event *e)
 {
 	int placed = e->region != TB_REG_NONE && (unsigned)e->region < TB_REG_MAX;
+	const struct who *h = &w->who[e->tid % WHO_SLOTS];	/* this row's, from put_who() */
 
 	if (placed)
 		p = put_name(p, &region_names[e->region]);
 	*p++ = ',';
 	p = hex_col(p, placed, e->region_base);
-	p = dec_col(p, e->origin_pid, e->origin_pid);
-	p = dec_col(p, e->origin_tid, e->origin_tid);
+	if (e->origin_tid && e->origin_pid == e->pid && e->origin_tid == e->tid && e->pid) {
+		/* most blocks are freed by the thread that got them: its ids are written already */
+		memcpy(p, h->txt, 24);
+		p += h->ids_len;
+	} else {
+		p = dec_col(p, e->origin_pid, e->origin_pid);
+		p = dec_col(p, e->origin_tid, e->origin_tid);
+	}
 	if (e->flags)
 		p = put_flags(p, e->flags);
 	*p++ = ',';
@@ -552,7 +561,7 @@ int csv_writer__write(struct csv_writer *w, const struct tb_event *e)
 		cols &= ~COL_OLD_SIZE;
 	p = w->buf + w->len;
 	p = put_event_cols(w, p, e, cols);
-	p = put_correlation_cols(p, e);
+	p = put_correlation_cols(w, p, e);
 	p = put_extension_cols(p, e, cols);
 	w->len = p - w->buf;
 	return 0;

@@ -157,6 +157,20 @@ static void test_alloc_rows(void)
 			[C_REGION_BASE] = "0x7f0000000000", [C_ORIGIN_PID] = "10",
 			[C_ORIGIN_TID] = "12", [C_FLAGS] = "cross_thread|inherited" }, "free");
 
+	/* freed by the thread that got it: the ids come from the row's own, copied */
+	e.flags = 0;
+	e.origin_pid = 10;
+	e.origin_tid = 11;
+	check_row(&e, (const char *[C_N]){ COMMON(2), [C_EVENT] = "free",
+			[C_ADDR] = "0x5581c3a2b2a0", [C_REGION] = "arena",
+			[C_REGION_BASE] = "0x7f0000000000", [C_ORIGIN_PID] = "10",
+			[C_ORIGIN_TID] = "11" }, "free by the allocating thread");
+	e.origin_tid = 1;
+	check_row(&e, (const char *[C_N]){ COMMON(2), [C_EVENT] = "free",
+			[C_ADDR] = "0x5581c3a2b2a0", [C_REGION] = "arena",
+			[C_REGION_BASE] = "0x7f0000000000", [C_ORIGIN_PID] = "10",
+			[C_ORIGIN_TID] = "1" }, "free by another thread of the process");
+
 	e = base_event(3, TB_EV_REALLOC);
 	e.size = 100;
 	e.latency_ns = 1200;
@@ -563,6 +577,11 @@ static struct tb_event rnd_event(uint64_t seq)
 	e.region_base = rnd_value();
 	e.origin_pid = rnd() % 3 ? 0 : rnd();
 	e.origin_tid = rnd();
+	/* the writer copies ids it has just written when a row's origin is its own thread */
+	if (rnd() % 4 == 0) {
+		e.origin_pid = e.pid;
+		e.origin_tid = rnd() % 2 ? e.tid : rnd();
+	}
 	e.prot = rnd();
 	e.fd = rnd() % 2 ? -1 : (int32_t)rnd();
 	e.err = rnd() % 2 ? 0 : (int32_t)rnd();
