@@ -383,10 +383,25 @@ static struct tb_process *proc_get(struct correlator *c, uint32_t pid, uint64_t 
 	return p;
 }
 
+static struct tb_thread **recent_slot(struct correlator *c, uint32_t tid)
+{
+	return &c->recent_threads[tid & (TB_RECENT_THREADS - 1)];
+}
+
+/* Forgotten where a process's threads change wholesale (fork, exec, exit). */
+static void recent_forget(struct correlator *c)
+{
+	memset(c->recent_threads, 0, sizeof(c->recent_threads));
+}
+
+/*
+ * A process has one live thread with a given tid: a remembered one that is
+ * still live and of this process is the one the tid map would give.
+ */
 static struct tb_thread *thread_get(struct correlator *c, struct tb_process *p, uint32_t tid,
 				    uint64_t ts, const char *comm)
 {
-	struct tb_thread *t = c->last_thread;
+	struct tb_thread **slot = recent_slot(c, tid), *t = *slot;
 	uint32_t i;
 
 	if (!t || t->tid != tid || t->proc != p->index || t->exited) {
@@ -396,7 +411,7 @@ static struct tb_thread *thread_get(struct correlator *c, struct tb_process *p, 
 			t = thread_new(c, p, tid, ts, comm, 1);
 		if (!t)
 			return NULL;
-		c->last_thread = t;
+		*slot = t;
 	}
 	set_comm(t->comm, comm);
 	return t;
@@ -487,7 +502,7 @@ static void proc_end(struct correlator *c, struct tb_process *p, uint64_t ts)
 	p->end_ts = ts;
 	c->live--;
 	c->last_proc = NULL;
-	c->last_thread = NULL;
+	recent_forget(c);
 }
 
 /* ---- classification ---------------------------------------------------------------------- */
@@ -1112,7 +1127,7 @@ static void on_fork(struct correlator *c, struct tb_event *e)
 	proc_retire(c, e->pid, e->ts_ns);
 	p = parent ? proc_fork(c, parent, e) : proc_new_attached(c, e->pid, e->ts_ns, e->comm);
 	c->last_proc = p;
-	c->last_thread = NULL;
+	recent_forget(c);
 }
 
 static void on_thread(struct correlator *c, struct tb_event *e)
@@ -1133,7 +1148,7 @@ static void on_thread(struct correlator *c, struct tb_event *e)
 	if (!t)
 		return;
 	p->threads_created++;
-	c->last_thread = t;
+	*recent_slot(c, t->tid) = t;
 	m = e->addr ? maps_find(&p->maps, e->addr) : NULL;
 	if (m) {
 		m->kind = TB_REG_STACK;
@@ -1186,7 +1201,7 @@ static void on_exec(struct correlator *c, struct tb_event *e)
 	}
 	exec_reset(c, p, e);
 	c->last_proc = p;
-	c->last_thread = NULL;
+	recent_forget(c);
 	i = idmap_get(&c->tid_map, tid_key(p->pid, p->pid));
 	t = i == TB_NONE ? NULL : c->threads[i];
 	if (!t || t->proc != p->index || t->exited)

@@ -163,6 +163,8 @@ struct tb_idmap {
 	uint32_t cap, n;
 };
 
+#define TB_RECENT_THREADS	8	/* a power of two */
+
 struct correlator {
 	struct tb_process **procs;	/* creation order; records never move */
 	uint32_t nprocs, cap_procs;
@@ -171,7 +173,8 @@ struct correlator {
 	struct tb_idmap pid_map;	/* pid -> newest process with it */
 	struct tb_idmap tid_map;	/* pid << 32 | tid -> newest thread with it */
 	struct tb_process *last_proc;
-	struct tb_thread *last_thread;
+	/* recent threads by tid: two threads' events interleave row by row */
+	struct tb_thread *recent_threads[TB_RECENT_THREADS];
 	uint32_t live;			/* processes not exited */
 	uint32_t serial;		/* last mapping serial */
 	uint32_t loss_gen;		/* bumped by every lost event */

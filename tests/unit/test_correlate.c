@@ -391,6 +391,43 @@ static void test_pid_tid_reuse(void)
 	correlator__free(c);
 }
 
+/*
+ * Threads whose events interleave row by row, two of them with tids that
+ * share a slot among the recently seen, and a tid reused while its old
+ * thread is still remembered: each event lands on the thread it came from.
+ */
+static void test_interleaved_threads(void)
+{
+	static const uint32_t tids[] = { 301, 309, 302 };	/* 301 and 309 alike modulo 8 */
+	struct correlator *c = correlator__new();
+	struct tb_thread *old;
+	struct tb_event e = { 0 };
+
+	start_proc(c, 300);
+	for (int i = 0; i < 3; i++)
+		task(c, TB_EV_THREAD, 300, tids[i], 300, 300, 0);
+	for (uint64_t n = 0; n < 30; n++) {
+		uint32_t tid = tids[n % 3];
+
+		mal(c, 300, tid, 16 + n, HEAP + 0x1000 + n * 0x40);
+		if (n % 3 != 2)	/* 302 keeps its blocks */
+			e = fre(c, 300, tid, HEAP + 0x1000 + n * 0x40);
+	}
+	CHECK(e.flags == 0 && e.origin_tid == 309, "each free is its own thread's (flags 0x%x)",
+	      e.flags);
+	for (int i = 0; i < 3; i++)
+		CHECK(thread_of(c, 300, tids[i])->allocs == 10 &&
+		      thread_of(c, 300, tids[i])->frees == (i < 2 ? 10 : 0),
+		      "tid %u: 10 allocations, %d frees", tids[i], i < 2 ? 10 : 0);
+	old = thread_of(c, 300, 302);
+	task(c, TB_EV_THREAD, 300, 302, 300, 300, 0);	/* its exit went unseen */
+	e = fre(c, 300, 302, HEAP + 0x1000 + 2 * 0x40);
+	CHECK(e.flags == TB_F_CROSS_THREAD && thread_of(c, 300, 302) != old,
+	      "a reused tid is a new thread: its first free crosses threads");
+	CHECK_EQ_U64(old->frees, 0, "the old thread is not charged with it");
+	correlator__free(c);
+}
+
 static void test_lazy_and_lost(void)
 {
 	struct correlator *c = correlator__new();
@@ -903,6 +940,7 @@ int main(int argc, char **argv)
 	test_fork();
 	test_exec_clears();
 	test_pid_tid_reuse();
+	test_interleaved_threads();
 	test_lazy_and_lost();
 	test_seeded();
 	test_munmap_split_and_brk();
