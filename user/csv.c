@@ -74,6 +74,10 @@ struct who {
 	unsigned char len;
 	unsigned char ids_len;	/* "pid,tid,": what a free by the allocating thread repeats */
 	char txt[64];	/* 10 + 10 + a quoted 15-byte name (32) + 3 commas */
+	/* "region,region_base," as last written for the thread: its blocks are mostly in one */
+	uint64_t place_base;
+	unsigned char place_region, place_len;
+	char place_txt[48];	/* a region name (15 at most), 18 for the base, 2 commas */
 };
 
 #define WHO_SLOTS	8	/* by tid, direct-mapped */
@@ -468,16 +472,35 @@ static char *put_event_cols(struct csv_writer *w, char *p, const struct tb_event
 	return dec_col(p, cols & COL_LATENCY, e->latency_ns);
 }
 
+static char *put_place(struct who *h, char *p, const struct tb_event *e)
+{
+	char *q;
+
+	if (!h->place_len || h->place_region != e->region || h->place_base != e->region_base) {
+		q = put_name(h->place_txt, &region_names[e->region]);
+		*q++ = ',';
+		q = put_hex(q, e->region_base);
+		*q++ = ',';
+		h->place_len = q - h->place_txt;
+		h->place_region = e->region;
+		h->place_base = e->region_base;
+	}
+	memcpy(p, h->place_txt, sizeof(h->place_txt));
+	return p + h->place_len;
+}
+
 /* region .. flags: what the correlator adds */
 static char *put_correlation_cols(struct csv_writer *w, char *p, const struct tb_event *e)
 {
 	int placed = e->region != TB_REG_NONE && (unsigned)e->region < TB_REG_MAX;
-	const struct who *h = &w->who[e->tid % WHO_SLOTS];	/* this row's, from put_who() */
+	struct who *h = &w->who[e->tid % WHO_SLOTS];	/* this row's, from put_who() */
 
-	if (placed)
-		p = put_name(p, &region_names[e->region]);
-	*p++ = ',';
-	p = hex_col(p, placed, e->region_base);
+	if (placed) {
+		p = put_place(h, p, e);
+	} else {
+		memcpy(p, ",,", 2);
+		p += 2;
+	}
 	if (e->origin_tid && e->origin_pid == e->pid && e->origin_tid == e->tid && e->pid) {
 		/* most blocks are freed by the thread that got them: its ids are written already */
 		memcpy(p, h->txt, 24);

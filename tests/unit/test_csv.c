@@ -574,7 +574,8 @@ static struct tb_event rnd_event(uint64_t seq)
 	e.sysflags = rnd_value();
 	e.old_size = rnd_value();
 	e.region = rnd() % TB_REG_MAX;
-	e.region_base = rnd_value();
+	/* places that repeat, in the same region or another, as the writer's memory of them sees */
+	e.region_base = rnd() % 4 ? 0x7f0000000000ULL + (rnd() % 3) * 0x4000000 : rnd_value();
 	e.origin_pid = rnd() % 3 ? 0 : rnd();
 	e.origin_tid = rnd();
 	/* the writer copies ids it has just written when a row's origin is its own thread */
