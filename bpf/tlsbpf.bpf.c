@@ -504,51 +504,41 @@ static __always_inline struct call *call_slot(struct task_struct *task)
 	return c;
 }
 
-/* Every allocator entry: the cookie says which function this is. */
-SEC("uprobe")
-int BPF_KPROBE(alloc_enter)
+/* Which probe fired: its page offset says so for free's and malloc's, else its cookie. */
+static __always_inline __u64 probe_cookie(struct pt_regs *ctx)
 {
-	struct task_struct *task;
-	__u64 cookie;
-	__u32 type, page_off;
-	struct call *cur;
+	__u32 page_off = PT_REGS_IP(ctx) & 0xfff;
 
-	if (empty_probes)
-		return 0;
-	task = bpf_get_current_task_btf();
-	cur = call_slot(task);
-	if (!cur)
-		return 0;
-	page_off = PT_REGS_IP(ctx) & 0xfff;
 	if (page_off == fast_free_off)
-		cookie = TB_COOKIE(TB_EV_FREE, TB_LIB_UNKNOWN);
-	else if (page_off == fast_malloc_off)
-		cookie = TB_COOKIE(TB_EV_MALLOC, TB_LIB_UNKNOWN);
-	else
-		cookie = bpf_get_attach_cookie(ctx);
-	type = cookie & 0xffff;
-	if (type == TB_PROBE_EXITING) {
-		cur->exiting = 1;
-		return 0;
-	}
-	if (type == TB_EV_FREE) {
-		__u64 ptr = PT_REGS_PARM1(ctx);
+		return TB_COOKIE(TB_EV_FREE, TB_LIB_UNKNOWN);
+	if (page_off == fast_malloc_off)
+		return TB_COOKIE(TB_EV_MALLOC, TB_LIB_UNKNOWN);
+	return bpf_get_attach_cookie(ctx);
+}
 
-		/*
-		 * realloc(p, 0) frees inside: the program made one call, so one
-		 * row. free(NULL) does nothing and is never reported, so counts
-		 * agree wherever free is probed.
-		 */
-		if (cur->depth || !ptr)
-			return 0;
-		if (sample_every > 1 && bpf_map_delete_elem(&sampled, &ptr))
-			return 0;
-		emit_free(ctx, task_pid_tgid(task), ptr, cookie >> 16, cur);
-		return 0;
-	}
+static __always_inline void on_free(struct pt_regs *ctx, struct task_struct *task,
+				    struct call *cur, __u32 lib)
+{
+	__u64 ptr = PT_REGS_PARM1(ctx);
+
+	/*
+	 * realloc(p, 0) frees inside: the program made one call, so one row.
+	 * free(NULL) does nothing and is never reported, so counts agree
+	 * wherever free is probed.
+	 */
+	if (cur->depth || !ptr)
+		return;
+	if (sample_every > 1 && bpf_map_delete_elem(&sampled, &ptr))
+		return;
+	emit_free(ctx, task_pid_tgid(task), ptr, lib, cur);
+}
+
+/* An allocating call begins: its arguments wait in the thread's slot for its return. */
+static __always_inline void call_begin(struct pt_regs *ctx, struct call *cur, __u32 type)
+{
 	if (cur->depth) {
 		cur->depth++;
-		return 0;
+		return;
 	}
 	cur->type = type;
 	cur->flags = 0;
@@ -558,6 +548,31 @@ int BPF_KPROBE(alloc_enter)
 	cur->skip = sample_every > 1 && !sample_this(cur);
 	cur->depth = 1;
 	cur->ts_ns = bpf_ktime_get_ns();
+}
+
+/* Every allocator entry: free's, the exit mark's, and without sessions every other one. */
+SEC("uprobe")
+int BPF_KPROBE(alloc_enter)
+{
+	struct task_struct *task;
+	struct call *cur;
+	__u64 cookie;
+	__u32 type;
+
+	if (empty_probes)
+		return 0;
+	task = bpf_get_current_task_btf();
+	cur = call_slot(task);
+	if (!cur)
+		return 0;
+	cookie = probe_cookie(ctx);
+	type = cookie & 0xffff;
+	if (type == TB_PROBE_EXITING)
+		cur->exiting = 1;
+	else if (type == TB_EV_FREE)
+		on_free(ctx, task, cur, cookie >> 16);
+	else
+		call_begin(ctx, cur, type);
 	return 0;
 }
 
@@ -590,27 +605,23 @@ static __always_inline void remember_sampled(struct tb_rec_alloc *r)
 		count_drop(1);	/* its free will not be recorded: say so */
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(alloc_exit, __u64 ret)
+/* An allocating call returns: one record with its arguments, result and time taken. */
+static __always_inline void call_end(__u64 ret)
 {
-	struct task_struct *task;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct call *c = bpf_task_storage_get(&inflight, task, 0, 0);
 	struct tb_rec_alloc *r;
-	struct call *c;
 	__u64 now;
 
-	if (empty_probes)
-		return 0;
-	task = bpf_get_current_task_btf();
-	c = bpf_task_storage_get(&inflight, task, 0, 0);
 	if (!c || !c->depth)
-		return 0;
+		return;
 	if (c->depth > 1) {
 		c->depth--;
-		return 0;
+		return;
 	}
 	c->depth = 0;
 	if (c->skip)
-		return 0;
+		return;
 	r = alloc_reserve();
 	if (r) {
 		fill_hdr(&r->h, c->type, task_pid_tgid(task));
@@ -624,6 +635,42 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 			remember_sampled(r);
 		alloc_submit(r);
 	}
+}
+
+/* Without sessions: every allocating function's return, watched or not. */
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_exit, __u64 ret)
+{
+	if (!empty_probes)
+		call_end(ret);
+	return 0;
+}
+
+extern bool bpf_session_is_return(void) __ksym __weak;
+
+/*
+ * With uprobe sessions (Linux 6.13): one program for an allocating function's
+ * entry and its return, and the return is set up only when the entry asks
+ * (returns 0). A process not watched then pays for the entry probe alone,
+ * not for the return trampoline's trap and system call too.
+ */
+SEC("uprobe")
+int BPF_KPROBE(alloc_call)
+{
+	struct task_struct *task;
+	struct call *cur;
+
+	if (empty_probes)
+		return 0;	/* the floor: at entry this asks for the return, as a watched call does */
+	if (bpf_session_is_return()) {
+		call_end(PT_REGS_RC(ctx));
+		return 0;
+	}
+	task = bpf_get_current_task_btf();
+	cur = call_slot(task);
+	if (!cur)
+		return 1;
+	call_begin(ctx, cur, probe_cookie(ctx) & 0xffff);
 	return 0;
 }
 

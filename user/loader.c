@@ -14,8 +14,9 @@
 #include "tlsbpf.skel.h"
 #include "tlsbpf.h"
 
-/* Newer than this system's UAPI headers: the kernel's uprobe_multi link. */
+/* Newer than this system's UAPI headers: the kernel's uprobe_multi link, and its sessions. */
 #define TB_TRACE_UPROBE_MULTI 48
+#define TB_TRACE_UPROBE_SESSION 57
 #define TB_F_UPROBE_MULTI_RETURN 1
 
 struct link_create_uprobe_multi {
@@ -163,22 +164,11 @@ static int make_rings(struct loader *l)
 	return 0;
 }
 
-int loader__open_load(struct loader *l, const struct env *env)
+/* CPUs, and each one's rings: sized once, whatever the BPF object is loaded as. */
+static int plan_rings(struct loader *l, const struct env *env)
 {
-	struct tlsbpf_bpf *skel;
 	size_t share;
-	int err;
 
-	memset(l, 0, sizeof(*l));
-	verbose_log = env->verbose;
-	libbpf_set_print(libbpf_print);
-	skel = tlsbpf_bpf__open();
-	if (!skel) {
-		err = -errno;
-		fprintf(stderr, "tlsbpf: cannot open the BPF object: %s\n", strerror(-err));
-		return err;
-	}
-	l->skel = skel;
 	l->nr_cpus = libbpf_num_possible_cpus();
 	if (l->nr_cpus <= 0) {
 		fprintf(stderr, "tlsbpf: cannot count the CPUs: %s\n", strerror(-l->nr_cpus));
@@ -191,7 +181,6 @@ int loader__open_load(struct loader *l, const struct env *env)
 	share = ring_share(env->ringbuf_mb, n_online(l->online, l->nr_cpus));
 	l->ring_bytes = share / 4;
 	l->slot_count = share / TB_SLOT_SIZE;
-	bpf_map__set_max_entries(skel->maps.rings, l->nr_cpus);
 	/* up to the last CPU online: possible CPUs can be many more, each would cost its slots */
 	for (int cpu = 0; cpu < l->nr_cpus; cpu++)
 		if (l->online[cpu])
@@ -201,6 +190,14 @@ int loader__open_load(struct loader *l, const struct env *env)
 			"ask for less\n", env->ringbuf_mb, l->slot_cpus - 1);
 		return -E2BIG;
 	}
+	return 0;
+}
+
+static void configure(struct loader *l, const struct env *env)
+{
+	struct tlsbpf_bpf *skel = l->skel;
+
+	bpf_map__set_max_entries(skel->maps.rings, l->nr_cpus);
 	bpf_map__set_max_entries(skel->maps.slots, l->slot_cpus * l->slot_count);
 	bpf_map__set_max_entries(skel->maps.slot_pos, l->slot_cpus);
 	skel->rodata->slot_count = l->slot_count;
@@ -221,19 +218,69 @@ int loader__open_load(struct loader *l, const struct env *env)
 	 * which detaches in one step instead of one slow unregister per probe.
 	 */
 	bpf_program__set_expected_attach_type(skel->progs.alloc_enter, TB_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(skel->progs.alloc_exit, TB_TRACE_UPROBE_MULTI);
-	err = tlsbpf_bpf__load(skel);
-	if (err) {
-		fprintf(stderr, "tlsbpf: cannot load the BPF programs: %s%s\n", strerror(-err),
-			env->verbose ? "" : " (run with -v for the verifier's log)");
+	if (l->session_type) {
+		bpf_program__set_expected_attach_type(skel->progs.alloc_call, l->session_type);
+		bpf_program__set_autoload(skel->progs.alloc_exit, false);
+	} else {
+		bpf_program__set_expected_attach_type(skel->progs.alloc_exit, TB_TRACE_UPROBE_MULTI);
+		bpf_program__set_autoload(skel->progs.alloc_call, false);
+	}
+}
+
+/* Opens and loads the BPF object, with uprobe sessions or without; quiet: the caller retries. */
+static int open_and_load(struct loader *l, const struct env *env, __u32 session_type, bool quiet)
+{
+	int err;
+
+	l->skel = tlsbpf_bpf__open();
+	if (!l->skel) {
+		err = -errno;
+		fprintf(stderr, "tlsbpf: cannot open the BPF object: %s\n", strerror(-err));
 		return err;
 	}
+	l->session_type = session_type;
+	configure(l, env);
+	err = tlsbpf_bpf__load(l->skel);
+	if (err && !quiet)
+		fprintf(stderr, "tlsbpf: cannot load the BPF programs: %s%s\n", strerror(-err),
+			env->verbose ? "" : " (run with -v for the verifier's log)");
+	return err;
+}
+
+int loader__open_load(struct loader *l, const struct env *env)
+{
+	bool sessions = !getenv("TLSBPF_NO_SESSIONS");
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	verbose_log = env->verbose;
+	libbpf_set_print(libbpf_print);
+	err = plan_rings(l, env);
+	if (err)
+		return err;
+	/* a kernel before 6.13 refuses the session program: then entry and return links */
+	err = open_and_load(l, env, sessions ? TB_TRACE_UPROBE_SESSION : 0, sessions);
+	if (err && sessions) {
+		if (env->verbose)
+			fprintf(stderr, "tlsbpf: no uprobe sessions here (%s): uretprobes instead\n",
+				strerror(-err));
+		tlsbpf_bpf__destroy(l->skel);
+		err = open_and_load(l, env, 0, false);
+	}
+	if (err)
+		return err;
+	if (env->verbose)
+		fprintf(stderr, "tlsbpf: return probes: %s\n", l->session_type ?
+			"a uprobe session with each allocating function's entry (a process not "
+			"watched skips the return)" : sessions ?
+			"uretprobes (this kernel has no uprobe sessions)" :
+			"uretprobes (TLSBPF_NO_SESSIONS is set)");
 	for (int i = 0; i < env->ncomms; i++) {
 		char key[TB_COMM_LEN] = {};
 		__u8 one = 1;
 
 		strncpy(key, env->comms[i], sizeof(key) - 1);
-		if (bpf_map__update_elem(skel->maps.comms, key, sizeof(key), &one, 1, 0))
+		if (bpf_map__update_elem(l->skel->maps.comms, key, sizeof(key), &one, 1, 0))
 			return -errno;
 	}
 	l->percpu = calloc(l->nr_cpus, sizeof(uint64_t));
@@ -265,17 +312,21 @@ int loader__attach_kernel(struct loader *l)
 	return 0;
 }
 
-static int uprobe_multi(struct bpf_program *prog, const char *path, const uint64_t *offsets,
-			const uint64_t *cookies, unsigned cnt, bool ret)
+/* How a link's probes fire: at entry, at return, or both as one session. */
+enum probe_kind { AT_ENTRY, AT_RETURN, AS_SESSION };
+
+static int uprobe_multi(const struct loader *l, struct bpf_program *prog, const char *path,
+			const uint64_t *offsets, const uint64_t *cookies, unsigned cnt,
+			enum probe_kind kind)
 {
 	struct link_create_uprobe_multi attr = {
 		.prog_fd = bpf_program__fd(prog),
-		.attach_type = TB_TRACE_UPROBE_MULTI,
+		.attach_type = kind == AS_SESSION ? l->session_type : TB_TRACE_UPROBE_MULTI,
 		.path = (uintptr_t)path,
 		.offsets = (uintptr_t)offsets,
 		.cookies = (uintptr_t)cookies,
 		.cnt = cnt,
-		.multi_flags = ret ? TB_F_UPROBE_MULTI_RETURN : 0,
+		.multi_flags = kind == AT_RETURN ? TB_F_UPROBE_MULTI_RETURN : 0,
 	};
 	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 
@@ -283,7 +334,8 @@ static int uprobe_multi(struct bpf_program *prog, const char *path, const uint64
 }
 
 static int add_multi(struct loader *l, struct bpf_program *prog, const struct alloc_lib *lib,
-		     const uint64_t *offsets, const uint64_t *cookies, unsigned cnt, bool ret)
+		     const uint64_t *offsets, const uint64_t *cookies, unsigned cnt,
+		     enum probe_kind kind)
 {
 	int fd;
 
@@ -291,7 +343,7 @@ static int add_multi(struct loader *l, struct bpf_program *prog, const struct al
 		return 0;
 	if (l->nmulti == (int)(sizeof(l->multi_fds) / sizeof(l->multi_fds[0])))
 		return -E2BIG;
-	fd = uprobe_multi(prog, lib->path, offsets, cookies, cnt, ret);
+	fd = uprobe_multi(l, prog, lib->path, offsets, cookies, cnt, kind);
 	if (fd < 0) {
 		fprintf(stderr, "tlsbpf: cannot probe %s: %s%s\n", lib->path, strerror(-fd),
 			fd == -EINVAL || fd == -EOPNOTSUPP
@@ -354,11 +406,32 @@ static void set_fast_dispatch(struct loader *l, const uint64_t *offs, const uint
 	}
 }
 
+/* Keeps the probes that have no return to wait for: free's and the exit mark's. */
+static unsigned entry_only(uint64_t *offs, uint64_t *cookies, unsigned n)
+{
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		__u32 type = cookies[i] & 0xffff;
+
+		if (type != TB_EV_FREE && type != TB_PROBE_EXITING)
+			continue;
+		offs[kept] = offs[i];
+		cookies[kept++] = cookies[i];
+	}
+	return kept;
+}
+
+/*
+ * lib's probes: free's and the exit mark's at entry only; the allocating
+ * functions' as sessions where the kernel has them, else at entry and return.
+ */
 int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbose)
 {
-	uint64_t offs[TB_NFUNCS + 1], cookies[TB_NFUNCS + 1], all[TB_NFUNCS];
+	uint64_t offs[TB_NFUNCS + 1], cookies[TB_NFUNCS + 1];
+	uint64_t call_offs[TB_NFUNCS], call_cookies[TB_NFUNCS];
 	__u32 idx = l->nlibs;
-	unsigned n = 0;
+	unsigned n = 0, ncalls = 0;
 	int err;
 
 	if (idx >= TB_MAX_LIBS)
@@ -366,7 +439,11 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 	err = set_lib_info(l, lib, idx);
 	for (int i = 0; i < lib->n; i++) {
 		offs[i] = lib->offsets[i];
-		cookies[i] = all[i] = TB_COOKIE(lib->cookies[i], idx);
+		cookies[i] = TB_COOKIE(lib->cookies[i], idx);
+		if (lib->cookies[i] == TB_EV_FREE)
+			continue;	/* free returns nothing worth waiting for */
+		call_offs[ncalls] = offs[i];
+		call_cookies[ncalls++] = cookies[i];
 	}
 	n = lib->n;
 	if (lib->exit_off) {
@@ -377,26 +454,25 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 				"frees from inside the library are looked for after it)\n",
 				"__call_tls_dtors", lib->path, (unsigned long long)lib->exit_off);
 	}
-	if (!err) {
-		set_fast_dispatch(l, offs, cookies, n, lib->exit_off != 0, verbose);
-		err = add_multi(l, l->skel->progs.alloc_enter, lib, offs, cookies, n, false);
-	}
-	n = 0;
+	if (err)
+		return err;
+	/* every probe that reads its page offset, whichever link carries it */
+	set_fast_dispatch(l, offs, cookies, n, lib->exit_off != 0, verbose);
+	if (l->session_type)
+		n = entry_only(offs, cookies, n);
+	err = add_multi(l, l->skel->progs.alloc_enter, lib, offs, cookies, n, AT_ENTRY);
 	if (err)
 		return err;
 	l->nlibs++;
-	/* free returns nothing worth waiting for: entry only */
-	for (int i = 0; i < lib->n; i++) {
-		if (verbose)
-			fprintf(stderr, "tlsbpf: probing %s in %s at offset %#llx (entry+%llu)\n",
-				lib->names[i], lib->path, (unsigned long long)lib->offsets[i],
-				(unsigned long long)lib->skipped[i]);
-		if (lib->cookies[i] == TB_EV_FREE)
-			continue;
-		offs[n] = lib->offsets[i];
-		cookies[n++] = all[i];
-	}
-	return add_multi(l, l->skel->progs.alloc_exit, lib, offs, cookies, n, true);
+	for (int i = 0; verbose && i < lib->n; i++)
+		fprintf(stderr, "tlsbpf: probing %s in %s at offset %#llx (entry+%llu)\n",
+			lib->names[i], lib->path, (unsigned long long)lib->offsets[i],
+			(unsigned long long)lib->skipped[i]);
+	if (l->session_type)
+		return add_multi(l, l->skel->progs.alloc_call, lib, call_offs, call_cookies, ncalls,
+				 AS_SESSION);
+	return add_multi(l, l->skel->progs.alloc_exit, lib, call_offs, call_cookies, ncalls,
+			 AT_RETURN);
 }
 
 int loader__watch(struct loader *l, pid_t pid, uint32_t state)

@@ -23,6 +23,7 @@ struct loader {
 	int multi_fds[2 * TB_MAX_LIBS];	/* one uprobe_multi link per program per file */
 	int nmulti;
 	int nlibs;	/* libraries probed, each an entry of the libs map */
+	__u32 session_type;	/* attach type of uprobe sessions; 0: entry and return links */
 	struct probe_page pages[TB_MAX_LIBS * (TB_NFUNCS + 1)];	/* every entry probe so far */
 	size_t npages;
 	bool pages_full;	/* one did not fit: no probe is told apart by its page offset */

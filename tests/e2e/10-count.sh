@@ -36,28 +36,33 @@ sys.exit(0 if ok else 1)
 PY
 }
 
-$TLSBPF -q --csv "$T/out.csv" -- "$PROGS/tp_count" -t 3 -n 1000 -s 123 -f >"$T/prog.out" 2>"$T/err"
-rc=$?
-check "tp_count -t 3 -n 1000 -f exits 0 under tlsbpf (got $rc)" [ "$rc" -eq 0 ]
-msg=$(compare malloc 123)
-check "every malloc(123) and free the program made is a row with its pid, tid and pointer: $msg" \
-	compare malloc 123
-child=$(awk '$1 == "alloc" { split($2, p, "="); c[p[2]]++ } END { for (k in c) print k }' \
-	"$T/prog.out" | sort -n | tail -1)
-forks=$(csvq "$T/out.csv" "sum(1 for r in rows if r['event'] == 'fork' and r['pid'] == '$child')")
-check "the child's rows are under the child's pid $child, with its fork row" [ "$forks" = 1 ]
-lost=$(csvq "$T/out.csv" "sum(int(r['size']) for r in rows if r['event'] == 'lost')")
-check "no event lost (lost rows sum to ${lost})" [ "$lost" = 0 ]
-threads=$(csvq "$T/out.csv" "sum(1 for r in rows if r['event'] == 'thread')")
-check "3 thread rows (got $threads)" [ "$threads" = 3 ]
+# Both ways of probing returns: uprobe sessions (where the kernel has them) and uretprobes.
+for mode in default uretprobes; do
+	[ "$mode" = uretprobes ] && export TLSBPF_NO_SESSIONS=1
+	$TLSBPF -q --csv "$T/out.csv" -- "$PROGS/tp_count" -t 3 -n 1000 -s 123 -f >"$T/prog.out" 2>"$T/err"
+	rc=$?
+	check "$mode: tp_count -t 3 -n 1000 -f exits 0 under tlsbpf (got $rc)" [ "$rc" -eq 0 ]
+	msg=$(compare malloc 123)
+	check "$mode: every malloc(123) and free the program made is a row with its pid, tid and pointer: $msg" \
+		compare malloc 123
+	child=$(awk '$1 == "alloc" { split($2, p, "="); c[p[2]]++ } END { for (k in c) print k }' \
+		"$T/prog.out" | sort -n | tail -1)
+	forks=$(csvq "$T/out.csv" "sum(1 for r in rows if r['event'] == 'fork' and r['pid'] == '$child')")
+	check "$mode: the child's rows are under the child's pid $child, with its fork row" [ "$forks" = 1 ]
+	lost=$(csvq "$T/out.csv" "sum(int(r['size']) for r in rows if r['event'] == 'lost')")
+	check "$mode: no event lost (lost rows sum to ${lost})" [ "$lost" = 0 ]
+	threads=$(csvq "$T/out.csv" "sum(1 for r in rows if r['event'] == 'thread')")
+	check "$mode: 3 thread rows (got $threads)" [ "$threads" = 3 ]
 
-$TLSBPF -q --csv "$T/out.csv" -- "$PROGS/tp_count" -t 2 -n 200 -s 123 -C >"$T/prog.out" 2>"$T/err"
-check "calloc(1, 123): one calloc row per call: $(compare calloc 123)" compare calloc 123
+	$TLSBPF -q --csv "$T/out.csv" -- "$PROGS/tp_count" -t 2 -n 200 -s 123 -C >"$T/prog.out" 2>"$T/err"
+	check "$mode: calloc(1, 123): one calloc row per call: $(compare calloc 123)" compare calloc 123
 
-$TLSBPF -q --csv "$T/out.csv" -- "$PROGS/tp_count" -t 2 -n 200 -s 123 -R >"$T/prog.out" 2>"$T/err"
-check "realloc(NULL, 123): one realloc row per call: $(compare realloc 123)" compare realloc 123
-nested=$(csvq "$T/out.csv" "sum(1 for r in rows if r['event'] == 'malloc' and r['size'] == '123')")
-check "realloc(NULL, n) does not also show its inner malloc (got $nested malloc rows)" [ "$nested" = 0 ]
+	$TLSBPF -q --csv "$T/out.csv" -- "$PROGS/tp_count" -t 2 -n 200 -s 123 -R >"$T/prog.out" 2>"$T/err"
+	check "$mode: realloc(NULL, 123): one realloc row per call: $(compare realloc 123)" compare realloc 123
+	nested=$(csvq "$T/out.csv" "sum(1 for r in rows if r['event'] == 'malloc' and r['size'] == '123')")
+	check "$mode: realloc(NULL, n) does not also show its inner malloc (got $nested malloc rows)" [ "$nested" = 0 ]
+done
+unset TLSBPF_NO_SESSIONS
 
 # dash starts commands with vfork: the child's malloc lands in the parent's memory, which the
 # parent later frees. glibc would abort on a free of anything it did not hand out, so a shell
