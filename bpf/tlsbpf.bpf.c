@@ -606,10 +606,8 @@ static __always_inline void remember_sampled(struct tb_rec_alloc *r)
 }
 
 /* An allocating call returns: one record with its arguments, result and time taken. */
-static __always_inline void call_end(__u64 ret)
+static __always_inline void call_end(struct task_struct *task, struct call *c, __u64 ret)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct call *c = bpf_task_storage_get(&inflight, task, 0, 0);
 	struct tb_rec_alloc *r;
 	__u64 now;
 
@@ -641,8 +639,12 @@ static __always_inline void call_end(__u64 ret)
 SEC("uretprobe")
 int BPF_KRETPROBE(alloc_exit, __u64 ret)
 {
-	if (!empty_probes)
-		call_end(ret);
+	struct task_struct *task;
+
+	if (empty_probes)
+		return 0;
+	task = bpf_get_current_task_btf();
+	call_end(task, bpf_task_storage_get(&inflight, task, 0, 0), ret);
 	return 0;
 }
 
@@ -662,14 +664,18 @@ int BPF_KPROBE(alloc_call)
 
 	if (empty_probes)
 		return 0;	/* the floor: at entry this asks for the return, as a watched call does */
-	if (bpf_session_is_return()) {
-		call_end(PT_REGS_RC(ctx));
-		return 0;
-	}
 	task = bpf_get_current_task_btf();
 	cur = call_slot(task);
 	if (!cur)
 		return 1;
+	/*
+	 * A return always finds its call begun: the kfunc call (a few ns) is
+	 * needed only then, to tell it from a call made inside that call.
+	 */
+	if (cur->depth && bpf_session_is_return()) {
+		call_end(task, cur, PT_REGS_RC(ctx));
+		return 0;
+	}
 	call_begin(ctx, cur, probe_cookie(ctx) & 0xffff);
 	return 0;
 }
