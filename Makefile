@@ -43,6 +43,7 @@ LOADER_OBJS := $(LOADER_SRCS:%=$(OUTPUT)/user/%.o)
 
 LABS := $(patsubst %.c,%,$(wildcard labs/08*.c))
 PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/progs/%,$(wildcard tests/progs/*.c))
+SHIMS := $(patsubst tests/shims/%.c,$(OUTPUT)/progs/%.so,$(wildcard tests/shims/*.c))
 UNIT := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/test_*.c))
 BENCH := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/*.c))
 PROG_CFLAGS := -O1 -g -pthread -fno-builtin -Wall -Wextra
@@ -100,11 +101,16 @@ labs/%: labs/%.c $(wildcard labs/*.h) | $(OUTPUT)/.deps-ok
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(PROG_CFLAGS) $< -o $@ -ldl
 
-progs: $(PROGS)
+progs: $(PROGS) $(SHIMS)
 
 $(OUTPUT)/progs/%: tests/progs/%.c | $(OUTPUT)/progs
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(PROG_CFLAGS) $< -o $@ -ldl
+
+# libraries the tests preload into tlsbpf to stand in for another kernel
+$(OUTPUT)/progs/%.so: tests/shims/%.c | $(OUTPUT)/progs
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PROG_CFLAGS) -shared -fPIC $< -o $@ -ldl
 
 unit: $(UNIT)
 

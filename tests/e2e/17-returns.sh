@@ -69,3 +69,15 @@ fi
 read -r enter call exit <<<"$(unwatched uretprobes)"
 check "uretprobes: an unwatched program's 20,000 mallocs each run the return program too (alloc_exit ran $exit times, alloc_call $call)" \
 	[ "$exit" -ge 20000 -a "$call" -eq 0 ]
+
+# A kernel without sessions, as the loader meets it: a preloaded shim makes the bpf system call
+# refuse the session program. tlsbpf says so, loads the uretprobe links instead, and is exact.
+LD_PRELOAD=$PROGS/no_sessions.so ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+	$TLSBPF -v -q --csv "$T/old.csv" -- "$PROGS/tp_count" -t 2 -n 300 -s 123 >"$T/old.out" 2>"$T/old.err"
+rc=$?
+check_sh "sessions refused: tlsbpf falls back to uretprobes and says so (exit $rc): $(grep -m1 'no uprobe sessions' "$T/old.err")" \
+	'[ "$rc" -eq 0 ] && grep -q "no uprobe sessions here (Invalid argument): uretprobes instead" "$T/old.err" &&
+	 grep -q "return probes: uretprobes (this kernel has no uprobe sessions)" "$T/old.err"'
+said=$(grep -c '^alloc' "$T/old.out")
+seen=$(csvq "$T/old.csv" "sum(1 for r in rows if r['event'] == 'malloc' and r['size'] == '123')")
+check "sessions refused: every malloc(123) is still a row ($seen of $said)" [ "$said" -eq 600 -a "$seen" -eq "$said" ]
