@@ -501,7 +501,7 @@ static char *put_correlation_cols(struct csv_writer *w, char *p, const struct tb
 		memcpy(p, ",,", 2);
 		p += 2;
 	}
-	if (e->origin_tid && e->origin_pid == e->pid && e->origin_tid == e->tid && e->pid) {
+	if (e->pid && e->tid && e->origin_pid == e->pid && e->origin_tid == e->tid) {
 		/* most blocks are freed by the thread that got them: its ids are written already */
 		memcpy(p, h->txt, 24);
 		p += h->ids_len;

@@ -406,15 +406,19 @@ static void set_fast_dispatch(struct loader *l, const uint64_t *offs, const uint
 	}
 }
 
-/* Keeps the probes that have no return to wait for: free's and the exit mark's. */
+/* free returns nothing worth waiting for, and the exit mark is no call of the program's */
+static bool has_return(__u32 type)
+{
+	return type != TB_EV_FREE && type != TB_PROBE_EXITING;
+}
+
+/* Keeps the probes that have no return to wait for. */
 static unsigned entry_only(uint64_t *offs, uint64_t *cookies, unsigned n)
 {
 	unsigned kept = 0;
 
 	for (unsigned i = 0; i < n; i++) {
-		__u32 type = cookies[i] & 0xffff;
-
-		if (type != TB_EV_FREE && type != TB_PROBE_EXITING)
+		if (has_return(cookies[i] & 0xffff))
 			continue;
 		offs[kept] = offs[i];
 		cookies[kept++] = cookies[i];
@@ -440,8 +444,8 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 	for (int i = 0; i < lib->n; i++) {
 		offs[i] = lib->offsets[i];
 		cookies[i] = TB_COOKIE(lib->cookies[i], idx);
-		if (lib->cookies[i] == TB_EV_FREE)
-			continue;	/* free returns nothing worth waiting for */
+		if (!has_return(lib->cookies[i]))
+			continue;
 		call_offs[ncalls] = offs[i];
 		call_cookies[ncalls++] = cookies[i];
 	}
