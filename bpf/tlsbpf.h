@@ -92,9 +92,11 @@ struct tb_hdr {
 /* malloc family and free */
 struct tb_rec_alloc {
 	struct tb_hdr h;
-	__u64 size;	/* bytes asked for (calloc/reallocarray: nmemb * size) */
+	__u64 size;	/* bytes asked for (calloc/reallocarray: nmemb * size, or with
+			   TB_RF_OVERFLOW the element size, the product not fitting) */
 	__u64 addr;	/* block returned or freed */
 	__u64 old_addr;	/* realloc: input block; memalign family: the alignment */
+	__u64 arg;	/* calloc/reallocarray: nmemb; posix_memalign: the value it returned */
 };
 
 /* mmap, munmap, mremap, mprotect, madvise, brk */
@@ -122,8 +124,9 @@ struct tb_slot {
 	__u32 len;	/* sizeof(rec) once written, else 0 */
 	__u32 pad;
 	struct tb_rec_alloc rec;
-	__u64 spare;
 };
+
+_Static_assert(sizeof(struct tb_slot) == TB_SLOT_SIZE, "one allocator record fills one slot");
 
 /*
  * Byte positions in a CPU's slots, as a ring buffer counts them. The reader's

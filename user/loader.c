@@ -295,6 +295,7 @@ int loader__attach_kernel(struct loader *l)
 		l->skel->progs.sys_enter,	   l->skel->progs.sys_exit,
 		l->skel->progs.task_newtask,	   l->skel->progs.task_rename,
 		l->skel->progs.sched_process_exec, l->skel->progs.sched_process_exit,
+		l->skel->progs.signal_deliver,
 	};
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
@@ -507,7 +508,7 @@ uint64_t loader__drops(struct loader *l)
 {
 	uint64_t total = 0;
 
-	for (__u32 key = 0; key < 2; key++) {
+	for (__u32 key = 0; key < 3; key++) {
 		if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.drops), &key, l->percpu))
 			continue;
 		for (int cpu = 0; cpu < l->nr_cpus; cpu++)
