@@ -562,12 +562,17 @@ static __always_inline bool on_altstack(struct task_struct *task, __u64 sp)
 /*
  * Before a call at stack pointer sp: drop what the thread can no longer be
  * inside of. A handler level is gone once sp is back at or above the stack
- * pointer its signal interrupted (it jumped out, never to return), and a call
- * is gone once sp is at or above its own entry's: a call made inside it would
- * be deeper. Only runs while the thread is inside a call or a handler.
+ * pointer its signal interrupted: it jumped out, never to return. A call is
+ * gone once sp is above its entry's, since a call made inside it is deeper,
+ * or as deep when it is a tail call (glibc's realloc(NULL, n) jumps to
+ * malloc); after a jump out of a handler, as deep is gone too: the jump
+ * landed where the interrupted call was made, no jump lands inside glibc.
+ * Only runs while the thread is inside a call or a handler.
  */
 static __always_inline void call_unwind(struct call *c, struct task_struct *task, __u64 sp)
 {
+	bool jumped = false;
+
 	for (int i = 0; i < SIG_LEVELS && c->nsaved; i++) {
 		__u32 top = (c->nsaved - 1) & (SIG_LEVELS - 1);
 
@@ -576,8 +581,9 @@ static __always_inline void call_unwind(struct call *c, struct task_struct *task
 		call_abandon(&c->s);
 		c->s = c->saved[top];
 		c->nsaved--;
+		jumped = true;
 	}
-	if (c->s.depth && sp >= c->s.entry_sp)
+	if (c->s.depth && (sp > c->s.entry_sp || (jumped && sp == c->s.entry_sp)))
 		call_abandon(&c->s);
 }
 
@@ -1042,6 +1048,21 @@ static __always_inline __u32 *watch_on_exec(struct task_struct *p, __u32 tgid)
 	return bpf_map_lookup_elem(&watched, &tgid);
 }
 
+/* The new image's argv, from its own stack: the exec is done, p runs in its new memory. */
+static __always_inline void exec_args(struct tb_rec_exec *r, struct task_struct *p)
+{
+	__u64 start = BPF_CORE_READ(p, mm, arg_start), end = BPF_CORE_READ(p, mm, arg_end);
+	__u32 len = end > start ? end - start : 0;
+
+	if (len > TB_ARGS_LEN)
+		len = TB_ARGS_LEN;
+	/* keep clang from merging the bound into the read's size, which the verifier wants proven */
+	asm volatile("" : "+r"(len));
+	if (len > TB_ARGS_LEN || bpf_probe_read_user(r->args, len, (void *)start))
+		len = 0;
+	r->args_len = len;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -1065,6 +1086,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	r->h.aux = old_pid;
 	BPF_CORE_READ_STR_INTO(&r->comm, p, comm);
 	bpf_probe_read_kernel_str(&r->filename, sizeof(r->filename), BPF_CORE_READ(bprm, filename));
+	exec_args(r, p);
 	submit(r);
 	return 0;
 }

@@ -5,6 +5,7 @@
 
 #define TB_COMM_LEN 16
 #define TB_PATH_LEN 256
+#define TB_ARGS_LEN 256	/* exec: bytes of the new image's argument strings kept */
 #define TB_MAX_WATCHED 65536	/* processes watched at once */
 #define TB_MAX_INFLIGHT 65536	/* threads inside a probed call at once */
 #define TB_MAX_SAMPLED (1 << 20)	/* --sample: recorded blocks live at once */
@@ -155,8 +156,11 @@ struct tb_rec_task {
 /* exec */
 struct tb_rec_exec {
 	struct tb_hdr h;
+	__u32 args_len;		/* bytes of args read: argv's strings, each ended by a NUL */
+	__u32 pad;
 	char comm[TB_COMM_LEN];
 	char filename[TB_PATH_LEN];
+	char args[TB_ARGS_LEN];
 };
 
 /* Values of the watched map. */
