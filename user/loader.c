@@ -361,7 +361,8 @@ static int set_lib_info(struct loader *l, const struct alloc_lib *lib, __u32 idx
 	struct tb_lib info = {
 		.free_vaddr = lib->free_vaddr,
 		.text_lo = lib->text_lo,
-		.text_hi = lib->text_hi,
+		/* a caller in a program's own text may be the program: only an exit window tells */
+		.text_hi = lib->in_program && !lib->exit_off ? 0 : lib->text_hi,
 		.sp_adjust = 0,	/* free is probed at its entry: the return address is on top */
 		.exit_gated = lib->exit_off != 0,
 	};
@@ -457,7 +458,7 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 		if (verbose)
 			fprintf(stderr, "tlsbpf: probing %s in %s at offset %#llx (exits begin: "
 				"frees from inside the library are looked for after it)\n",
-				"__call_tls_dtors", lib->path, (unsigned long long)lib->exit_off);
+				lib->exit_name, lib->path, (unsigned long long)lib->exit_off);
 	}
 	if (err)
 		return err;

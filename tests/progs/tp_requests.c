@@ -40,6 +40,7 @@ static void one_sbrk(intptr_t delta)
 int main(void)
 {
 	size_t nmemb = SIZE_MAX / 4;
+	volatile size_t elem = 16;	/* gcc would warn of what this test wants */
 	void *p;
 
 	one_memalign(0, 100);
@@ -52,7 +53,7 @@ int main(void)
 	one_posix_memalign(1UL << 32, 100);
 	one_posix_memalign(3, 100);		/* not a power of two: EINVAL */
 	one_posix_memalign(64, SIZE_MAX - 4096);	/* ENOMEM */
-	p = calloc(nmemb, (size_t)16 + (nmemb & 0));	/* the overflow is the point: hide it from gcc */
+	p = calloc(nmemb, elem);	/* the overflow is the point */
 	printf("calloc %zu %d %p\n", nmemb, 16, p);
 	free(p);
 	p = calloc(3, 40);
