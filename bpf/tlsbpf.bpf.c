@@ -152,6 +152,9 @@ struct call_state {
  */
 struct call {
 	struct call_state s;	/* the running level's call */
+	__u64 libc_lo, libc_hi;	/* where the C library's and the loader's text are in this */
+	__u64 ldso_lo, ldso_hi;	/* thread's memory, found at its first allocating call */
+	__u32 ranges_known;
 	struct call_state saved[SIG_LEVELS];
 	__u64 sig_sp[SIG_LEVELS];	/* the stack pointer each handler interrupted */
 	__u32 nsaved;
@@ -615,6 +618,63 @@ static __always_inline void on_free(struct pt_regs *ctx, struct task_struct *tas
 	emit_free(ctx, task_pid_tgid(task), ptr, lib, cur);
 }
 
+#define AT_BASE 7	/* auxv: where the program interpreter, the dynamic loader, is loaded */
+
+static __always_inline __u64 loader_base(struct task_struct *task)
+{
+	struct mm_struct *mm = task->mm;
+
+	for (int i = 0; mm && i < 54; i += 2) {
+		__u64 key = BPF_CORE_READ(mm, saved_auxv[i]);
+
+		if (key == AT_BASE)
+			return BPF_CORE_READ(mm, saved_auxv[i + 1]);
+		if (!key)
+			break;
+	}
+	return 0;
+}
+
+/*
+ * Where this thread's C library and dynamic loader have their code: the
+ * library's from where the probe that fired sits, the loader's from auxv.
+ * Once per thread; the cookie helper is needed only here.
+ */
+static __always_inline void ranges_init(struct pt_regs *ctx, struct task_struct *task,
+					struct call *t, __u32 type)
+{
+	__u32 lib = bpf_get_attach_cookie(ctx) >> 16;
+	struct tb_lib *li = bpf_map_lookup_elem(&libs, &lib);
+	__u64 base;
+
+	t->ranges_known = 1;
+	if (!li || type > TB_EV_PVALLOC)
+		return;
+	base = bpf_get_func_ip(ctx) - li->probe_off[type & 0xf];
+	if (li->text_off_hi && li->probe_off[type & 0xf]) {
+		t->libc_lo = base + li->text_off_lo;
+		t->libc_hi = base + li->text_off_hi;
+	}
+	base = li->ldso_hi ? loader_base(task) : 0;
+	if (base) {
+		t->ldso_lo = base + li->ldso_lo;
+		t->ldso_hi = base + li->ldso_hi;
+	}
+}
+
+/* The call was made by the C library or the dynamic loader, not by the program. */
+static __always_inline bool from_libc(struct call *t, __u64 sp)
+{
+	__u64 ret = 0;
+
+	if (!t->libc_hi && !t->ldso_hi)
+		return false;
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+		return false;
+	return ret - t->libc_lo < t->libc_hi - t->libc_lo ||
+	       ret - t->ldso_lo < t->ldso_hi - t->ldso_lo;
+}
+
 /* An allocating call begins: its arguments wait in the thread's slot for its return. */
 static __always_inline void call_begin(struct pt_regs *ctx, struct task_struct *task,
 				       struct call *t, __u32 type)
@@ -632,6 +692,10 @@ static __always_inline void call_begin(struct pt_regs *ctx, struct task_struct *
 	cur->memptr = 0;
 	cur->nmemb = 0;
 	cur->entry_sp = sp;
+	if (!t->ranges_known)
+		ranges_init(ctx, task, t, type);
+	if (from_libc(t, sp))
+		cur->flags |= TB_RF_LIBC;
 	call_args(cur, ctx);
 	cur->skip = sample_every > 1 && !sample_this(t, cur);
 	cur->depth = 1;

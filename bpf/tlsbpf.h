@@ -49,6 +49,7 @@ enum tb_event_type {
 #define TB_RF_VFORK	0x4	/* fork: the child shares the parent's memory until exec */
 #define TB_RF_INTERNAL	0x8	/* free called from inside the allocator's own library */
 #define TB_RF_SAMPLED	0x10	/* recorded under --sample: one call in N */
+#define TB_RF_LIBC	0x20	/* allocation made by the C library or the dynamic loader */
 
 #define TB_MAX_LIBS 32		/* allocator libraries probed at once */
 
@@ -61,13 +62,18 @@ enum tb_event_type {
 #define TB_LIB_UNKNOWN 0xffff	/* cookie library of a probe told apart by its page offset */
 #define TB_NO_PAGE_OFF 0xffffffffu	/* no page offset tells this probe apart */
 
-/* Per probed library: enough to tell whether free's caller is the library itself. */
+/* Per probed library: enough to tell whether a caller is the library itself. */
 struct tb_lib {
 	__u64 free_vaddr;	/* free's address in the ELF file's own numbering */
 	__u64 text_lo;		/* the executable segment, same numbering */
 	__u64 text_hi;
 	__u64 sp_adjust;	/* where the return address is, from the probe's stack pointer */
 	__u64 exit_gated;	/* the check runs only once the thread has reached the exit mark */
+	__u64 text_off_lo;	/* the executable segment in file offsets; 0, 0: not the C library */
+	__u64 text_off_hi;
+	__u64 ldso_lo;		/* the dynamic loader's text, from where it is loaded; 0, 0: none */
+	__u64 ldso_hi;
+	__u64 probe_off[TB_EV_PVALLOC + 1];	/* each allocating function's probe, by event type */
 };
 
 /* Per CPU: how its rings' consumer has been woken (the wake map). */

@@ -125,6 +125,8 @@ static void decode_alloc(const struct tb_rec_alloc *r, struct tb_event *e)
 		e->old_size = r->arg;	/* nmemb: size / nmemb is the element size */
 	if (r->h.flags & TB_RF_OVERFLOW)
 		e->flags |= TB_F_OVERFLOW;
+	if (r->h.flags & TB_RF_LIBC)
+		e->flags |= TB_F_LIBC;
 	/* posix_memalign says why it failed by its return value, errno untouched */
 	if (e->type == TB_EV_POSIX_MEMALIGN && (r->h.flags & TB_RF_FAILED))
 		e->err = -(int32_t)r->arg;

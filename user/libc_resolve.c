@@ -63,8 +63,11 @@ static void elf_file__close(struct elf_file *f)
 	close(f->fd);
 }
 
-/* The executable segment holding vaddr: a caller inside it is the library itself. */
-static void text_range(Elf *elf, uint64_t vaddr, uint64_t *lo, uint64_t *hi)
+/*
+ * The executable segment holding vaddr (any, for vaddr ~0): a caller inside it
+ * is the library itself. *shift turns its addresses into file offsets.
+ */
+static void text_range(Elf *elf, uint64_t vaddr, uint64_t *lo, uint64_t *hi, uint64_t *shift)
 {
 	size_t n;
 	GElf_Phdr ph;
@@ -73,9 +76,10 @@ static void text_range(Elf *elf, uint64_t vaddr, uint64_t *lo, uint64_t *hi)
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X) &&
-		    vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_memsz) {
+		    ((vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_memsz) || vaddr == ~0ULL)) {
 			*lo = ph.p_vaddr;
 			*hi = ph.p_vaddr + ph.p_memsz;
+			*shift = ph.p_vaddr - ph.p_offset;
 		}
 }
 
@@ -138,6 +142,32 @@ static int func_index(const char *name)
 		if (strcmp(name, other_syms[i - TB_NFUNCS]) == 0)
 			return i;
 	return -1;
+}
+
+/*
+ * The text of the dynamic loader that the library names as its interpreter
+ * (glibc's libc.so.6 does), relative to where the loader is mapped: the
+ * allocations the loader makes (a thread's DTV) are the C library's.
+ */
+static void loader_text(Elf *elf, struct alloc_lib *lib)
+{
+	struct elf_file ld;
+	uint64_t shift;
+	char interp[PATH_MAX] = "";
+	size_t n, len;
+	GElf_Phdr ph;
+	char *raw = elf_rawfile(elf, &len);
+
+	if (!raw || elf_getphdrnum(elf, &n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_INTERP &&
+		    ph.p_offset + ph.p_filesz <= len)
+			snprintf(interp, sizeof(interp), "%.*s", (int)ph.p_filesz, raw + ph.p_offset);
+	if (!interp[0] || elf_file__open(&ld, interp))
+		return;
+	text_range(ld.elf, ~0ULL, &lib->ldso_lo, &lib->ldso_hi, &shift);
+	elf_file__close(&ld);
 }
 
 /* A program that holds its own allocator, or a library; and where its exits begin. */
@@ -220,9 +250,14 @@ int libc_resolve__functions(const char *path, struct alloc_lib *lib)
 		lib->names[lib->n++] = alloc_funcs[i].name;
 	}
 	if (vaddrs[1]) {
+		uint64_t shift = 0;
+
 		lib->free_vaddr = vaddrs[1];
-		text_range(f.elf, vaddrs[1], &lib->text_lo, &lib->text_hi);
+		text_range(f.elf, vaddrs[1], &lib->text_lo, &lib->text_hi, &shift);
+		lib->text_off_lo = lib->text_lo - shift;
+		lib->text_off_hi = lib->text_hi - shift;
 	}
+	loader_text(f.elf, lib);
 	exit_mark(f.elf, vaddrs, lib);
 	elf_file__close(&f);
 	if (!vaddrs[0] || !lib->n)

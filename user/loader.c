@@ -365,8 +365,16 @@ static int set_lib_info(struct loader *l, const struct alloc_lib *lib, __u32 idx
 		.text_hi = lib->in_program && !lib->exit_off ? 0 : lib->text_hi,
 		.sp_adjust = 0,	/* free is probed at its entry: the return address is on top */
 		.exit_gated = lib->exit_off != 0,
+		/* allocations from the library's own text: not when that text is a program's */
+		.text_off_lo = lib->in_program ? 0 : lib->text_off_lo,
+		.text_off_hi = lib->in_program ? 0 : lib->text_off_hi,
+		.ldso_lo = lib->ldso_lo,
+		.ldso_hi = lib->ldso_hi,
 	};
 
+	for (int i = 0; i < lib->n; i++)
+		if (lib->cookies[i] <= TB_EV_PVALLOC)
+			info.probe_off[lib->cookies[i]] = lib->offsets[i];
 	if (bpf_map__update_elem(l->skel->maps.libs, &idx, sizeof(idx), &info, sizeof(info), 0))
 		return -errno;
 	return 0;
