@@ -134,10 +134,17 @@ static void logs_open(void)
 	handler_log = log_new();
 }
 
+/* With the timer's signal held: a jump out of a write would leave its lines to be written again. */
 static void logs_flush(void)
 {
+	sigset_t s, old;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &s, &old);
 	flush(main_log);
 	flush(handler_log);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static void on_alarm(int sig)
