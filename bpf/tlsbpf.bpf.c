@@ -484,7 +484,7 @@ static __always_inline bool called_from_lib(struct pt_regs *ctx, __u32 lib, stru
 		return false;
 	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)(PT_REGS_SP(ctx) + li->sp_adjust)))
 		return false;
-	at = ret - bpf_get_func_ip(ctx) + li->free_vaddr;
+	at = ret - PT_REGS_IP(ctx) + li->free_vaddr;
 	return at >= li->text_lo && at < li->text_hi;
 }
 
@@ -658,7 +658,7 @@ static __always_inline void ranges_init(struct pt_regs *ctx, struct task_struct 
 	t->ranges_known = 1;
 	if (!li || type > TB_EV_PVALLOC)
 		return;
-	base = bpf_get_func_ip(ctx) - li->probe_off[type & 0xf];
+	base = PT_REGS_IP(ctx) - li->probe_off[type & 0xf];
 	if (li->text_off_hi && li->probe_off[type & 0xf]) {
 		t->libc_lo = base + li->text_off_lo;
 		t->libc_hi = base + li->text_off_hi;
