@@ -3,7 +3,7 @@
 # watch skips the return; uretprobes otherwise (TLSBPF_NO_SESSIONS=1 forces them).
 . "$(dirname "$0")/lib.sh"
 need_bpf
-unset TLSBPF_NO_SESSIONS	# set here where wanted, whatever the run was given
+unset TLSBPF_NO_SESSIONS TLSBPF_OLDEST	# set here where wanted, whatever the run was given
 
 # What the kernel offers, read independently of tlsbpf: its BTF names the attach type and kfunc.
 btf=$(bpftool btf dump file /sys/kernel/btf/vmlinux 2>/dev/null)
