@@ -224,6 +224,7 @@ int decoder__record(struct decoder *d, const void *data, size_t size, struct tb_
 		return -EINVAL;
 	clear_fields(e);
 	e->comm[0] = e->detail[0] = 0;
+	e->args = NULL;	/* after comm, so clear_fields() leaves it */
 	e->type = h->type;
 	e->ts_ns = h->ts_ns;
 	e->pid = h->pid;
