@@ -85,6 +85,7 @@ int analyze__main(const struct env *env)
 	}
 	snprintf(what, sizeof(what), "analyze %s", env->argv[0]);
 	run.command = what;
+	run.top = env->top;
 	n = replay(r, c, &run);
 	if (n < 0)
 		fprintf(stderr, "tlsbpf: %s: %s\n", env->argv[0], csv_reader__error(r));

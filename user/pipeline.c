@@ -94,9 +94,12 @@ static int report_to(const char *path, const struct tb_owner *owner, const struc
 }
 
 int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_owner *owner,
-		     const struct tb_run_info *run)
+		     const struct tb_run_info *info)
 {
+	struct tb_run_info r = *info, *run = &r;
 	int err = 0, e;
+
+	r.top = env->top;
 
 	if (env->summary_path || !env->summary_json_path)
 		err = report_to(env->summary_path, owner, p->corr, run, REPORT_TEXT);
