@@ -1241,6 +1241,10 @@ static void exec_reset(struct correlator *c, struct tb_process *p, struct tb_eve
 
 		t->live_bytes = 0;
 		t->cur_arena = TB_NONE;
+		/* the exec renamed the thread that made it a moment ago: that was its new image */
+		if (!t->exited && t->tid == p->pid && t->old_comm[0] &&
+		    strncmp(t->comm, e->comm, TB_COMM_LEN) == 0)
+			memcpy(t->comm, t->old_comm, TB_COMM_LEN);
 		/* the thread that exec'd goes on in the new image as a thread of its own */
 		if (!t->exited) {
 			t->exited = 1;
@@ -1313,8 +1317,10 @@ static void thread_rename(struct correlator *c, struct tb_process *p, uint32_t t
 {
 	uint32_t i = idmap_get(&c->tid_map, tid_key(p->pid, tid));
 
-	if (i != TB_NONE && c->threads[i]->proc == p->index && !c->threads[i]->exited)
-		set_comm(c->threads[i]->comm, comm);
+	if (i == TB_NONE || c->threads[i]->proc != p->index || c->threads[i]->exited)
+		return;
+	memcpy(c->threads[i]->old_comm, c->threads[i]->comm, TB_COMM_LEN);
+	set_comm(c->threads[i]->comm, comm);
 }
 
 static void on_proc_exit(struct correlator *c, struct tb_event *e)
@@ -1323,8 +1329,6 @@ static void on_proc_exit(struct correlator *c, struct tb_event *e)
 
 	if (!p)
 		return;
-	/* the row is the last thread's, which may be any of them */
-	thread_rename(c, p, e->tid ? e->tid : e->pid, e->comm);
 	p->exit_status = (int)e->size;
 	if (e->detail[0])
 		p->exit_detail = strndup(e->detail, sizeof(e->detail));
@@ -1407,6 +1411,14 @@ void correlator__process(struct correlator *c, struct tb_event *e)
 
 	if (!c || !e)
 		return;
+	if (e->type == TB_EV_COMM) {
+		/* no row, so no event counted: it only renames a thread */
+		struct tb_process *p = proc_find_live(c, e->pid);
+
+		if (p)
+			thread_rename(c, p, e->tid, e->comm);
+		return;
+	}
 	c->events++;
 	if (!c->first_ts)
 		c->first_ts = e->ts_ns;

@@ -108,6 +108,7 @@ struct tb_thread {
 	uint8_t attached;	/* running before the model saw it */
 	uint32_t image;		/* index in its process's images */
 	char comm[TB_COMM_LEN];
+	char old_comm[TB_COMM_LEN];	/* before its last rename: an exec renames just before */
 	uint64_t start_ts, end_ts;
 	uint64_t allocs, failed, frees, bytes, live_bytes, peak_bytes;
 	uint64_t cross_frees, inherited_frees, reused;

@@ -708,6 +708,7 @@ static void text_tree(const struct correlator *c, const struct tb_process *root,
 
 struct totals {
 	uint64_t allocs, frees, bytes, leak_blocks, leak_bytes, chunks, chunk_mapped;
+	uint64_t libc_blocks, libc_bytes;
 	uint64_t cross, inherited, reused, dbl, invalid, unknown;
 };
 
@@ -731,6 +732,8 @@ static struct totals totals(const struct correlator *c)
 	for (uint32_t i = 0; i < c->nprocs; i++) {
 		s.leak_blocks += c->procs[i]->leak_blocks;
 		s.leak_bytes += c->procs[i]->leak_bytes;
+		s.libc_blocks += c->procs[i]->libc_leak_blocks;
+		s.libc_bytes += c->procs[i]->libc_leak_bytes;
 		s.chunks += c->procs[i]->chunks;
 		s.chunk_mapped += c->procs[i]->chunk_mapped;
 	}
@@ -748,6 +751,9 @@ static void text_totals(const struct correlator *c, const struct run_view *v, FI
 	fprintf(out, "frees: %" PRIu64 " cross-thread, %" PRIu64 " inherited, %" PRIu64
 		" double, %" PRIu64 " invalid, %" PRIu64 " unknown origin; %" PRIu64
 		" addresses reused\n", s.cross, s.inherited, s.dbl, s.invalid, s.unknown, s.reused);
+	if (s.libc_blocks)
+		fprintf(out, "kept by the C library (not in the leaks above): %" PRIu64 " blocks (%"
+			PRIu64 " B)\n", s.libc_blocks, s.libc_bytes);
 	fprintf(out, "processes still running: %zu\n", correlator__live_processes(c));
 	if (v->lost)
 		fprintf(out, "events lost: %" PRIu64 "\n", v->lost);
@@ -821,24 +827,33 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *   "totals": { "processes", "threads", "allocations", "frees", "bytes_requested",
  *               "leaked_blocks", "leaked_bytes", "mmap_chunks", "mmap_chunk_bytes_mapped",
  *               "cross_thread_frees", "inherited_frees", "reused", "double_frees",
- *               "invalid_frees", "unknown_origin_frees": n },
+ *               "invalid_frees", "unknown_origin_frees", "libc_kept_blocks",
+ *               "libc_kept_bytes": n },
  *   "processes": [ {                      in creation order; "id" is the index here
  *       "id": n, "pid": n, "parent": id | null, "children": [id], "comm": str,
  *       "exe": str | null, "attached": bool, "probed_late_ns": n | null,
  *       "state": "running" | "exited",
  *       "exit_status": n | null, "exit_detail": str | null, "start_ns": n, "end_ns": n | null,
  *       "execs": n, "threads_created": n, "live_blocks": n,
- *       "threads": [ { "label": "T0", "tid": n, "comm": str, "exited": bool,
+ *       "images": [ { "how": "exec" | "fork" | "attach", "exe": str | null,
+ *           "args": str | null, "comm": str, "start_ns": n, "end_ns": n | null,
+ *           "threads": n } ],       one per program the process ran, in order
+ *       "threads": [ { "label": "T0", "image": n, "tid": n, "comm": str, "exited": bool,
  *           "allocations", "failed", "frees", "bytes_requested", "live_bytes",
  *           "peak_live_bytes": n, "spacing": n | null, "cross_thread_frees",
  *           "inherited_frees", "reused", "double_frees", "invalid_frees",
  *           "unknown_origin_frees": n, "arenas": ["heap" | "0x..."] } ],
  *       "leaks": [ { "size": n, "count": n } ], "leaked_blocks", "leaked_bytes",
+ *       "libc_kept": [ { "size": n, "count": n } ], "libc_kept_blocks", "libc_kept_bytes",
  *       "inherited_leaked_blocks", "inherited_leaked_bytes": n,
  *       "arenas": [ { "kind": "heap" | "arena", "base": "0x...", "extends": "0x..." | null,
  *           "owner": { "pid", "tid" } | null, "inherited": bool, "blocks", "bytes": n,
  *           "threads": [ { "pid", "tid", "blocks", "bytes", "first_ns", "last_ns": n } ] } ],
  *       "mmap_chunks": { "count", "bytes_requested", "bytes_mapped", "largest": n } } ] }
+ *
+ * Leaks are the program's blocks live at its exit, most bytes first; libc_kept are
+ * the blocks the C library or ld.so allocated for itself and kept (flag `libc`).
+ * Labels (T0...) count from 0 in each image. Nothing is cut by --top here.
  *
  * Addresses are hex strings (JSON numbers lose precision past 2^53). Strings are
  * UTF-8: bytes that are not valid UTF-8 are written as \u00XX, one per byte.
@@ -983,6 +998,7 @@ static void json_thread(struct jw *w, const struct tb_process *p, const struct t
 	snprintf(label, sizeof(label), "T%" PRIu32, t->label);
 	jw_open(w, NULL, '{');
 	jw_str(w, "label", label, sizeof(label));
+	jw_u64(w, "image", t->image);
 	jw_u64(w, "tid", t->tid);
 	jw_str(w, "comm", t->comm, TB_COMM_LEN);
 	jw_bool(w, "exited", t->exited);
@@ -1058,18 +1074,26 @@ static void json_arenas(struct jw *w, const struct correlator *c, const struct t
 	jw_close(w, ']');
 }
 
-static void json_memory(struct jw *w, const struct tb_process *p)
+static void json_leaks(struct jw *w, const char *key, const struct tb_leak *v, uint32_t n)
 {
-	jw_open(w, "leaks", '[');
-	for (uint32_t i = 0; i < p->nleaks; i++) {
+	jw_open(w, key, '[');
+	for (uint32_t i = 0; i < n; i++) {
 		jw_open(w, NULL, '{');
-		jw_u64(w, "size", p->leaks[i].size);
-		jw_u64(w, "count", p->leaks[i].count);
+		jw_u64(w, "size", v[i].size);
+		jw_u64(w, "count", v[i].count);
 		jw_close(w, '}');
 	}
 	jw_close(w, ']');
+}
+
+static void json_memory(struct jw *w, const struct tb_process *p)
+{
+	json_leaks(w, "leaks", p->leaks, p->nleaks);
 	jw_u64(w, "leaked_blocks", p->leak_blocks);
 	jw_u64(w, "leaked_bytes", p->leak_bytes);
+	json_leaks(w, "libc_kept", p->libc_leaks, p->nlibc_leaks);
+	jw_u64(w, "libc_kept_blocks", p->libc_leak_blocks);
+	jw_u64(w, "libc_kept_bytes", p->libc_leak_bytes);
 	jw_u64(w, "inherited_leaked_blocks", p->inherited_leak_blocks);
 	jw_u64(w, "inherited_leaked_bytes", p->inherited_leak_bytes);
 	jw_open(w, "mmap_chunks", '{');
@@ -1120,11 +1144,34 @@ static void json_proc_life(struct jw *w, const struct tb_process *p)
 	jw_u64(w, "live_blocks", proc_live_blocks(p));
 }
 
+static void json_images(struct jw *w, const struct tb_process *p)
+{
+	jw_open(w, "images", '[');
+	for (uint32_t i = 0; i < p->nimages; i++) {
+		const struct tb_image *im = &p->images[i];
+
+		jw_open(w, NULL, '{');
+		jw_str(w, "how", im->exec ? "exec" : p->attached && !i ? "attach" : "fork", 7);
+		jw_str(w, "exe", im->exe, TB_PATH_LEN);
+		jw_str(w, "args", im->args, SIZE_MAX);
+		jw_str(w, "comm", im->comm, TB_COMM_LEN);
+		jw_u64(w, "start_ns", im->start_ts);
+		if (im->end_ts)
+			jw_u64(w, "end_ns", im->end_ts);
+		else
+			jw_raw(w, "end_ns", "null");
+		jw_u64(w, "threads", report__image_end(p, i) - im->first_thread);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+}
+
 static void json_proc(struct jw *w, const struct correlator *c, const struct tb_process *p)
 {
 	jw_open(w, NULL, '{');
 	json_proc_identity(w, c, p);
 	json_proc_life(w, p);
+	json_images(w, p);
 	jw_open(w, "threads", '[');
 	for (uint32_t i = 0; i < p->nthreads; i++)
 		json_thread(w, p, c->threads[p->threads[i]]);
@@ -1154,6 +1201,8 @@ static void json_totals(struct jw *w, const struct correlator *c)
 	jw_u64(w, "double_frees", s.dbl);
 	jw_u64(w, "invalid_frees", s.invalid);
 	jw_u64(w, "unknown_origin_frees", s.unknown);
+	jw_u64(w, "libc_kept_blocks", s.libc_blocks);
+	jw_u64(w, "libc_kept_bytes", s.libc_bytes);
 	jw_close(w, '}');
 }
 
