@@ -337,6 +337,7 @@ static int image_begin(struct tb_process *p, const char *exe, const char *args, 
 		im = &p->images[p->nimages++];
 		memset(im, 0, sizeof(*im));
 		im->first_thread = p->nthreads;
+		im->first_arena = p->narenas;
 		im->start_ts = ts;
 	}
 	free(im->exe);

@@ -131,6 +131,7 @@ struct tb_image {
 	char comm[TB_COMM_LEN];	/* the process name in that image */
 	uint64_t start_ts, end_ts;	/* end_ts: its successor's exec or the exit; 0 while it runs */
 	uint32_t first_thread;	/* its threads are p->threads[first_thread ..] up to the next's */
+	uint32_t first_arena;	/* likewise p->arenas */
 	uint8_t exec;		/* began at an exec, not at a fork or an attach */
 };
 

@@ -97,6 +97,12 @@ uint32_t report__image_end(const struct tb_process *p, uint32_t k)
 	return k + 1 < p->nimages ? p->images[k + 1].first_thread : p->nthreads;
 }
 
+/* One past the last of image k's arenas in p->arenas. */
+static uint32_t image_arenas_end(const struct tb_process *p, uint32_t k)
+{
+	return k + 1 < p->nimages ? p->images[k + 1].first_arena : p->narenas;
+}
+
 /* Most common positive distance between a thread's consecutive blocks; 0 when unknown. */
 static uint64_t thread_spacing(const struct tb_thread *t)
 {
@@ -527,28 +533,29 @@ static void text_arena_row(const struct correlator *c, const struct tb_process *
 	free(users.s);
 }
 
-static void text_arenas(const struct correlator *c, const struct tb_process *p, FILE *out,
-			int ind, unsigned top)
+/* The arenas of one image, the --top with the most bytes, in their order. */
+static void text_arenas(const struct correlator *c, const struct tb_process *p, uint32_t from,
+			uint32_t to, FILE *out, int ind, unsigned top)
 {
 	static const char *const head[] = {
 		"arena", "base", "owner", "blocks", "bytes", "threads (blocks)", NULL,
 	};
-	uint64_t *key = malloc((p->narenas + 1) * sizeof(*key)), mblocks = 0, mbytes = 0;
-	uint8_t *keep = malloc(p->narenas + 1);
-	uint32_t n = 0, any = 0, more = 0;
+	uint32_t n = to - from, shown = 0, any = 0, more = 0;
+	uint64_t *key = calloc(n + 1, sizeof(*key)), mblocks = 0, mbytes = 0;
+	uint8_t *keep = malloc(n + 1);
 	struct table tb;
 
 	if (!key || !keep)
 		goto out;
-	for (uint32_t i = 0; i < p->narenas; i++)
-		key[i] = arena_shown(&p->arenas[i]) ? p->arenas[i].bytes + 1 : 0;
-	for (uint32_t i = 0; i < p->narenas; i++)
-		n += arena_shown(&p->arenas[i]);
-	/* arenas not shown weigh less than any shown one: the cut keeps shown ones */
-	report__pick(key, p->narenas, top && n > top ? top : 0, keep);
+	for (uint32_t i = 0; i < n; i++) {
+		/* arenas not shown weigh less than any shown one: the cut keeps shown ones */
+		key[i] = arena_shown(&p->arenas[from + i]) ? p->arenas[from + i].bytes + 1 : 0;
+		shown += key[i] != 0;
+	}
+	report__pick(key, n, top && shown > top ? top : 0, keep);
 	table_head(&tb, head);
-	for (uint32_t i = 0; i < p->narenas; i++) {
-		const struct tb_arena *a = &p->arenas[i];
+	for (uint32_t i = 0; i < n; i++) {
+		const struct tb_arena *a = &p->arenas[from + i];
 
 		if (!arena_shown(a))
 			continue;
@@ -571,6 +578,10 @@ static void text_arenas(const struct correlator *c, const struct tb_process *p, 
 out:
 	free(key);
 	free(keep);
+}
+
+static void text_chunks(const struct tb_process *p, FILE *out, int ind)
+{
 	if (p->chunks)
 		fprintf(out, "%*s  mmap chunks: %" PRIu64 ", %" PRIu64 " B requested, %" PRIu64
 			" B mapped, largest %" PRIu64 " B\n", ind, "", p->chunks, p->chunk_bytes,
@@ -665,9 +676,14 @@ static void text_proc(const struct correlator *c, const struct tb_process *p,
 			text_image(c, p, i, out, ind + 2);
 		text_threads(c, p, p->images[i].first_thread, report__image_end(p, i), top, out,
 			     ind);
+		if (i + 1 < p->nimages)
+			text_arenas(c, p, p->images[i].first_arena, image_arenas_end(p, i), out,
+				    ind, top);
 	}
+	/* the last image's leaks, then its arenas, as for a process that never exec'd */
 	text_leaks(p, out, ind, top);
-	text_arenas(c, p, out, ind, top);
+	text_arenas(c, p, p->images[p->nimages - 1].first_arena, p->narenas, out, ind, top);
+	text_chunks(p, out, ind);
 	if (k->nmore[p->index])
 		text_more(out, ind + 2, k->nmore[p->index],
 			  "descendant process", &k->more[p->index]);
