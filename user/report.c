@@ -361,11 +361,11 @@ static void text_thread_row(struct table *tb, const struct tb_process *p,
 }
 
 /* What the rows cut by --top held, so that the shown and the rest add up. */
-static void text_more(FILE *out, int ind, uint64_t n, const char *what,
+static void text_more(FILE *out, int ind, uint64_t n, const char *one, const char *many,
 		      const struct tb_proc_sums *s)
 {
-	fprintf(out, "%*sand %" PRIu64 " more %s%s: %" PRIu64 " allocations, %" PRIu64 " frees, %"
-		PRIu64 " B requested\n", ind, "", n, what, n == 1 ? "" : "s", s->allocs, s->frees,
+	fprintf(out, "%*sand %" PRIu64 " more %s: %" PRIu64 " allocations, %" PRIu64 " frees, %"
+		PRIu64 " B requested\n", ind, "", n, n == 1 ? one : many, s->allocs, s->frees,
 		s->bytes);
 }
 
@@ -408,7 +408,7 @@ static void text_threads(const struct correlator *c, const struct tb_process *p,
 	}
 	table_print(&tb, out, ind + 2);
 	if (hidden)
-		text_more(out, ind + 2, hidden, "thread", &more);
+		text_more(out, ind + 2, hidden, "thread", "threads", &more);
 	free(key);
 	free(keep);
 }
@@ -685,8 +685,8 @@ static void text_proc(const struct correlator *c, const struct tb_process *p,
 	text_arenas(c, p, p->images[p->nimages - 1].first_arena, p->narenas, out, ind, top);
 	text_chunks(p, out, ind);
 	if (k->nmore[p->index])
-		text_more(out, ind + 2, k->nmore[p->index],
-			  "descendant process", &k->more[p->index]);
+		text_more(out, ind + 2, k->nmore[p->index], "descendant process (not shown)",
+			  "descendant processes (not shown)", &k->more[p->index]);
 }
 
 static uint32_t next_shown(const struct correlator *c, const struct proc_cut *k, uint32_t i)
@@ -821,7 +821,7 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
 	}
 	if (k.nrest) {
 		fputc('\n', out);
-		text_more(out, 0, k.nrest, "process", &k.rest);
+		text_more(out, 0, k.nrest, "process", "processes", &k.rest);
 	}
 	if (quiet)
 		fprintf(out, "\n%" PRIu32 " more process%s watched made no allocator call\n", quiet,
