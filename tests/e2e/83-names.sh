@@ -100,6 +100,21 @@ else
 	skip "each image has its own arguments" "the CSV has no args column: exec arguments come from the BPF side"
 fi
 
+# ---- the last thread alive, renamed by another thread and silent since, ends the process ----
+
+timeout "$LIMIT" $TLSBPF -q --summary-json "$T/l.json" -- "$NAMES" -t 4 -l >"$T/l.out" 2>"$T/l.err"
+rc=$?
+check "tp_names -l under tlsbpf exits 0 (got $rc)" [ "$rc" -eq 0 ]
+verify "a thread renamed by another and silent since, whose exit ends the process, has its name" \
+	"$T/l.out" "$T/l.json" <<'PY'
+pid = said(sys.argv[1], 'summary')[0]['pid']
+got = {t['tid']: t['comm'] for t in proc(sys.argv[2], pid)['threads']}
+want = {int(t['tid']): t['name'] for t in said(sys.argv[1], 'thread')}
+bad = {t: (n, got.get(t)) for t, n in want.items() if got.get(t) != n}
+done(len(want) == 4 and not bad, f"{len(want) - len(bad)} of {len(want)} names right"
+     + (f"; wrong: {bad}" if bad else ""))
+PY
+
 # ---- a shell's two children running the same program: told apart by their arguments ----
 
 timeout "$LIMIT" $TLSBPF -q --csv "$T/b.csv" --summary "$T/b.txt" --summary-json "$T/b.json" \

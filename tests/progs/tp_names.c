@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <sys/prctl.h>
 
-static int nthreads = 4, wait_mode;
+static int nthreads = 4, wait_mode, last_mode;
 static pthread_barrier_t named;	/* every thread has its final name */
 static int hold[2];		/* a pipe nobody writes: the threads block on it */
 
@@ -18,13 +18,14 @@ static struct worker w[LAB_MAX_THREADS];
 
 static void usage(void)
 {
-	printf("usage: %s [-t THREADS] [-w] [ARG...]\n"
+	printf("usage: %s [-t THREADS] [-w | -l] [ARG...]\n"
 	       "  thread i names itself nm-worker-i (prctl for even i, pthread_setname_np\n"
 	       "  for odd i); the main thread then renames thread 1 to nm-renamed-1; every\n"
 	       "  third thread mallocs and frees once after its rename, the others make\n"
 	       "  no call after it. Prints 'thread tid=T name=N calls_after=C' with the name\n"
 	       "  /proc gives, then exits while the threads still block (-w: prints 'ready'\n"
-	       "  and waits for a signal first). ARGs are ignored.\n", lab_prog);
+	       "  and waits for a signal first). -l: the main thread ends first and thread 1,\n"
+	       "  the last one, ends the process with exit(0). ARGs are ignored.\n", lab_prog);
 }
 
 static void parse(int argc, char **argv)
@@ -32,13 +33,16 @@ static void parse(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt(argc, argv, ":ht:w")) != -1) {
+	while ((c = getopt(argc, argv, ":ht:wl")) != -1) {
 		switch (c) {
 		case 't':
 			nthreads = lab_num(optarg, c, 2, 64);
 			break;
 		case 'w':
 			wait_mode = 1;
+			break;
+		case 'l':
+			last_mode = 1;
 			break;
 		case 'h':
 			usage();
@@ -64,6 +68,41 @@ static void say(const char *fmt, ...)
 		_exit(3);
 }
 
+/* Threads alive: /proc/self/task lists a finished main thread until the process ends. */
+static int others_gone(void)
+{
+	char path[64], buf[512], *st;
+	int fd, n, live = 0;
+
+	for (int i = 0; i < nthreads; i++) {
+		if (i == 1)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", w[i].tid);
+		fd = open(path, O_RDONLY);
+		live += fd >= 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", getpid());
+	fd = open(path, O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	st = strrchr(buf, ')');
+	return !live && (n <= 0 || (st && st[2] == 'Z'));
+}
+
+/* -l: thread 1 ends the process once every other thread, main too, has ended */
+static void end_last(void)
+{
+	struct timespec tick = { 0, 1000000 };
+
+	while (!others_gone())
+		nanosleep(&tick, NULL);
+	exit(0);
+}
+
 static void *worker(void *arg)
 {
 	struct worker *me = arg;
@@ -81,8 +120,9 @@ static void *worker(void *arg)
 		me->calls = 2;
 	}
 	pthread_barrier_wait(&named);
-	if (read(hold[0], &c, 1) < 0)	/* never returns: the process ends around it */
-		return NULL;
+	/* blocks until main closes the pipe under -l; else the process ends around it */
+	if (read(hold[0], &c, 1) == 0 && last_mode && i == 1)
+		end_last();
 	return NULL;
 }
 
@@ -130,5 +170,9 @@ int main(int argc, char **argv)
 		sigwait(&set, &sig);
 	}
 	say("summary pid=%d threads=%d\n", getpid(), nthreads);
+	if (last_mode) {
+		close(hold[1]);
+		pthread_exit(NULL);
+	}
 	exit(0);
 }
