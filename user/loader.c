@@ -295,6 +295,7 @@ int loader__attach_kernel(struct loader *l)
 		l->skel->progs.sys_enter,	   l->skel->progs.sys_exit,
 		l->skel->progs.task_newtask,	   l->skel->progs.task_rename,
 		l->skel->progs.sched_process_exec, l->skel->progs.sched_process_exit,
+		l->skel->progs.signal_deliver,
 	};
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
@@ -360,11 +361,20 @@ static int set_lib_info(struct loader *l, const struct alloc_lib *lib, __u32 idx
 	struct tb_lib info = {
 		.free_vaddr = lib->free_vaddr,
 		.text_lo = lib->text_lo,
-		.text_hi = lib->text_hi,
+		/* a caller in a program's own text may be the program: only an exit window tells */
+		.text_hi = lib->in_program && !lib->exit_off ? 0 : lib->text_hi,
 		.sp_adjust = 0,	/* free is probed at its entry: the return address is on top */
 		.exit_gated = lib->exit_off != 0,
+		/* allocations from the library's own text: not when that text is a program's */
+		.text_off_lo = lib->in_program ? 0 : lib->text_off_lo,
+		.text_off_hi = lib->in_program ? 0 : lib->text_off_hi,
+		.ldso_lo = lib->ldso_lo,
+		.ldso_hi = lib->ldso_hi,
 	};
 
+	for (int i = 0; i < lib->n; i++)
+		if (lib->cookies[i] <= TB_EV_PVALLOC)
+			info.probe_off[lib->cookies[i]] = lib->offsets[i];
 	if (bpf_map__update_elem(l->skel->maps.libs, &idx, sizeof(idx), &info, sizeof(info), 0))
 		return -errno;
 	return 0;
@@ -456,7 +466,7 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 		if (verbose)
 			fprintf(stderr, "tlsbpf: probing %s in %s at offset %#llx (exits begin: "
 				"frees from inside the library are looked for after it)\n",
-				"__call_tls_dtors", lib->path, (unsigned long long)lib->exit_off);
+				lib->exit_name, lib->path, (unsigned long long)lib->exit_off);
 	}
 	if (err)
 		return err;
@@ -507,7 +517,7 @@ uint64_t loader__drops(struct loader *l)
 {
 	uint64_t total = 0;
 
-	for (__u32 key = 0; key < 2; key++) {
+	for (__u32 key = 0; key < 3; key++) {
 		if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.drops), &key, l->percpu))
 			continue;
 		for (int cpu = 0; cpu < l->nr_cpus; cpu++)

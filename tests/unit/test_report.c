@@ -203,7 +203,7 @@ static void test_libc_kept(void)
 	correlator__free(c);
 	CHECK_STR(tb_flag_name(10), "libc", "flag bit 10 is written 'libc'");
 	CHECK_EQ_U64(TB_F_LIBC, 1u << 10, "TB_F_LIBC is bit 10");
-	CHECK_EQ_U64(TB_F_NBITS, 11, "11 flags");
+	CHECK(TB_F_NBITS > 10, "the libc flag is within TB_F_NBITS");
 }
 
 /* ---- --top -------------------------------------------------------------------------------- */
