@@ -92,6 +92,16 @@ void report__proc_sums(const struct correlator *c, const struct tb_process *p, u
 	}
 }
 
+uint32_t report__tasks(const struct correlator *c)
+{
+	uint32_t n = c->nthreads;
+
+	/* every image after the first begins with the thread that exec'd, already counted */
+	for (uint32_t i = 0; i < c->nprocs; i++)
+		n -= c->procs[i]->nimages - 1;
+	return n;
+}
+
 uint32_t report__image_end(const struct tb_process *p, uint32_t k)
 {
 	return k + 1 < p->nimages ? p->images[k + 1].first_thread : p->nthreads;
@@ -260,7 +270,7 @@ static void text_header(const struct correlator *c, const struct run_view *v, FI
 	fprintf(out, "events lost: %" PRIu64 "%s\n", v->lost,
 		v->lost ? " (counts below miss what those events carried)" : "");
 	fprintf(out, "events: %" PRIu64 " in %.3f s, %" PRIu32 " processes, %" PRIu32 " threads\n",
-		v->events, v->duration_ns / 1e9, c->nprocs, c->nthreads);
+		v->events, v->duration_ns / 1e9, c->nprocs, report__tasks(c));
 	if (v->attached)
 		fputs("attach mode: blocks allocated before tlsbpf attached are not counted\n",
 		      out);
@@ -840,7 +850,8 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *
  * { "command": str, "duration_ns": n, "events": n, "events_lost": n, "attached": bool,
  *   "sample_every": n, "events_out_of_order": n, "exit_status": n | null,
- *   "totals": { "processes", "threads", "allocations", "frees", "bytes_requested",
+ *   "totals": { "processes", "threads" (a thread that exec'd counts once, though each
+ *               image lists it), "allocations", "frees", "bytes_requested",
  *               "leaked_blocks", "leaked_bytes", "mmap_chunks", "mmap_chunk_bytes_mapped",
  *               "cross_thread_frees", "inherited_frees", "reused", "double_frees",
  *               "invalid_frees", "unknown_origin_frees", "libc_kept_blocks",
@@ -1203,7 +1214,7 @@ static void json_totals(struct jw *w, const struct correlator *c)
 
 	jw_open(w, "totals", '{');
 	jw_u64(w, "processes", c->nprocs);
-	jw_u64(w, "threads", c->nthreads);
+	jw_u64(w, "threads", report__tasks(c));
 	jw_u64(w, "allocations", s.allocs);
 	jw_u64(w, "frees", s.frees);
 	jw_u64(w, "bytes_requested", s.bytes);

@@ -37,6 +37,8 @@ int report__pick(const uint64_t *key, uint32_t n, unsigned top, uint8_t *keep);
 /* Calls of p's threads from..to (indices in p->threads; to is clamped). */
 void report__proc_sums(const struct correlator *c, const struct tb_process *p, uint32_t from,
 		       uint32_t to, struct tb_proc_sums *s);
+/* Threads (tasks) seen: one that exec'd is one thread, though each image lists it. */
+uint32_t report__tasks(const struct correlator *c);
 /* One past the last of image k's threads in p->threads. */
 uint32_t report__image_end(const struct tb_process *p, uint32_t k);
 

@@ -115,7 +115,7 @@ static void md_title(const struct correlator *c, const struct tb_run_info *run, 
 		gnu_get_libc_version());
 	fprintf(out, "- Run: %" PRIu64 " events in %.3f s, %" PRIu32 " process%s, %" PRIu32
 		" thread%s", events, ns / 1e9, c->nprocs, c->nprocs == 1 ? "" : "es",
-		c->nthreads, md_s(c->nthreads));
+		report__tasks(c), md_s(report__tasks(c)));
 	if (run->have_status)
 		fprintf(out, "; the command exited with status %d", run->exit_status);
 	fputs(".\n", out);

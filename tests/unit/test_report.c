@@ -409,6 +409,8 @@ static void test_images(void)
 	CHECK(strstr(text, "  T0      500    sh       3 ") != NULL,
 	      "text: sh's thread keeps the name sh though the exec renamed it");
 	CHECK(!strstr(text, "heap,heap"), "text: no thread row merges two images' heaps");
+	CHECK(strstr(text, ", 2 processes, 2 threads\n") != NULL,
+	      "text: a thread that exec'd is one thread, though each image lists it");
 	CHECK(strstr(text, "image 2 of 2, exec /usr/bin/git [git gc --auto]: git, 1 allocations")
 	      != NULL, "text: the child's git with its arguments");
 	CHECK(strstr(text, "image 1 of 2, forked /usr/bin/prog [prog a b]: t501, 0 allocations")
