@@ -146,6 +146,8 @@ __attribute__((format(printf, 2, 3)))
 static void sb_add(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
+	size_t cap;
+	char *s;
 	int n;
 
 	for (;;) {
@@ -158,9 +160,9 @@ static void sb_add(struct sbuf *b, const char *fmt, ...)
 			b->len += n;
 			return;
 		}
-		size_t cap = (b->cap ? b->cap : 64) * 2 + n;
-		char *s = realloc(b->s, cap);
-
+		/* too short: grow and write it again */
+		cap = (b->cap ? b->cap : 64) * 2 + n;
+		s = realloc(b->s, cap);
 		if (!s)
 			return;
 		b->s = s;
@@ -657,14 +659,14 @@ static int proc_cut(const struct correlator *c, unsigned top, const uint8_t *ski
 			k->shown[c->procs[i]->parent] = 1;
 	for (uint32_t i = 0; i < c->nprocs; i++) {
 		const struct tb_process *p = c->procs[i];
-		uint32_t up = p->parent == TB_NONE ? TB_NONE : p->parent;
+		uint32_t up = p->parent;
+		struct tb_proc_sums *m;
 
 		k->into[i] = up == TB_NONE ? TB_NONE : k->shown[up] ? up : k->into[up];
 		if (k->shown[i] || skip[i])
 			continue;
 		report__proc_sums(c, p, 0, UINT32_MAX, &s);
-		struct tb_proc_sums *m = k->into[i] == TB_NONE ? &k->rest : &k->more[k->into[i]];
-
+		m = k->into[i] == TB_NONE ? &k->rest : &k->more[k->into[i]];
 		m->allocs += s.allocs;
 		m->frees += s.frees;
 		m->bytes += s.bytes;
