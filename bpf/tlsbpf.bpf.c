@@ -140,7 +140,7 @@ struct call_state {
 	__u32 skip;	/* --sample: this call is not one of the recorded ones */
 };
 
-#define SIG_LEVELS 4	/* signal handlers running one inside another, tracked per thread */
+#define SIG_LEVELS 8	/* signal handlers running one inside another, tracked per thread */
 
 /*
  * A thread's call, and the calls its signal handlers interrupted. A handler
@@ -484,7 +484,7 @@ static __always_inline bool called_from_lib(struct pt_regs *ctx, __u32 lib, stru
 		return false;
 	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)(PT_REGS_SP(ctx) + li->sp_adjust)))
 		return false;
-	at = ret - bpf_get_func_ip(ctx) + li->free_vaddr;
+	at = ret - PT_REGS_IP(ctx) + li->free_vaddr;
 	return at >= li->text_lo && at < li->text_hi;
 }
 
@@ -563,14 +563,21 @@ static __always_inline bool on_altstack(struct task_struct *task, __u64 sp)
 }
 
 /*
+ * A handler runs below the stack pointer its signal interrupted, past the
+ * red zone (128 bytes on x86-64) and the signal frame the kernel pushes (over
+ * a kilobyte): a call made nearer than this is no longer in the handler.
+ */
+#define SIG_FRAME_MIN 256
+
+/*
  * Before a call at stack pointer sp: drop what the thread can no longer be
- * inside of. A handler level is gone once sp is back at or above the stack
- * pointer its signal interrupted: it jumped out, never to return. A call is
- * gone once sp is above its entry's, since a call made inside it is deeper,
- * or as deep when it is a tail call (glibc's realloc(NULL, n) jumps to
- * malloc); after a jump out of a handler, as deep is gone too: the jump
- * landed where the interrupted call was made, no jump lands inside glibc.
- * Only runs while the thread is inside a call or a handler.
+ * inside of. A handler level is gone once sp is back near or above the stack
+ * pointer its signal interrupted: it jumped out, never to return, and so is
+ * the call it interrupted (no jump lands inside the allocator), even when the
+ * signal came as that call was returning. A call is gone once sp is above its
+ * entry's: a call made inside it is deeper, or as deep when it is a tail call
+ * (glibc's realloc(NULL, n) jumps to malloc). Only runs while the thread is
+ * inside a call or a handler.
  */
 static __always_inline void call_unwind(struct call *c, struct task_struct *task, __u64 sp)
 {
@@ -579,14 +586,15 @@ static __always_inline void call_unwind(struct call *c, struct task_struct *task
 	for (int i = 0; i < SIG_LEVELS && c->nsaved; i++) {
 		__u32 top = (c->nsaved - 1) & (SIG_LEVELS - 1);
 
-		if (sp < c->sig_sp[top] || on_altstack(task, sp))
+		if (sp + SIG_FRAME_MIN < c->sig_sp[top] || on_altstack(task, sp))
 			break;
 		call_abandon(&c->s);
 		c->s = c->saved[top];
 		c->nsaved--;
+		c->deep = 0;	/* handlers delivered after this one were left too */
 		jumped = true;
 	}
-	if (c->s.depth && (sp > c->s.entry_sp || (jumped && sp == c->s.entry_sp)))
+	if (c->s.depth && (jumped || sp > c->s.entry_sp))
 		call_abandon(&c->s);
 }
 
@@ -650,7 +658,7 @@ static __always_inline void ranges_init(struct pt_regs *ctx, struct task_struct 
 	t->ranges_known = 1;
 	if (!li || type > TB_EV_PVALLOC)
 		return;
-	base = bpf_get_func_ip(ctx) - li->probe_off[type & 0xf];
+	base = PT_REGS_IP(ctx) - li->probe_off[type & 0xf];
 	if (li->text_off_hi && li->probe_off[type & 0xf]) {
 		t->libc_lo = base + li->text_off_lo;
 		t->libc_hi = base + li->text_off_hi;
