@@ -44,11 +44,12 @@ static int replay(struct csv_reader *r, struct correlator *c, struct tb_run_info
 	while ((n = csv_reader__next(r, &e)) == 1) {
 		/*
 		 * The correlation columns are recomputed, never trusted; the flags the
-		 * probes set (a failed call, the library's own re-free) are facts.
+		 * probes set (a failed call, the library's own re-free or allocation, an
+		 * overflowing count) are facts.
 		 */
 		e.region = TB_REG_NONE;
 		e.region_base = 0;
-		e.flags &= TB_F_FAILED | TB_F_SAMPLED | TB_F_INTERNAL;
+		e.flags &= TB_F_FAILED | TB_F_SAMPLED | TB_F_INTERNAL | TB_F_LIBC | TB_F_OVERFLOW;
 		if (e.type != TB_EV_FORK && e.type != TB_EV_THREAD)
 			e.origin_pid = e.origin_tid = 0;
 		if (e.type == TB_EV_LOST)
@@ -85,6 +86,7 @@ int analyze__main(const struct env *env)
 	}
 	snprintf(what, sizeof(what), "analyze %s", env->argv[0]);
 	run.command = what;
+	run.top = env->top;
 	n = replay(r, c, &run);
 	if (n < 0)
 		fprintf(stderr, "tlsbpf: %s: %s\n", env->argv[0], csv_reader__error(r));

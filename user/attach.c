@@ -214,6 +214,20 @@ static size_t list_threads(pid_t pid, uint32_t *tids, size_t max)
 	return n;
 }
 
+/* Each thread's own name: a worker that renamed itself is not its process. */
+static void name_threads(struct correlator *c, pid_t pid, const uint32_t *tids, size_t ntids)
+{
+	char path[64], comm[TB_COMM_LEN];
+
+	for (size_t i = 0; i < ntids; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", pid, tids[i]);
+		if (read_small(path, comm, sizeof(comm)))
+			continue;
+		comm[strcspn(comm, "\n")] = 0;
+		correlator__thread_comm(c, pid, tids[i], comm);
+	}
+}
+
 int attach__watch(struct loader *l, struct correlator *c, pid_t pid, uint64_t ts_ns)
 {
 	static uint32_t tids[MAX_TIDS];
@@ -234,6 +248,8 @@ int attach__watch(struct loader *l, struct correlator *c, pid_t pid, uint64_t ts
 	/* the model first: no event of this process may arrive before it is described */
 	err = correlator__seed_process(c, pid, comm, maps, tids, ntids, ts_ns);
 	fclose(maps);
+	if (!err)
+		name_threads(c, pid, tids, ntids);
 	if (!err)
 		err = loader__watch(l, pid, TB_WATCH_ACTIVE);
 	return err;

@@ -294,7 +294,8 @@ static struct tb_thread *thread_new(struct correlator *c, struct tb_process *p, 
 	t->tid = tid;
 	t->proc = p->index;
 	t->index = c->nthreads;
-	t->label = p->nthreads;
+	t->image = p->nimages ? p->nimages - 1 : 0;
+	t->label = p->nimages ? p->nthreads - p->images[t->image].first_thread : p->nthreads;
 	t->cur_arena = TB_NONE;
 	t->attached = attached;
 	t->start_ts = ts;
@@ -319,6 +320,40 @@ static uint32_t arena_new(struct tb_process *p, uint64_t base, uint32_t owner, u
 	return p->narenas++;
 }
 
+/*
+ * A new program image from ts on; an image that has no thread yet (a process
+ * first seen at its exec) is taken over rather than kept empty.
+ */
+static int image_begin(struct tb_process *p, const char *exe, const char *args, uint64_t ts,
+		       uint8_t exec)
+{
+	struct tb_image *im = p->nimages ? &p->images[p->nimages - 1] : NULL;
+
+	if (!im || im->first_thread < p->nthreads) {
+		if (grow((void **)&p->images, &p->cap_images, p->nimages + 1, sizeof(*p->images)))
+			return -ENOMEM;
+		if (im)
+			im->end_ts = ts;
+		im = &p->images[p->nimages++];
+		memset(im, 0, sizeof(*im));
+		im->first_thread = p->nthreads;
+		im->first_arena = p->narenas;
+		im->start_ts = ts;
+	}
+	free(im->exe);
+	free(im->args);
+	im->exe = exe ? strdup(exe) : NULL;
+	im->args = args ? strdup(args) : NULL;
+	memcpy(im->comm, p->comm, TB_COMM_LEN);
+	im->exec = exec;
+	return 0;
+}
+
+static struct tb_image *image_now(struct tb_process *p)
+{
+	return &p->images[p->nimages - 1];
+}
+
 /* A record with no thread yet; NULL when out of memory. */
 static struct tb_process *proc_alloc(struct correlator *c, uint32_t pid, uint64_t ts,
 				     const char *comm)
@@ -328,7 +363,11 @@ static struct tb_process *proc_alloc(struct correlator *c, uint32_t pid, uint64_
 	if (grow((void **)&c->procs, &c->cap_procs, c->nprocs + 1, sizeof(*c->procs)))
 		return NULL;
 	p = calloc(1, sizeof(*p));
-	if (!p || idmap_put(&c->pid_map, pid, c->nprocs)) {
+	if (p)
+		set_comm(p->comm, comm);
+	if (!p || image_begin(p, NULL, NULL, ts, 0) || idmap_put(&c->pid_map, pid, c->nprocs)) {
+		if (p)
+			free(p->images);
 		free(p);
 		return NULL;
 	}
@@ -338,7 +377,6 @@ static struct tb_process *proc_alloc(struct correlator *c, uint32_t pid, uint64_
 	p->heap_arena = p->mem_of = TB_NONE;
 	p->loss_gen = c->loss_gen;
 	p->start_ts = ts;
-	set_comm(p->comm, comm);
 	c->procs[c->nprocs++] = p;
 	c->live++;
 	return p;
@@ -417,20 +455,58 @@ static struct tb_thread *thread_get(struct correlator *c, struct tb_process *p, 
 	return t;
 }
 
-static int leak_cmp(const void *a, const void *b)
+static int size_cmp(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
 }
 
-/* Groups the blocks still live by size: they are the process's leaks. */
+/* Most bytes first, as a reader looks for the largest leak; equal bytes, larger blocks first. */
+static int leak_cmp(const void *a, const void *b)
+{
+	const struct tb_leak *x = a, *y = b;
+	unsigned __int128 bx = (unsigned __int128)x->size * x->count;
+	unsigned __int128 by = (unsigned __int128)y->size * y->count;
+
+	if (bx != by)
+		return bx < by ? 1 : -1;
+	return x->size < y->size ? 1 : x->size > y->size ? -1 : 0;
+}
+
+/* n sizes grouped into *out by size, most bytes first; the sizes are sorted in place. */
+static uint32_t leak_groups(uint64_t *sizes, uint32_t n, struct tb_leak **out, uint64_t *blocks,
+			    uint64_t *bytes)
+{
+	struct tb_leak *v = malloc((n + 1) * sizeof(*v));
+	uint32_t k = 0;
+
+	*out = v;
+	if (!v)
+		return 0;
+	qsort(sizes, n, sizeof(*sizes), size_cmp);
+	for (uint32_t i = 0; i < n; i++) {
+		if (!k || v[k - 1].size != sizes[i])
+			v[k++] = (struct tb_leak){ sizes[i], 0 };
+		v[k - 1].count++;
+		*blocks += 1;
+		*bytes += sizes[i];
+	}
+	qsort(v, k, sizeof(*v), leak_cmp);
+	return k;
+}
+
+/*
+ * Groups the blocks still live by size: they are the process's leaks, apart
+ * from those the C library made for itself (a thread's DTV, stdio's buffer),
+ * which it keeps on purpose and the program cannot free.
+ */
 static void proc_note_leaks(struct tb_process *p)
 {
 	uint64_t *sizes = malloc((p->blocks.live + 1) * sizeof(*sizes));
-	uint32_t n = 0;
+	uint32_t n = 0, nlibc = 0, top = p->blocks.live;
 
-	for (uint32_t i = 0; i < p->blocks.cap; i++) {
+	for (uint32_t i = 0; i < p->blocks.cap && sizes; i++) {
 		const struct tb_block *b = &p->blocks.slot[i];
 
 		if (b->state != TB_B_LIVE)
@@ -438,21 +514,17 @@ static void proc_note_leaks(struct tb_process *p)
 		if (b->inherited) {
 			p->inherited_leak_blocks++;
 			p->inherited_leak_bytes += b->size;
-		} else if (sizes) {
+		} else if (b->libc) {
+			sizes[top - ++nlibc] = b->size;	/* from the end: both fit in live */
+		} else {
 			sizes[n++] = b->size;
 		}
 	}
-	p->leaks = sizes ? malloc((n + 1) * sizeof(*p->leaks)) : NULL;
-	if (p->leaks) {
-		qsort(sizes, n, sizeof(*sizes), leak_cmp);
-		for (uint32_t i = 0; i < n; i++) {
-			if (!p->nleaks || p->leaks[p->nleaks - 1].size != sizes[i])
-				p->leaks[p->nleaks++] = (struct tb_leak){ sizes[i], 0 };
-			p->leaks[p->nleaks - 1].count++;
-			p->leak_blocks++;
-			p->leak_bytes += sizes[i];
-		}
-	}
+	if (!sizes)
+		return;
+	p->nleaks = leak_groups(sizes, n, &p->leaks, &p->leak_blocks, &p->leak_bytes);
+	p->nlibc_leaks = leak_groups(sizes + top - nlibc, nlibc, &p->libc_leaks,
+				     &p->libc_leak_blocks, &p->libc_leak_bytes);
 	free(sizes);
 }
 
@@ -498,6 +570,7 @@ static void proc_end(struct correlator *c, struct tb_process *p, uint64_t ts)
 	}
 	btab_clear(&p->blocks);
 	maps_keep_drawn(&p->maps);
+	image_now(p)->end_ts = ts;
 	p->exited = 1;
 	p->end_ts = ts;
 	c->live--;
@@ -866,6 +939,7 @@ static void block_alloc(struct correlator *c, struct tb_process *p, struct tb_th
 	off = base ? e->addr - base : TB_OFF_NONE;
 	*b = (struct tb_block){ .addr = e->addr, .size = e->size, .region = kind,
 				.state = TB_B_LIVE, .thread = t->index,
+				.libc = !!(e->flags & (TB_F_LIBC | TB_F_INTERNAL)),
 				.base_off = off < TB_OFF_NONE ? (uint32_t)off : TB_OFF_NONE };
 	p->blocks.live++;
 }
@@ -1092,6 +1166,8 @@ static struct tb_process *proc_fork(struct correlator *c, struct tb_process *par
 	p->heap_start = parent->heap_start;
 	p->heap_end = parent->heap_end;
 	p->exe = parent->exe ? strdup(parent->exe) : NULL;
+	if (image_begin(p, image_now(parent)->exe, image_now(parent)->args, e->ts_ns, 0))
+		return NULL;
 	if (e->sysflags & TB_CLONE_VM) {
 		/* vfork, posix_spawn: no copy, the child runs in its parent's memory until exec */
 		p->mem_of = parent->mem_of != TB_NONE ? parent->mem_of : parent->index;
@@ -1166,7 +1242,12 @@ static void exec_reset(struct correlator *c, struct tb_process *p, struct tb_eve
 
 		t->live_bytes = 0;
 		t->cur_arena = TB_NONE;
-		if (!t->exited && t->tid != p->pid) {
+		/* the exec renamed the thread that made it a moment ago: that was its new image */
+		if (!t->exited && t->tid == p->pid && t->old_comm[0] &&
+		    strncmp(t->comm, e->comm, TB_COMM_LEN) == 0)
+			memcpy(t->comm, t->old_comm, TB_COMM_LEN);
+		/* the thread that exec'd goes on in the new image as a thread of its own */
+		if (!t->exited) {
 			t->exited = 1;
 			t->end_ts = e->ts_ns;
 		}
@@ -1183,6 +1264,7 @@ static void exec_reset(struct correlator *c, struct tb_process *p, struct tb_eve
 	free(p->exe);
 	p->exe = strndup(e->detail, sizeof(e->detail));
 	set_comm(p->comm, e->comm);
+	image_begin(p, p->exe, e->args, e->ts_ns, 1);
 	proc_new_image(p, e->ts_ns);
 }
 
@@ -1228,6 +1310,18 @@ static void on_exit_thread(struct correlator *c, struct tb_event *e)
 	t->exited = 1;
 	t->end_ts = e->ts_ns;
 	set_comm(t->comm, e->comm);
+}
+
+/* A thread's name as it is now: it may have renamed itself after its last call. */
+static void thread_rename(struct correlator *c, struct tb_process *p, uint32_t tid,
+			  const char *comm)
+{
+	uint32_t i = idmap_get(&c->tid_map, tid_key(p->pid, tid));
+
+	if (i == TB_NONE || c->threads[i]->proc != p->index || c->threads[i]->exited)
+		return;
+	memcpy(c->threads[i]->old_comm, c->threads[i]->comm, TB_COMM_LEN);
+	set_comm(c->threads[i]->comm, comm);
 }
 
 static void on_proc_exit(struct correlator *c, struct tb_event *e)
@@ -1318,6 +1412,14 @@ void correlator__process(struct correlator *c, struct tb_event *e)
 
 	if (!c || !e)
 		return;
+	if (e->type == TB_EV_COMM) {
+		/* no row, so no event counted: it only renames a thread */
+		struct tb_process *p = proc_find_live(c, e->pid);
+
+		if (p)
+			thread_rename(c, p, e->tid, e->comm);
+		return;
+	}
 	c->events++;
 	if (!c->first_ts)
 		c->first_ts = e->ts_ns;
@@ -1444,6 +1546,17 @@ int correlator__seed_process(struct correlator *c, uint32_t pid, const char *com
 	return err;
 }
 
+void correlator__thread_comm(struct correlator *c, uint32_t pid, uint32_t tid, const char *comm)
+{
+	char name[TB_COMM_LEN] = "";
+	struct tb_process *p = c && comm ? proc_find_live(c, pid) : NULL;
+
+	if (!p)
+		return;
+	strncpy(name, comm, sizeof(name) - 1);
+	thread_rename(c, p, tid, name);
+}
+
 size_t correlator__live_processes(const struct correlator *c)
 {
 	return c ? c->live : 0;
@@ -1467,6 +1580,12 @@ static void proc_free(struct tb_process *p)
 	free(p->blocks.slot);
 	free(p->maps.v);
 	free(p->leaks);
+	free(p->libc_leaks);
+	for (uint32_t i = 0; i < p->nimages; i++) {
+		free(p->images[i].exe);
+		free(p->images[i].args);
+	}
+	free(p->images);
 	free(p->exe);
 	free(p->exit_detail);
 	free(p);

@@ -33,6 +33,9 @@ int correlator__seed_process(struct correlator *c, uint32_t pid, const char *com
  */
 void correlator__probed_late(struct correlator *c, uint32_t pid, uint64_t delay_ns);
 
+/* Attach mode: a seeded thread's own name, which may differ from its process's. */
+void correlator__thread_comm(struct correlator *c, uint32_t pid, uint32_t tid, const char *comm);
+
 /* Processes seen and not yet exited. */
 size_t correlator__live_processes(const struct correlator *c);
 

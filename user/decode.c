@@ -176,8 +176,9 @@ static int decode_task(struct decoder *d, const struct tb_rec_task *r, struct tb
 {
 	switch (r->h.type) {
 	case TB_EV_COMM:
+		/* on to the correlator too: a thread that makes no call after it has no row */
 		comm_set(d, r->h.tid, r->comm);
-		return 0;
+		break;
 	case TB_EV_FORK:
 	case TB_EV_THREAD:
 		comm_set(d, r->h.tid, r->comm);

@@ -10,7 +10,7 @@ struct decoder;
 
 struct decoder *decoder__new(void);
 void decoder__free(struct decoder *d);
-/* 1: e holds an event for the pipeline; 0: the record only updated names; -EINVAL: malformed. */
+/* 1: e holds an event for the pipeline (a rename too, though it is no row); -EINVAL: malformed. */
 int decoder__record(struct decoder *d, const void *data, size_t size, struct tb_event *e);
 
 #endif

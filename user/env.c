@@ -38,6 +38,10 @@ static const char usage[] =
 	"      --summary FILE      end-of-run report to FILE instead of stderr\n"
 	"      --summary-json FILE the same report as JSON\n"
 	"      --report FILE.md    a lab report skeleton: findings and a layout diagram\n"
+	"      --top N             the text and Markdown reports show the N processes,\n"
+	"                          threads, arenas, arena users and leak sizes with\n"
+	"                          the most bytes (default 20) and sum up the rest\n"
+	"                          ('and N more ...'); 0 shows all. JSON has everything\n"
 	"\n"
 	"Probing:\n"
 	"      --lib PATH          also probe the allocator in PATH (repeatable):\n"
@@ -84,6 +88,7 @@ enum {
 	OPT_COMM,
 	OPT_LIVE,
 	OPT_DURATION,
+	OPT_TOP,
 };
 
 static const struct option long_opts[] = {
@@ -98,6 +103,7 @@ static const struct option long_opts[] = {
 	{ "summary", required_argument, NULL, OPT_SUMMARY },
 	{ "summary-json", required_argument, NULL, OPT_SUMMARY_JSON },
 	{ "report", required_argument, NULL, OPT_REPORT },
+	{ "top", required_argument, NULL, OPT_TOP },
 	{ "lib", required_argument, NULL, OPT_LIB },
 	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
 	{ "user", required_argument, NULL, 'u' },
@@ -160,6 +166,20 @@ static int parse_sample(struct env *env, const char *arg)
 	return 0;
 }
 
+static int parse_top(struct env *env, const char *arg)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || arg[0] == '-' || !*arg || v > 1000000)
+		return usage_error("--top wants a whole number from 0 (all) to 1000000, not '%s'",
+				   arg);
+	env->top = v;
+	return 0;
+}
+
 static int parse_one(struct env *env, int opt, const char *arg)
 {
 	switch (opt) {
@@ -184,6 +204,7 @@ static int parse_one(struct env *env, int opt, const char *arg)
 	case OPT_SUMMARY: env->summary_path = arg; return 0;
 	case OPT_SUMMARY_JSON: env->summary_json_path = arg; return 0;
 	case OPT_REPORT: env->report_md_path = arg; return 0;
+	case OPT_TOP: return parse_top(env, arg);
 	case OPT_LIB:
 		if (env->nlibs == TB_MAX_USER_LIBS)
 			return usage_error("too many --lib options (at most %s)", "16");
@@ -232,6 +253,7 @@ int env__parse(struct env *env, int argc, char **argv)
 
 	memset(env, 0, sizeof(*env));
 	env->ringbuf_mb = 32;
+	env->top = TB_TOP_DEFAULT;
 	if (argc > 1 && strcmp(argv[1], "analyze") == 0) {
 		env->analyze = true;
 		argc--;

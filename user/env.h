@@ -9,6 +9,7 @@
 #define TB_MAX_USER_LIBS 16
 #define TB_MAX_COMMS 8
 #define TB_MAX_PID_LISTS 16
+#define TB_TOP_DEFAULT 20	/* --top when not given */
 
 struct env {
 	bool verbose;
@@ -25,6 +26,7 @@ struct env {
 	const char *summary_path;	/* --summary; default stderr */
 	const char *summary_json_path;
 	const char *report_md_path;	/* --report: a lab report skeleton in Markdown */
+	unsigned top;		/* --top N: entries per list in the text and Markdown reports; 0 = all */
 	const char *libs[TB_MAX_USER_LIBS];	/* --lib, probed besides the command's own */
 	int nlibs;
 	unsigned ringbuf_mb;

@@ -37,9 +37,12 @@ struct tb_block {
 	uint64_t state : 2;	/* enum tb_block_state */
 	uint64_t inherited : 1;	/* copied into a child at fork and not freed or moved since */
 	uint64_t gen : 8;	/* correlator loss generation when freed, low bits */
+	uint64_t libc : 1;	/* allocated by the C library or ld.so itself (TB_F_LIBC) */
 	uint32_t thread;	/* global thread index of the allocating thread, or TB_NONE */
 	uint32_t base_off;	/* addr - region_base, or TB_OFF_NONE */
 };
+
+_Static_assert(sizeof(struct tb_block) == 24, "a block table slot stays 24 bytes");
 
 struct tb_btab {
 	struct tb_block *slot;
@@ -103,7 +106,9 @@ struct tb_thread {
 	uint32_t cur_user;	/* its slot in that arena's users */
 	uint8_t exited;
 	uint8_t attached;	/* running before the model saw it */
+	uint32_t image;		/* index in its process's images */
 	char comm[TB_COMM_LEN];
+	char old_comm[TB_COMM_LEN];	/* before its last rename: an exec renames just before */
 	uint64_t start_ts, end_ts;
 	uint64_t allocs, failed, frees, bytes, live_bytes, peak_bytes;
 	uint64_t cross_frees, inherited_frees, reused;
@@ -117,6 +122,17 @@ struct tb_thread {
 
 struct tb_leak {
 	uint64_t size, count;
+};
+
+/* One program a process ran: the one it was forked or attached with, then one per exec. */
+struct tb_image {
+	char *exe;		/* exec filename; the parent's for a forked image; NULL if unknown */
+	char *args;		/* the argv strings joined by spaces; NULL when unknown */
+	char comm[TB_COMM_LEN];	/* the process name in that image */
+	uint64_t start_ts, end_ts;	/* end_ts: its successor's exec or the exit; 0 while it runs */
+	uint32_t first_thread;	/* its threads are p->threads[first_thread ..] up to the next's */
+	uint32_t first_arena;	/* likewise p->arenas */
+	uint8_t exec;		/* began at an exec, not at a fork or an attach */
 };
 
 struct tb_process {
@@ -150,9 +166,14 @@ struct tb_process {
 	uint64_t chunks, chunk_bytes, chunk_mapped, chunk_largest;
 	uint64_t inherited_live_blocks, inherited_live_bytes;
 	uint64_t threads_created, children;
-	struct tb_leak *leaks;	/* own live blocks at exit by size, smallest first */
+	struct tb_leak *leaks;	/* own live blocks at exit by size, most bytes first */
 	uint32_t nleaks;
 	uint64_t leak_blocks, leak_bytes;
+	struct tb_leak *libc_leaks;	/* the same for blocks the C library made and kept */
+	uint32_t nlibc_leaks;
+	uint64_t libc_leak_blocks, libc_leak_bytes;
+	struct tb_image *images;	/* in order; the last is the current one */
+	uint32_t nimages, cap_images;
 	uint64_t inherited_leak_blocks, inherited_leak_bytes;
 };
 

@@ -28,7 +28,9 @@ int pipeline__open(struct pipeline *p, const struct env *env, const struct tb_ow
 
 void pipeline__event(struct pipeline *p, struct tb_event *e)
 {
-	e->seq = ++p->seq;
+	/* a rename names a thread for the model and the live view; it is no CSV row */
+	if (e->type != TB_EV_COMM)
+		e->seq = ++p->seq;
 	p->last_ts = e->ts_ns;
 	correlator__process(p->corr, e);
 	if (e->type == TB_EV_EXEC) {
@@ -94,9 +96,12 @@ static int report_to(const char *path, const struct tb_owner *owner, const struc
 }
 
 int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_owner *owner,
-		     const struct tb_run_info *run)
+		     const struct tb_run_info *info)
 {
+	struct tb_run_info r = *info, *run = &r;
 	int err = 0, e;
+
+	r.top = env->top;
 
 	if (env->summary_path || !env->summary_json_path)
 		err = report_to(env->summary_path, owner, p->corr, run, REPORT_TEXT);

@@ -18,7 +18,7 @@ struct run_view {
 	const char *command;
 	uint64_t duration_ns, events, lost, out_of_order;
 	int attached, have_status, exit_status;
-	unsigned sample_every;
+	unsigned sample_every, top;
 };
 
 static struct run_view run_view(const struct correlator *c, const struct tb_run_info *run)
@@ -38,7 +38,79 @@ static struct run_view run_view(const struct correlator *c, const struct tb_run_
 	v.exit_status = run->exit_status;
 	v.sample_every = run->sample_every;
 	v.out_of_order = run->out_of_order;
+	v.top = run->top;
 	return v;
+}
+
+struct rank {
+	uint64_t key;
+	uint32_t idx;
+};
+
+static int rank_cmp(const void *a, const void *b)
+{
+	const struct rank *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? 1 : -1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+int report__pick(const uint64_t *key, uint32_t n, unsigned top, uint8_t *keep)
+{
+	struct rank *r;
+
+	if (!top || n <= top) {
+		memset(keep, 1, n);
+		return n;
+	}
+	r = malloc((size_t)n * sizeof(*r));
+	if (!r) {
+		memset(keep, 1, n);	/* everything rather than a wrong cut */
+		return n;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		r[i] = (struct rank){ key[i], i };
+	qsort(r, n, sizeof(*r), rank_cmp);
+	memset(keep, 0, n);
+	for (uint32_t i = 0; i < top; i++)
+		keep[r[i].idx] = 1;
+	free(r);
+	return top;
+}
+
+void report__proc_sums(const struct correlator *c, const struct tb_process *p, uint32_t from,
+		       uint32_t to, struct tb_proc_sums *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (uint32_t i = from; i < to && i < p->nthreads; i++) {
+		const struct tb_thread *t = c->threads[p->threads[i]];
+
+		s->allocs += t->allocs;
+		s->frees += t->frees;
+		s->bytes += t->bytes;
+	}
+}
+
+uint32_t report__tasks(const struct correlator *c)
+{
+	uint32_t n = c->nthreads;
+
+	/* every image after the first begins with the thread that exec'd, already counted */
+	for (uint32_t i = 0; i < c->nprocs; i++)
+		n -= c->procs[i]->nimages - 1;
+	return n;
+}
+
+uint32_t report__image_end(const struct tb_process *p, uint32_t k)
+{
+	return k + 1 < p->nimages ? p->images[k + 1].first_thread : p->nthreads;
+}
+
+/* One past the last of image k's arenas in p->arenas. */
+static uint32_t image_arenas_end(const struct tb_process *p, uint32_t k)
+{
+	return k + 1 < p->nimages ? p->images[k + 1].first_arena : p->narenas;
 }
 
 /* Most common positive distance between a thread's consecutive blocks; 0 when unknown. */
@@ -64,6 +136,45 @@ static uint64_t proc_live_blocks(const struct tb_process *p)
 	return p->exited ? 0 : p->blocks.live;
 }
 
+/* A growing string: lists cut only by --top, never by a buffer. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void sb_add(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	size_t cap;
+	char *s;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (b->s && b->len + n < b->cap) {
+			b->len += n;
+			return;
+		}
+		/* too short: grow and write it again */
+		cap = (b->cap ? b->cap : 64) * 2 + n;
+		s = realloc(b->s, cap);
+		if (!s)
+			return;
+		b->s = s;
+		b->cap = cap;
+	}
+}
+
+static const char *sb_str(const struct sbuf *b)
+{
+	return b->s ? b->s : "";
+}
+
 /* ---- text: a table with aligned columns -------------------------------------------------- */
 
 struct table {
@@ -77,7 +188,7 @@ __attribute__((format(printf, 2, 3)))
 static void table_cell(struct table *t, const char *fmt, ...)
 {
 	va_list ap;
-	char buf[512];
+	char *cell;
 	int len;
 
 	if (t->n == t->cap) {
@@ -90,11 +201,11 @@ static void table_cell(struct table *t, const char *fmt, ...)
 		t->cap = cap;
 	}
 	va_start(ap, fmt);
-	len = vsnprintf(buf, sizeof(buf), fmt, ap);
+	len = vasprintf(&cell, fmt, ap);
 	va_end(ap);
-	t->cells[t->n] = strdup(buf);
-	if (!t->cells[t->n])
+	if (len < 0)
 		return;
+	t->cells[t->n] = cell;
 	if (len > t->width[t->n % t->ncols])
 		t->width[t->n % t->ncols] = len;
 	t->n++;
@@ -161,7 +272,7 @@ static void text_header(const struct correlator *c, const struct run_view *v, FI
 	fprintf(out, "events lost: %" PRIu64 "%s\n", v->lost,
 		v->lost ? " (counts below miss what those events carried)" : "");
 	fprintf(out, "events: %" PRIu64 " in %.3f s, %" PRIu32 " processes, %" PRIu32 " threads\n",
-		v->events, v->duration_ns / 1e9, c->nprocs, c->nthreads);
+		v->events, v->duration_ns / 1e9, c->nprocs, report__tasks(c));
 	if (v->attached)
 		fputs("attach mode: blocks allocated before tlsbpf attached are not counted\n",
 		      out);
@@ -211,31 +322,34 @@ static void text_proc_title(const struct tb_process *p, FILE *out, int ind)
 		"\n", ind, "", p->threads_created, p->children, p->execs);
 }
 
-static void thread_arenas_text(const struct tb_process *p, const struct tb_thread *t, char *buf,
-			       size_t cap)
+/* Arenas a thread was served from, first use first; past --top, how many more. */
+static void thread_arenas_text(const struct tb_process *p, const struct tb_thread *t,
+			       unsigned top, struct sbuf *b)
 {
-	size_t o = 0;
+	uint32_t i;
 
-	buf[0] = '\0';
-	for (uint32_t i = 0; i < t->narenas && o + 24 < cap; i++) {
+	for (i = 0; i < t->narenas && (!top || i < top); i++) {
 		const struct tb_arena *a = &p->arenas[t->arenas[i]];
 
 		if (a->is_heap)
-			o += snprintf(buf + o, cap - o, "%sheap", i ? "," : "");
+			sb_add(b, "%sheap", i ? "," : "");
 		else
-			o += snprintf(buf + o, cap - o, "%s0x%" PRIx64, i ? "," : "", a->base);
+			sb_add(b, "%s0x%" PRIx64, i ? "," : "", a->base);
 	}
-	if (!o)
-		snprintf(buf, cap, "-");
+	if (i < t->narenas)
+		sb_add(b, ",+%" PRIu32 " more", t->narenas - i);
+	if (!i)
+		sb_add(b, "-");
 }
 
 static void text_thread_row(struct table *tb, const struct tb_process *p,
-			    const struct tb_thread *t)
+			    const struct tb_thread *t, unsigned top)
 {
-	char comm[TB_COMM_LEN * 4 + 1], arenas[400];
+	char comm[TB_COMM_LEN * 4 + 1];
 	uint64_t sp = thread_spacing(t);
+	struct sbuf arenas = { 0 };
 
-	thread_arenas_text(p, t, arenas, sizeof(arenas));
+	thread_arenas_text(p, t, top, &arenas);
 	table_cell(tb, "T%" PRIu32, t->label);
 	table_cell(tb, "%" PRIu32, t->tid);
 	table_cell(tb, "%s", text_escape(t->comm, TB_COMM_LEN, comm, sizeof(comm)));
@@ -254,26 +368,108 @@ static void text_thread_row(struct table *tb, const struct tb_process *p,
 	table_cell(tb, "%" PRIu64, t->double_frees);
 	table_cell(tb, "%" PRIu64, t->invalid_frees);
 	table_cell(tb, "%" PRIu64, t->unknown_frees);
-	table_cell(tb, "%s", arenas);
+	table_cell(tb, "%s", sb_str(&arenas));
+	free(arenas.s);
 }
 
-static void text_threads(const struct correlator *c, const struct tb_process *p, FILE *out,
-			 int ind)
+/* What the rows cut by --top held, so that the shown and the rest add up. */
+static void text_more(FILE *out, int ind, uint64_t n, const char *one, const char *many,
+		      const struct tb_proc_sums *s)
+{
+	fprintf(out, "%*sand %" PRIu64 " more %s: %" PRIu64 " allocations, %" PRIu64 " frees, %"
+		PRIu64 " B requested\n", ind, "", n, n == 1 ? one : many, s->allocs, s->frees,
+		s->bytes);
+}
+
+/* The threads of one image: the --top ones with the most bytes requested, in their order. */
+static void text_threads(const struct correlator *c, const struct tb_process *p, uint32_t from,
+			 uint32_t to, unsigned top, FILE *out, int ind)
 {
 	static const char *const head[] = {
 		"thread",  "tid",   "comm",    "allocs", "frees",   "requested",
 		"live",	   "peak",  "spacing", "xfree",  "inhfree", "reused",
 		"dblfree", "invalid", "unknown", "arenas", NULL,
 	};
+	uint32_t n = to - from;
+	uint64_t *key = malloc((n + 1) * sizeof(*key));
+	uint8_t *keep = malloc(n + 1);
+	struct tb_proc_sums more = { 0 };
+	uint64_t hidden = 0;
 	struct table tb;
 
+	if (!key || !keep) {
+		free(key);
+		free(keep);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		key[i] = c->threads[p->threads[from + i]]->bytes;
+	report__pick(key, n, top, keep);
 	table_head(&tb, head);
-	for (uint32_t i = 0; i < p->nthreads; i++)
-		text_thread_row(&tb, p, c->threads[p->threads[i]]);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct tb_thread *t = c->threads[p->threads[from + i]];
+
+		if (keep[i]) {
+			text_thread_row(&tb, p, t, top);
+			continue;
+		}
+		hidden++;
+		more.allocs += t->allocs;
+		more.frees += t->frees;
+		more.bytes += t->bytes;
+	}
 	table_print(&tb, out, ind + 2);
+	if (hidden)
+		text_more(out, ind + 2, hidden, "thread", "threads", &more);
+	free(key);
+	free(keep);
 }
 
-static void text_leaks(const struct tb_process *p, FILE *out, int ind)
+/* "image 2 of 3, exec /usr/bin/git [git gc --auto]: 10 allocations, ...": one per program. */
+static void text_image(const struct correlator *c, const struct tb_process *p, uint32_t k,
+		       FILE *out, int ind)
+{
+	const struct tb_image *im = &p->images[k];
+	char comm[TB_COMM_LEN * 4 + 1], exe[TB_PATH_LEN * 4 + 1];
+	struct tb_proc_sums s;
+	char *args = NULL;
+
+	report__proc_sums(c, p, im->first_thread, report__image_end(p, k), &s);
+	if (im->args) {
+		size_t cap = strlen(im->args) * 4 + 1;
+
+		args = malloc(cap);
+		if (args)
+			text_escape(im->args, SIZE_MAX, args, cap);
+	}
+	fprintf(out, "%*simage %" PRIu32 " of %" PRIu32 ", %s %s%s%s%s: %s, %" PRIu64
+		" allocations, %" PRIu64 " frees, %" PRIu64 " B requested\n", ind, "", k + 1,
+		p->nimages, im->exec ? "exec" : p->attached && !k ? "attached" : "forked",
+		im->exe ? text_escape(im->exe, TB_PATH_LEN, exe, sizeof(exe)) : "?",
+		args ? " [" : "", args ? args : "", args ? "]" : "",
+		text_escape(im->comm, TB_COMM_LEN, comm, sizeof(comm)), s.allocs, s.frees, s.bytes);
+	free(args);
+}
+
+static void text_leak_list(FILE *out, const struct tb_leak *v, uint32_t n, uint64_t blocks,
+			   uint64_t bytes, unsigned top)
+{
+	uint64_t mb = blocks, mbytes = bytes;
+	uint32_t i;
+
+	for (i = 0; i < n && (!top || i < top); i++) {
+		fprintf(out, "%s%" PRIu64 " x %" PRIu64 " B", i ? ", " : "", v[i].count, v[i].size);
+		mb -= v[i].count;
+		mbytes -= v[i].count * v[i].size;
+	}
+	if (i < n)
+		fprintf(out, ", and %" PRIu32 " more size%s (%" PRIu64 " B in %" PRIu64 " block%s)",
+			n - i, n - i == 1 ? "" : "s", mbytes, mb, mb == 1 ? "" : "s");
+	fprintf(out, " (%" PRIu64 " B in %" PRIu64 " block%s)", bytes, blocks,
+		blocks == 1 ? "" : "s");
+}
+
+static void text_leaks(const struct tb_process *p, FILE *out, int ind, unsigned top)
 {
 	fprintf(out, "%*s  ", ind, "");
 	if (!p->exited) {
@@ -281,112 +477,266 @@ static void text_leaks(const struct tb_process *p, FILE *out, int ind)
 			proc_live_blocks(p));
 		return;
 	}
-	if (!p->leak_blocks)
+	if (!p->leak_blocks) {
 		fputs("leaks: none", out);
-	else
+	} else {
 		fputs("leaks: ", out);
-	for (uint32_t i = 0; i < p->nleaks; i++)
-		fprintf(out, "%s%" PRIu64 " x %" PRIu64 " B", i ? ", " : "", p->leaks[i].count,
-			p->leaks[i].size);
-	if (p->leak_blocks)
-		fprintf(out, " (%" PRIu64 " B in %" PRIu64 " block%s)", p->leak_bytes,
-			p->leak_blocks, p->leak_blocks == 1 ? "" : "s");
+		text_leak_list(out, p->leaks, p->nleaks, p->leak_blocks, p->leak_bytes, top);
+	}
 	fputc('\n', out);
+	if (p->libc_leak_blocks) {
+		fprintf(out, "%*s  kept by the C library (not leaks of the program): ", ind, "");
+		text_leak_list(out, p->libc_leaks, p->nlibc_leaks, p->libc_leak_blocks,
+			       p->libc_leak_bytes, top);
+		fputc('\n', out);
+	}
 	if (p->inherited_leak_blocks)
 		fprintf(out, "%*s  inherited blocks never freed: %" PRIu64 " (%" PRIu64 " B)\n",
 			ind, "", p->inherited_leak_blocks, p->inherited_leak_bytes);
 }
 
+/* The arena's users with the most bytes; past --top, how many more and their blocks. */
 static void arena_users_text(const struct correlator *c, const struct tb_process *p,
-			     const struct tb_arena *a, char *buf, size_t cap)
+			     const struct tb_arena *a, unsigned top, struct sbuf *b)
 {
-	size_t o = 0;
+	uint64_t *key = malloc((a->nusers + 1) * sizeof(*key)), more = 0;
+	uint8_t *keep = malloc(a->nusers + 1);
+	uint32_t shown = 0;
 	char label[32];
 
-	buf[0] = '\0';
-	for (uint32_t i = 0; i < a->nusers && o + 48 < cap; i++) {
-		model_thread_label(c, a->users[i].thread, p, "-", label, sizeof(label));
-		o += snprintf(buf + o, cap - o, "%s%s:%" PRIu64, i ? " " : "", label,
-			      a->users[i].blocks);
+	if (!key || !keep) {
+		free(key);
+		free(keep);
+		return;
 	}
-	if (!o)
-		snprintf(buf, cap, "-");
+	for (uint32_t i = 0; i < a->nusers; i++)
+		key[i] = a->users[i].bytes;
+	report__pick(key, a->nusers, top, keep);
+	for (uint32_t i = 0; i < a->nusers; i++) {
+		if (!keep[i]) {
+			more += a->users[i].blocks;
+			continue;
+		}
+		model_thread_label(c, a->users[i].thread, p, "-", label, sizeof(label));
+		sb_add(b, "%s%s:%" PRIu64, shown++ ? " " : "", label, a->users[i].blocks);
+	}
+	if (shown < a->nusers)
+		sb_add(b, " +%" PRIu32 " more threads:%" PRIu64, a->nusers - shown, more);
+	if (!a->nusers)
+		sb_add(b, "-");
+	free(key);
+	free(keep);
 }
 
 static void text_arena_row(const struct correlator *c, const struct tb_process *p,
-			   const struct tb_arena *a, struct table *tb)
+			   const struct tb_arena *a, unsigned top, struct table *tb)
 {
-	char owner[32], users[512];
+	struct sbuf users = { 0 };
+	char owner[32];
 
 	model_thread_label(c, a->owner, p, "-", owner, sizeof(owner));
-	arena_users_text(c, p, a, users, sizeof(users));
+	arena_users_text(c, p, a, top, &users);
 	table_cell(tb, "%s", a->is_heap ? "heap" : a->extends != TB_NONE ? "arena+" : "arena");
 	table_cell(tb, "0x%" PRIx64, a->base);
 	table_cell(tb, "%s", owner);
 	table_cell(tb, "%" PRIu64, a->blocks);
 	table_cell(tb, "%" PRIu64, a->bytes);
-	table_cell(tb, "%s", users);
+	table_cell(tb, "%s", sb_str(&users));
+	free(users.s);
 }
 
-static void text_arenas(const struct correlator *c, const struct tb_process *p, FILE *out,
-			int ind)
+/* The arenas of one image, the --top with the most bytes, in their order. */
+static void text_arenas(const struct correlator *c, const struct tb_process *p, uint32_t from,
+			uint32_t to, FILE *out, int ind, unsigned top)
 {
 	static const char *const head[] = {
 		"arena", "base", "owner", "blocks", "bytes", "threads (blocks)", NULL,
 	};
+	uint32_t n = to - from, shown = 0, any = 0, more = 0;
+	uint64_t *key = calloc(n + 1, sizeof(*key)), mblocks = 0, mbytes = 0;
+	uint8_t *keep = malloc(n + 1);
 	struct table tb;
-	int any = 0;
 
+	if (!key || !keep)
+		goto out;
+	for (uint32_t i = 0; i < n; i++) {
+		/* arenas not shown weigh less than any shown one: the cut keeps shown ones */
+		key[i] = arena_shown(&p->arenas[from + i]) ? p->arenas[from + i].bytes + 1 : 0;
+		shown += key[i] != 0;
+	}
+	report__pick(key, n, top && shown > top ? top : 0, keep);
 	table_head(&tb, head);
-	for (uint32_t i = 0; i < p->narenas; i++) {
-		if (!arena_shown(&p->arenas[i]))
+	for (uint32_t i = 0; i < n; i++) {
+		const struct tb_arena *a = &p->arenas[from + i];
+
+		if (!arena_shown(a))
 			continue;
-		text_arena_row(c, p, &p->arenas[i], &tb);
+		if (!keep[i]) {
+			more++;
+			mblocks += a->blocks;
+			mbytes += a->bytes;
+			continue;
+		}
+		text_arena_row(c, p, a, top, &tb);
 		any = 1;
 	}
 	if (any)
 		table_print(&tb, out, ind + 2);
 	else
 		table_discard(&tb);
+	if (more)
+		fprintf(out, "%*s  and %" PRIu32 " more arena%s: %" PRIu64 " blocks, %" PRIu64 " B\n",
+			ind, "", more, more == 1 ? "" : "s", mblocks, mbytes);
+out:
+	free(key);
+	free(keep);
+}
+
+static void text_chunks(const struct tb_process *p, FILE *out, int ind)
+{
 	if (p->chunks)
 		fprintf(out, "%*s  mmap chunks: %" PRIu64 ", %" PRIu64 " B requested, %" PRIu64
 			" B mapped, largest %" PRIu64 " B\n", ind, "", p->chunks, p->chunk_bytes,
 			p->chunk_mapped, p->chunk_largest);
 }
 
-static void text_proc(const struct correlator *c, const struct tb_process *p, FILE *out, int ind)
+/*
+ * Which processes the text report shows: the --top with the most bytes
+ * requested and every ancestor of one, so that the tree stays whole. Each
+ * process not shown is summed into its nearest shown ancestor's "more" line,
+ * or into the report's own for a tree with no process shown.
+ */
+struct proc_cut {
+	uint8_t *shown;
+	uint32_t *into;			/* nearest shown ancestor, or TB_NONE */
+	struct tb_proc_sums *more;	/* per process: what it stands for of the hidden */
+	uint64_t *nmore;
+	struct tb_proc_sums rest;	/* hidden with no shown ancestor */
+	uint64_t nrest;
+};
+
+static void cut_free(struct proc_cut *k)
+{
+	free(k->shown);
+	free(k->into);
+	free(k->more);
+	free(k->nmore);
+}
+
+static int cut_alloc(struct proc_cut *k, uint32_t n)
+{
+	memset(k, 0, sizeof(*k));
+	k->shown = calloc(n + 1, 1);
+	k->into = calloc(n + 1, sizeof(*k->into));
+	k->more = calloc(n + 1, sizeof(*k->more));
+	k->nmore = calloc(n + 1, sizeof(*k->nmore));
+	if (k->shown && k->into && k->more && k->nmore)
+		return 0;
+	cut_free(k);
+	return -ENOMEM;
+}
+
+static int proc_cut(const struct correlator *c, unsigned top, const uint8_t *skip,
+		    struct proc_cut *k)
+{
+	uint64_t *key = calloc(c->nprocs + 1, sizeof(*key));
+	struct tb_proc_sums s;
+
+	if (!key || cut_alloc(k, c->nprocs)) {
+		free(key);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < c->nprocs; i++) {
+		report__proc_sums(c, c->procs[i], 0, UINT32_MAX, &s);
+		/* +1: a process that allocated nothing still beats one set aside as quiet */
+		key[i] = skip[i] ? 0 : s.bytes + 1;
+	}
+	report__pick(key, c->nprocs, top, k->shown);
+	free(key);
+	/* a parent's index is below its children's: one pass upwards, one downwards */
+	for (uint32_t i = c->nprocs; i-- > 0;)
+		if (k->shown[i] && !skip[i] && c->procs[i]->parent != TB_NONE)
+			k->shown[c->procs[i]->parent] = 1;
+	for (uint32_t i = 0; i < c->nprocs; i++) {
+		const struct tb_process *p = c->procs[i];
+		uint32_t up = p->parent;
+		struct tb_proc_sums *m;
+
+		k->into[i] = up == TB_NONE ? TB_NONE : k->shown[up] ? up : k->into[up];
+		if (k->shown[i] || skip[i])
+			continue;
+		report__proc_sums(c, p, 0, UINT32_MAX, &s);
+		m = k->into[i] == TB_NONE ? &k->rest : &k->more[k->into[i]];
+		m->allocs += s.allocs;
+		m->frees += s.frees;
+		m->bytes += s.bytes;
+		if (k->into[i] == TB_NONE)
+			k->nrest++;
+		else
+			k->nmore[k->into[i]]++;
+	}
+	return 0;
+}
+
+static void text_proc(const struct correlator *c, const struct tb_process *p,
+		      const struct proc_cut *k, unsigned top, FILE *out, int ind)
 {
 	text_proc_title(p, out, ind);
-	text_threads(c, p, out, ind);
-	text_leaks(p, out, ind);
-	text_arenas(c, p, out, ind);
+	for (uint32_t i = 0; i < p->nimages; i++) {
+		/* one program run from start to exit needs no image line unless it has arguments */
+		if (p->nimages > 1 || p->images[i].args)
+			text_image(c, p, i, out, ind + 2);
+		text_threads(c, p, p->images[i].first_thread, report__image_end(p, i), top, out,
+			     ind);
+		if (i + 1 < p->nimages)
+			text_arenas(c, p, p->images[i].first_arena, image_arenas_end(p, i), out,
+				    ind, top);
+	}
+	/* the last image's leaks, then its arenas, as for a process that never exec'd */
+	text_leaks(p, out, ind, top);
+	text_arenas(c, p, p->images[p->nimages - 1].first_arena, p->narenas, out, ind, top);
+	text_chunks(p, out, ind);
+	if (k->nmore[p->index])
+		text_more(out, ind + 2, k->nmore[p->index], "descendant process (not shown)",
+			  "descendant processes (not shown)", &k->more[p->index]);
+}
+
+static uint32_t next_shown(const struct correlator *c, const struct proc_cut *k, uint32_t i)
+{
+	while (i != TB_NONE && !k->shown[i])
+		i = c->procs[i]->next_sibling;
+	return i;
 }
 
 /* Children print under their parent, one level deeper; siblings in the order they were born. */
-static void text_tree(const struct correlator *c, const struct tb_process *root, FILE *out)
+static void text_tree(const struct correlator *c, const struct tb_process *root,
+		      const struct proc_cut *k, unsigned top, FILE *out)
 {
 	const struct tb_process *p = root;
 	int depth = 0;
+	uint32_t i;
 
 	for (;;) {
-		text_proc(c, p, out, depth * 4);
-		if (p->first_child != TB_NONE) {
-			p = c->procs[p->first_child];
+		text_proc(c, p, k, top, out, depth * 4);
+		i = next_shown(c, k, p->first_child);
+		if (i != TB_NONE) {
+			p = c->procs[i];
 			depth++;
 			continue;
 		}
-		while (p != root && p->next_sibling == TB_NONE) {
+		while (p != root && next_shown(c, k, p->next_sibling) == TB_NONE) {
 			p = c->procs[p->parent];
 			depth--;
 		}
 		if (p == root)
 			return;
-		p = c->procs[p->next_sibling];
+		p = c->procs[next_shown(c, k, p->next_sibling)];
 	}
 }
 
 struct totals {
 	uint64_t allocs, frees, bytes, leak_blocks, leak_bytes, chunks, chunk_mapped;
+	uint64_t libc_blocks, libc_bytes;
 	uint64_t cross, inherited, reused, dbl, invalid, unknown;
 };
 
@@ -410,6 +760,8 @@ static struct totals totals(const struct correlator *c)
 	for (uint32_t i = 0; i < c->nprocs; i++) {
 		s.leak_blocks += c->procs[i]->leak_blocks;
 		s.leak_bytes += c->procs[i]->leak_bytes;
+		s.libc_blocks += c->procs[i]->libc_leak_blocks;
+		s.libc_bytes += c->procs[i]->libc_leak_bytes;
 		s.chunks += c->procs[i]->chunks;
 		s.chunk_mapped += c->procs[i]->chunk_mapped;
 	}
@@ -427,6 +779,9 @@ static void text_totals(const struct correlator *c, const struct run_view *v, FI
 	fprintf(out, "frees: %" PRIu64 " cross-thread, %" PRIu64 " inherited, %" PRIu64
 		" double, %" PRIu64 " invalid, %" PRIu64 " unknown origin; %" PRIu64
 		" addresses reused\n", s.cross, s.inherited, s.dbl, s.invalid, s.unknown, s.reused);
+	if (s.libc_blocks)
+		fprintf(out, "kept by the C library (not in the leaks above): %" PRIu64 " blocks (%"
+			PRIu64 " B)\n", s.libc_blocks, s.libc_bytes);
 	fprintf(out, "processes still running: %zu\n", correlator__live_processes(c));
 	if (v->lost)
 		fprintf(out, "events lost: %" PRIu64 "\n", v->lost);
@@ -449,29 +804,44 @@ static bool quiet_attached(const struct correlator *c, const struct tb_process *
 
 int report__text(const struct correlator *c, const struct tb_run_info *run, FILE *out)
 {
+	uint8_t *skip;
+	struct proc_cut k;
 	struct run_view v;
 	uint32_t quiet = 0;
 
 	if (!c || !out)
 		return -EINVAL;
 	v = run_view(c, run);
+	skip = calloc(c->nprocs + 1, 1);
+	if (!skip)
+		return -ENOMEM;
+	/* -a watches every process: the idle ones would bury the rest */
+	for (uint32_t i = 0; i < c->nprocs; i++) {
+		skip[i] = c->procs[i]->parent == TB_NONE && quiet_attached(c, c->procs[i]);
+		quiet += skip[i];
+	}
+	if (proc_cut(c, v.top, skip, &k)) {
+		free(skip);
+		return -ENOMEM;
+	}
 	text_header(c, &v, out);
 	for (uint32_t i = 0; i < c->nprocs; i++) {
-		if (c->procs[i]->parent != TB_NONE)
+		if (c->procs[i]->parent != TB_NONE || skip[i] || !k.shown[i])
 			continue;
-		/* -a watches every process: the idle ones would bury the rest */
-		if (quiet_attached(c, c->procs[i])) {
-			quiet++;
-			continue;
-		}
 		fputc('\n', out);
-		text_tree(c, c->procs[i], out);
+		text_tree(c, c->procs[i], &k, v.top, out);
+	}
+	if (k.nrest) {
+		fputc('\n', out);
+		text_more(out, 0, k.nrest, "process", "processes", &k.rest);
 	}
 	if (quiet)
 		fprintf(out, "\n%" PRIu32 " more process%s watched made no allocator call\n", quiet,
 			quiet == 1 ? "" : "es");
 	fputc('\n', out);
 	text_totals(c, &v, out);
+	cut_free(&k);
+	free(skip);
 	return ferror(out) ? -EIO : 0;
 }
 
@@ -482,27 +852,37 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *
  * { "command": str, "duration_ns": n, "events": n, "events_lost": n, "attached": bool,
  *   "sample_every": n, "events_out_of_order": n, "exit_status": n | null,
- *   "totals": { "processes", "threads", "allocations", "frees", "bytes_requested",
+ *   "totals": { "processes", "threads" (a thread that exec'd counts once, though each
+ *               image lists it), "allocations", "frees", "bytes_requested",
  *               "leaked_blocks", "leaked_bytes", "mmap_chunks", "mmap_chunk_bytes_mapped",
  *               "cross_thread_frees", "inherited_frees", "reused", "double_frees",
- *               "invalid_frees", "unknown_origin_frees": n },
+ *               "invalid_frees", "unknown_origin_frees", "libc_kept_blocks",
+ *               "libc_kept_bytes": n },
  *   "processes": [ {                      in creation order; "id" is the index here
  *       "id": n, "pid": n, "parent": id | null, "children": [id], "comm": str,
  *       "exe": str | null, "attached": bool, "probed_late_ns": n | null,
  *       "state": "running" | "exited",
  *       "exit_status": n | null, "exit_detail": str | null, "start_ns": n, "end_ns": n | null,
  *       "execs": n, "threads_created": n, "live_blocks": n,
- *       "threads": [ { "label": "T0", "tid": n, "comm": str, "exited": bool,
+ *       "images": [ { "how": "exec" | "fork" | "attach", "exe": str | null,
+ *           "args": str | null, "comm": str, "start_ns": n, "end_ns": n | null,
+ *           "threads": n } ],       one per program the process ran, in order
+ *       "threads": [ { "label": "T0", "image": n, "tid": n, "comm": str, "exited": bool,
  *           "allocations", "failed", "frees", "bytes_requested", "live_bytes",
  *           "peak_live_bytes": n, "spacing": n | null, "cross_thread_frees",
  *           "inherited_frees", "reused", "double_frees", "invalid_frees",
  *           "unknown_origin_frees": n, "arenas": ["heap" | "0x..."] } ],
  *       "leaks": [ { "size": n, "count": n } ], "leaked_blocks", "leaked_bytes",
+ *       "libc_kept": [ { "size": n, "count": n } ], "libc_kept_blocks", "libc_kept_bytes",
  *       "inherited_leaked_blocks", "inherited_leaked_bytes": n,
  *       "arenas": [ { "kind": "heap" | "arena", "base": "0x...", "extends": "0x..." | null,
  *           "owner": { "pid", "tid" } | null, "inherited": bool, "blocks", "bytes": n,
  *           "threads": [ { "pid", "tid", "blocks", "bytes", "first_ns", "last_ns": n } ] } ],
  *       "mmap_chunks": { "count", "bytes_requested", "bytes_mapped", "largest": n } } ] }
+ *
+ * Leaks are the program's blocks live at its exit, most bytes first; libc_kept are
+ * the blocks the C library or ld.so allocated for itself and kept (flag `libc`).
+ * Labels (T0...) count from 0 in each image. Nothing is cut by --top here.
  *
  * Addresses are hex strings (JSON numbers lose precision past 2^53). Strings are
  * UTF-8: bytes that are not valid UTF-8 are written as \u00XX, one per byte.
@@ -647,6 +1027,7 @@ static void json_thread(struct jw *w, const struct tb_process *p, const struct t
 	snprintf(label, sizeof(label), "T%" PRIu32, t->label);
 	jw_open(w, NULL, '{');
 	jw_str(w, "label", label, sizeof(label));
+	jw_u64(w, "image", t->image);
 	jw_u64(w, "tid", t->tid);
 	jw_str(w, "comm", t->comm, TB_COMM_LEN);
 	jw_bool(w, "exited", t->exited);
@@ -722,18 +1103,26 @@ static void json_arenas(struct jw *w, const struct correlator *c, const struct t
 	jw_close(w, ']');
 }
 
-static void json_memory(struct jw *w, const struct tb_process *p)
+static void json_leaks(struct jw *w, const char *key, const struct tb_leak *v, uint32_t n)
 {
-	jw_open(w, "leaks", '[');
-	for (uint32_t i = 0; i < p->nleaks; i++) {
+	jw_open(w, key, '[');
+	for (uint32_t i = 0; i < n; i++) {
 		jw_open(w, NULL, '{');
-		jw_u64(w, "size", p->leaks[i].size);
-		jw_u64(w, "count", p->leaks[i].count);
+		jw_u64(w, "size", v[i].size);
+		jw_u64(w, "count", v[i].count);
 		jw_close(w, '}');
 	}
 	jw_close(w, ']');
+}
+
+static void json_memory(struct jw *w, const struct tb_process *p)
+{
+	json_leaks(w, "leaks", p->leaks, p->nleaks);
 	jw_u64(w, "leaked_blocks", p->leak_blocks);
 	jw_u64(w, "leaked_bytes", p->leak_bytes);
+	json_leaks(w, "libc_kept", p->libc_leaks, p->nlibc_leaks);
+	jw_u64(w, "libc_kept_blocks", p->libc_leak_blocks);
+	jw_u64(w, "libc_kept_bytes", p->libc_leak_bytes);
 	jw_u64(w, "inherited_leaked_blocks", p->inherited_leak_blocks);
 	jw_u64(w, "inherited_leaked_bytes", p->inherited_leak_bytes);
 	jw_open(w, "mmap_chunks", '{');
@@ -784,11 +1173,34 @@ static void json_proc_life(struct jw *w, const struct tb_process *p)
 	jw_u64(w, "live_blocks", proc_live_blocks(p));
 }
 
+static void json_images(struct jw *w, const struct tb_process *p)
+{
+	jw_open(w, "images", '[');
+	for (uint32_t i = 0; i < p->nimages; i++) {
+		const struct tb_image *im = &p->images[i];
+
+		jw_open(w, NULL, '{');
+		jw_str(w, "how", im->exec ? "exec" : p->attached && !i ? "attach" : "fork", 7);
+		jw_str(w, "exe", im->exe, TB_PATH_LEN);
+		jw_str(w, "args", im->args, SIZE_MAX);
+		jw_str(w, "comm", im->comm, TB_COMM_LEN);
+		jw_u64(w, "start_ns", im->start_ts);
+		if (im->end_ts)
+			jw_u64(w, "end_ns", im->end_ts);
+		else
+			jw_raw(w, "end_ns", "null");
+		jw_u64(w, "threads", report__image_end(p, i) - im->first_thread);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+}
+
 static void json_proc(struct jw *w, const struct correlator *c, const struct tb_process *p)
 {
 	jw_open(w, NULL, '{');
 	json_proc_identity(w, c, p);
 	json_proc_life(w, p);
+	json_images(w, p);
 	jw_open(w, "threads", '[');
 	for (uint32_t i = 0; i < p->nthreads; i++)
 		json_thread(w, p, c->threads[p->threads[i]]);
@@ -804,7 +1216,7 @@ static void json_totals(struct jw *w, const struct correlator *c)
 
 	jw_open(w, "totals", '{');
 	jw_u64(w, "processes", c->nprocs);
-	jw_u64(w, "threads", c->nthreads);
+	jw_u64(w, "threads", report__tasks(c));
 	jw_u64(w, "allocations", s.allocs);
 	jw_u64(w, "frees", s.frees);
 	jw_u64(w, "bytes_requested", s.bytes);
@@ -818,6 +1230,8 @@ static void json_totals(struct jw *w, const struct correlator *c)
 	jw_u64(w, "double_frees", s.dbl);
 	jw_u64(w, "invalid_frees", s.invalid);
 	jw_u64(w, "unknown_origin_frees", s.unknown);
+	jw_u64(w, "libc_kept_blocks", s.libc_blocks);
+	jw_u64(w, "libc_kept_bytes", s.libc_bytes);
 	jw_close(w, '}');
 }
 

@@ -17,7 +17,30 @@ struct tb_run_info {
 	int exit_status;	/* 0..255, or 128+signal */
 	unsigned sample_every;	/* --sample N; 1: sampled at a rate the caller does not know */
 	uint64_t out_of_order;	/* records the merge met after a later one (CPU clocks disagreed) */
+	unsigned top;		/* --top: entries shown per list in text and Markdown; 0 = all */
 };
+
+struct tb_process;
+
+/* ---- shared by the text and Markdown reports ---- */
+
+/* A process's or image's calls: what a line that stands for cut rows adds up. */
+struct tb_proc_sums {
+	uint64_t allocs, frees, bytes;
+};
+
+/*
+ * Sets keep[i] for the `top` entries with the largest key (the earlier one on
+ * a tie), and for every entry when top is 0 or n <= top. Returns how many.
+ */
+int report__pick(const uint64_t *key, uint32_t n, unsigned top, uint8_t *keep);
+/* Calls of p's threads from..to (indices in p->threads; to is clamped). */
+void report__proc_sums(const struct correlator *c, const struct tb_process *p, uint32_t from,
+		       uint32_t to, struct tb_proc_sums *s);
+/* Threads (tasks) seen: one that exec'd is one thread, though each image lists it. */
+uint32_t report__tasks(const struct correlator *c);
+/* One past the last of image k's threads in p->threads. */
+uint32_t report__image_end(const struct tb_process *p, uint32_t k);
 
 int report__text(const struct correlator *c, const struct tb_run_info *run, FILE *out);
 int report__json(const struct correlator *c, const struct tb_run_info *run, FILE *out);

@@ -10,7 +10,6 @@
 #include "model.h"
 
 #define MD_LIST_MAX 8		/* threads named in one sentence before "and N more" */
-#define MD_PROCS_MAX 12		/* processes described one by one */
 #define MD_WHAT 32		/* a region's name in the layout diagram */
 #define MD_BOX (MD_WHAT + 12)	/* inner width of its box: the name and its size */
 
@@ -116,7 +115,7 @@ static void md_title(const struct correlator *c, const struct tb_run_info *run, 
 		gnu_get_libc_version());
 	fprintf(out, "- Run: %" PRIu64 " events in %.3f s, %" PRIu32 " process%s, %" PRIu32
 		" thread%s", events, ns / 1e9, c->nprocs, c->nprocs == 1 ? "" : "es",
-		c->nthreads, md_s(c->nthreads));
+		report__tasks(c), md_s(report__tasks(c)));
 	if (run->have_status)
 		fprintf(out, "; the command exited with status %d", run->exit_status);
 	fputs(".\n", out);
@@ -310,6 +309,33 @@ static void md_find_spacing(const struct correlator *c, const struct tb_process 
 	fputs(".\n", out);
 }
 
+/* ---- findings: images ---------------------------------------------------------------------- */
+
+/* A process that exec'd ran several programs: each with its arguments and its own calls. */
+static void md_find_images(const struct correlator *c, const struct tb_process *p, FILE *out)
+{
+	struct tb_proc_sums s;
+
+	if (p->nimages < 2)
+		return;
+	fprintf(out, "- Process %" PRIu32 " ran %" PRIu32 " programs in turn:", p->pid,
+		p->nimages);
+	for (uint32_t i = 0; i < p->nimages; i++) {
+		const struct tb_image *im = &p->images[i];
+
+		report__proc_sums(c, p, im->first_thread, report__image_end(p, i), &s);
+		fprintf(out, "%s ", i ? ";" : "");
+		if (im->args)
+			md_code(out, im->args, SIZE_MAX);
+		else
+			md_code(out, im->exe ? im->exe : im->comm, TB_PATH_LEN);
+		fprintf(out, " (%s, %" PRIu64 " allocation%s, %" PRIu64 " free%s)",
+			im->exec ? "exec" : "as forked", s.allocs, md_s(s.allocs), s.frees,
+			md_s(s.frees));
+	}
+	fputs(".\n", out);
+}
+
 /* ---- findings: frees, chunks, leaks, errors ------------------------------------------------ */
 
 static void md_find_frees(const struct correlator *c, const struct tb_process *p, FILE *out)
@@ -357,7 +383,25 @@ static void md_end_text(const struct tb_process *p, FILE *out)
 		fprintf(out, "exited with status %d", p->exit_status);
 }
 
-static void md_find_leaks(const struct correlator *c, const struct tb_process *p, FILE *out)
+/* Sizes by bytes, most first, the --top of them; the rest summed. */
+static void md_leak_list(const struct tb_leak *v, uint32_t n, unsigned top, FILE *out)
+{
+	uint64_t blocks = 0, bytes = 0;
+	uint32_t i;
+
+	for (i = 0; i < n && (!top || i < top); i++)
+		fprintf(out, "%s %" PRIu64 " x %" PRIu64 " B", i ? "," : "", v[i].count, v[i].size);
+	for (uint32_t k = i; k < n; k++) {
+		blocks += v[k].count;
+		bytes += v[k].count * v[k].size;
+	}
+	if (i < n)
+		fprintf(out, " and %" PRIu32 " more size%s (%" PRIu64 " block%s, %" PRIu64 " B)",
+			n - i, md_s(n - i), blocks, md_s(blocks), bytes);
+}
+
+static void md_find_leaks(const struct correlator *c, const struct tb_process *p, unsigned top,
+			  FILE *out)
 {
 	fputs("- ", out);
 	md_proc_name(c, p, out);
@@ -373,11 +417,13 @@ static void md_find_leaks(const struct correlator *c, const struct tb_process *p
 		fprintf(out, " and %s %" PRIu64 " block%s (%" PRIu64 " B)%s:",
 			p->exit_detail ? "still held" : "left", p->leak_blocks, md_s(p->leak_blocks),
 			p->leak_bytes, p->exit_detail ? "" : " unfreed");
-	for (uint32_t i = 0; i < p->nleaks && i < MD_LIST_MAX; i++)
-		fprintf(out, "%s %" PRIu64 " x %" PRIu64 " B", i ? "," : "", p->leaks[i].count,
-			p->leaks[i].size);
-	if (p->nleaks > MD_LIST_MAX)
-		fputs(", ...", out);
+	md_leak_list(p->leaks, p->nleaks, top, out);
+	if (p->libc_leak_blocks) {
+		fprintf(out, "; the C library kept %" PRIu64 " block%s (%" PRIu64 " B) of its own,"
+			" which are not the program's leaks (CSV flag `libc`):", p->libc_leak_blocks,
+			md_s(p->libc_leak_blocks), p->libc_leak_bytes);
+		md_leak_list(p->libc_leaks, p->nlibc_leaks, top, out);
+	}
 	if (p->inherited_leak_blocks)
 		fprintf(out, "; it never freed %" PRIu64 " inherited blocks (%" PRIu64 " B)",
 			p->inherited_leak_blocks, p->inherited_leak_bytes);
@@ -405,8 +451,32 @@ static void md_find_errors(const struct correlator *c, uint64_t lost, FILE *out)
 		fputs("- Events lost: 0.\n", out);
 }
 
+/* The --top processes with the most bytes requested; NULL when out of memory (then all). */
+static uint8_t *md_pick_procs(const struct correlator *c, unsigned top, uint32_t *shown)
+{
+	uint64_t *key = malloc((c->nprocs + 1) * sizeof(*key));
+	uint8_t *keep = malloc(c->nprocs + 1);
+	struct tb_proc_sums s;
+
+	*shown = c->nprocs;
+	if (!key || !keep) {
+		free(key);
+		free(keep);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < c->nprocs; i++) {
+		report__proc_sums(c, c->procs[i], 0, UINT32_MAX, &s);
+		key[i] = s.bytes;
+	}
+	*shown = report__pick(key, c->nprocs, top, keep);
+	free(key);
+	return keep;
+}
+
 static void md_findings(const struct correlator *c, const struct tb_run_info *run, FILE *out)
 {
+	uint32_t shown;
+	uint8_t *keep = md_pick_procs(c, run->top, &shown);
 	uint64_t chunks = 0;
 
 	fputs("## Findings\n\n", out);
@@ -414,18 +484,21 @@ static void md_findings(const struct correlator *c, const struct tb_run_info *ru
 		const struct tb_process *p = c->procs[i];
 
 		chunks += p->chunks;
-		if (i >= MD_PROCS_MAX)
+		if (keep && !keep[i])
 			continue;
+		md_find_images(c, p, out);
 		md_find_arenas(c, p, out);
 		md_find_shared(c, p, out);
 		md_find_spacing(c, p, out);
 		md_find_frees(c, p, out);
 		md_find_chunks(p, out);
-		md_find_leaks(c, p, out);
+		md_find_leaks(c, p, run->top, out);
 	}
-	if (c->nprocs > MD_PROCS_MAX)
-		fprintf(out, "- %" PRIu32 " more processes are not described here; `--summary` and"
-			" `--summary-json` list them all.\n", c->nprocs - MD_PROCS_MAX);
+	free(keep);
+	if (shown < c->nprocs)
+		fprintf(out, "- %" PRIu32 " more processes, which requested fewer bytes, are not"
+			" described here (`--top 0` describes all); `--summary-json` lists them"
+			" all.\n", c->nprocs - shown);
 	if (!chunks)
 		fputs("- No block got a direct mmap chunk.\n", out);
 	md_find_errors(c, run->lost > c->lost ? run->lost : c->lost, out);
@@ -639,17 +712,21 @@ static void md_layout_proc(const struct correlator *c, const struct tb_process *
 	free(l.v);
 }
 
-static void md_layout(const struct correlator *c, FILE *out)
+static void md_layout(const struct correlator *c, unsigned top, FILE *out)
 {
+	uint32_t shown;
+	uint8_t *keep = md_pick_procs(c, top, &shown);
+
 	fputs("## Address-space layout\n\n"
 	      "Low addresses first. Thread arenas are drawn at their 64 MiB reservation; only the"
 	      " part in use is readable and writable. The right column says whose blocks lie"
 	      " there (T0 is the main thread; pid/tid is a thread of the parent).\n\n", out);
-	for (uint32_t i = 0; i < c->nprocs && i < MD_PROCS_MAX; i++)
-		md_layout_proc(c, c->procs[i], out);
-	if (c->nprocs > MD_PROCS_MAX)
-		fprintf(out, "%" PRIu32 " more processes are not drawn.\n\n",
-			c->nprocs - MD_PROCS_MAX);
+	for (uint32_t i = 0; i < c->nprocs; i++)
+		if (!keep || keep[i])
+			md_layout_proc(c, c->procs[i], out);
+	free(keep);
+	if (shown < c->nprocs)
+		fprintf(out, "%" PRIu32 " more processes are not drawn.\n\n", c->nprocs - shown);
 }
 
 int report__markdown(const struct correlator *c, const struct tb_run_info *run, FILE *out)
@@ -662,7 +739,7 @@ int report__markdown(const struct correlator *c, const struct tb_run_info *run, 
 		run = &none;
 	md_title(c, run, out);
 	md_findings(c, run, out);
-	md_layout(c, out);
+	md_layout(c, run->top, out);
 	fputs("## What this means\n\n_to be written from this run_\n\n"
 	      "## Follow-up questions\n\n_to be written from this run_\n", out);
 	return ferror(out) ? -EIO : 0;

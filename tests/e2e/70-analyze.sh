@@ -94,11 +94,12 @@ check_says() {
 live_vs_analyze() { # program and arguments
 	local what="$*" prog=$1 rc
 	shift
-	$TLSBPF -q --csv "$T/live.csv" --summary "$T/live.txt" --summary-json "$T/live.json" \
-		-- "$PROGS/$prog" "$@" >/dev/null 2>"$T/live.err"
+	# --top 0: every thread row in the text, to compare with the JSON's
+	$TLSBPF -q --top 0 --csv "$T/live.csv" --summary "$T/live.txt" \
+		--summary-json "$T/live.json" -- "$PROGS/$prog" "$@" >/dev/null 2>"$T/live.err"
 	rc=$?
 	check "$what: live run exits 0 (got $rc)" [ "$rc" -eq 0 ]
-	$TLSBPF analyze --summary-json "$T/an.json" --summary "$T/an.txt" "$T/live.csv" \
+	$TLSBPF analyze --top 0 --summary-json "$T/an.json" --summary "$T/an.txt" "$T/live.csv" \
 		2>"$T/an.err"
 	rc=$?
 	check "$what: analyze of its CSV exits 0 (got $rc) $(head -c 160 "$T/an.err")" [ "$rc" -eq 0 ]

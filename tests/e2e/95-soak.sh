@@ -107,8 +107,10 @@ tot = j['totals']
 print(f"{len(said)} threads, {sum(d['allocs'] for d in said.values())} allocations and "
       f"{sum(d['live'] for d in said.values())} live blocks said; {len(bad)} threads differ; "
       f"totals {tot['allocations']} allocations = {tot['frees']} frees + "
-      f"{tot['leaked_blocks']} live at the end; {j['events_lost']} lost")
-sys.exit(0 if said and not bad and tot['allocations'] == tot['frees'] + tot['leaked_blocks']
+      f"{tot['leaked_blocks']} live at the end + {tot['libc_kept_blocks']} kept by the C library; "
+      f"{j['events_lost']} lost")
+sys.exit(0 if said and not bad and tot['allocations'] == tot['frees'] + tot['leaked_blocks'] +
+         tot['libc_kept_blocks']
          and j['events_lost'] == 0 else 1)
 PY
 
@@ -140,8 +142,10 @@ side = [t for t in p['threads'] if t['tid'] != p['pid']]
 good = sum(1 for t in side if t['allocations'] == 1000 and t['frees'] == 1000)
 tot = j['totals']
 print(f"{rounds} rounds, {len(side)} threads (want {4 * rounds}), {good} with 1000/1000; totals "
-      f"{tot['allocations']} allocations = {tot['frees']} frees + {tot['leaked_blocks']} live; "
+      f"{tot['allocations']} allocations = {tot['frees']} frees + {tot['leaked_blocks']} live + "
+      f"{tot['libc_kept_blocks']} kept by the C library; "
       f"{j['events_lost']} lost")
 sys.exit(0 if len(side) == good == 4 * rounds and j['events_lost'] == 0 and
-         tot['allocations'] == tot['frees'] + tot['leaked_blocks'] else 1)
+         tot['allocations'] == tot['frees'] + tot['leaked_blocks'] + tot['libc_kept_blocks']
+         else 1)
 PY
