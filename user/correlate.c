@@ -295,7 +295,7 @@ static struct tb_thread *thread_new(struct correlator *c, struct tb_process *p, 
 	t->proc = p->index;
 	t->index = c->nthreads;
 	t->label = p->nthreads;
-	t->cur_arena = TB_NONE;
+	t->cur_arena = t->cur_proc = TB_NONE;
 	t->attached = attached;
 	t->start_ts = ts;
 	set_comm(t->comm, comm);
@@ -335,7 +335,7 @@ static struct tb_process *proc_alloc(struct correlator *c, uint32_t pid, uint64_
 	p->pid = pid;
 	p->index = c->nprocs;
 	p->parent = p->first_child = p->last_child = p->next_sibling = TB_NONE;
-	p->heap_arena = p->mem_of = TB_NONE;
+	p->heap_arena = p->mem_of = p->ran_in = TB_NONE;
 	p->loss_gen = c->loss_gen;
 	p->start_ts = ts;
 	set_comm(p->comm, comm);
@@ -551,7 +551,7 @@ static uint32_t arena_from_reservation(struct tb_process *p, struct tb_thread *t
 				       uint64_t base, uint64_t ts, uint32_t *flags)
 {
 	uint32_t a = arena_new(p, base, t->index, ts);
-	uint32_t cur = t->cur_arena;
+	uint32_t cur = t->cur_proc == p->index ? t->cur_arena : TB_NONE;
 
 	if (a == TB_NONE)
 		return TB_NONE;
@@ -654,9 +654,10 @@ static void arena_attach(struct tb_process *p, struct tb_thread *t, uint32_t ai,
 		memset(&a->users[idx], 0, sizeof(a->users[idx]));
 		a->users[idx].thread = me;
 		a->users[idx].first_ts = ts;
-		t->arenas[t->narenas++] = ai;
+		t->arenas[t->narenas++] = (struct tb_thread_arena){ p->index, ai };
 	}
 	t->cur_arena = ai;
+	t->cur_proc = p->index;
 	t->cur_user = idx;
 }
 
@@ -671,9 +672,10 @@ static void arena_serve(struct tb_process *p, struct tb_thread *t, uint32_t ai, 
 	/* The main arena exists before any thread allocates: its first user owns it. */
 	if (a->owner == TB_NONE && a->is_heap && !a->seeded)
 		a->owner = t->index;
-	if (t->cur_arena != ai)
+	/* a vfork child's thread moves from its parent's arenas to its own at exec */
+	if (t->cur_arena != ai || t->cur_proc != p->index)
 		arena_attach(p, t, ai, ts);
-	if (t->cur_arena != ai)
+	if (t->cur_arena != ai || t->cur_proc != p->index)
 		return;
 	u = &a->users[t->cur_user];
 	u->blocks++;
@@ -1095,6 +1097,7 @@ static struct tb_process *proc_fork(struct correlator *c, struct tb_process *par
 	if (e->sysflags & TB_CLONE_VM) {
 		/* vfork, posix_spawn: no copy, the child runs in its parent's memory until exec */
 		p->mem_of = parent->mem_of != TB_NONE ? parent->mem_of : parent->index;
+		p->ran_in = p->mem_of;
 	} else if (copy_arenas(p, parent) || copy_memory(p, parent)) {
 		p->partial = 1; /* what could not be copied is unknown, not invalid */
 		if (p->heap_arena == TB_NONE && proc_new_image(p, e->ts_ns))
@@ -1272,12 +1275,22 @@ static int on_task_event(struct correlator *c, struct tb_event *e)
 	return 1;
 }
 
-/* Whose address space a call lands in: a vfork child's is its parent's, while it lives. */
+/*
+ * Whose address space a call lands in: a vfork child's is its parent's. A
+ * CLONE_VM child can outlive the process whose memory it shares; the blocks
+ * went with that process's record, so what the child frees then is unknown,
+ * not invalid.
+ */
 static struct tb_process *memory_of(struct correlator *c, struct tb_process *p)
 {
 	struct tb_process *m = p->mem_of == TB_NONE ? NULL : c->procs[p->mem_of];
 
-	return m && !m->exited ? m : p;
+	if (m && m->exited) {
+		p->mem_of = TB_NONE;
+		p->partial = 1;
+		return p;
+	}
+	return m ? m : p;
 }
 
 static void on_memory_event(struct correlator *c, struct tb_process *p, struct tb_thread *t,

@@ -94,12 +94,23 @@ struct tb_spacing {
 	uint64_t delta, count;
 };
 
+/*
+ * An arena a thread was served from. A vfork or CLONE_VM child runs in its
+ * parent's memory, so its threads' arenas may be another process's: `proc`
+ * says whose arena table `arena` indexes.
+ */
+struct tb_thread_arena {
+	uint32_t proc;		/* process index */
+	uint32_t arena;		/* arena index in that process */
+};
+
 struct tb_thread {
 	uint32_t pid, tid;
 	uint32_t index;		/* in correlator.threads */
 	uint32_t proc;		/* process index */
 	uint32_t label;		/* printed T<label>: 0 is the main thread */
 	uint32_t cur_arena;	/* arena index it last allocated from, or TB_NONE */
+	uint32_t cur_proc;	/* process index whose arenas cur_arena indexes */
 	uint32_t cur_user;	/* its slot in that arena's users */
 	uint8_t exited;
 	uint8_t attached;	/* running before the model saw it */
@@ -111,7 +122,7 @@ struct tb_thread {
 	uint64_t internal_frees;	/* the library re-freeing its own cache: not the program's */
 	uint64_t last_addr;
 	struct tb_spacing spacing[TB_SPACING_SLOTS];
-	uint32_t *arenas;	/* arena indices it was served from, first use first */
+	struct tb_thread_arena *arenas;	/* arenas it was served from, first use first */
 	uint32_t narenas, cap_arenas;
 };
 
@@ -130,6 +141,8 @@ struct tb_process {
 	uint32_t loss_gen;	/* correlator loss generation when its history began */
 	uint32_t mem_of;	/* vfork/CLONE_VM child until its exec: the process whose memory
 				   it runs in, or TB_NONE */
+	uint32_t ran_in;	/* the last process whose memory it ran in, kept after exec and
+				   exit for the report; TB_NONE if it always had its own */
 	uint8_t exited;
 	uint8_t attached;	/* seeded, or first seen in the middle of its life */
 	uint8_t partial;	/* history incomplete: unknown frees are not invalid */
@@ -185,6 +198,46 @@ struct correlator {
 static inline const struct tb_thread *model_thread(const struct correlator *c, uint32_t i)
 {
 	return i == TB_NONE || i >= c->nthreads ? NULL : c->threads[i];
+}
+
+/* The k-th arena thread i was served from, and its process in *owner; NULL if none. */
+static inline const struct tb_arena *model_thread_arena(const struct correlator *c,
+						       const struct tb_thread *t, uint32_t k,
+						       const struct tb_process **owner)
+{
+	const struct tb_process *p;
+
+	if (k >= t->narenas || t->arenas[k].proc >= c->nprocs)
+		return NULL;
+	p = c->procs[t->arenas[k].proc];
+	if (t->arenas[k].arena >= p->narenas)
+		return NULL;
+	if (owner)
+		*owner = p;
+	return &p->arenas[t->arenas[k].arena];
+}
+
+/*
+ * The k-th arena thread t was served from, as the report names it: "heap" or
+ * the base "0x...", prefixed "PID:" when it is another process's (a vfork or
+ * CLONE_VM child's blocks live in its parent's arenas). Returns 0 if none.
+ */
+static inline int model_thread_arena_label(const struct correlator *c, const struct tb_thread *t,
+					   uint32_t k, char *buf, size_t cap)
+{
+	const struct tb_process *o = NULL;
+	const struct tb_arena *a = model_thread_arena(c, t, k, &o);
+	char pid[16] = "";
+
+	if (!a)
+		return 0;
+	if (o->index != t->proc)
+		snprintf(pid, sizeof(pid), "%" PRIu32 ":", o->pid);
+	if (a->is_heap)
+		snprintf(buf, cap, "%sheap", pid);
+	else
+		snprintf(buf, cap, "%s0x%" PRIx64, pid, a->base);
+	return 1;
 }
 
 /* "T2" for a thread of p, "pid/tid" for one of another process (a parent's, via fork). */

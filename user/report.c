@@ -192,7 +192,8 @@ static void proc_end_text(const struct tb_process *p, char *buf, size_t cap)
 		snprintf(buf, cap, "exited with status %d", p->exit_status);
 }
 
-static void text_proc_title(const struct tb_process *p, FILE *out, int ind)
+static void text_proc_title(const struct correlator *c, const struct tb_process *p, FILE *out,
+			    int ind)
 {
 	char comm[TB_COMM_LEN * 4 + 1], exe[TB_PATH_LEN * 4 + 1], how[TB_PATH_LEN * 4 + 32];
 
@@ -204,6 +205,9 @@ static void text_proc_title(const struct tb_process *p, FILE *out, int ind)
 	if (p->attached)
 		fprintf(out, "%*s  running before it was watched: its older blocks are unknown\n",
 			ind, "");
+	if (p->ran_in < c->nprocs)
+		fprintf(out, "%*s  ran in the memory of process %" PRIu32 " (vfork or CLONE_VM): "
+			"its blocks from then are counted there\n", ind, "", c->procs[p->ran_in]->pid);
 	if (p->probed_late_ns)
 		fprintf(out, "%*s  its allocator was probed %.1f ms after its exec: calls in between "
 			"are not seen\n", ind, "", p->probed_late_ns / 1e6);
@@ -211,31 +215,27 @@ static void text_proc_title(const struct tb_process *p, FILE *out, int ind)
 		"\n", ind, "", p->threads_created, p->children, p->execs);
 }
 
-static void thread_arenas_text(const struct tb_process *p, const struct tb_thread *t, char *buf,
+static void thread_arenas_text(const struct correlator *c, const struct tb_thread *t, char *buf,
 			       size_t cap)
 {
+	char one[40];
 	size_t o = 0;
 
 	buf[0] = '\0';
-	for (uint32_t i = 0; i < t->narenas && o + 24 < cap; i++) {
-		const struct tb_arena *a = &p->arenas[t->arenas[i]];
-
-		if (a->is_heap)
-			o += snprintf(buf + o, cap - o, "%sheap", i ? "," : "");
-		else
-			o += snprintf(buf + o, cap - o, "%s0x%" PRIx64, i ? "," : "", a->base);
-	}
+	for (uint32_t i = 0; i < t->narenas && o + sizeof(one) < cap; i++)
+		if (model_thread_arena_label(c, t, i, one, sizeof(one)))
+			o += snprintf(buf + o, cap - o, "%s%s", o ? "," : "", one);
 	if (!o)
 		snprintf(buf, cap, "-");
 }
 
-static void text_thread_row(struct table *tb, const struct tb_process *p,
+static void text_thread_row(struct table *tb, const struct correlator *c,
 			    const struct tb_thread *t)
 {
 	char comm[TB_COMM_LEN * 4 + 1], arenas[400];
 	uint64_t sp = thread_spacing(t);
 
-	thread_arenas_text(p, t, arenas, sizeof(arenas));
+	thread_arenas_text(c, t, arenas, sizeof(arenas));
 	table_cell(tb, "T%" PRIu32, t->label);
 	table_cell(tb, "%" PRIu32, t->tid);
 	table_cell(tb, "%s", text_escape(t->comm, TB_COMM_LEN, comm, sizeof(comm)));
@@ -269,7 +269,7 @@ static void text_threads(const struct correlator *c, const struct tb_process *p,
 
 	table_head(&tb, head);
 	for (uint32_t i = 0; i < p->nthreads; i++)
-		text_thread_row(&tb, p, c->threads[p->threads[i]]);
+		text_thread_row(&tb, c, c->threads[p->threads[i]]);
 	table_print(&tb, out, ind + 2);
 }
 
@@ -356,7 +356,7 @@ static void text_arenas(const struct correlator *c, const struct tb_process *p, 
 
 static void text_proc(const struct correlator *c, const struct tb_process *p, FILE *out, int ind)
 {
-	text_proc_title(p, out, ind);
+	text_proc_title(c, p, out, ind);
 	text_threads(c, p, out, ind);
 	text_leaks(p, out, ind);
 	text_arenas(c, p, out, ind);
@@ -488,7 +488,8 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *               "invalid_frees", "unknown_origin_frees": n },
  *   "processes": [ {                      in creation order; "id" is the index here
  *       "id": n, "pid": n, "parent": id | null, "children": [id], "comm": str,
- *       "exe": str | null, "attached": bool, "probed_late_ns": n | null,
+ *       "exe": str | null, "attached": bool, "ran_in": id | null (the process whose memory
+ *       a vfork or CLONE_VM child ran in), "probed_late_ns": n | null,
  *       "state": "running" | "exited",
  *       "exit_status": n | null, "exit_detail": str | null, "start_ns": n, "end_ns": n | null,
  *       "execs": n, "threads_created": n, "live_blocks": n,
@@ -496,7 +497,9 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *           "allocations", "failed", "frees", "bytes_requested", "live_bytes",
  *           "peak_live_bytes": n, "spacing": n | null, "cross_thread_frees",
  *           "inherited_frees", "reused", "double_frees", "invalid_frees",
- *           "unknown_origin_frees": n, "arenas": ["heap" | "0x..."] } ],
+ *           "unknown_origin_frees": n,
+ *           "arenas": ["heap" | "0x..." | "PID:heap" | "PID:0x..."] } ],  PID: another
+ *           process's arena, whose memory a vfork or CLONE_VM child ran in
  *       "leaks": [ { "size": n, "count": n } ], "leaked_blocks", "leaked_bytes",
  *       "inherited_leaked_blocks", "inherited_leaked_bytes": n,
  *       "arenas": [ { "kind": "heap" | "arena", "base": "0x...", "extends": "0x..." | null,
@@ -640,9 +643,9 @@ static void json_thread_counts(struct jw *w, const struct tb_thread *t)
 	jw_u64(w, "unknown_origin_frees", t->unknown_frees);
 }
 
-static void json_thread(struct jw *w, const struct tb_process *p, const struct tb_thread *t)
+static void json_thread(struct jw *w, const struct correlator *c, const struct tb_thread *t)
 {
-	char label[16];
+	char label[16], arena[40];
 
 	snprintf(label, sizeof(label), "T%" PRIu32, t->label);
 	jw_open(w, NULL, '{');
@@ -652,14 +655,9 @@ static void json_thread(struct jw *w, const struct tb_process *p, const struct t
 	jw_bool(w, "exited", t->exited);
 	json_thread_counts(w, t);
 	jw_open(w, "arenas", '[');
-	for (uint32_t i = 0; i < t->narenas; i++) {
-		const struct tb_arena *a = &p->arenas[t->arenas[i]];
-
-		if (a->is_heap)
-			jw_str(w, NULL, "heap", 5);
-		else
-			jw_hex(w, NULL, a->base);
-	}
+	for (uint32_t i = 0; i < t->narenas; i++)
+		if (model_thread_arena_label(c, t, i, arena, sizeof(arena)))
+			jw_str(w, NULL, arena, sizeof(arena));
 	jw_close(w, ']');
 	jw_close(w, '}');
 }
@@ -760,6 +758,10 @@ static void json_proc_identity(struct jw *w, const struct correlator *c,
 	jw_str(w, "comm", p->comm, TB_COMM_LEN);
 	jw_str(w, "exe", p->exe, TB_PATH_LEN);
 	jw_bool(w, "attached", p->attached);
+	if (p->ran_in < c->nprocs)
+		jw_u64(w, "ran_in", p->ran_in);
+	else
+		jw_raw(w, "ran_in", "null");
 	if (p->probed_late_ns)
 		jw_u64(w, "probed_late_ns", p->probed_late_ns);
 	else
@@ -791,7 +793,7 @@ static void json_proc(struct jw *w, const struct correlator *c, const struct tb_
 	json_proc_life(w, p);
 	jw_open(w, "threads", '[');
 	for (uint32_t i = 0; i < p->nthreads; i++)
-		json_thread(w, p, c->threads[p->threads[i]]);
+		json_thread(w, c, c->threads[p->threads[i]]);
 	jw_close(w, ']');
 	json_memory(w, p);
 	json_arenas(w, c, p);

@@ -803,6 +803,48 @@ static void test_report(void)
 
 /* ---- fork storm and benchmark ------------------------------------------------------------ */
 
+/* A CLONE_VM child's thread was served by its parent's heap: every report names it so. */
+static void test_clone_vm_report(void)
+{
+	struct correlator *c = correlator__new();
+	struct tb_event e;
+	char *text, *json;
+
+	start_proc(c, 370);
+	mal(c, 370, 370, 24, HEAP + 0x400);
+	e = ev(TB_EV_FORK, 371, 371);
+	e.origin_pid = e.origin_tid = 370;
+	e.sysflags = 0x100; /* CLONE_VM without CLONE_THREAD */
+	run(c, e);
+	mal(c, 371, 371, 555, HEAP + 0x800);
+	task(c, TB_EV_EXIT, 371, 371, 0, 0, 0);
+	text = capture(c, NULL, 0);
+	CHECK(text && strstr(text, " 370:heap\n") && strstr(text, "ran in the memory of process 370"),
+	      "text: the child's arena is its parent's heap, and it ran in that memory");
+	json = capture(c, NULL, 1);
+	CHECK(json && json_balanced(json) && strstr(json, "\"arenas\":[\"370:heap\"]") &&
+	      strstr(json, "\"ran_in\":0"), "json: the same, and ran_in names the parent");
+	free(text);
+	free(json);
+	task(c, TB_EV_EXIT, 370, 370, 0, 0, 0);
+	CHECK_EQ_U64(c->procs[0]->leak_blocks, 2, "the child's block leaks in the parent's memory");
+	correlator__free(c);
+
+	/* A CLONE_VM child outliving its parent: the blocks went with the parent's record. */
+	c = correlator__new();
+	start_proc(c, 380);
+	mal(c, 380, 380, 24, HEAP + 0x400);
+	e = ev(TB_EV_FORK, 381, 381);
+	e.origin_pid = e.origin_tid = 380;
+	e.sysflags = 0x100;
+	run(c, e);
+	task(c, TB_EV_EXIT, 380, 380, 0, 0, 0);
+	e = fre(c, 381, 381, HEAP + 0x400);
+	CHECK(e.flags == TB_F_UNKNOWN_ORIGIN,
+	      "a shared block freed after its owner's record closed: unknown, not invalid");
+	correlator__free(c);
+}
+
 static void test_fork_storm(void)
 {
 	struct correlator *c = correlator__new();
@@ -951,6 +993,7 @@ int main(int argc, char **argv)
 	test_tombstone_bound();
 	test_stack();
 	test_report();
+	test_clone_vm_report();
 	test_fork_storm();
 	printf("%d passed, %d failed\n", check_n - check_failed, check_failed);
 	return check_done();
