@@ -543,19 +543,24 @@ static void mark_serial(struct tb_maps *ms, uint32_t i, uint8_t kind, uint32_t o
 }
 
 /*
- * A reservation the allocator made in this call became a heap. glibc keeps a
- * thread on its arena until an allocation fails there, so a new heap while the
- * thread is on a thread arena grows that arena; otherwise it is a new arena.
+ * A reservation became a heap: its first block is served. glibc keeps a thread
+ * on its arena until an allocation fails there, so a new heap made in this
+ * very call while the thread is on a thread arena grows that arena. Otherwise
+ * it is a new arena, owned by the thread that mapped it: glibc makes a
+ * thread's arena in its first allocator call, which may be a free or a
+ * realloc serving nothing from it, and a later thread may be the first one
+ * served from it.
  */
 static uint32_t arena_from_reservation(struct tb_process *p, struct tb_thread *t, uint32_t mi,
-				       uint64_t base, uint64_t ts, uint32_t *flags)
+				       uint64_t base, int made_now, uint64_t ts, uint32_t *flags)
 {
-	uint32_t a = arena_new(p, base, t->index, ts);
+	uint32_t owner = made_now ? t->index : p->maps.v[mi].creator;
+	uint32_t a = arena_new(p, base, owner, ts);
 	uint32_t cur = t->cur_proc == p->index ? t->cur_arena : TB_NONE;
 
 	if (a == TB_NONE)
 		return TB_NONE;
-	if (cur != TB_NONE && !p->arenas[cur].is_heap) {
+	if (made_now && cur != TB_NONE && !p->arenas[cur].is_heap) {
 		uint32_t root = p->arenas[cur].extends != TB_NONE ? p->arenas[cur].extends : cur;
 
 		p->arenas[a].extends = root;
@@ -593,10 +598,11 @@ static bool serves_one_block(const struct tb_map *m, const struct tb_event *e)
 }
 
 /*
- * The mmap events of a call precede its return, so a mapping that this thread
- * made during this very call and that holds the block tells what the block is:
- * a heap reservation whose pieces keep a 64 MiB-aligned base is a new arena
- * heap, anything else is a block served by its own mapping.
+ * A block in anonymous memory no block came from yet. A heap reservation whose
+ * pieces keep a 64 MiB-aligned base is an arena heap, whichever call mapped it.
+ * Otherwise the mmap events of a call precede its return, so a mapping that
+ * this thread made during this very call and that holds the block is a block
+ * served by its own mapping.
  */
 static enum tb_region classify_alloc(struct tb_process *p, struct tb_thread *t,
 				     struct tb_event *e, uint64_t *base, uint32_t *arena)
@@ -611,20 +617,21 @@ static enum tb_region classify_alloc(struct tb_process *p, struct tb_thread *t,
 		*arena = p->heap_arena;
 	if (!m)
 		return kind;
-	if (kind == TB_REG_ANON && m->creator == t->index && m->ts >= call &&
-	    m->ts <= e->ts_ns) {
+	if (kind == TB_REG_ANON) {
 		uint64_t aligned = e->addr & ~(TB_ARENA_SIZE - 1);
 		uint32_t mi = p->maps.hit, serial = m->serial; /* the next lookup moves the cache */
+		int made_now = m->creator == t->index && m->ts >= call && m->ts <= e->ts_ns;
 		struct tb_map *head = m->reserve ? maps_find(&p->maps, aligned) : NULL;
 
 		if (head && head->serial == serial) {
-			*arena = arena_from_reservation(p, t, mi, aligned, e->ts_ns, &e->flags);
+			*arena = arena_from_reservation(p, t, mi, aligned, made_now, e->ts_ns,
+							&e->flags);
 			if (*arena == TB_NONE)
 				return TB_REG_ANON;
 			*base = aligned;
 			return TB_REG_ARENA;
 		}
-		if (!serves_one_block(&p->maps.v[mi], e))
+		if (!made_now || !serves_one_block(&p->maps.v[mi], e))
 			return kind;
 		note_chunk(p, &p->maps.v[mi], e->size);
 		*base = p->maps.v[mi].start;

@@ -576,6 +576,36 @@ static void test_arena(void)
 	correlator__free(c);
 }
 
+/* glibc makes a thread's arena in its first allocator call, a free or a realloc too. */
+static void test_arena_made_in_free(void)
+{
+	struct correlator *c = correlator__new();
+	uint64_t base = 0x7f2a40000000ULL;
+	struct tb_event e;
+	struct tb_process *p;
+
+	start_proc(c, 1250);
+	mal(c, 1250, 1250, 100, HEAP + 0x400);
+	task(c, TB_EV_THREAD, 1250, 1251, 1250, 1250, 0);
+	task(c, TB_EV_THREAD, 1250, 1252, 1250, 1250, 0);
+	make_arena(c, 1250, 1251, base); /* inside the free below: tcache and arena set up */
+	fre(c, 1250, 1251, HEAP + 0x400);
+	e = mal(c, 1250, 1251, 100, base + 0x8b0);
+	CHECK(e.region == TB_REG_ARENA && e.region_base == base && e.flags == TB_F_NEW_ARENA,
+	      "arena mapped in an earlier free: arena, new_arena on its first block");
+	p = proc_of(c, 1250);
+	CHECK(p->arenas[p->narenas - 1].owner == thread_of(c, 1250, 1251)->index,
+	      "owned by the thread that mapped it");
+	make_arena(c, 1250, 1251, base + 64 * MiB);
+	task(c, TB_EV_EXIT_THREAD, 1250, 1251, 0, 0, 0);
+	e = mal(c, 1250, 1252, 100, base + 64 * MiB + 0x8b0);
+	CHECK(e.region == TB_REG_ARENA && e.flags == TB_F_NEW_ARENA &&
+	      p->arenas[p->narenas - 1].owner == thread_of(c, 1250, 1251)->index &&
+	      p->arenas[p->narenas - 1].extends == TB_NONE,
+	      "an arena first served to a later thread: a new arena of the thread that mapped it");
+	correlator__free(c);
+}
+
 static void test_mmap_chunk(void)
 {
 	struct correlator *c = correlator__new();
@@ -987,6 +1017,7 @@ int main(int argc, char **argv)
 	test_seeded();
 	test_munmap_split_and_brk();
 	test_arena();
+	test_arena_made_in_free();
 	test_mmap_chunk();
 	test_region_carved();
 	test_mremap();
