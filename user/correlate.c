@@ -435,7 +435,9 @@ static void proc_note_leaks(struct tb_process *p)
 
 		if (b->state != TB_B_LIVE)
 			continue;
-		if (b->inherited) {
+		if (b->unseen) {
+			p->unseen_blocks++;
+		} else if (b->inherited) {
 			p->inherited_leak_blocks++;
 			p->inherited_leak_bytes += b->size;
 		} else if (sizes) {
@@ -748,9 +750,56 @@ static void set_origin(const struct correlator *c, struct tb_event *e, uint32_t 
 	e->origin_tid = o ? o->tid : 0;
 }
 
+/* ---- --sample: the marks that decide which frees are recorded ---------------------------- */
+
+/* A recorded allocation marks its block: its free will be recorded. */
+static void mark_set(struct correlator *c, struct tb_process *p, const struct tb_event *e)
+{
+	if (e->flags & TB_F_SAMPLED)
+		idmap_put(&c->marks, e->addr, p->index);
+}
+
+/*
+ * A recorded free or realloc took addr's mark, whoever set it. If another
+ * process set it (the same address in another address space, a fork's copy),
+ * that process's block at addr will have its free go unrecorded: it is
+ * unseen, never a leak. Returns the process that set the mark, or TB_NONE.
+ */
+static uint32_t mark_take(struct correlator *c, struct tb_process *p, uint64_t addr)
+{
+	uint32_t owner = idmap_get(&c->marks, addr);
+	struct tb_process *o;
+	struct tb_block *b;
+
+	if (owner == TB_NONE)
+		return TB_NONE;
+	idmap_put(&c->marks, addr, TB_NONE);
+	o = c->procs[owner];
+	if (owner != p->index && !o->exited && o->blocks.cap) {
+		b = btab_find(&o->blocks, addr);
+		if (b->state == TB_B_LIVE)
+			b->unseen = 1;
+	}
+	return owner;
+}
+
+/*
+ * Under --sample a release of a block the model does not hold live says
+ * little: its allocation may be one sampling skipped (a realloc is recorded
+ * one call in N whatever its input), and the mark that got a free recorded may
+ * be another process's. Only a free that no mark explains, of a block freed
+ * before, is a double free: the probes recorded it as a second free.
+ */
+static bool sampled_unknown(const struct tb_event *e, const struct tb_block *b, uint32_t owner)
+{
+	if (!(e->flags & TB_F_SAMPLED))
+		return false;
+	return e->type != TB_EV_FREE || owner != TB_NONE || !b || b->state != TB_B_FREED;
+}
+
 /* A free of an address the model holds no live block for. */
 static void release_unknown(struct correlator *c, struct tb_process *p, struct tb_thread *t,
-			    struct tb_event *e, uint64_t addr, struct tb_block *b)
+			    struct tb_event *e, uint64_t addr, struct tb_block *b, uint32_t owner)
 {
 	struct tb_map *m;
 
@@ -776,7 +825,7 @@ static void release_unknown(struct correlator *c, struct tb_process *p, struct t
 		e->region = b->region;
 		e->region_base = block_base(p, b);
 		/* A loss since that free may have hidden the allocation that came between. */
-		if ((uint8_t)c->loss_gen == b->gen) {
+		if ((uint8_t)c->loss_gen == b->gen && !sampled_unknown(e, b, owner)) {
 			e->flags |= TB_F_DOUBLE_FREE;
 			t->double_frees++;
 			return;
@@ -787,7 +836,8 @@ static void release_unknown(struct correlator *c, struct tb_process *p, struct t
 	}
 	set_origin(c, e, TB_NONE);
 	e->region = classify(p, addr, &e->region_base, &m);
-	if (!p->partial && !p->forgot_freed && p->loss_gen == c->loss_gen) {
+	if (!p->partial && !p->forgot_freed && p->loss_gen == c->loss_gen &&
+	    !sampled_unknown(e, b, owner)) {
 		e->flags |= TB_F_INVALID_FREE;
 		t->invalid_frees++;
 		return;
@@ -809,10 +859,11 @@ static void release_unknown(struct correlator *c, struct tb_process *p, struct t
 static void block_release(struct correlator *c, struct tb_process *p, struct tb_thread *t,
 			  struct tb_event *e, uint64_t addr)
 {
+	uint32_t owner = e->flags & TB_F_SAMPLED ? mark_take(c, p, addr) : TB_NONE;
 	struct tb_block *b = p->blocks.cap ? btab_find(&p->blocks, addr) : NULL;
 
 	if (!b || b->state != TB_B_LIVE) {
-		release_unknown(c, p, t, e, addr, b);
+		release_unknown(c, p, t, e, addr, b, owner);
 		return;
 	}
 	set_origin(c, e, b->thread);
@@ -872,6 +923,7 @@ static void block_alloc(struct correlator *c, struct tb_process *p, struct tb_th
 			t->reused++;
 		}
 	}
+	mark_set(c, p, e);
 	off = base ? e->addr - base : TB_OFF_NONE;
 	*b = (struct tb_block){ .addr = e->addr, .size = e->size, .region = kind,
 				.state = TB_B_LIVE, .thread = t->index,
@@ -912,7 +964,12 @@ static void on_realloc(struct correlator *c, struct tb_process *p, struct tb_thr
 	}
 	if (!e->addr) {
 		t->failed++;
+		/* the probes took the input's mark: its free will not be recorded */
+		if (e->flags & TB_F_SAMPLED)
+			mark_take(c, p, e->old_addr);
 		b = p->blocks.cap ? btab_find(&p->blocks, e->old_addr) : NULL;
+		if (b && b->state == TB_B_LIVE && (e->flags & TB_F_SAMPLED))
+			b->unseen = 1;
 		set_origin(c, e, b && b->state != TB_B_EMPTY ? b->thread : TB_NONE);
 		return;
 	}
@@ -1508,6 +1565,8 @@ void correlator__free(struct correlator *c)
 	free(c->pid_map.vals);
 	free(c->tid_map.keys);
 	free(c->tid_map.vals);
+	free(c->marks.keys);
+	free(c->marks.vals);
 	free(c);
 }
 

@@ -37,6 +37,8 @@ struct tb_block {
 	uint64_t state : 2;	/* enum tb_block_state */
 	uint64_t inherited : 1;	/* copied into a child at fork and not freed or moved since */
 	uint64_t gen : 8;	/* correlator loss generation when freed, low bits */
+	uint64_t unseen : 1;	/* --sample: another call took its sample mark, so its free
+				   will not be recorded: not a leak */
 	uint32_t thread;	/* global thread index of the allocating thread, or TB_NONE */
 	uint32_t base_off;	/* addr - region_base, or TB_OFF_NONE */
 };
@@ -167,6 +169,7 @@ struct tb_process {
 	uint32_t nleaks;
 	uint64_t leak_blocks, leak_bytes;
 	uint64_t inherited_leak_blocks, inherited_leak_bytes;
+	uint64_t unseen_blocks;	/* --sample: live at exit, but their free could not be seen */
 };
 
 /* pid or (pid << 32 | tid) -> index, open addressing; UINT64_MAX marks an empty slot. */
@@ -185,6 +188,13 @@ struct correlator {
 	uint32_t nthreads, cap_threads;
 	struct tb_idmap pid_map;	/* pid -> newest process with it */
 	struct tb_idmap tid_map;	/* pid << 32 | tid -> newest thread with it */
+	/*
+	 * --sample: the probes' mark on each recorded block, keyed by address
+	 * alone as the BPF side keys it -> the memory process whose recorded
+	 * allocation set it, or TB_NONE once a call took it. Only a marked
+	 * address's free is recorded.
+	 */
+	struct tb_idmap marks;
 	struct tb_process *last_proc;
 	/* recent threads by tid: two threads' events interleave row by row */
 	struct tb_thread *recent_threads[TB_RECENT_THREADS];

@@ -295,6 +295,10 @@ static void text_leaks(const struct tb_process *p, FILE *out, int ind)
 	if (p->inherited_leak_blocks)
 		fprintf(out, "%*s  inherited blocks never freed: %" PRIu64 " (%" PRIu64 " B)\n",
 			ind, "", p->inherited_leak_blocks, p->inherited_leak_bytes);
+	if (p->unseen_blocks)
+		fprintf(out, "%*s  not counted as leaks: %" PRIu64 " sampled blocks whose free could "
+			"not be recorded (another process's call at the same address took the mark)\n",
+			ind, "", p->unseen_blocks);
 }
 
 static void arena_users_text(const struct correlator *c, const struct tb_process *p,
@@ -502,6 +506,7 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *           process's arena, whose memory a vfork or CLONE_VM child ran in
  *       "leaks": [ { "size": n, "count": n } ], "leaked_blocks", "leaked_bytes",
  *       "inherited_leaked_blocks", "inherited_leaked_bytes": n,
+ *       "sample_unseen_blocks": n (--sample: live at exit, free not recordable: no leak),
  *       "arenas": [ { "kind": "heap" | "arena", "base": "0x...", "extends": "0x..." | null,
  *           "owner": { "pid", "tid" } | null, "inherited": bool, "blocks", "bytes": n,
  *           "threads": [ { "pid", "tid", "blocks", "bytes", "first_ns", "last_ns": n } ] } ],
@@ -734,6 +739,7 @@ static void json_memory(struct jw *w, const struct tb_process *p)
 	jw_u64(w, "leaked_bytes", p->leak_bytes);
 	jw_u64(w, "inherited_leaked_blocks", p->inherited_leak_blocks);
 	jw_u64(w, "inherited_leaked_bytes", p->inherited_leak_bytes);
+	jw_u64(w, "sample_unseen_blocks", p->unseen_blocks);
 	jw_open(w, "mmap_chunks", '{');
 	jw_u64(w, "count", p->chunks);
 	jw_u64(w, "bytes_requested", p->chunk_bytes);

@@ -264,6 +264,63 @@ static void test_vfork_shares_memory(void)
 	correlator__free(c);
 }
 
+static struct tb_event sampled(struct tb_event e)
+{
+	e.flags |= TB_F_SAMPLED;
+	return e;
+}
+
+/* --sample: what sampling hid is never a double free, an invalid free or a leak. */
+static void test_sample_claims(void)
+{
+	struct correlator *c = correlator__new();
+	struct tb_event e;
+
+	start_proc(c, 390);
+	e = ev(TB_EV_REALLOC, 390, 390);
+	e.old_addr = HEAP + 0x400; /* its malloc was one sampling skipped */
+	e.addr = HEAP + 0x800;
+	e.size = 100;
+	e = run(c, sampled(e));
+	CHECK(e.flags == (TB_F_SAMPLED | TB_F_UNKNOWN_ORIGIN),
+	      "sampled realloc of a block never recorded: unknown origin, not invalid");
+	e = ev(TB_EV_FREE, 390, 390);
+	e.addr = HEAP + 0x800;
+	e = run(c, sampled(e));
+	CHECK(e.flags == TB_F_SAMPLED, "sampled free of a recorded block: a plain free");
+	e = run(c, sampled(e));
+	CHECK(e.flags == (TB_F_SAMPLED | TB_F_DOUBLE_FREE),
+	      "a second free no mark explains: the probes saw it freed twice, a double free");
+	e = ev(TB_EV_REALLOC, 390, 390);
+	e.old_addr = HEAP + 0x800;
+	e.addr = HEAP + 0xc00;
+	e.size = 100;
+	e = run(c, sampled(e));
+	CHECK(!(e.flags & (TB_F_DOUBLE_FREE | TB_F_INVALID_FREE)),
+	      "a sampled realloc of a freed address: its malloc may be a skipped one, no claim");
+
+	/* A fork's child frees its copy: that takes the parent's mark at the same address. */
+	e = ev(TB_EV_MALLOC, 390, 390);
+	e.addr = HEAP + 0x1000;
+	e.size = 64;
+	run(c, sampled(e));
+	e = ev(TB_EV_FORK, 391, 391);
+	e.origin_pid = e.origin_tid = 390;
+	run(c, e);
+	e = ev(TB_EV_FREE, 391, 391);
+	e.addr = HEAP + 0x1000;
+	e = run(c, sampled(e));
+	CHECK(e.flags == (TB_F_SAMPLED | TB_F_INHERITED), "the child frees its inherited copy");
+	task(c, TB_EV_EXIT, 391, 391, 0, 0, 0);
+	task(c, TB_EV_EXIT, 390, 390, 0, 0, 0);
+	/* the one leak is the realloc's result at HEAP + 0xc00 */
+	CHECK(proc_of(c, 390)->leak_blocks == 1 && proc_of(c, 390)->unseen_blocks == 1,
+	      "the parent's block whose mark the child took is unseen, not a leak (%" PRIu64
+	      " leaks, %" PRIu64 " unseen)", proc_of(c, 390)->leak_blocks,
+	      proc_of(c, 390)->unseen_blocks);
+	correlator__free(c);
+}
+
 static void test_reuse(void)
 {
 	struct correlator *c = correlator__new();
@@ -1007,6 +1064,7 @@ int main(int argc, char **argv)
 	test_double_and_invalid();
 	test_internal_free();
 	test_vfork_shares_memory();
+	test_sample_claims();
 	test_reuse();
 	test_realloc();
 	test_fork();
