@@ -18,6 +18,8 @@
 #define TB_CLONE_VM 0x100	/* clone flag: the child shares its parent's memory */
 #define BTAB_MIN_SHIFT 8	/* a block table starts at 256 slots */
 #define TB_FREED_KEEP (1u << 20) /* tombstones kept per process before they may be dropped */
+#define MAIN_STACK_SPAN (64ULL << 30)	/* the main stack lies this close to user space's top */
+#define MAIN_STACK_GAP (64ULL << 20)	/* and this far above every mapping the model knows */
 
 /* Leaves *v alone on failure, so the caller's array stays valid. */
 static int grow(void **v, uint32_t *cap, uint32_t need, size_t elem)
@@ -509,6 +511,28 @@ static void proc_end(struct correlator *c, struct tb_process *p, uint64_t ts)
 
 /* ---- classification ---------------------------------------------------------------------- */
 
+/*
+ * The main thread's stack is mapped by the kernel at exec: no mmap event names
+ * it (attach mode reads it from /proc). The kernel puts it near the top of user
+ * space (randomised by at most 16 GiB on x86-64, 1 GiB on arm64) and the mmap
+ * area below it, at least 128 MiB lower (mmap_base()'s MIN_GAP); every mmap
+ * without a hint, libraries included, goes below that base. So an address in no
+ * known mapping, within 64 GiB of the top of user space (the power of two above
+ * it: 47 or 48 bits), and 64 MiB or more above every mapping the model knows is
+ * on the main stack. Its start is not known: the base stays 0.
+ */
+static bool on_main_stack(const struct tb_process *p, uint64_t addr)
+{
+	uint64_t top, known = p->maps.n ? p->maps.v[p->maps.n - 1].end : 0;
+
+	if (addr < MAIN_STACK_SPAN || addr >> 62)
+		return false;
+	top = 1ULL << (64 - __builtin_clzll(addr));
+	if (known < p->heap_end)
+		known = p->heap_end;
+	return addr >= top - MAIN_STACK_SPAN && addr > known && addr - known >= MAIN_STACK_GAP;
+}
+
 /* Where addr lies now; *mp is the mapping, NULL for the brk heap or nowhere. */
 static enum tb_region classify(struct tb_process *p, uint64_t addr, uint64_t *base,
 			       struct tb_map **mp)
@@ -523,7 +547,7 @@ static enum tb_region classify(struct tb_process *p, uint64_t addr, uint64_t *ba
 	}
 	m = maps_find(&p->maps, addr);
 	if (!m)
-		return TB_REG_UNKNOWN;
+		return on_main_stack(p, addr) ? TB_REG_STACK : TB_REG_UNKNOWN;
 	*mp = m;
 	*base = m->kind == TB_REG_ARENA && m->owner < p->narenas ? p->arenas[m->owner].base :
 								     m->start;

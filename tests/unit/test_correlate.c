@@ -783,6 +783,15 @@ static void test_stack(void)
 	      "stack owned by the new thread");
 	e = task(c, TB_EV_FORK, 1410, 1410, 1400, 1400, 0);
 	CHECK(e.region == TB_REG_NONE, "fork row: no region");
+	/* the main thread's stack: the kernel mapped it at exec, no event says where */
+	vm(c, TB_EV_MMAP, 1400, 1400, 0x7ffd00000000ULL - 200 * MiB, 4 * MiB, P_RW, M_PRIVATE);
+	e = fre(c, 1400, 1400, 0x7ffd00000000ULL);
+	CHECK(e.region == TB_REG_STACK && (e.flags & TB_F_INVALID_FREE),
+	      "a free near the top of user space, far above every mapping: the main stack");
+	e = fre(c, 1400, 1400, 0x7ffd00000000ULL - 190 * MiB);
+	CHECK(e.region == TB_REG_UNKNOWN, "just above the highest mapping (ld.so's place): unknown");
+	e = fre(c, 1400, 1400, 0x7f0000000000ULL);
+	CHECK(e.region == TB_REG_UNKNOWN, "below the mappings, in the mmap area: unknown");
 	correlator__free(c);
 }
 
