@@ -366,6 +366,7 @@ static struct tb_process *proc_new_attached(struct correlator *c, uint32_t pid, 
 	if (!p)
 		return NULL;
 	p->attached = p->partial = 1;
+	p->unnamed = 1;
 	if (proc_new_image(p, ts) || !thread_new(c, p, pid, ts, comm, 1))
 		return NULL;
 	return p;
@@ -519,13 +520,15 @@ static void proc_end(struct correlator *c, struct tb_process *p, uint64_t ts)
  * without a hint, libraries included, goes below that base. So an address in no
  * known mapping, within 64 GiB of the top of user space (the power of two above
  * it: 47 or 48 bits), and 64 MiB or more above every mapping the model knows is
- * on the main stack. Its start is not known: the base stays 0.
+ * on the main stack, in a process watched since its exec. Its start is not
+ * known: the base stays 0.
  */
 static bool on_main_stack(const struct tb_process *p, uint64_t addr)
 {
 	uint64_t top, known = p->maps.n ? p->maps.v[p->maps.n - 1].end : 0;
 
-	if (addr < MAIN_STACK_SPAN || addr >> 62)
+	/* a process seen from the middle of its life has mappings the model never saw */
+	if (p->attached || addr < MAIN_STACK_SPAN || addr >> 62)
 		return false;
 	top = 1ULL << (64 - __builtin_clzll(addr));
 	if (known < p->heap_end)
@@ -1269,6 +1272,7 @@ static void exec_reset(struct correlator *c, struct tb_process *p, struct tb_eve
 	p->partial = p->forgot_freed = 0;
 	p->probed_late_ns = 0;
 	p->mem_of = TB_NONE;
+	p->unnamed = 0;
 	p->loss_gen = c->loss_gen;
 	p->execs++;
 	free(p->exe);
@@ -1412,13 +1416,72 @@ static void on_memory_event(struct correlator *c, struct tb_process *p, struct t
 	}
 }
 
+/* A glibc heap reservation the row places addr in, at base: one line of /proc/PID/maps. */
+static void hint_arena(struct correlator *c, struct tb_process *p, uint64_t addr, uint64_t base,
+		       uint64_t ts)
+{
+	uint32_t i = maps_lower(&p->maps, base), a;
+	struct tb_map m = { .start = base, .end = base + TB_ARENA_SIZE, .ts = ts, .prot = 3,
+			    .mflags = 0x22, .creator = TB_NONE, .kind = TB_REG_ARENA };
+
+	if (base % TB_ARENA_SIZE || addr < base || addr >= m.end)
+		return;
+	if (i < p->maps.n && p->maps.v[i].start <= addr)
+		return;	/* a mapping the model knows lies between: the row is not about it */
+	if (i < p->maps.n && p->maps.v[i].start < m.end)
+		m.end = p->maps.v[i].start;
+	a = arena_new(p, base, TB_NONE, ts);
+	if (a == TB_NONE)
+		return;
+	p->arenas[a].seeded = 1;
+	m.owner = a;
+	m.serial = ++c->serial;
+	maps_insert(&p->maps, &m);
+}
+
+/*
+ * analyze of a process first seen in the middle of its life (-p, -a), or
+ * forked from one: the live run read its heap and thread arenas from
+ * /proc/PID/maps, which no row carries but the rows' own region columns. Where the model knows no mapping
+ * at the address, the row's heap or arena is taken as that reading was;
+ * everything else is recomputed. Live events carry no region: no effect.
+ */
+static void take_hint(struct correlator *c, struct tb_process *p, const struct tb_event *e,
+		      const struct tb_event *hint)
+{
+	uint64_t base = hint->region_base, addr = e->addr;
+	struct tb_map *m;
+
+	if (!addr || !base || e->type > TB_EV_PVALLOC || classify(p, addr, &base, &m) !=
+							    TB_REG_UNKNOWN)
+		return;
+	base = hint->region_base;
+	if (hint->region == TB_REG_ARENA) {
+		hint_arena(c, p, addr, base, e->ts_ns);
+		return;
+	}
+	if (hint->region != TB_REG_HEAP || addr < base || (p->have_heap && base != p->heap_start))
+		return;
+	if (!p->have_heap && p->heap_arena != TB_NONE) {
+		p->arenas[p->heap_arena].base = base;
+		p->arenas[p->heap_arena].seeded = 1;
+	}
+	p->have_heap = 1;
+	p->heap_start = base;
+	p->heap_end = page_end(addr, e->size ? e->size : 1);
+}
+
 void correlator__process(struct correlator *c, struct tb_event *e)
 {
 	struct tb_process *p;
 	struct tb_thread *t;
 
+	struct tb_event hint;
+
 	if (!c || !e)
 		return;
+	hint.region = e->region;
+	hint.region_base = e->region_base;
 	c->events++;
 	if (!c->first_ts)
 		c->first_ts = e->ts_ns;
@@ -1434,8 +1497,15 @@ void correlator__process(struct correlator *c, struct tb_event *e)
 		return;
 	p = proc_get(c, e->pid, e->ts_ns, e->comm);
 	t = p ? thread_get(c, p, e->tid ? e->tid : e->pid, e->ts_ns, e->comm) : NULL;
-	if (t)
-		on_memory_event(c, memory_of(c, p), t, e);
+	if (!t)
+		return;
+	if (p->unnamed && t->tid == p->pid) {
+		set_comm(p->comm, e->comm);
+		p->unnamed = 0;
+	}
+	if (p->partial && hint.region != TB_REG_NONE)
+		take_hint(c, memory_of(c, p), e, &hint);
+	on_memory_event(c, memory_of(c, p), t, e);
 }
 
 /* ---- attach mode ------------------------------------------------------------------------- */
@@ -1537,6 +1607,8 @@ int correlator__seed_process(struct correlator *c, uint32_t pid, const char *com
 	if (!p)
 		return -ENOMEM;
 	p->attached = p->partial = 1;
+	p->unnamed = 0;
+	set_comm(p->comm, name);
 	err = seed_threads(c, p, tids, ntids, ts_ns, name);
 	while (!err && maps && getline(&line, &cap, maps) > 0)
 		if (seed_line(c, p, line, c->threads[p->threads[0]]->index, ts_ns) == -ENOMEM)

@@ -150,6 +150,7 @@ struct tb_process {
 	uint8_t partial;	/* history incomplete: unknown frees are not invalid */
 	uint8_t forgot_freed;	/* tombstones were dropped: unknown frees are not invalid */
 	uint8_t have_heap;
+	uint8_t unnamed;	/* first seen in a row of another thread: name it after its main one */
 	int exit_status;
 	uint32_t execs;
 	char comm[TB_COMM_LEN];
