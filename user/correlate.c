@@ -1188,6 +1188,7 @@ static struct tb_process *proc_fork(struct correlator *c, struct tb_process *par
 	if (e->sysflags & TB_CLONE_VM) {
 		/* vfork, posix_spawn: no copy, the child runs in its parent's memory until exec */
 		p->mem_of = parent->mem_of != TB_NONE ? parent->mem_of : parent->index;
+		p->mem_execs = c->procs[p->mem_of]->execs;
 		p->ran_in = p->mem_of;
 	} else if (copy_arenas(p, parent) || copy_memory(p, parent)) {
 		p->partial = 1; /* what could not be copied is unknown, not invalid */
@@ -1252,25 +1253,42 @@ static void on_thread(struct correlator *c, struct tb_event *e)
 		set_region_at(p, e, e->addr);
 }
 
+/*
+ * The image's blocks go with it: each takes its bytes off the thread that got
+ * it, which may be a vfork child's, while a thread of this process may hold
+ * blocks that live on in its parent's memory.
+ */
+static void blocks_forget(struct correlator *c, struct tb_process *p)
+{
+	for (uint32_t i = 0; i < p->blocks.cap; i++) {
+		const struct tb_block *b = &p->blocks.slot[i];
+
+		if (b->state == TB_B_LIVE && !b->inherited && b->thread != TB_NONE)
+			c->threads[b->thread]->live_bytes -= b->size;
+	}
+	btab_clear(&p->blocks);
+}
+
 /* The image is gone: its memory, its blocks and every thread but the one that exec'd. */
 static void exec_reset(struct correlator *c, struct tb_process *p, struct tb_event *e)
 {
 	for (uint32_t i = 0; i < p->nthreads; i++) {
 		struct tb_thread *t = c->threads[p->threads[i]];
 
-		t->live_bytes = 0;
 		t->cur_arena = TB_NONE;
 		if (!t->exited && t->tid != p->pid) {
 			t->exited = 1;
 			t->end_ts = e->ts_ns;
 		}
 	}
-	btab_clear(&p->blocks);
+	blocks_forget(c, p);
 	p->maps.n = 0;
 	p->maps.hit = TB_NONE;
 	p->inherited_live_blocks = p->inherited_live_bytes = 0;
 	p->partial = p->forgot_freed = 0;
 	p->probed_late_ns = 0;
+	p->never_probed = 0;
+	p->exec_ts = e->ts_ns;
 	p->mem_of = TB_NONE;
 	p->unnamed = 0;
 	p->loss_gen = c->loss_gen;
@@ -1369,15 +1387,15 @@ static int on_task_event(struct correlator *c, struct tb_event *e)
 
 /*
  * Whose address space a call lands in: a vfork child's is its parent's. A
- * CLONE_VM child can outlive the process whose memory it shares; the blocks
- * went with that process's record, so what the child frees then is unknown,
- * not invalid.
+ * CLONE_VM child can outlive that memory's record (its parent exits, or execs
+ * and leaves the old memory to the child); the blocks went with the record, so
+ * what the child frees then is unknown, not invalid.
  */
 static struct tb_process *memory_of(struct correlator *c, struct tb_process *p)
 {
 	struct tb_process *m = p->mem_of == TB_NONE ? NULL : c->procs[p->mem_of];
 
-	if (m && m->exited) {
+	if (m && (m->exited || m->execs != p->mem_execs)) {
 		p->mem_of = TB_NONE;
 		p->partial = 1;
 		return p;
@@ -1664,6 +1682,19 @@ void correlator__free(struct correlator *c)
 	free(c->marks.keys);
 	free(c->marks.vals);
 	free(c);
+}
+
+void correlator__never_probed(struct correlator *c, uint32_t pid, uint64_t exec_ts_ns)
+{
+	uint32_t i = c ? idmap_get(&c->pid_map, pid) : TB_NONE;
+	struct tb_process *p = i == TB_NONE ? NULL : c->procs[i];
+
+	/* the newest process with the pid, exited or not, if that exec began its image */
+	if (!p || !p->execs || p->exec_ts != exec_ts_ns)
+		return;
+	p->never_probed = 1;
+	p->partial = 1;
+	p->probed_late_ns = 0;
 }
 
 void correlator__probed_late(struct correlator *c, uint32_t pid, uint64_t delay_ns)

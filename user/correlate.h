@@ -33,6 +33,13 @@ int correlator__seed_process(struct correlator *c, uint32_t pid, const char *com
  */
 void correlator__probed_late(struct correlator *c, uint32_t pid, uint64_t delay_ns);
 
+/*
+ * PID's image, begun by its exec at exec_ts_ns, brought an allocator nobody
+ * had probed, and the process ended before it could be: none of its calls was
+ * seen, and the report must not read as if it made none.
+ */
+void correlator__never_probed(struct correlator *c, uint32_t pid, uint64_t exec_ts_ns);
+
 /* Processes seen and not yet exited. */
 size_t correlator__live_processes(const struct correlator *c);
 

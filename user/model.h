@@ -143,6 +143,7 @@ struct tb_process {
 	uint32_t loss_gen;	/* correlator loss generation when its history began */
 	uint32_t mem_of;	/* vfork/CLONE_VM child until its exec: the process whose memory
 				   it runs in, or TB_NONE */
+	uint32_t mem_execs;	/* that process's execs when this one began sharing its memory */
 	uint32_t ran_in;	/* the last process whose memory it ran in, kept after exec and
 				   exit for the report; TB_NONE if it always had its own */
 	uint8_t exited;
@@ -158,6 +159,8 @@ struct tb_process {
 	char *exit_detail;	/* "killed by SIGSEGV", or NULL */
 	uint64_t start_ts, end_ts;
 	uint64_t probed_late_ns;	/* its image's allocator was probed this long after its exec */
+	uint64_t exec_ts;		/* when its image began: its last exec */
+	uint8_t never_probed;	/* its image's allocator was never probed: it ended first */
 	uint64_t heap_start, heap_end;
 	struct tb_btab blocks;
 	struct tb_maps maps;

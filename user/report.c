@@ -206,8 +206,12 @@ static void text_proc_title(const struct correlator *c, const struct tb_process 
 		fprintf(out, "%*s  running before it was watched: its older blocks are unknown\n",
 			ind, "");
 	if (p->ran_in < c->nprocs)
-		fprintf(out, "%*s  ran in the memory of process %" PRIu32 " (vfork or CLONE_VM): "
-			"its blocks from then are counted there\n", ind, "", c->procs[p->ran_in]->pid);
+		fprintf(out, "%*s  ran in the memory of process %" PRIu32 " (vfork or CLONE_VM)%s: "
+			"the blocks it got there are counted there\n", ind, "",
+			c->procs[p->ran_in]->pid, p->execs ? " until its exec" : "");
+	if (p->never_probed)
+		fprintf(out, "%*s  never watched: it ended before tlsbpf could probe the allocator its "
+			"exec brought; none of its calls were seen\n", ind, "");
 	if (p->probed_late_ns)
 		fprintf(out, "%*s  its allocator was probed %.1f ms after its exec: calls in between "
 			"are not seen\n", ind, "", p->probed_late_ns / 1e6);
@@ -281,7 +285,9 @@ static void text_leaks(const struct tb_process *p, FILE *out, int ind)
 			proc_live_blocks(p));
 		return;
 	}
-	if (!p->leak_blocks)
+	if (p->never_probed && !p->leak_blocks)
+		fputs("leaks: not known (never watched)", out);
+	else if (!p->leak_blocks)
 		fputs("leaks: none", out);
 	else
 		fputs("leaks: ", out);
@@ -493,7 +499,8 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *   "processes": [ {                      in creation order; "id" is the index here
  *       "id": n, "pid": n, "parent": id | null, "children": [id], "comm": str,
  *       "exe": str | null, "attached": bool, "ran_in": id | null (the process whose memory
- *       a vfork or CLONE_VM child ran in), "probed_late_ns": n | null,
+ *       a vfork or CLONE_VM child ran in), "never_probed": bool (it ended before the
+ *       allocator its exec brought was probed: none of its calls seen), "probed_late_ns": n | null,
  *       "state": "running" | "exited",
  *       "exit_status": n | null, "exit_detail": str | null, "start_ns": n, "end_ns": n | null,
  *       "execs": n, "threads_created": n, "live_blocks": n,
@@ -768,6 +775,7 @@ static void json_proc_identity(struct jw *w, const struct correlator *c,
 		jw_u64(w, "ran_in", p->ran_in);
 	else
 		jw_raw(w, "ran_in", "null");
+	jw_bool(w, "never_probed", p->never_probed);
 	if (p->probed_late_ns)
 		jw_u64(w, "probed_late_ns", p->probed_late_ns);
 	else

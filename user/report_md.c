@@ -376,6 +376,11 @@ static void md_find_leaks(const struct correlator *c, const struct tb_process *p
 		fprintf(out, " with %" PRIu32 " live blocks.\n", p->blocks.live);
 		return;
 	}
+	if (p->never_probed && !p->leak_blocks) {
+		fputs("; it ended before tlsbpf could probe the allocator its exec brought, so"
+		      " none of its calls were seen.\n", out);
+		return;
+	}
 	if (!p->leak_blocks)
 		fputs(" and freed every block it allocated", out);
 	else

@@ -257,6 +257,8 @@ static void test_vfork_shares_memory(void)
 	e = fre(c, 360, 360, HEAP + 0x800);
 	CHECK(!(e.flags & TB_F_INVALID_FREE) && e.origin_pid == 361 && (e.flags & TB_F_CROSS_THREAD),
 	      "the parent frees what its vfork child got: not invalid, allocated by the child");
+	CHECK_EQ_U64(thread_of(c, 361, 361)->live_bytes, 0,
+		     "the child's live bytes: its block outlived its exec in the parent, now freed");
 	e = fre(c, 360, 360, HEAP + 0x400);
 	CHECK(e.flags & TB_F_DOUBLE_FREE, "the block the child freed is freed in the parent too");
 	e = mal(c, 361, 361, 24, HEAP + 0x400);
@@ -941,6 +943,34 @@ static void test_clone_vm_report(void)
 	correlator__free(c);
 }
 
+/* A child whose new allocator was never probed before it ended: the report says so. */
+static void test_never_probed(void)
+{
+	struct correlator *c = correlator__new();
+	struct tb_event e;
+	char *text, *json;
+
+	start_proc(c, 395);
+	task(c, TB_EV_FORK, 396, 396, 395, 395, 0);
+	e = task(c, TB_EV_EXEC, 396, 396, 0, 0, 0);
+	task(c, TB_EV_EXIT, 396, 396, 0, 0, 0);
+	correlator__never_probed(c, 396, e.ts_ns - 1);
+	text = capture(c, NULL, 0);
+	CHECK(text && !strstr(text, "never watched"), "another exec's time: no effect");
+	free(text);
+	correlator__never_probed(c, 396, e.ts_ns);
+	text = capture(c, NULL, 0);
+	CHECK(text && strstr(text, "never watched: it ended before") &&
+	      strstr(text, "leaks: not known (never watched)"),
+	      "text: a process never watched does not read as one that made no call");
+	json = capture(c, NULL, 1);
+	CHECK(json && strstr(json, "\"pid\":396") && strstr(json, "\"never_probed\":true"),
+	      "json: never_probed");
+	free(text);
+	free(json);
+	correlator__free(c);
+}
+
 static void test_fork_storm(void)
 {
 	struct correlator *c = correlator__new();
@@ -1092,6 +1122,7 @@ int main(int argc, char **argv)
 	test_stack();
 	test_report();
 	test_clone_vm_report();
+	test_never_probed();
 	test_fork_storm();
 	printf("%d passed, %d failed\n", check_n - check_failed, check_failed);
 	return check_done();
