@@ -44,13 +44,12 @@ static int replay(struct csv_reader *r, struct correlator *c, struct tb_run_info
 
 	while ((n = csv_reader__next(r, &e)) == 1) {
 		/*
-		 * The correlation columns are recomputed, never trusted; the flags the
-		 * probes set (a failed call, the library's own re-free) are facts. The
-		 * region columns stay: the correlator takes from them only the heap and
-		 * arenas of a process seen from the middle of its life, which the live
-		 * run read from /proc and no other row carries.
+		 * The correlation columns are recomputed, never trusted: the correlator
+		 * keeps of the flags only the probes' facts (a failed call, the
+		 * library's own re-free, ...). The region columns stay: it takes from
+		 * them only the heap and arenas of a process seen from the middle of its
+		 * life, which the live run read from /proc and no other row carries.
 		 */
-		e.flags &= TB_F_FAILED | TB_F_SAMPLED | TB_F_INTERNAL;
 		if (e.type != TB_EV_FORK && e.type != TB_EV_THREAD)
 			e.origin_pid = e.origin_tid = 0;
 		if (e.type == TB_EV_LOST)

@@ -45,8 +45,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	if (!r || !c || !sink)
 		abort();
 	while (csv_reader__next(r, &e) == 1) {
-		/* as analyze replays a row: the probes' facts stay, origins are recomputed */
-		e.flags &= TB_F_FAILED | TB_F_SAMPLED | TB_F_INTERNAL;
+		/* as analyze replays a row: origins are recomputed */
 		if (e.type != TB_EV_FORK && e.type != TB_EV_THREAD)
 			e.origin_pid = e.origin_tid = 0;
 		correlator__process(c, &e);
