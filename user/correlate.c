@@ -779,11 +779,37 @@ static void set_origin(const struct correlator *c, struct tb_event *e, uint32_t 
 
 /* ---- --sample: the marks that decide which frees are recorded ---------------------------- */
 
+/* Taken marks keep their keys (the map has no deletion): drop them once they dominate. */
+static void marks_compact(struct correlator *c)
+{
+	struct tb_idmap n = { 0 };
+	struct tb_idmap *m = &c->marks;
+
+	if (c->marks_taken < TB_FREED_KEEP || c->marks_taken < m->n / 2)
+		return;
+	for (uint32_t i = 0; i < m->cap; i++)
+		if (m->keys[i] != UINT64_MAX && m->vals[i] != TB_NONE &&
+		    idmap_put(&n, m->keys[i], m->vals[i])) {
+			free(n.keys);
+			free(n.vals);
+			return;
+		}
+	free(m->keys);
+	free(m->vals);
+	*m = n;
+	c->marks_taken = 0;
+}
+
 /* A recorded allocation marks its block: its free will be recorded. */
 static void mark_set(struct correlator *c, struct tb_process *p, const struct tb_event *e)
 {
-	if (e->flags & TB_F_SAMPLED)
-		idmap_put(&c->marks, e->addr, p->index);
+	if (!(e->flags & TB_F_SAMPLED))
+		return;
+	if (idmap_get(&c->marks, e->addr) == TB_NONE && c->marks.cap &&
+	    c->marks.keys[idmap_slot(&c->marks, e->addr)] == e->addr)
+		c->marks_taken--;
+	idmap_put(&c->marks, e->addr, p->index);
+	marks_compact(c);
 }
 
 /*
@@ -801,6 +827,7 @@ static uint32_t mark_take(struct correlator *c, struct tb_process *p, uint64_t a
 	if (owner == TB_NONE)
 		return TB_NONE;
 	idmap_put(&c->marks, addr, TB_NONE);
+	c->marks_taken++;
 	o = c->procs[owner];
 	if (owner != p->index && !o->exited && o->blocks.cap) {
 		b = btab_find(&o->blocks, addr);

@@ -199,6 +199,7 @@ struct correlator {
 	 * address's free is recorded.
 	 */
 	struct tb_idmap marks;
+	uint32_t marks_taken;		/* keys in marks mapped to TB_NONE */
 	struct tb_process *last_proc;
 	/* recent threads by tid: two threads' events interleave row by row */
 	struct tb_thread *recent_threads[TB_RECENT_THREADS];

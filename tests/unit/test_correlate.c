@@ -321,6 +321,22 @@ static void test_sample_claims(void)
 	      " leaks, %" PRIu64 " unseen)", proc_of(c, 390)->leak_blocks,
 	      proc_of(c, 390)->unseen_blocks);
 	correlator__free(c);
+
+	c = correlator__new();
+	start_proc(c, 392);
+	/* the marks a long sampled run takes do not pile up */
+	for (uint64_t i = 0; i < 1200000; i++) {
+		e = ev(TB_EV_MALLOC, 392, 392);
+		e.addr = HEAP + 0x100000 + 16 * i;
+		e.size = 8;
+		run(c, sampled(e));
+		e = ev(TB_EV_FREE, 392, 392);
+		e.addr = HEAP + 0x100000 + 16 * i;
+		run(c, sampled(e));
+	}
+	CHECK(c->marks.n < (1u << 20), "taken marks are dropped once they dominate (%u kept)",
+	      c->marks.n);
+	correlator__free(c);
 }
 
 static void test_reuse(void)
