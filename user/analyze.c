@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "analyze.h"
 #include "correlate.h"
+#include "model.h"
 #include "csv.h"
 #include "outfile.h"
 #include "report.h"
@@ -43,13 +44,12 @@ static int replay(struct csv_reader *r, struct correlator *c, struct tb_run_info
 
 	while ((n = csv_reader__next(r, &e)) == 1) {
 		/*
-		 * The correlation columns are recomputed, never trusted; the flags the
-		 * probes set (a failed call, the library's own re-free or allocation, an
-		 * overflowing count) are facts.
+		 * The correlation columns are recomputed, never trusted: the correlator
+		 * keeps of the flags only the probes' facts (a failed call, the
+		 * library's own re-free, ...). The region columns stay: it takes from
+		 * them only the heap and arenas of a process seen from the middle of its
+		 * life, which the live run read from /proc and no other row carries.
 		 */
-		e.region = TB_REG_NONE;
-		e.region_base = 0;
-		e.flags &= TB_F_FAILED | TB_F_SAMPLED | TB_F_INTERNAL | TB_F_LIBC | TB_F_OVERFLOW;
 		if (e.type != TB_EV_FORK && e.type != TB_EV_THREAD)
 			e.origin_pid = e.origin_tid = 0;
 		if (e.type == TB_EV_LOST)
@@ -64,6 +64,31 @@ static int replay(struct csv_reader *r, struct correlator *c, struct tb_run_info
 	}
 	run->duration_ns = last - first;
 	return n;
+}
+
+/*
+ * What the live run knew of itself, as far as the rows tell: a launched
+ * command's first row is its exec, and every other process descends from it,
+ * so its exit row is the command's status. A first process seen in the middle
+ * of its life, or several roots, is -p or -a: attach mode.
+ */
+static void run_facts(const struct correlator *c, struct tb_run_info *run)
+{
+	const struct tb_process *first = c->nprocs ? c->procs[0] : NULL;
+	uint32_t roots = 0;
+
+	for (uint32_t i = 0; i < c->nprocs; i++)
+		roots += c->procs[i]->parent == TB_NONE;
+	if (!first)
+		return;
+	if (first->attached || roots > 1) {
+		run->attached = 1;
+		return;
+	}
+	if (first->exited && first->exit_status >= 0) {
+		run->have_status = 1;
+		run->exit_status = first->exit_status;
+	}
 }
 
 int analyze__main(const struct env *env)
@@ -88,6 +113,7 @@ int analyze__main(const struct env *env)
 	run.command = what;
 	run.top = env->top;
 	n = replay(r, c, &run);
+	run_facts(c, &run);
 	if (n < 0)
 		fprintf(stderr, "tlsbpf: %s: %s\n", env->argv[0], csv_reader__error(r));
 	else if (!env->summary_json_path || env->summary_path)

@@ -18,6 +18,8 @@
 #define TB_CLONE_VM 0x100	/* clone flag: the child shares its parent's memory */
 #define BTAB_MIN_SHIFT 8	/* a block table starts at 256 slots */
 #define TB_FREED_KEEP (1u << 20) /* tombstones kept per process before they may be dropped */
+#define MAIN_STACK_SPAN (64ULL << 30)	/* the main stack lies this close to user space's top */
+#define MAIN_STACK_GAP (64ULL << 20)	/* and this far above every mapping the model knows */
 
 /* Leaves *v alone on failure, so the caller's array stays valid. */
 static int grow(void **v, uint32_t *cap, uint32_t need, size_t elem)
@@ -296,7 +298,7 @@ static struct tb_thread *thread_new(struct correlator *c, struct tb_process *p, 
 	t->index = c->nthreads;
 	t->image = p->nimages ? p->nimages - 1 : 0;
 	t->label = p->nimages ? p->nthreads - p->images[t->image].first_thread : p->nthreads;
-	t->cur_arena = TB_NONE;
+	t->cur_arena = t->cur_proc = TB_NONE;
 	t->attached = attached;
 	t->start_ts = ts;
 	set_comm(t->comm, comm);
@@ -374,7 +376,7 @@ static struct tb_process *proc_alloc(struct correlator *c, uint32_t pid, uint64_
 	p->pid = pid;
 	p->index = c->nprocs;
 	p->parent = p->first_child = p->last_child = p->next_sibling = TB_NONE;
-	p->heap_arena = p->mem_of = TB_NONE;
+	p->heap_arena = p->mem_of = p->ran_in = TB_NONE;
 	p->loss_gen = c->loss_gen;
 	p->start_ts = ts;
 	c->procs[c->nprocs++] = p;
@@ -402,6 +404,7 @@ static struct tb_process *proc_new_attached(struct correlator *c, uint32_t pid, 
 	if (!p)
 		return NULL;
 	p->attached = p->partial = 1;
+	p->unnamed = 1;
 	if (proc_new_image(p, ts) || !thread_new(c, p, pid, ts, comm, 1))
 		return NULL;
 	return p;
@@ -511,7 +514,9 @@ static void proc_note_leaks(struct tb_process *p)
 
 		if (b->state != TB_B_LIVE)
 			continue;
-		if (b->inherited) {
+		if (b->unseen) {
+			p->unseen_blocks++;
+		} else if (b->inherited) {
 			p->inherited_leak_blocks++;
 			p->inherited_leak_bytes += b->size;
 		} else if (b->libc) {
@@ -580,6 +585,30 @@ static void proc_end(struct correlator *c, struct tb_process *p, uint64_t ts)
 
 /* ---- classification ---------------------------------------------------------------------- */
 
+/*
+ * The main thread's stack is mapped by the kernel at exec: no mmap event names
+ * it (attach mode reads it from /proc). The kernel puts it near the top of user
+ * space (randomised by at most 16 GiB on x86-64, 1 GiB on arm64) and the mmap
+ * area below it, at least 128 MiB lower (mmap_base()'s MIN_GAP); every mmap
+ * without a hint, libraries included, goes below that base. So an address in no
+ * known mapping, within 64 GiB of the top of user space (the power of two above
+ * it: 47 or 48 bits), and 64 MiB or more above every mapping the model knows is
+ * on the main stack, in a process watched since its exec. Its start is not
+ * known: the base stays 0.
+ */
+static bool on_main_stack(const struct tb_process *p, uint64_t addr)
+{
+	uint64_t top, known = p->maps.n ? p->maps.v[p->maps.n - 1].end : 0;
+
+	/* a process seen from the middle of its life has mappings the model never saw */
+	if (p->attached || addr < MAIN_STACK_SPAN || addr >> 62)
+		return false;
+	top = 1ULL << (64 - __builtin_clzll(addr));
+	if (known < p->heap_end)
+		known = p->heap_end;
+	return addr >= top - MAIN_STACK_SPAN && addr > known && addr - known >= MAIN_STACK_GAP;
+}
+
 /* Where addr lies now; *mp is the mapping, NULL for the brk heap or nowhere. */
 static enum tb_region classify(struct tb_process *p, uint64_t addr, uint64_t *base,
 			       struct tb_map **mp)
@@ -594,7 +623,7 @@ static enum tb_region classify(struct tb_process *p, uint64_t addr, uint64_t *ba
 	}
 	m = maps_find(&p->maps, addr);
 	if (!m)
-		return TB_REG_UNKNOWN;
+		return on_main_stack(p, addr) ? TB_REG_STACK : TB_REG_UNKNOWN;
 	*mp = m;
 	*base = m->kind == TB_REG_ARENA && m->owner < p->narenas ? p->arenas[m->owner].base :
 								     m->start;
@@ -616,19 +645,24 @@ static void mark_serial(struct tb_maps *ms, uint32_t i, uint8_t kind, uint32_t o
 }
 
 /*
- * A reservation the allocator made in this call became a heap. glibc keeps a
- * thread on its arena until an allocation fails there, so a new heap while the
- * thread is on a thread arena grows that arena; otherwise it is a new arena.
+ * A reservation became a heap: its first block is served. glibc keeps a thread
+ * on its arena until an allocation fails there, so a new heap made in this
+ * very call while the thread is on a thread arena grows that arena. Otherwise
+ * it is a new arena, owned by the thread that mapped it: glibc makes a
+ * thread's arena in its first allocator call, which may be a free or a
+ * realloc serving nothing from it, and a later thread may be the first one
+ * served from it.
  */
 static uint32_t arena_from_reservation(struct tb_process *p, struct tb_thread *t, uint32_t mi,
-				       uint64_t base, uint64_t ts, uint32_t *flags)
+				       uint64_t base, int made_now, uint64_t ts, uint32_t *flags)
 {
-	uint32_t a = arena_new(p, base, t->index, ts);
-	uint32_t cur = t->cur_arena;
+	uint32_t owner = made_now ? t->index : p->maps.v[mi].creator;
+	uint32_t a = arena_new(p, base, owner, ts);
+	uint32_t cur = t->cur_proc == p->index ? t->cur_arena : TB_NONE;
 
 	if (a == TB_NONE)
 		return TB_NONE;
-	if (cur != TB_NONE && !p->arenas[cur].is_heap) {
+	if (made_now && cur != TB_NONE && !p->arenas[cur].is_heap) {
 		uint32_t root = p->arenas[cur].extends != TB_NONE ? p->arenas[cur].extends : cur;
 
 		p->arenas[a].extends = root;
@@ -666,10 +700,11 @@ static bool serves_one_block(const struct tb_map *m, const struct tb_event *e)
 }
 
 /*
- * The mmap events of a call precede its return, so a mapping that this thread
- * made during this very call and that holds the block tells what the block is:
- * a heap reservation whose pieces keep a 64 MiB-aligned base is a new arena
- * heap, anything else is a block served by its own mapping.
+ * A block in anonymous memory no block came from yet. A heap reservation whose
+ * pieces keep a 64 MiB-aligned base is an arena heap, whichever call mapped it.
+ * Otherwise the mmap events of a call precede its return, so a mapping that
+ * this thread made during this very call and that holds the block is a block
+ * served by its own mapping.
  */
 static enum tb_region classify_alloc(struct tb_process *p, struct tb_thread *t,
 				     struct tb_event *e, uint64_t *base, uint32_t *arena)
@@ -684,20 +719,21 @@ static enum tb_region classify_alloc(struct tb_process *p, struct tb_thread *t,
 		*arena = p->heap_arena;
 	if (!m)
 		return kind;
-	if (kind == TB_REG_ANON && m->creator == t->index && m->ts >= call &&
-	    m->ts <= e->ts_ns) {
+	if (kind == TB_REG_ANON) {
 		uint64_t aligned = e->addr & ~(TB_ARENA_SIZE - 1);
 		uint32_t mi = p->maps.hit, serial = m->serial; /* the next lookup moves the cache */
+		int made_now = m->creator == t->index && m->ts >= call && m->ts <= e->ts_ns;
 		struct tb_map *head = m->reserve ? maps_find(&p->maps, aligned) : NULL;
 
 		if (head && head->serial == serial) {
-			*arena = arena_from_reservation(p, t, mi, aligned, e->ts_ns, &e->flags);
+			*arena = arena_from_reservation(p, t, mi, aligned, made_now, e->ts_ns,
+							&e->flags);
 			if (*arena == TB_NONE)
 				return TB_REG_ANON;
 			*base = aligned;
 			return TB_REG_ARENA;
 		}
-		if (!serves_one_block(&p->maps.v[mi], e))
+		if (!made_now || !serves_one_block(&p->maps.v[mi], e))
 			return kind;
 		note_chunk(p, &p->maps.v[mi], e->size);
 		*base = p->maps.v[mi].start;
@@ -727,9 +763,10 @@ static void arena_attach(struct tb_process *p, struct tb_thread *t, uint32_t ai,
 		memset(&a->users[idx], 0, sizeof(a->users[idx]));
 		a->users[idx].thread = me;
 		a->users[idx].first_ts = ts;
-		t->arenas[t->narenas++] = ai;
+		t->arenas[t->narenas++] = (struct tb_thread_arena){ p->index, ai };
 	}
 	t->cur_arena = ai;
+	t->cur_proc = p->index;
 	t->cur_user = idx;
 }
 
@@ -744,9 +781,10 @@ static void arena_serve(struct tb_process *p, struct tb_thread *t, uint32_t ai, 
 	/* The main arena exists before any thread allocates: its first user owns it. */
 	if (a->owner == TB_NONE && a->is_heap && !a->seeded)
 		a->owner = t->index;
-	if (t->cur_arena != ai)
+	/* a vfork child's thread moves from its parent's arenas to its own at exec */
+	if (t->cur_arena != ai || t->cur_proc != p->index)
 		arena_attach(p, t, ai, ts);
-	if (t->cur_arena != ai)
+	if (t->cur_arena != ai || t->cur_proc != p->index)
 		return;
 	u = &a->users[t->cur_user];
 	u->blocks++;
@@ -812,9 +850,83 @@ static void set_origin(const struct correlator *c, struct tb_event *e, uint32_t 
 	e->origin_tid = o ? o->tid : 0;
 }
 
+/* ---- --sample: the marks that decide which frees are recorded ---------------------------- */
+
+/* Taken marks keep their keys (the map has no deletion): drop them once they dominate. */
+static void marks_compact(struct correlator *c)
+{
+	struct tb_idmap n = { 0 };
+	struct tb_idmap *m = &c->marks;
+
+	if (c->marks_taken < TB_FREED_KEEP || c->marks_taken < m->n / 2)
+		return;
+	for (uint32_t i = 0; i < m->cap; i++)
+		if (m->keys[i] != UINT64_MAX && m->vals[i] != TB_NONE &&
+		    idmap_put(&n, m->keys[i], m->vals[i])) {
+			free(n.keys);
+			free(n.vals);
+			return;
+		}
+	free(m->keys);
+	free(m->vals);
+	*m = n;
+	c->marks_taken = 0;
+}
+
+/* A recorded allocation marks its block: its free will be recorded. */
+static void mark_set(struct correlator *c, struct tb_process *p, const struct tb_event *e)
+{
+	if (!(e->flags & TB_F_SAMPLED))
+		return;
+	if (idmap_get(&c->marks, e->addr) == TB_NONE && c->marks.cap &&
+	    c->marks.keys[idmap_slot(&c->marks, e->addr)] == e->addr)
+		c->marks_taken--;
+	idmap_put(&c->marks, e->addr, p->index);
+	marks_compact(c);
+}
+
+/*
+ * A recorded free or realloc took addr's mark, whoever set it. If another
+ * process set it (the same address in another address space, a fork's copy),
+ * that process's block at addr will have its free go unrecorded: it is
+ * unseen, never a leak. Returns the process that set the mark, or TB_NONE.
+ */
+static uint32_t mark_take(struct correlator *c, struct tb_process *p, uint64_t addr)
+{
+	uint32_t owner = idmap_get(&c->marks, addr);
+	struct tb_process *o;
+	struct tb_block *b;
+
+	if (owner == TB_NONE)
+		return TB_NONE;
+	idmap_put(&c->marks, addr, TB_NONE);
+	c->marks_taken++;
+	o = c->procs[owner];
+	if (owner != p->index && !o->exited && o->blocks.cap) {
+		b = btab_find(&o->blocks, addr);
+		if (b->state == TB_B_LIVE)
+			b->unseen = 1;
+	}
+	return owner;
+}
+
+/*
+ * Under --sample a release of a block the model does not hold live says
+ * little: its allocation may be one sampling skipped (a realloc is recorded
+ * one call in N whatever its input), and the mark that got a free recorded may
+ * be another process's. Only a free that no mark explains, of a block freed
+ * before, is a double free: the probes recorded it as a second free.
+ */
+static bool sampled_unknown(const struct tb_event *e, const struct tb_block *b, uint32_t owner)
+{
+	if (!(e->flags & TB_F_SAMPLED))
+		return false;
+	return e->type != TB_EV_FREE || owner != TB_NONE || !b || b->state != TB_B_FREED;
+}
+
 /* A free of an address the model holds no live block for. */
 static void release_unknown(struct correlator *c, struct tb_process *p, struct tb_thread *t,
-			    struct tb_event *e, uint64_t addr, struct tb_block *b)
+			    struct tb_event *e, uint64_t addr, struct tb_block *b, uint32_t owner)
 {
 	struct tb_map *m;
 
@@ -840,7 +952,7 @@ static void release_unknown(struct correlator *c, struct tb_process *p, struct t
 		e->region = b->region;
 		e->region_base = block_base(p, b);
 		/* A loss since that free may have hidden the allocation that came between. */
-		if ((uint8_t)c->loss_gen == b->gen) {
+		if ((uint8_t)c->loss_gen == b->gen && !sampled_unknown(e, b, owner)) {
 			e->flags |= TB_F_DOUBLE_FREE;
 			t->double_frees++;
 			return;
@@ -851,7 +963,8 @@ static void release_unknown(struct correlator *c, struct tb_process *p, struct t
 	}
 	set_origin(c, e, TB_NONE);
 	e->region = classify(p, addr, &e->region_base, &m);
-	if (!p->partial && !p->forgot_freed && p->loss_gen == c->loss_gen) {
+	if (!p->partial && !p->forgot_freed && p->loss_gen == c->loss_gen &&
+	    !sampled_unknown(e, b, owner)) {
 		e->flags |= TB_F_INVALID_FREE;
 		t->invalid_frees++;
 		return;
@@ -873,10 +986,11 @@ static void release_unknown(struct correlator *c, struct tb_process *p, struct t
 static void block_release(struct correlator *c, struct tb_process *p, struct tb_thread *t,
 			  struct tb_event *e, uint64_t addr)
 {
+	uint32_t owner = e->flags & TB_F_SAMPLED ? mark_take(c, p, addr) : TB_NONE;
 	struct tb_block *b = p->blocks.cap ? btab_find(&p->blocks, addr) : NULL;
 
 	if (!b || b->state != TB_B_LIVE) {
-		release_unknown(c, p, t, e, addr, b);
+		release_unknown(c, p, t, e, addr, b, owner);
 		return;
 	}
 	set_origin(c, e, b->thread);
@@ -936,6 +1050,7 @@ static void block_alloc(struct correlator *c, struct tb_process *p, struct tb_th
 			t->reused++;
 		}
 	}
+	mark_set(c, p, e);
 	off = base ? e->addr - base : TB_OFF_NONE;
 	*b = (struct tb_block){ .addr = e->addr, .size = e->size, .region = kind,
 				.state = TB_B_LIVE, .thread = t->index,
@@ -977,7 +1092,12 @@ static void on_realloc(struct correlator *c, struct tb_process *p, struct tb_thr
 	}
 	if (!e->addr) {
 		t->failed++;
+		/* the probes took the input's mark: its free will not be recorded */
+		if (e->flags & TB_F_SAMPLED)
+			mark_take(c, p, e->old_addr);
 		b = p->blocks.cap ? btab_find(&p->blocks, e->old_addr) : NULL;
+		if (b && b->state == TB_B_LIVE && (e->flags & TB_F_SAMPLED))
+			b->unseen = 1;
 		set_origin(c, e, b && b->state != TB_B_EMPTY ? b->thread : TB_NONE);
 		return;
 	}
@@ -1171,6 +1291,8 @@ static struct tb_process *proc_fork(struct correlator *c, struct tb_process *par
 	if (e->sysflags & TB_CLONE_VM) {
 		/* vfork, posix_spawn: no copy, the child runs in its parent's memory until exec */
 		p->mem_of = parent->mem_of != TB_NONE ? parent->mem_of : parent->index;
+		p->mem_execs = c->procs[p->mem_of]->execs;
+		p->ran_in = p->mem_of;
 	} else if (copy_arenas(p, parent) || copy_memory(p, parent)) {
 		p->partial = 1; /* what could not be copied is unknown, not invalid */
 		if (p->heap_arena == TB_NONE && proc_new_image(p, e->ts_ns))
@@ -1234,13 +1356,28 @@ static void on_thread(struct correlator *c, struct tb_event *e)
 		set_region_at(p, e, e->addr);
 }
 
+/*
+ * The image's blocks go with it: each takes its bytes off the thread that got
+ * it, which may be a vfork child's, while a thread of this process may hold
+ * blocks that live on in its parent's memory.
+ */
+static void blocks_forget(struct correlator *c, struct tb_process *p)
+{
+	for (uint32_t i = 0; i < p->blocks.cap; i++) {
+		const struct tb_block *b = &p->blocks.slot[i];
+
+		if (b->state == TB_B_LIVE && !b->inherited && b->thread != TB_NONE)
+			c->threads[b->thread]->live_bytes -= b->size;
+	}
+	btab_clear(&p->blocks);
+}
+
 /* The image is gone: its memory, its blocks and every thread but the one that exec'd. */
 static void exec_reset(struct correlator *c, struct tb_process *p, struct tb_event *e)
 {
 	for (uint32_t i = 0; i < p->nthreads; i++) {
 		struct tb_thread *t = c->threads[p->threads[i]];
 
-		t->live_bytes = 0;
 		t->cur_arena = TB_NONE;
 		/* the exec renamed the thread that made it a moment ago: that was its new image */
 		if (!t->exited && t->tid == p->pid && t->old_comm[0] &&
@@ -1252,13 +1389,16 @@ static void exec_reset(struct correlator *c, struct tb_process *p, struct tb_eve
 			t->end_ts = e->ts_ns;
 		}
 	}
-	btab_clear(&p->blocks);
+	blocks_forget(c, p);
 	p->maps.n = 0;
 	p->maps.hit = TB_NONE;
 	p->inherited_live_blocks = p->inherited_live_bytes = 0;
 	p->partial = p->forgot_freed = 0;
 	p->probed_late_ns = 0;
+	p->never_probed = 0;
+	p->exec_ts = e->ts_ns;
 	p->mem_of = TB_NONE;
+	p->unnamed = 0;
 	p->loss_gen = c->loss_gen;
 	p->execs++;
 	free(p->exe);
@@ -1366,12 +1506,22 @@ static int on_task_event(struct correlator *c, struct tb_event *e)
 	return 1;
 }
 
-/* Whose address space a call lands in: a vfork child's is its parent's, while it lives. */
+/*
+ * Whose address space a call lands in: a vfork child's is its parent's. A
+ * CLONE_VM child can outlive that memory's record (its parent exits, or execs
+ * and leaves the old memory to the child); the blocks went with the record, so
+ * what the child frees then is unknown, not invalid.
+ */
 static struct tb_process *memory_of(struct correlator *c, struct tb_process *p)
 {
 	struct tb_process *m = p->mem_of == TB_NONE ? NULL : c->procs[p->mem_of];
 
-	return m && !m->exited ? m : p;
+	if (m && (m->exited || m->execs != p->mem_execs)) {
+		p->mem_of = TB_NONE;
+		p->partial = 1;
+		return p;
+	}
+	return m ? m : p;
 }
 
 static void on_memory_event(struct correlator *c, struct tb_process *p, struct tb_thread *t,
@@ -1405,21 +1555,78 @@ static void on_memory_event(struct correlator *c, struct tb_process *p, struct t
 	}
 }
 
+/* A glibc heap reservation the row places addr in, at base: one line of /proc/PID/maps. */
+static void hint_arena(struct correlator *c, struct tb_process *p, uint64_t addr, uint64_t base,
+		       uint64_t ts)
+{
+	uint32_t i = maps_lower(&p->maps, base), a;
+	struct tb_map m = { .start = base, .end = base + TB_ARENA_SIZE, .ts = ts, .prot = 3,
+			    .mflags = 0x22, .creator = TB_NONE, .kind = TB_REG_ARENA };
+
+	if (base % TB_ARENA_SIZE || addr < base || addr >= m.end)
+		return;
+	if (i < p->maps.n && p->maps.v[i].start <= addr)
+		return;	/* a mapping the model knows lies between: the row is not about it */
+	if (i < p->maps.n && p->maps.v[i].start < m.end)
+		m.end = p->maps.v[i].start;
+	a = arena_new(p, base, TB_NONE, ts);
+	if (a == TB_NONE)
+		return;
+	p->arenas[a].seeded = 1;
+	m.owner = a;
+	m.serial = ++c->serial;
+	maps_insert(&p->maps, &m);
+}
+
+/*
+ * analyze of a process first seen in the middle of its life (-p, -a), or
+ * forked from one: the live run read its heap and thread arenas from
+ * /proc/PID/maps, which no row carries but the rows' own region columns. Where the model knows no mapping
+ * at the address, the row's heap or arena is taken as that reading was;
+ * everything else is recomputed. Live events carry no region: no effect.
+ */
+static void take_hint(struct correlator *c, struct tb_process *p, const struct tb_event *e,
+		      const struct tb_event *hint)
+{
+	uint64_t base = hint->region_base, addr = e->addr;
+	struct tb_map *m;
+
+	if (!addr || !base || e->type > TB_EV_PVALLOC || classify(p, addr, &base, &m) !=
+							    TB_REG_UNKNOWN)
+		return;
+	base = hint->region_base;
+	if (hint->region == TB_REG_ARENA) {
+		hint_arena(c, p, addr, base, e->ts_ns);
+		return;
+	}
+	if (hint->region != TB_REG_HEAP || addr < base || (p->have_heap && base != p->heap_start))
+		return;
+	if (!p->have_heap && p->heap_arena != TB_NONE) {
+		p->arenas[p->heap_arena].base = base;
+		p->arenas[p->heap_arena].seeded = 1;
+	}
+	p->have_heap = 1;
+	p->heap_start = base;
+	p->heap_end = page_end(addr, e->size ? e->size : 1);
+}
+
 void correlator__process(struct correlator *c, struct tb_event *e)
 {
 	struct tb_process *p;
 	struct tb_thread *t;
+	struct tb_event hint;
 
 	if (!c || !e)
 		return;
 	if (e->type == TB_EV_COMM) {
 		/* no row, so no event counted: it only renames a thread */
-		struct tb_process *p = proc_find_live(c, e->pid);
-
+		p = proc_find_live(c, e->pid);
 		if (p)
 			thread_rename(c, p, e->tid, e->comm);
 		return;
 	}
+	hint.region = e->region;
+	hint.region_base = e->region_base;
 	c->events++;
 	if (!c->first_ts)
 		c->first_ts = e->ts_ns;
@@ -1435,8 +1642,15 @@ void correlator__process(struct correlator *c, struct tb_event *e)
 		return;
 	p = proc_get(c, e->pid, e->ts_ns, e->comm);
 	t = p ? thread_get(c, p, e->tid ? e->tid : e->pid, e->ts_ns, e->comm) : NULL;
-	if (t)
-		on_memory_event(c, memory_of(c, p), t, e);
+	if (!t)
+		return;
+	if (p->unnamed && t->tid == p->pid) {
+		set_comm(p->comm, e->comm);
+		p->unnamed = 0;
+	}
+	if (p->partial && hint.region != TB_REG_NONE)
+		take_hint(c, memory_of(c, p), e, &hint);
+	on_memory_event(c, memory_of(c, p), t, e);
 }
 
 /* ---- attach mode ------------------------------------------------------------------------- */
@@ -1538,6 +1752,8 @@ int correlator__seed_process(struct correlator *c, uint32_t pid, const char *com
 	if (!p)
 		return -ENOMEM;
 	p->attached = p->partial = 1;
+	p->unnamed = 0;
+	set_comm(p->comm, name);
 	err = seed_threads(c, p, tids, ntids, ts_ns, name);
 	while (!err && maps && getline(&line, &cap, maps) > 0)
 		if (seed_line(c, p, line, c->threads[p->threads[0]]->index, ts_ns) == -ENOMEM)
@@ -1607,7 +1823,22 @@ void correlator__free(struct correlator *c)
 	free(c->pid_map.vals);
 	free(c->tid_map.keys);
 	free(c->tid_map.vals);
+	free(c->marks.keys);
+	free(c->marks.vals);
 	free(c);
+}
+
+void correlator__never_probed(struct correlator *c, uint32_t pid, uint64_t exec_ts_ns)
+{
+	uint32_t i = c ? idmap_get(&c->pid_map, pid) : TB_NONE;
+	struct tb_process *p = i == TB_NONE ? NULL : c->procs[i];
+
+	/* the newest process with the pid, exited or not, if that exec began its image */
+	if (!p || !p->execs || p->exec_ts != exec_ts_ns)
+		return;
+	p->never_probed = 1;
+	p->partial = 1;
+	p->probed_late_ns = 0;
 }
 
 void correlator__probed_late(struct correlator *c, uint32_t pid, uint64_t delay_ns)

@@ -35,6 +35,12 @@ void correlator__probed_late(struct correlator *c, uint32_t pid, uint64_t delay_
 
 /* Attach mode: a seeded thread's own name, which may differ from its process's. */
 void correlator__thread_comm(struct correlator *c, uint32_t pid, uint32_t tid, const char *comm);
+/*
+ * PID's image, begun by its exec at exec_ts_ns, brought an allocator nobody
+ * had probed, and the process ended before it could be: none of its calls was
+ * seen, and the report must not read as if it made none.
+ */
+void correlator__never_probed(struct correlator *c, uint32_t pid, uint64_t exec_ts_ns);
 
 /* Processes seen and not yet exited. */
 size_t correlator__live_processes(const struct correlator *c);

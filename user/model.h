@@ -32,12 +32,14 @@ enum tb_block_state {
  */
 struct tb_block {
 	uint64_t addr;
-	uint64_t size : 48;	/* user space is 47 bits: no block is larger */
+	uint64_t size : 47;	/* user space is 47 bits (128 TiB): no block is larger */
 	uint64_t region : 4;	/* enum tb_region when allocated */
 	uint64_t state : 2;	/* enum tb_block_state */
 	uint64_t inherited : 1;	/* copied into a child at fork and not freed or moved since */
 	uint64_t gen : 8;	/* correlator loss generation when freed, low bits */
 	uint64_t libc : 1;	/* allocated by the C library or ld.so itself (TB_F_LIBC) */
+	uint64_t unseen : 1;	/* --sample: another call took its sample mark, so its free
+				   will not be recorded: not a leak */
 	uint32_t thread;	/* global thread index of the allocating thread, or TB_NONE */
 	uint32_t base_off;	/* addr - region_base, or TB_OFF_NONE */
 };
@@ -97,12 +99,23 @@ struct tb_spacing {
 	uint64_t delta, count;
 };
 
+/*
+ * An arena a thread was served from. A vfork or CLONE_VM child runs in its
+ * parent's memory, so its threads' arenas may be another process's: `proc`
+ * says whose arena table `arena` indexes.
+ */
+struct tb_thread_arena {
+	uint32_t proc;		/* process index */
+	uint32_t arena;		/* arena index in that process */
+};
+
 struct tb_thread {
 	uint32_t pid, tid;
 	uint32_t index;		/* in correlator.threads */
 	uint32_t proc;		/* process index */
 	uint32_t label;		/* printed T<label>: 0 is the main thread */
 	uint32_t cur_arena;	/* arena index it last allocated from, or TB_NONE */
+	uint32_t cur_proc;	/* process index whose arenas cur_arena indexes */
 	uint32_t cur_user;	/* its slot in that arena's users */
 	uint8_t exited;
 	uint8_t attached;	/* running before the model saw it */
@@ -116,7 +129,7 @@ struct tb_thread {
 	uint64_t internal_frees;	/* the library re-freeing its own cache: not the program's */
 	uint64_t last_addr;
 	struct tb_spacing spacing[TB_SPACING_SLOTS];
-	uint32_t *arenas;	/* arena indices it was served from, first use first */
+	struct tb_thread_arena *arenas;	/* arenas it was served from, first use first */
 	uint32_t narenas, cap_arenas;
 };
 
@@ -146,11 +159,15 @@ struct tb_process {
 	uint32_t loss_gen;	/* correlator loss generation when its history began */
 	uint32_t mem_of;	/* vfork/CLONE_VM child until its exec: the process whose memory
 				   it runs in, or TB_NONE */
+	uint32_t mem_execs;	/* that process's execs when this one began sharing its memory */
+	uint32_t ran_in;	/* the last process whose memory it ran in, kept after exec and
+				   exit for the report; TB_NONE if it always had its own */
 	uint8_t exited;
 	uint8_t attached;	/* seeded, or first seen in the middle of its life */
 	uint8_t partial;	/* history incomplete: unknown frees are not invalid */
 	uint8_t forgot_freed;	/* tombstones were dropped: unknown frees are not invalid */
 	uint8_t have_heap;
+	uint8_t unnamed;	/* first seen in a row of another thread: name it after its main one */
 	int exit_status;
 	uint32_t execs;
 	char comm[TB_COMM_LEN];
@@ -158,6 +175,8 @@ struct tb_process {
 	char *exit_detail;	/* "killed by SIGSEGV", or NULL */
 	uint64_t start_ts, end_ts;
 	uint64_t probed_late_ns;	/* its image's allocator was probed this long after its exec */
+	uint64_t exec_ts;		/* when its image began: its last exec */
+	uint8_t never_probed;	/* its image's allocator was never probed: it ended first */
 	uint64_t heap_start, heap_end;
 	struct tb_btab blocks;
 	struct tb_maps maps;
@@ -175,6 +194,7 @@ struct tb_process {
 	struct tb_image *images;	/* in order; the last is the current one */
 	uint32_t nimages, cap_images;
 	uint64_t inherited_leak_blocks, inherited_leak_bytes;
+	uint64_t unseen_blocks;	/* --sample: live at exit, but their free could not be seen */
 };
 
 /* pid or (pid << 32 | tid) -> index, open addressing; UINT64_MAX marks an empty slot. */
@@ -193,6 +213,14 @@ struct correlator {
 	uint32_t nthreads, cap_threads;
 	struct tb_idmap pid_map;	/* pid -> newest process with it */
 	struct tb_idmap tid_map;	/* pid << 32 | tid -> newest thread with it */
+	/*
+	 * --sample: the probes' mark on each recorded block, keyed by address
+	 * alone as the BPF side keys it -> the memory process whose recorded
+	 * allocation set it, or TB_NONE once a call took it. Only a marked
+	 * address's free is recorded.
+	 */
+	struct tb_idmap marks;
+	uint32_t marks_taken;		/* keys in marks mapped to TB_NONE */
 	struct tb_process *last_proc;
 	/* recent threads by tid: two threads' events interleave row by row */
 	struct tb_thread *recent_threads[TB_RECENT_THREADS];
@@ -206,6 +234,46 @@ struct correlator {
 static inline const struct tb_thread *model_thread(const struct correlator *c, uint32_t i)
 {
 	return i == TB_NONE || i >= c->nthreads ? NULL : c->threads[i];
+}
+
+/* The k-th arena thread i was served from, and its process in *owner; NULL if none. */
+static inline const struct tb_arena *model_thread_arena(const struct correlator *c,
+						       const struct tb_thread *t, uint32_t k,
+						       const struct tb_process **owner)
+{
+	const struct tb_process *p;
+
+	if (k >= t->narenas || t->arenas[k].proc >= c->nprocs)
+		return NULL;
+	p = c->procs[t->arenas[k].proc];
+	if (t->arenas[k].arena >= p->narenas)
+		return NULL;
+	if (owner)
+		*owner = p;
+	return &p->arenas[t->arenas[k].arena];
+}
+
+/*
+ * The k-th arena thread t was served from, as the report names it: "heap" or
+ * the base "0x...", prefixed "PID:" when it is another process's (a vfork or
+ * CLONE_VM child's blocks live in its parent's arenas). Returns 0 if none.
+ */
+static inline int model_thread_arena_label(const struct correlator *c, const struct tb_thread *t,
+					   uint32_t k, char *buf, size_t cap)
+{
+	const struct tb_process *o = NULL;
+	const struct tb_arena *a = model_thread_arena(c, t, k, &o);
+	char pid[16] = "";
+
+	if (!a)
+		return 0;
+	if (o->index != t->proc)
+		snprintf(pid, sizeof(pid), "%" PRIu32 ":", o->pid);
+	if (a->is_heap)
+		snprintf(buf, cap, "%sheap", pid);
+	else
+		snprintf(buf, cap, "%s0x%" PRIx64, pid, a->base);
+	return 1;
 }
 
 /* "T2" for a thread of p, "pid/tid" for one of another process (a parent's, via fork). */

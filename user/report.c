@@ -303,7 +303,8 @@ static void proc_end_text(const struct tb_process *p, char *buf, size_t cap)
 		snprintf(buf, cap, "exited with status %d", p->exit_status);
 }
 
-static void text_proc_title(const struct tb_process *p, FILE *out, int ind)
+static void text_proc_title(const struct correlator *c, const struct tb_process *p, FILE *out,
+			    int ind)
 {
 	char comm[TB_COMM_LEN * 4 + 1], exe[TB_PATH_LEN * 4 + 1], how[TB_PATH_LEN * 4 + 32];
 
@@ -315,6 +316,13 @@ static void text_proc_title(const struct tb_process *p, FILE *out, int ind)
 	if (p->attached)
 		fprintf(out, "%*s  running before it was watched: its older blocks are unknown\n",
 			ind, "");
+	if (p->ran_in < c->nprocs)
+		fprintf(out, "%*s  ran in the memory of process %" PRIu32 " (vfork or CLONE_VM)%s: "
+			"the blocks it got there are counted there\n", ind, "",
+			c->procs[p->ran_in]->pid, p->execs ? " until its exec" : "");
+	if (p->never_probed)
+		fprintf(out, "%*s  never watched: it ended before tlsbpf could probe the allocator its "
+			"exec brought; none of its calls were seen\n", ind, "");
 	if (p->probed_late_ns)
 		fprintf(out, "%*s  its allocator was probed %.1f ms after its exec: calls in between "
 			"are not seen\n", ind, "", p->probed_late_ns / 1e6);
@@ -322,34 +330,30 @@ static void text_proc_title(const struct tb_process *p, FILE *out, int ind)
 		"\n", ind, "", p->threads_created, p->children, p->execs);
 }
 
-/* Arenas a thread was served from, first use first; past --top, how many more. */
-static void thread_arenas_text(const struct tb_process *p, const struct tb_thread *t,
-			       unsigned top, struct sbuf *b)
+/* Arenas a thread was served from, first use first, named in their own process; past --top, how many more. */
+static void thread_arenas_text(const struct correlator *c, const struct tb_thread *t, unsigned top,
+			       struct sbuf *b)
 {
-	uint32_t i;
+	char one[40];
+	uint32_t i, shown = 0;
 
-	for (i = 0; i < t->narenas && (!top || i < top); i++) {
-		const struct tb_arena *a = &p->arenas[t->arenas[i]];
-
-		if (a->is_heap)
-			sb_add(b, "%sheap", i ? "," : "");
-		else
-			sb_add(b, "%s0x%" PRIx64, i ? "," : "", a->base);
-	}
+	for (i = 0; i < t->narenas && (!top || shown < top); i++)
+		if (model_thread_arena_label(c, t, i, one, sizeof(one)))
+			sb_add(b, "%s%s", shown++ ? "," : "", one);
 	if (i < t->narenas)
 		sb_add(b, ",+%" PRIu32 " more", t->narenas - i);
-	if (!i)
+	if (!shown)
 		sb_add(b, "-");
 }
 
-static void text_thread_row(struct table *tb, const struct tb_process *p,
+static void text_thread_row(struct table *tb, const struct correlator *c,
 			    const struct tb_thread *t, unsigned top)
 {
 	char comm[TB_COMM_LEN * 4 + 1];
 	uint64_t sp = thread_spacing(t);
 	struct sbuf arenas = { 0 };
 
-	thread_arenas_text(p, t, top, &arenas);
+	thread_arenas_text(c, t, top, &arenas);
 	table_cell(tb, "T%" PRIu32, t->label);
 	table_cell(tb, "%" PRIu32, t->tid);
 	table_cell(tb, "%s", text_escape(t->comm, TB_COMM_LEN, comm, sizeof(comm)));
@@ -410,7 +414,7 @@ static void text_threads(const struct correlator *c, const struct tb_process *p,
 		const struct tb_thread *t = c->threads[p->threads[from + i]];
 
 		if (keep[i]) {
-			text_thread_row(&tb, p, t, top);
+			text_thread_row(&tb, c, t, top);
 			continue;
 		}
 		hidden++;
@@ -477,7 +481,9 @@ static void text_leaks(const struct tb_process *p, FILE *out, int ind, unsigned 
 			proc_live_blocks(p));
 		return;
 	}
-	if (!p->leak_blocks) {
+	if (p->never_probed && !p->leak_blocks) {
+		fputs("leaks: not known (never watched)", out);
+	} else if (!p->leak_blocks) {
 		fputs("leaks: none", out);
 	} else {
 		fputs("leaks: ", out);
@@ -493,6 +499,10 @@ static void text_leaks(const struct tb_process *p, FILE *out, int ind, unsigned 
 	if (p->inherited_leak_blocks)
 		fprintf(out, "%*s  inherited blocks never freed: %" PRIu64 " (%" PRIu64 " B)\n",
 			ind, "", p->inherited_leak_blocks, p->inherited_leak_bytes);
+	if (p->unseen_blocks)
+		fprintf(out, "%*s  not counted as leaks: %" PRIu64 " sampled blocks whose free could "
+			"not be recorded (another process's call at the same address took the mark)\n",
+			ind, "", p->unseen_blocks);
 }
 
 /* The arena's users with the most bytes; past --top, how many more and their blocks. */
@@ -681,7 +691,7 @@ static int proc_cut(const struct correlator *c, unsigned top, const uint8_t *ski
 static void text_proc(const struct correlator *c, const struct tb_process *p,
 		      const struct proc_cut *k, unsigned top, FILE *out, int ind)
 {
-	text_proc_title(p, out, ind);
+	text_proc_title(c, p, out, ind);
 	for (uint32_t i = 0; i < p->nimages; i++) {
 		/* one program run from start to exit needs no image line unless it has arguments */
 		if (p->nimages > 1 || p->images[i].args)
@@ -860,7 +870,9 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *               "libc_kept_bytes": n },
  *   "processes": [ {                      in creation order; "id" is the index here
  *       "id": n, "pid": n, "parent": id | null, "children": [id], "comm": str,
- *       "exe": str | null, "attached": bool, "probed_late_ns": n | null,
+ *       "exe": str | null, "attached": bool, "ran_in": id | null (the process whose memory
+ *       a vfork or CLONE_VM child ran in), "never_probed": bool (it ended before the
+ *       allocator its exec brought was probed: none of its calls seen), "probed_late_ns": n | null,
  *       "state": "running" | "exited",
  *       "exit_status": n | null, "exit_detail": str | null, "start_ns": n, "end_ns": n | null,
  *       "execs": n, "threads_created": n, "live_blocks": n,
@@ -871,10 +883,13 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *           "allocations", "failed", "frees", "bytes_requested", "live_bytes",
  *           "peak_live_bytes": n, "spacing": n | null, "cross_thread_frees",
  *           "inherited_frees", "reused", "double_frees", "invalid_frees",
- *           "unknown_origin_frees": n, "arenas": ["heap" | "0x..."] } ],
+ *           "unknown_origin_frees": n,
+ *           "arenas": ["heap" | "0x..." | "PID:heap" | "PID:0x..."] } ],  PID: another
+ *           process's arena, whose memory a vfork or CLONE_VM child ran in
  *       "leaks": [ { "size": n, "count": n } ], "leaked_blocks", "leaked_bytes",
  *       "libc_kept": [ { "size": n, "count": n } ], "libc_kept_blocks", "libc_kept_bytes",
  *       "inherited_leaked_blocks", "inherited_leaked_bytes": n,
+ *       "sample_unseen_blocks": n (--sample: live at exit, free not recordable: no leak),
  *       "arenas": [ { "kind": "heap" | "arena", "base": "0x...", "extends": "0x..." | null,
  *           "owner": { "pid", "tid" } | null, "inherited": bool, "blocks", "bytes": n,
  *           "threads": [ { "pid", "tid", "blocks", "bytes", "first_ns", "last_ns": n } ] } ],
@@ -1020,9 +1035,9 @@ static void json_thread_counts(struct jw *w, const struct tb_thread *t)
 	jw_u64(w, "unknown_origin_frees", t->unknown_frees);
 }
 
-static void json_thread(struct jw *w, const struct tb_process *p, const struct tb_thread *t)
+static void json_thread(struct jw *w, const struct correlator *c, const struct tb_thread *t)
 {
-	char label[16];
+	char label[16], arena[40];
 
 	snprintf(label, sizeof(label), "T%" PRIu32, t->label);
 	jw_open(w, NULL, '{');
@@ -1033,14 +1048,9 @@ static void json_thread(struct jw *w, const struct tb_process *p, const struct t
 	jw_bool(w, "exited", t->exited);
 	json_thread_counts(w, t);
 	jw_open(w, "arenas", '[');
-	for (uint32_t i = 0; i < t->narenas; i++) {
-		const struct tb_arena *a = &p->arenas[t->arenas[i]];
-
-		if (a->is_heap)
-			jw_str(w, NULL, "heap", 5);
-		else
-			jw_hex(w, NULL, a->base);
-	}
+	for (uint32_t i = 0; i < t->narenas; i++)
+		if (model_thread_arena_label(c, t, i, arena, sizeof(arena)))
+			jw_str(w, NULL, arena, sizeof(arena));
 	jw_close(w, ']');
 	jw_close(w, '}');
 }
@@ -1125,6 +1135,7 @@ static void json_memory(struct jw *w, const struct tb_process *p)
 	jw_u64(w, "libc_kept_bytes", p->libc_leak_bytes);
 	jw_u64(w, "inherited_leaked_blocks", p->inherited_leak_blocks);
 	jw_u64(w, "inherited_leaked_bytes", p->inherited_leak_bytes);
+	jw_u64(w, "sample_unseen_blocks", p->unseen_blocks);
 	jw_open(w, "mmap_chunks", '{');
 	jw_u64(w, "count", p->chunks);
 	jw_u64(w, "bytes_requested", p->chunk_bytes);
@@ -1149,6 +1160,11 @@ static void json_proc_identity(struct jw *w, const struct correlator *c,
 	jw_str(w, "comm", p->comm, TB_COMM_LEN);
 	jw_str(w, "exe", p->exe, TB_PATH_LEN);
 	jw_bool(w, "attached", p->attached);
+	if (p->ran_in < c->nprocs)
+		jw_u64(w, "ran_in", p->ran_in);
+	else
+		jw_raw(w, "ran_in", "null");
+	jw_bool(w, "never_probed", p->never_probed);
 	if (p->probed_late_ns)
 		jw_u64(w, "probed_late_ns", p->probed_late_ns);
 	else
@@ -1203,7 +1219,7 @@ static void json_proc(struct jw *w, const struct correlator *c, const struct tb_
 	json_images(w, p);
 	jw_open(w, "threads", '[');
 	for (uint32_t i = 0; i < p->nthreads; i++)
-		json_thread(w, p, c->threads[p->threads[i]]);
+		json_thread(w, c, c->threads[p->threads[i]]);
 	jw_close(w, ']');
 	json_memory(w, p);
 	json_arenas(w, c, p);

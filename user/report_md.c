@@ -131,13 +131,18 @@ static void md_title(const struct correlator *c, const struct tb_run_info *run, 
 
 /* ---- findings: threads and arenas ---------------------------------------------------------- */
 
-/* t is the thread served: an arena it made itself is "its own". */
+/*
+ * t is the thread served: an arena it made itself is "its own". p owns the
+ * arena: the thread's process, or the parent a vfork child ran in.
+ */
 static void md_arena_name(const struct correlator *c, const struct tb_process *p,
 			  const struct tb_thread *t, uint32_t ai, FILE *out)
 {
 	const struct tb_arena *a = &p->arenas[md_arena_root(p, ai)];
 	char owner[32];
 
+	if (p->index != t->proc)
+		fprintf(out, "(in the memory of process %" PRIu32 ") ", p->pid);
 	if (a->is_heap) {
 		fprintf(out, "the brk heap (main arena, 0x%" PRIx64 ")%s", a->base,
 			md_arena_root(p, ai) != p->heap_arena ? " before exec" : "");
@@ -157,14 +162,16 @@ static void md_arena_name(const struct correlator *c, const struct tb_process *p
 		a->inherited ? " before the fork" : "");
 }
 
-static void md_thread_arenas(const struct correlator *c, const struct tb_process *p,
-			     const struct tb_thread *t, FILE *out)
+static void md_thread_arenas(const struct correlator *c, const struct tb_thread *t, FILE *out)
 {
+	const struct tb_process *o;
+
 	fprintf(out, "T%" PRIu32 " from ", t->label);
 	for (uint32_t k = 0; k < t->narenas; k++) {
 		if (k)
 			fputs(k + 1 == t->narenas ? " and " : ", ", out);
-		md_arena_name(c, p, t, t->arenas[k], out);
+		if (model_thread_arena(c, t, k, &o))
+			md_arena_name(c, o, t, t->arenas[k].arena, out);
 	}
 }
 
@@ -182,7 +189,9 @@ static uint32_t md_distinct_arenas(const struct correlator *c, const struct tb_p
 			const struct tb_thread *t = c->threads[p->threads[i]];
 
 			for (uint32_t k = 0; k < t->narenas && !used; k++)
-				used = md_arena_root(p, t->arenas[k]) == a;
+				used = t->arenas[k].proc == p->index &&
+				       t->arenas[k].arena < p->narenas &&
+				       md_arena_root(p, t->arenas[k].arena) == a;
 		}
 		n += used;
 	}
@@ -234,7 +243,7 @@ static void md_find_arenas(const struct correlator *c, const struct tb_process *
 			break;
 		}
 		fputs(shown++ ? "; " : ": ", out);
-		md_thread_arenas(c, p, t, out);
+		md_thread_arenas(c, t, out);
 	}
 	fputs(".\n", out);
 }
@@ -409,6 +418,11 @@ static void md_find_leaks(const struct correlator *c, const struct tb_process *p
 	md_end_text(p, out);
 	if (!p->exited) {
 		fprintf(out, " with %" PRIu32 " live blocks.\n", p->blocks.live);
+		return;
+	}
+	if (p->never_probed && !p->leak_blocks) {
+		fputs("; it ended before tlsbpf could probe the allocator its exec brought, so"
+		      " none of its calls were seen.\n", out);
 		return;
 	}
 	if (!p->leak_blocks)

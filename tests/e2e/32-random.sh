@@ -34,10 +34,10 @@ for r in rows:
 lost = sum(int(r['size']) for r in rows if r['event'] == 'lost')
 missing, extra = calls - got, got - calls
 n_missing, n_extra = sum(missing.values()), sum(extra.values())
-# every call the program recorded and tlsbpf did not is counted lost; beyond those, a
-# jump out of a call leaves either a row the program could not record or a call that
-# never returned, which tlsbpf counts lost (or neither, when it came before the call)
-ok = lost >= n_missing and n_extra + (lost - n_missing) <= ambiguous
+# every call the program recorded and tlsbpf did not is counted lost; beyond those, each
+# jump out of a call (the program jumps only from a call's first instruction) is a call
+# that never returned, which tlsbpf counts lost, or a row the program could not record
+ok = lost >= n_missing and n_extra + (lost - n_missing) == ambiguous
 print('%s: %d calls, %d rows, %d missing, %d extra, %d ambiguous, %d lost%s' % (
     'right' if ok else 'wrong', sum(calls.values()), sum(got.values()), n_missing, n_extra,
     ambiguous, lost, '' if ok else ' e.g. missing %s extra %s' % (

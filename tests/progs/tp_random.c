@@ -14,10 +14,11 @@
  * Each process appends to LOGDIR/log.PID lines "TID EVENT SIZE ADDR OLD_ADDR",
  * one per call that returned (a free is written before it is made), and
  * "TID ambiguous N": jumps that left an allocating call of the program before
- * its line was written, so that nobody knows whether it returned, or even
- * began (the signal may come just before the call).
+ * its line was written (from the call's first instruction: see at_entry()).
  * Nothing here uses stdio or any allocator call of its own beyond those.
  */
+#define _GNU_SOURCE	/* REG_RIP, RTLD_DEFAULT */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -30,9 +31,11 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define HELD 64
+#define MAX_JUMPS 20	/* jumps out of the main thread's calls, then it runs to its end */
 #define LOG_MAX (1 << 20)
 
 struct log {
@@ -147,16 +150,40 @@ static void logs_flush(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-static void on_alarm(int sig)
+static uintptr_t entries[2];	/* malloc's and free's first instruction */
+#define ENTRY_BYTES 16	/* glibc 2.36's malloc and free change nothing in these */
+
+/*
+ * Allocating in a handler, or jumping out of a call, is undefined in C: in the
+ * middle of glibc's bookkeeping it corrupts the heap or deadlocks on an arena
+ * lock. The handler acts only when the signal came in the first bytes of
+ * malloc or free, where under tlsbpf most signals land (the entry probe's trap).
+ */
+static int at_entry(void *uctx)
+{
+#if defined(__x86_64__)
+	uintptr_t pc = ((ucontext_t *)uctx)->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	uintptr_t pc = ((ucontext_t *)uctx)->uc_mcontext.pc;
+#else
+	uintptr_t pc = 0;
+#endif
+	return pc - entries[0] < ENTRY_BYTES || pc - entries[1] < ENTRY_BYTES;
+}
+
+static void on_alarm(int sig, siginfo_t *si, void *uctx)
 {
 	void *p;
 
 	(void)sig;
+	(void)si;
+	if (!at_entry(uctx))
+		return;
 	p = malloc(7);
 	record(handler_log, "malloc", 7, p, NULL);
 	record(handler_log, "free", 0, p, NULL);
 	free(p);
-	if (jumps_mode && jump_ready && syscall(SYS_gettid) == main_tid && next() % 4 == 0) {
+	if (jumps_mode && jump_ready && syscall(SYS_gettid) == main_tid) {
 		if (in_call && main_log->len == call_len)
 			ambiguous++;	/* its line is not written: it may or may not have returned */
 		siglongjmp(env, 1);
@@ -285,12 +312,12 @@ static void record_ambiguous(void)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_alarm };
+	struct sigaction sa = { .sa_sigaction = on_alarm, .sa_flags = SA_SIGINFO };
 	pthread_t t[4];
 	volatile int nt = 0;
 	sigset_t alarm_set, old;
 	long n;
-	volatile long round = 0;
+	volatile long round = 0, jumped = 0;
 
 	if (argc < 4) {
 		write(2, "usage: tp_random SEED OPS LOGDIR [jumps]\n", 41);
@@ -301,16 +328,18 @@ int main(int argc, char **argv)
 	logdir = argv[3];
 	jumps_mode = argc > 4;
 	main_tid = syscall(SYS_gettid);
+	entries[0] = (uintptr_t)dlsym(RTLD_DEFAULT, "malloc");
+	entries[1] = (uintptr_t)dlsym(RTLD_DEFAULT, "free");
 	logs_open();
 	sigemptyset(&alarm_set);
 	sigaddset(&alarm_set, SIGALRM);
 	sigaction(SIGALRM, &sa, NULL);
-	timer(200 + next() % 800);
+	timer(jumps_mode ? 100 : 200 + next() % 800);
 	if (sigsetjmp(env, 1)) {
 		in_call = 0;
-		round++;
+		jumped++;
 	}
-	jump_ready = 1;
+	jump_ready = jumped < MAX_JUMPS;
 	while (round < 4) {
 		ops(n / 4);
 		round++;

@@ -11,10 +11,20 @@
  *   add "alt" to run the handler on an alternate signal stack
  *
  * Output: "made SIZE COUNT" per size it allocated, and "addr 0x..." for every
- * block of 12345 bytes. Calling malloc from a handler is undefined in C, but
- * glibc survives it in a single-threaded process (it takes no lock there).
+ * block of 12345 bytes.
+ *
+ * Calling malloc from a handler, or jumping out of malloc, is undefined in C:
+ * in the middle of glibc's bookkeeping it corrupts the heap or leaves a lock
+ * held. So the handler acts only when the signal came in the first bytes of
+ * malloc or free, before they touch anything: under tlsbpf that is where most
+ * signals land (at the return from the entry probe's trap), and it is the
+ * case that matters, a call tlsbpf has seen begin.
  */
+#define _GNU_SOURCE	/* REG_RIP, RTLD_DEFAULT */
+#include <dlfcn.h>
 #include <setjmp.h>
+#include <stdint.h>
+#include <ucontext.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,9 +38,28 @@ static volatile sig_atomic_t nkept;
 static int mode;	/* 'j', 'k', 'p' */
 static volatile long pairs;	/* malloc(40) calls that returned: survives a jump */
 
-static void on_alarm(int sig)
+static uintptr_t entries[2];	/* malloc's and free's first instruction */
+#define ENTRY_BYTES 16	/* glibc 2.36's malloc and free change nothing in these */
+
+/* The signal came at the very start of malloc or free (x86-64: the program counter). */
+static int at_entry(void *uctx)
+{
+#if defined(__x86_64__)
+	uintptr_t pc = ((ucontext_t *)uctx)->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	uintptr_t pc = ((ucontext_t *)uctx)->uc_mcontext.pc;
+#else
+	uintptr_t pc = 0;
+#endif
+	return pc - entries[0] < ENTRY_BYTES || pc - entries[1] < ENTRY_BYTES;
+}
+
+static void on_alarm(int sig, siginfo_t *si, void *uctx)
 {
 	(void)sig;
+	(void)si;
+	if (!at_entry(uctx))
+		return;
 	runs++;
 	if (mode == 'j') {
 		siglongjmp(env, 1);
@@ -64,7 +93,7 @@ static void alt_stack(void)
 int main(int argc, char **argv)
 {
 	long n = argc > 2 ? atol(argv[2]) : 50;
-	struct sigaction sa = { .sa_handler = on_alarm };
+	struct sigaction sa = { .sa_sigaction = on_alarm, .sa_flags = SA_SIGINFO };
 	volatile long jumps = 0;
 
 	if (argc < 2 || !strchr("jkp", argv[1][0])) {
@@ -72,6 +101,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	mode = argv[1][0];
+	entries[0] = (uintptr_t)dlsym(RTLD_DEFAULT, "malloc");
+	entries[1] = (uintptr_t)dlsym(RTLD_DEFAULT, "free");
 	if (argc > 3 && strcmp(argv[3], "alt") == 0) {
 		alt_stack();
 		sa.sa_flags |= SA_ONSTACK;

@@ -109,6 +109,34 @@ static void test_correlation_recomputed(char **argv)
 	CHECK(strstr(out, "\"failed\":1,") != NULL, "a failed allocation stays failed");
 }
 
+/* A -p run: what the live run read from /proc comes back from the rows it placed. */
+static void test_attached(char **argv)
+{
+	static const char csv[] = HDR
+		"1,1000,10,11,?,free,,0x7f0000000b70,,,arena,0x7f0000000000,,,unknown_origin,,,,,,,\n"
+		"2,2000,10,11,?,malloc,64,0x7f0000000b70,,100,arena,0x7f0000000000,,,reused,,,,,,,\n"
+		"3,3000,10,10,app,malloc,24,0x50000002a0,,100,heap,0x5000000000,,,,,,,,,,\n";
+	static const char launched[] = HDR
+		"1,1000,20,20,app,exec,,,,,,,,,,,,,,,,/bin/app\n"
+		"2,2000,20,20,app,exit,7,,,,,,,,,,,,,,,\n";
+	const char *out;
+	int rc = analyze_text(csv, argv);
+
+	CHECK(rc == 0, "analyze of a -p CSV exits 0 (got %d)", rc);
+	out = read_all(tmp_path("report.txt"));
+	CHECK(strstr(out, "\nattach mode: ") != NULL, "attach mode, as the live run said");
+	CHECK(strstr(out, "process 10 app: still running") != NULL,
+	      "named after its main thread, not the unnamed thread first seen");
+	CHECK(strstr(out, " 0x7f0000000000\n") && strstr(out, "  heap\n") &&
+	      strstr(out, "arena  0x7f0000000000"),
+	      "arenas column and table: the arena and heap the rows place the blocks in");
+	CHECK(!strstr(out, "command exit status"), "no command status in attach mode");
+	rc = analyze_text(launched, argv);
+	out = read_all(tmp_path("report.txt"));
+	CHECK(rc == 0 && strstr(out, "\ncommand exit status: 7\n") && !strstr(out, "attach mode"),
+	      "a launched run: the first process's exit is the command's status");
+}
+
 static void test_malformed(char **argv)
 {
 	static const char csv[] = HDR "1,1000,10,10,app,malloc,24,0xzz,,100,,,,,,,,,,,,\n";
@@ -127,6 +155,7 @@ int main(void)
 	}
 	test_internal_kept(argv);
 	test_correlation_recomputed(argv);
+	test_attached(argv);
 	test_malformed(argv);
 	unlink(tmp_path("in.csv"));
 	unlink(tmp_path("report.txt"));

@@ -257,10 +257,85 @@ static void test_vfork_shares_memory(void)
 	e = fre(c, 360, 360, HEAP + 0x800);
 	CHECK(!(e.flags & TB_F_INVALID_FREE) && e.origin_pid == 361 && (e.flags & TB_F_CROSS_THREAD),
 	      "the parent frees what its vfork child got: not invalid, allocated by the child");
+	CHECK_EQ_U64(thread_of(c, 361, 361)->live_bytes, 0,
+		     "the child's live bytes: its block outlived its exec in the parent, now freed");
 	e = fre(c, 360, 360, HEAP + 0x400);
 	CHECK(e.flags & TB_F_DOUBLE_FREE, "the block the child freed is freed in the parent too");
 	e = mal(c, 361, 361, 24, HEAP + 0x400);
 	CHECK(!(e.flags & TB_F_REUSED), "after its exec the child has a memory of its own");
+	correlator__free(c);
+}
+
+static struct tb_event sampled(struct tb_event e)
+{
+	e.flags |= TB_F_SAMPLED;
+	return e;
+}
+
+/* --sample: what sampling hid is never a double free, an invalid free or a leak. */
+static void test_sample_claims(void)
+{
+	struct correlator *c = correlator__new();
+	struct tb_event e;
+
+	start_proc(c, 390);
+	e = ev(TB_EV_REALLOC, 390, 390);
+	e.old_addr = HEAP + 0x400; /* its malloc was one sampling skipped */
+	e.addr = HEAP + 0x800;
+	e.size = 100;
+	e = run(c, sampled(e));
+	CHECK(e.flags == (TB_F_SAMPLED | TB_F_UNKNOWN_ORIGIN),
+	      "sampled realloc of a block never recorded: unknown origin, not invalid");
+	e = ev(TB_EV_FREE, 390, 390);
+	e.addr = HEAP + 0x800;
+	e = run(c, sampled(e));
+	CHECK(e.flags == TB_F_SAMPLED, "sampled free of a recorded block: a plain free");
+	e = run(c, sampled(e));
+	CHECK(e.flags == (TB_F_SAMPLED | TB_F_DOUBLE_FREE),
+	      "a second free no mark explains: the probes saw it freed twice, a double free");
+	e = ev(TB_EV_REALLOC, 390, 390);
+	e.old_addr = HEAP + 0x800;
+	e.addr = HEAP + 0xc00;
+	e.size = 100;
+	e = run(c, sampled(e));
+	CHECK(!(e.flags & (TB_F_DOUBLE_FREE | TB_F_INVALID_FREE)),
+	      "a sampled realloc of a freed address: its malloc may be a skipped one, no claim");
+
+	/* A fork's child frees its copy: that takes the parent's mark at the same address. */
+	e = ev(TB_EV_MALLOC, 390, 390);
+	e.addr = HEAP + 0x1000;
+	e.size = 64;
+	run(c, sampled(e));
+	e = ev(TB_EV_FORK, 391, 391);
+	e.origin_pid = e.origin_tid = 390;
+	run(c, e);
+	e = ev(TB_EV_FREE, 391, 391);
+	e.addr = HEAP + 0x1000;
+	e = run(c, sampled(e));
+	CHECK(e.flags == (TB_F_SAMPLED | TB_F_INHERITED), "the child frees its inherited copy");
+	task(c, TB_EV_EXIT, 391, 391, 0, 0, 0);
+	task(c, TB_EV_EXIT, 390, 390, 0, 0, 0);
+	/* the one leak is the realloc's result at HEAP + 0xc00 */
+	CHECK(proc_of(c, 390)->leak_blocks == 1 && proc_of(c, 390)->unseen_blocks == 1,
+	      "the parent's block whose mark the child took is unseen, not a leak (%" PRIu64
+	      " leaks, %" PRIu64 " unseen)", proc_of(c, 390)->leak_blocks,
+	      proc_of(c, 390)->unseen_blocks);
+	correlator__free(c);
+
+	c = correlator__new();
+	start_proc(c, 392);
+	/* the marks a long sampled run takes do not pile up */
+	for (uint64_t i = 0; i < 1200000; i++) {
+		e = ev(TB_EV_MALLOC, 392, 392);
+		e.addr = HEAP + 0x100000 + 16 * i;
+		e.size = 8;
+		run(c, sampled(e));
+		e = ev(TB_EV_FREE, 392, 392);
+		e.addr = HEAP + 0x100000 + 16 * i;
+		run(c, sampled(e));
+	}
+	CHECK(c->marks.n < (1u << 20), "taken marks are dropped once they dominate (%u kept)",
+	      c->marks.n);
 	correlator__free(c);
 }
 
@@ -576,6 +651,36 @@ static void test_arena(void)
 	correlator__free(c);
 }
 
+/* glibc makes a thread's arena in its first allocator call, a free or a realloc too. */
+static void test_arena_made_in_free(void)
+{
+	struct correlator *c = correlator__new();
+	uint64_t base = 0x7f2a40000000ULL;
+	struct tb_event e;
+	struct tb_process *p;
+
+	start_proc(c, 1250);
+	mal(c, 1250, 1250, 100, HEAP + 0x400);
+	task(c, TB_EV_THREAD, 1250, 1251, 1250, 1250, 0);
+	task(c, TB_EV_THREAD, 1250, 1252, 1250, 1250, 0);
+	make_arena(c, 1250, 1251, base); /* inside the free below: tcache and arena set up */
+	fre(c, 1250, 1251, HEAP + 0x400);
+	e = mal(c, 1250, 1251, 100, base + 0x8b0);
+	CHECK(e.region == TB_REG_ARENA && e.region_base == base && e.flags == TB_F_NEW_ARENA,
+	      "arena mapped in an earlier free: arena, new_arena on its first block");
+	p = proc_of(c, 1250);
+	CHECK(p->arenas[p->narenas - 1].owner == thread_of(c, 1250, 1251)->index,
+	      "owned by the thread that mapped it");
+	make_arena(c, 1250, 1251, base + 64 * MiB);
+	task(c, TB_EV_EXIT_THREAD, 1250, 1251, 0, 0, 0);
+	e = mal(c, 1250, 1252, 100, base + 64 * MiB + 0x8b0);
+	CHECK(e.region == TB_REG_ARENA && e.flags == TB_F_NEW_ARENA &&
+	      p->arenas[p->narenas - 1].owner == thread_of(c, 1250, 1251)->index &&
+	      p->arenas[p->narenas - 1].extends == TB_NONE,
+	      "an arena first served to a later thread: a new arena of the thread that mapped it");
+	correlator__free(c);
+}
+
 static void test_mmap_chunk(void)
 {
 	struct correlator *c = correlator__new();
@@ -696,6 +801,15 @@ static void test_stack(void)
 	      "stack owned by the new thread");
 	e = task(c, TB_EV_FORK, 1410, 1410, 1400, 1400, 0);
 	CHECK(e.region == TB_REG_NONE, "fork row: no region");
+	/* the main thread's stack: the kernel mapped it at exec, no event says where */
+	vm(c, TB_EV_MMAP, 1400, 1400, 0x7ffd00000000ULL - 200 * MiB, 4 * MiB, P_RW, M_PRIVATE);
+	e = fre(c, 1400, 1400, 0x7ffd00000000ULL);
+	CHECK(e.region == TB_REG_STACK && (e.flags & TB_F_INVALID_FREE),
+	      "a free near the top of user space, far above every mapping: the main stack");
+	e = fre(c, 1400, 1400, 0x7ffd00000000ULL - 190 * MiB);
+	CHECK(e.region == TB_REG_UNKNOWN, "just above the highest mapping (ld.so's place): unknown");
+	e = fre(c, 1400, 1400, 0x7f0000000000ULL);
+	CHECK(e.region == TB_REG_UNKNOWN, "below the mappings, in the mmap area: unknown");
 	correlator__free(c);
 }
 
@@ -802,6 +916,76 @@ static void test_report(void)
 }
 
 /* ---- fork storm and benchmark ------------------------------------------------------------ */
+
+/* A CLONE_VM child's thread was served by its parent's heap: every report names it so. */
+static void test_clone_vm_report(void)
+{
+	struct correlator *c = correlator__new();
+	struct tb_event e;
+	char *text, *json;
+
+	start_proc(c, 370);
+	mal(c, 370, 370, 24, HEAP + 0x400);
+	e = ev(TB_EV_FORK, 371, 371);
+	e.origin_pid = e.origin_tid = 370;
+	e.sysflags = 0x100; /* CLONE_VM without CLONE_THREAD */
+	run(c, e);
+	mal(c, 371, 371, 555, HEAP + 0x800);
+	task(c, TB_EV_EXIT, 371, 371, 0, 0, 0);
+	text = capture(c, NULL, 0);
+	CHECK(text && strstr(text, " 370:heap\n") && strstr(text, "ran in the memory of process 370"),
+	      "text: the child's arena is its parent's heap, and it ran in that memory");
+	json = capture(c, NULL, 1);
+	CHECK(json && json_balanced(json) && strstr(json, "\"arenas\":[\"370:heap\"]") &&
+	      strstr(json, "\"ran_in\":0"), "json: the same, and ran_in names the parent");
+	free(text);
+	free(json);
+	task(c, TB_EV_EXIT, 370, 370, 0, 0, 0);
+	CHECK_EQ_U64(c->procs[0]->leak_blocks, 2, "the child's block leaks in the parent's memory");
+	correlator__free(c);
+
+	/* A CLONE_VM child outliving its parent: the blocks went with the parent's record. */
+	c = correlator__new();
+	start_proc(c, 380);
+	mal(c, 380, 380, 24, HEAP + 0x400);
+	e = ev(TB_EV_FORK, 381, 381);
+	e.origin_pid = e.origin_tid = 380;
+	e.sysflags = 0x100;
+	run(c, e);
+	task(c, TB_EV_EXIT, 380, 380, 0, 0, 0);
+	e = fre(c, 381, 381, HEAP + 0x400);
+	CHECK(e.flags == TB_F_UNKNOWN_ORIGIN,
+	      "a shared block freed after its owner's record closed: unknown, not invalid");
+	correlator__free(c);
+}
+
+/* A child whose new allocator was never probed before it ended: the report says so. */
+static void test_never_probed(void)
+{
+	struct correlator *c = correlator__new();
+	struct tb_event e;
+	char *text, *json;
+
+	start_proc(c, 395);
+	task(c, TB_EV_FORK, 396, 396, 395, 395, 0);
+	e = task(c, TB_EV_EXEC, 396, 396, 0, 0, 0);
+	task(c, TB_EV_EXIT, 396, 396, 0, 0, 0);
+	correlator__never_probed(c, 396, e.ts_ns - 1);
+	text = capture(c, NULL, 0);
+	CHECK(text && !strstr(text, "never watched"), "another exec's time: no effect");
+	free(text);
+	correlator__never_probed(c, 396, e.ts_ns);
+	text = capture(c, NULL, 0);
+	CHECK(text && strstr(text, "never watched: it ended before") &&
+	      strstr(text, "leaks: not known (never watched)"),
+	      "text: a process never watched does not read as one that made no call");
+	json = capture(c, NULL, 1);
+	CHECK(json && strstr(json, "\"pid\":396") && strstr(json, "\"never_probed\":true"),
+	      "json: never_probed");
+	free(text);
+	free(json);
+	correlator__free(c);
+}
 
 static void test_fork_storm(void)
 {
@@ -935,6 +1119,7 @@ int main(int argc, char **argv)
 	test_double_and_invalid();
 	test_internal_free();
 	test_vfork_shares_memory();
+	test_sample_claims();
 	test_reuse();
 	test_realloc();
 	test_fork();
@@ -945,12 +1130,15 @@ int main(int argc, char **argv)
 	test_seeded();
 	test_munmap_split_and_brk();
 	test_arena();
+	test_arena_made_in_free();
 	test_mmap_chunk();
 	test_region_carved();
 	test_mremap();
 	test_tombstone_bound();
 	test_stack();
 	test_report();
+	test_clone_vm_report();
+	test_never_probed();
 	test_fork_storm();
 	printf("%d passed, %d failed\n", check_n - check_failed, check_failed);
 	return check_done();
