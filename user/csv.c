@@ -481,7 +481,9 @@ static char *put_place(struct who *h, char *p, const struct tb_event *e)
 	if (!h->place_len || h->place_region != e->region || h->place_base != e->region_base) {
 		q = put_name(h->place_txt, &region_names[e->region]);
 		*q++ = ',';
-		q = put_hex(q, e->region_base);
+		/* no base: an address in no known mapping, or the main stack, whose start is unknown */
+		if (e->region_base)
+			q = put_hex(q, e->region_base);
 		*q++ = ',';
 		h->place_len = q - h->place_txt;
 		h->place_region = e->region;

@@ -268,6 +268,11 @@ static void test_vm_rows(void)
 	check_row(&e, (const char *[C_N]){ COMMON(7), [C_EVENT] = "mprotect", [C_SIZE] = "4096",
 			[C_ADDR] = "0x7f0000100000", [C_PROT] = "0", [C_ERR] = "-22" },
 		  "failed mprotect");
+	e.err = 0;
+	e.region = TB_REG_UNKNOWN;	/* in no mapping the model knows: no base to give */
+	check_row(&e, (const char *[C_N]){ COMMON(7), [C_EVENT] = "mprotect", [C_SIZE] = "4096",
+			[C_ADDR] = "0x7f0000100000", [C_REGION] = "unknown", [C_PROT] = "0" },
+		  "mprotect of an unknown range");
 
 	e = base_event(8, TB_EV_MADVISE);
 	e.size = 4096;
