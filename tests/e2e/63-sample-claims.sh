@@ -107,9 +107,7 @@ check "double, full run: the program's double free is one double_free row ($nful
 	[ "$nfull" = 2 -a "$dfull" = 1 ]
 read -r nsamp dsamp <<<"$(count_rows "$T/dsamp.csv" "$T/dsamp.out" double_free)"
 check "double --sample 10: the sampled block's first free is recorded ($nsamp rows)" [ "$nsamp" -ge 1 ]
-if [ "$nsamp" -ge 2 ]; then
-	check "double --sample 10: its second free is a double_free ($dsamp)" [ "$dsamp" = 1 ]
-else
-	skip "double --sample 10: its second free is a double_free" \
-		"the probes record only one free per sampled block (bpf on_free drops the mark)"
-fi
+# the probes record one free per sampled block (the first takes its mark): a second one goes
+# unseen under sampling, as docs/csv.md says, and is never a false claim either
+check "double --sample 10: no free there is flagged but a double free ($dsamp of $nsamp)" \
+	[ "$dsamp" -le 1 ]
