@@ -120,7 +120,7 @@ static void join_argv(char **argv, int argc, char *buf, size_t sz)
 static int launch(struct session *s, const char *path)
 {
 	const struct env *env = s->env;
-	struct launch lc;
+	struct launch lc = { .stdout_to_stderr = env__stdout_output(env) != NULL };
 	struct tb_cred cred;
 	int err;
 

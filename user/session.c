@@ -21,10 +21,13 @@
 volatile sig_atomic_t session_signal;
 /* Ctrl-C at a terminal reaches the command's process group too: no second copy. */
 static volatile sig_atomic_t signal_from_tty;
+/* Set at the first signal and never cleared: the live view on a terminal stops there. */
+static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig, siginfo_t *info, void *ucontext)
 {
 	session_signal = sig;
+	interrupted = 1;
 	signal_from_tty = info && info->si_code == SI_KERNEL;
 }
 
@@ -86,6 +89,10 @@ int session__open(struct session *s, const struct env *env, enum session_mode mo
 	bool live_view = !env->quiet && (mode != MODE_ALL || env->live || env->live_path);
 	int err;
 
+	/* stdout holds another output: the live view only goes to a file of its own */
+	if (!env->live_path && env__stdout_output(env))
+		live_view = false;
+
 	memset(s, 0, sizeof(*s));
 	s->env = env;
 	s->mode = mode;
@@ -96,6 +103,7 @@ int session__open(struct session *s, const struct env *env, enum session_mode mo
 		err = pipeline__open(&s->pipe, env, &s->owner, live_view, s->start_ns);
 	if (err)
 		return err;
+	pipeline__stop_view_on(&s->pipe, &interrupted);
 	err = loader__open_load(&s->loader, env);
 	if (!err)
 		err = loader__attach_kernel(&s->loader);
