@@ -99,8 +99,9 @@ static const char usage[] =
 	"tlsbpf exits with COMMAND's status (128+N when signal N killed it). SIGINT,\n"
 	"SIGTERM or SIGHUP to tlsbpf is passed to COMMAND once, and tlsbpf collects\n"
 	"until it ends. If it still runs 2 s later, or at a second signal, tlsbpf\n"
-	"kills it and every process it started with SIGKILL, as 'timeout -k' does,\n"
-	"names them on stderr and exits 137.\n"
+	"stops: the report shows it running, then tlsbpf kills it and every process\n"
+	"it started with SIGKILL, as 'timeout -k' does, names their pids on stderr,\n"
+	"and exits 128+N for the signal that stopped it.\n"
 	"`tlsbpf analyze` rebuilds the report from a CSV written earlier; no root needed.\n";
 
 enum {

@@ -167,7 +167,10 @@ static int run_command(const struct env *env)
 	session__install_signals();
 	ret = launch(&s, path);
 	err = ret ? 0 : session__loop(&s);
+	if (!ret && (s.stop_signal || !s.child_reaped))
+		session__freeze_leftovers(&s);
 	err = session__finish(&s) ?: err;
+	session__kill_leftovers(&s);
 	confine__cleanup(&cf);
 	if (ret)
 		return ret;

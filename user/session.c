@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* session.c: the parts of a run every mode shares, from the first check to the last flush. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <dirent.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #define POLL_MS 10
 #define GRACE_NS 2000000000ULL	/* after a forwarded signal, how long the command may take to end */
 #define STATUS_NS 1000000000ULL
+#define MAX_LEFTOVERS 4096	/* processes the command left running that tlsbpf ends */
 
 volatile sig_atomic_t session_signal;
 /* Ctrl-C at a terminal reaches the command's process group too: no second copy. */
@@ -227,7 +230,8 @@ static bool stop_requested(struct session *s, uint64_t now, uint64_t *grace)
 	s->stop_signal = sig;
 	if (s->mode != MODE_LAUNCH)
 		return true;
-	if (!signal_from_tty || !session_signal)
+	/* a reaped command's pid may be another process's by now */
+	if ((!signal_from_tty || !session_signal) && !s->child_reaped)
 		kill(s->child, sig);
 	session_signal = 0;
 	*grace = now + GRACE_NS;
@@ -348,4 +352,96 @@ int session__finish(struct session *s)
 		err = pipeline__report(&s->pipe, s->env, &s->owner, &info) ?: err;
 	pipeline__close(&s->pipe);
 	return err;
+}
+
+/* Parent of pid from /proc/PID/stat, or 0 for a process gone or a zombie (nothing to end). */
+static pid_t live_parent(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = 0, fd, n;
+	char state;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	/* the name in parentheses may hold anything, ')' included: the last one ends it */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2 || state == 'Z')
+		return 0;
+	return ppid;
+}
+
+static bool listed(const pid_t *pids, int n, pid_t pid)
+{
+	for (int i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return true;
+	return false;
+}
+
+/*
+ * Stop every descendant of tlsbpf not stopped yet: the command, what it started,
+ * and orphans that came to us as subreaper. Stopped, none can fork past the scan.
+ * Returns how many were added.
+ */
+static int stop_descendants(pid_t *pids, int *n)
+{
+	int added = 0, found;
+	DIR *d;
+
+	do {
+		struct dirent *de;
+
+		found = 0;
+		d = opendir("/proc");
+		if (!d)
+			return added;
+		while ((de = readdir(d)) && *n < MAX_LEFTOVERS) {
+			pid_t pid = atoi(de->d_name), ppid;
+
+			if (pid <= 0 || listed(pids, *n, pid) || !(ppid = live_parent(pid)))
+				continue;
+			if (ppid != getpid() && !listed(pids, *n, ppid))
+				continue;
+			kill(pid, SIGSTOP);
+			pids[(*n)++] = pid;
+			found++;
+		}
+		closedir(d);
+		added += found;
+	} while (found && *n < MAX_LEFTOVERS);
+	return added;
+}
+
+static pid_t leftovers[MAX_LEFTOVERS];
+static int nleftovers;
+
+void session__freeze_leftovers(struct session *s)
+{
+	if (s->mode == MODE_LAUNCH)
+		stop_descendants(leftovers, &nleftovers);
+}
+
+void session__kill_leftovers(struct session *s)
+{
+	char pids[256] = "";
+	int off = 0, ws;
+
+	if (!nleftovers)
+		return;
+	for (int i = 0; i < nleftovers; i++) {
+		kill(leftovers[i], SIGKILL);
+		if (off < (int)sizeof(pids) - 16)
+			off += snprintf(pids + off, sizeof(pids) - off, "%s%d", i ? "," : "",
+					leftovers[i]);
+	}
+	fprintf(stderr, "tlsbpf: stopped while '%s' or what it started still ran: killed pid %s "
+		"with SIGKILL\n", s->env->argv[0], pids);
+	while (waitpid(-1, &ws, WNOHANG) > 0)
+		;
+	nleftovers = 0;
 }
