@@ -402,6 +402,8 @@ static int check_operands(struct env *env)
 				   "");
 	if (env->user && env->as_root)
 		return usage_error("--user and --as-root contradict each other%s", "");
+	if (env->quiet && env->live_path)
+		return usage_error("-q turns off the live view that -o '%s' would write", env->live_path);
 	return 0;
 }
 

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `tlsbpf analyze` refuses, in one line naming it, every option that means nothing to it (all
+# but the reports, --help and --version), rather than ignoring it; no root needed.
+. "$(dirname "$0")/lib.sh"
+
+printf 'seq,ts_ns,pid,tid,comm,event,size,addr,old_addr,latency_ns,region,region_base,origin_pid,origin_tid,flags,align,prot,sysflags,fd,old_size,err,detail\n1,1000,10,10,app,malloc,24,0x1000,,850,,,,,,,,,,,,\n' >"$T/run.csv"
+
+$TLSBPF analyze "$T/run.csv" >"$T/out" 2>"$T/err"
+rc=$?
+check "analyze of a good CSV works: exit $rc, $(grep -c . "$T/out") report lines" \
+	[ "$rc" -eq 0 -a -s "$T/out" ]
+
+# every option --help lists, each with a value when --help shows it takes one
+$TLSBPF --help >"$T/help"
+mapfile -t opts < <(sed -nE 's/^ +(-[a-zA-Z], )?(--[a-z-]+)( ([A-Z][A-Z.,\[]*))?.*/\2 \4/p' "$T/help")
+tested=0
+for line in "${opts[@]}" "-p 1" "-a " "-q " "-o x" "-u 1" "-v "; do
+	read -r opt val <<<"$line"
+	case "$opt" in --summary | --summary-json | --report | --help | --version) continue ;; esac
+	args=("$opt")
+	[ -n "$val" ] && args+=(1)
+	$TLSBPF analyze "${args[@]}" "$T/run.csv" >"$T/out" 2>"$T/err"
+	rc=$?
+	tested=$((tested + 1))
+	check "analyze ${args[*]}: exit $rc, nothing on stdout, one line naming $opt: $(head -1 "$T/err")" \
+		[ "$rc" -eq 2 -a ! -s "$T/out" -a "$(wc -l <"$T/err")" -eq 1 ] && \
+		grep -q -- " $opt " "$T/err"
+done
+check "options tried: $tested (every one --help lists but the reports)" [ "$tested" -ge 20 ]
+
+for opt in --summary --summary-json --report; do
+	rm -f "$T/r.out"
+	$TLSBPF analyze "$opt" "$T/r.out" "$T/run.csv" >/dev/null 2>"$T/err"
+	rc=$?
+	check "analyze $opt FILE is taken: exit $rc, the file written ($(wc -c <"$T/r.out") bytes)" \
+		[ "$rc" -eq 0 -a -s "$T/r.out" ]
+done
