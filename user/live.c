@@ -560,6 +560,30 @@ int live_writer__write(struct live_writer *w, const struct tb_event *e)
 	return 0;
 }
 
+/*
+ * A terminal: a signal cuts a write short (no SA_RESTART); if it stopped the
+ * view, the rest is dropped rather than written after the user's Ctrl-C.
+ */
+static int write_tty(struct live_writer *w)
+{
+	struct pollfd pfd = { .fd = w->fd, .events = POLLOUT };
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < w->len && !stopped(w)) {
+		n = write(w->fd, w->buf + off, w->len - off);
+		if (n > 0)
+			off += n;
+		else if (n == 0)
+			return -EIO;
+		else if (errno == EAGAIN)
+			poll(&pfd, 1, -1);
+		else if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
 int live_writer__flush(struct live_writer *w)
 {
 	uint64_t second;
@@ -571,7 +595,7 @@ int live_writer__flush(struct live_writer *w)
 		end_second(w, second);
 	if (w->err || !w->len)
 		return w->err;
-	err = outfile__write_all(w->fd, w->buf, w->len);
+	err = w->tty ? write_tty(w) : outfile__write_all(w->fd, w->buf, w->len);
 	w->len = 0;
 	w->err = err;
 	return err;
