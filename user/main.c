@@ -245,8 +245,8 @@ static int run_all(const struct env *env)
 	snprintf(s.what, sizeof(s.what), "all processes%s%s", env->ncomms ? " named " : "",
 		 env->ncomms ? env->comms[0] : "");
 	if (env->verbose)
-		fprintf(stderr, "tlsbpf: %d processes watched, probes live after %.1f ms\n", n,
-			(session__now_ns() - s.start_ns) / 1e6);
+		fprintf(stderr, "tlsbpf: %d process%s watched, probes live after %.1f ms\n", n,
+			n == 1 ? "" : "es", (session__now_ns() - s.start_ns) / 1e6);
 	err = session__loop(&s);
 	return session__finish(&s) || err ? 1 : 0;
 fail:

@@ -190,10 +190,13 @@ static bool reap(struct session *s)
 /* -a: a line a second on stderr instead of a line per event. */
 static void status_line(struct session *s, uint64_t now, uint64_t *next, uint64_t *seen)
 {
+	size_t procs;
+
 	if (s->mode != MODE_ALL || s->env->quiet || s->env->live || now < *next)
 		return;
-	fprintf(stderr, "tlsbpf: %llu events/s, %zu processes, %llu lost\n",
-		(unsigned long long)(s->pipe.seq - *seen), correlator__live_processes(s->pipe.corr),
+	procs = correlator__live_processes(s->pipe.corr);
+	fprintf(stderr, "tlsbpf: %llu events/s, %zu process%s, %llu lost\n",
+		(unsigned long long)(s->pipe.seq - *seen), procs, procs == 1 ? "" : "es",
 		(unsigned long long)s->pipe.lost);
 	*seen = s->pipe.seq;
 	*next = now + STATUS_NS;

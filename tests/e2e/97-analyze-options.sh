@@ -35,3 +35,16 @@ for opt in --summary --summary-json --report; do
 	check "analyze $opt FILE is taken: exit $rc, the file written ($(wc -c <"$T/r.out") bytes)" \
 		[ "$rc" -eq 0 -a -s "$T/r.out" ]
 done
+
+# ---- the report's columns are explained in --help ----
+
+$TLSBPF analyze "$T/run.csv" >"$T/report.txt" 2>&1
+cols=$(sed -n 's/^ *thread  *tid  *comm //p' "$T/report.txt" | head -1)
+missing=""
+for c in $cols; do
+	sed -n '/^Report columns/,/^$/p' "$T/help" | grep -qw -- "$c" || missing="$missing $c"
+done
+check "every column of the report's thread table is explained in --help (columns: $cols; \
+missing:${missing:- none})" [ -n "$cols" -a -z "$missing" ]
+check "docs/csv.md names --csv, not -o, as the option that writes CSV" \
+	sh -c "grep -q 'tlsbpf --csv FILE.csv' docs/csv.md && ! grep -q 'tlsbpf -o FILE.csv' docs/csv.md"
