@@ -20,6 +20,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_BRK 214
 #define NR_MREMAP 216
 #define NR_MADVISE 233
+#define NR_RT_SIGRETURN 139
 #else
 #define NR_MMAP 9
 #define NR_MPROTECT 10
@@ -27,6 +28,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_BRK 12
 #define NR_MREMAP 25
 #define NR_MADVISE 28
+#define NR_RT_SIGRETURN 15
 #endif
 
 #define WAKE_CHECK_EVERY 32
@@ -104,10 +106,14 @@ struct {
 	__type(value, __u8);
 } comms SEC(".maps");
 
-/* Records lost: [0] ring buffer full, [1] a map was full (inflight, watched, sysargs). */
+/*
+ * Records lost: [0] ring buffer full, [1] a map was full (inflight, watched,
+ * sysargs), [2] an allocating call whose return never came (a signal handler
+ * jumped out of it) or that was made in signal handlers nested too deep.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
@@ -121,15 +127,38 @@ struct {
 } libs SEC(".maps");
 
 /* An allocator call in progress on one thread, from its entry to its return. */
-struct call {
+struct call_state {
 	__u64 ts_ns;
 	__u64 size;
 	__u64 old_addr;	/* realloc input, or the alignment */
 	__u64 memptr;	/* posix_memalign's result pointer */
+	__u64 nmemb;	/* calloc, reallocarray: the element count */
+	__u64 entry_sp;	/* the stack pointer at entry: a call made deeper is nested in it */
 	__u32 type;
 	__u32 depth;	/* 0: no call; > 1: inside a nested probed call, which we do not report */
 	__u32 flags;
 	__u32 skip;	/* --sample: this call is not one of the recorded ones */
+};
+
+#define SIG_LEVELS 8	/* signal handlers running one inside another, tracked per thread */
+
+/*
+ * A thread's call, and the calls its signal handlers interrupted. A handler
+ * may call the allocator while the thread is inside it: at the signal's
+ * delivery the interrupted call is put aside (saved), the handler's calls are
+ * the program's own, and rt_sigreturn brings the interrupted one back. A
+ * handler that jumps out (siglongjmp) never returns: its level, and any call
+ * it left, is found dead by the stack pointer at the thread's next call.
+ */
+struct call {
+	struct call_state s;	/* the running level's call */
+	__u64 libc_lo, libc_hi;	/* where the C library's and the loader's text are in this */
+	__u64 ldso_lo, ldso_hi;	/* thread's memory, found at its first allocating call */
+	__u32 ranges_known;
+	struct call_state saved[SIG_LEVELS];
+	__u64 sig_sp[SIG_LEVELS];	/* the stack pointer each handler interrupted */
+	__u32 nsaved;
+	__u32 deep;	/* handlers delivered past SIG_LEVELS, not yet returned */
 	__u32 sample_ctr;	/* --sample: allocation calls this thread made */
 	__u32 exiting;	/* the thread has reached the library's exit mark */
 };
@@ -382,7 +411,7 @@ static __always_inline void fill_hdr(struct tb_hdr *h, __u16 type, __u64 pid_tgi
 	h->ts_ns = bpf_ktime_get_ns();
 }
 
-/* a * b, or ~0 with *overflow set: calloc's and reallocarray's real request. */
+/* a * b, or b (the element size) with the overflow flag: calloc's and reallocarray's request. */
 static __always_inline __u64 mul_size(__u64 a, __u64 b, __u32 *flags)
 {
 	__u64 limit;
@@ -394,17 +423,18 @@ static __always_inline __u64 mul_size(__u64 a, __u64 b, __u32 *flags)
 	asm volatile("" : "+r"(limit));
 	if (a > limit) {
 		*flags |= TB_RF_OVERFLOW;
-		return ~0ULL;
+		return b;
 	}
 	return a * b;
 }
 
-static __always_inline void call_args(struct call *c, struct pt_regs *ctx)
+static __always_inline void call_args(struct call_state *c, struct pt_regs *ctx)
 {
 	__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx), a2 = PT_REGS_PARM3(ctx);
 
 	switch (c->type) {
 	case TB_EV_CALLOC:
+		c->nmemb = a0;
 		c->size = mul_size(a0, a1, &c->flags);
 		break;
 	case TB_EV_REALLOC:
@@ -413,6 +443,7 @@ static __always_inline void call_args(struct call *c, struct pt_regs *ctx)
 		break;
 	case TB_EV_REALLOCARRAY:
 		c->old_addr = a0;
+		c->nmemb = a1;
 		c->size = mul_size(a1, a2, &c->flags);
 		break;
 	case TB_EV_POSIX_MEMALIGN:
@@ -453,7 +484,7 @@ static __always_inline bool called_from_lib(struct pt_regs *ctx, __u32 lib, stru
 		return false;
 	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)(PT_REGS_SP(ctx) + li->sp_adjust)))
 		return false;
-	at = ret - bpf_get_func_ip(ctx) + li->free_vaddr;
+	at = ret - PT_REGS_IP(ctx) + li->free_vaddr;
 	return at >= li->text_lo && at < li->text_hi;
 }
 
@@ -472,6 +503,7 @@ static __always_inline void emit_free(struct pt_regs *ctx, __u64 pid_tgid, __u64
 	r->size = 0;
 	r->addr = ptr;
 	r->old_addr = 0;
+	r->arg = 0;
 	alloc_submit(r);
 }
 
@@ -479,12 +511,12 @@ static __always_inline void emit_free(struct pt_regs *ctx, __u64 pid_tgid, __u64
  * --sample N: one allocation call in N per thread is recorded. A realloc of a
  * recorded block is always recorded, so a sampled block's story stays whole.
  */
-static __always_inline bool sample_this(struct call *c)
+static __always_inline bool sample_this(struct call *t, struct call_state *c)
 {
 	if ((c->type == TB_EV_REALLOC || c->type == TB_EV_REALLOCARRAY) && c->old_addr &&
 	    bpf_map_delete_elem(&sampled, &c->old_addr) == 0)
 		return true;
-	return c->sample_ctr++ % sample_every == 0;
+	return t->sample_ctr++ % sample_every == 0;
 }
 
 /*
@@ -516,6 +548,67 @@ static __always_inline __u64 probe_cookie(struct pt_regs *ctx)
 	return bpf_get_attach_cookie(ctx);
 }
 
+/* A call begun and never to return: the program got no result from it, and we report none. */
+static __always_inline void call_abandon(struct call_state *s)
+{
+	if (s->depth && !s->skip)
+		count_drop(2);
+	s->depth = 0;
+}
+
+/* sp lies on the thread's alternate signal stack, where its handlers may run above it all. */
+static __always_inline bool on_altstack(struct task_struct *task, __u64 sp)
+{
+	return task->sas_ss_size && sp - task->sas_ss_sp < task->sas_ss_size;
+}
+
+/*
+ * A handler runs below the stack pointer its signal interrupted, past the
+ * red zone (128 bytes on x86-64) and the signal frame the kernel pushes (over
+ * a kilobyte): a call made nearer than this is no longer in the handler.
+ */
+#define SIG_FRAME_MIN 256
+
+/*
+ * Before a call at stack pointer sp: drop what the thread can no longer be
+ * inside of. A handler level is gone once sp is back near or above the stack
+ * pointer its signal interrupted: it jumped out, never to return, and so is
+ * the call it interrupted (no jump lands inside the allocator), even when the
+ * signal came as that call was returning. A call is gone once sp is above its
+ * entry's: a call made inside it is deeper, or as deep when it is a tail call
+ * (glibc's realloc(NULL, n) jumps to malloc). Only runs while the thread is
+ * inside a call or a handler.
+ */
+static __always_inline void call_unwind(struct call *c, struct task_struct *task, __u64 sp)
+{
+	bool jumped = false;
+
+	for (int i = 0; i < SIG_LEVELS && c->nsaved; i++) {
+		__u32 top = (c->nsaved - 1) & (SIG_LEVELS - 1);
+
+		if (sp + SIG_FRAME_MIN < c->sig_sp[top] || on_altstack(task, sp))
+			break;
+		call_abandon(&c->s);
+		c->s = c->saved[top];
+		c->nsaved--;
+		c->deep = 0;	/* handlers delivered after this one were left too */
+		jumped = true;
+	}
+	if (c->s.depth && (jumped || sp > c->s.entry_sp))
+		call_abandon(&c->s);
+}
+
+/* Whether a probed call at sp is nested inside the thread's call in progress. */
+static __always_inline bool call_nested(struct call *c, struct task_struct *task, __u64 sp)
+{
+	if (!c->s.depth && !c->nsaved)
+		return false;
+	call_unwind(c, task, sp);
+	if (c->s.depth && c->deep)
+		count_drop(2);	/* a handler's call, past the levels we track */
+	return c->s.depth;
+}
+
 static __always_inline void on_free(struct pt_regs *ctx, struct task_struct *task,
 				    struct call *cur, __u32 lib)
 {
@@ -526,17 +619,78 @@ static __always_inline void on_free(struct pt_regs *ctx, struct task_struct *tas
 	 * free(NULL) does nothing and is never reported, so counts agree
 	 * wherever free is probed.
 	 */
-	if (cur->depth || !ptr)
+	if (!ptr || call_nested(cur, task, PT_REGS_SP(ctx)))
 		return;
 	if (sample_every > 1 && bpf_map_delete_elem(&sampled, &ptr))
 		return;
 	emit_free(ctx, task_pid_tgid(task), ptr, lib, cur);
 }
 
-/* An allocating call begins: its arguments wait in the thread's slot for its return. */
-static __always_inline void call_begin(struct pt_regs *ctx, struct call *cur, __u32 type)
+#define AT_BASE 7	/* auxv: where the program interpreter, the dynamic loader, is loaded */
+
+static __always_inline __u64 loader_base(struct task_struct *task)
 {
-	if (cur->depth) {
+	struct mm_struct *mm = task->mm;
+
+	for (int i = 0; mm && i < 54; i += 2) {
+		__u64 key = BPF_CORE_READ(mm, saved_auxv[i]);
+
+		if (key == AT_BASE)
+			return BPF_CORE_READ(mm, saved_auxv[i + 1]);
+		if (!key)
+			break;
+	}
+	return 0;
+}
+
+/*
+ * Where this thread's C library and dynamic loader have their code: the
+ * library's from where the probe that fired sits, the loader's from auxv.
+ * Once per thread; the cookie helper is needed only here.
+ */
+static __always_inline void ranges_init(struct pt_regs *ctx, struct task_struct *task,
+					struct call *t, __u32 type)
+{
+	__u32 lib = bpf_get_attach_cookie(ctx) >> 16;
+	struct tb_lib *li = bpf_map_lookup_elem(&libs, &lib);
+	__u64 base;
+
+	t->ranges_known = 1;
+	if (!li || type > TB_EV_PVALLOC)
+		return;
+	base = PT_REGS_IP(ctx) - li->probe_off[type & 0xf];
+	if (li->text_off_hi && li->probe_off[type & 0xf]) {
+		t->libc_lo = base + li->text_off_lo;
+		t->libc_hi = base + li->text_off_hi;
+	}
+	base = li->ldso_hi ? loader_base(task) : 0;
+	if (base) {
+		t->ldso_lo = base + li->ldso_lo;
+		t->ldso_hi = base + li->ldso_hi;
+	}
+}
+
+/* The call was made by the C library or the dynamic loader, not by the program. */
+static __always_inline bool from_libc(struct call *t, __u64 sp)
+{
+	__u64 ret = 0;
+
+	if (!t->libc_hi && !t->ldso_hi)
+		return false;
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+		return false;
+	return ret - t->libc_lo < t->libc_hi - t->libc_lo ||
+	       ret - t->ldso_lo < t->ldso_hi - t->ldso_lo;
+}
+
+/* An allocating call begins: its arguments wait in the thread's slot for its return. */
+static __always_inline void call_begin(struct pt_regs *ctx, struct task_struct *task,
+				       struct call *t, __u32 type)
+{
+	struct call_state *cur = &t->s;
+	__u64 sp = PT_REGS_SP(ctx);
+
+	if (call_nested(t, task, sp)) {
 		cur->depth++;
 		return;
 	}
@@ -544,8 +698,14 @@ static __always_inline void call_begin(struct pt_regs *ctx, struct call *cur, __
 	cur->flags = 0;
 	cur->old_addr = 0;
 	cur->memptr = 0;
+	cur->nmemb = 0;
+	cur->entry_sp = sp;
+	if (!t->ranges_known)
+		ranges_init(ctx, task, t, type);
+	if (from_libc(t, sp))
+		cur->flags |= TB_RF_LIBC;
 	call_args(cur, ctx);
-	cur->skip = sample_every > 1 && !sample_this(cur);
+	cur->skip = sample_every > 1 && !sample_this(t, cur);
 	cur->depth = 1;
 	cur->ts_ns = bpf_ktime_get_ns();
 }
@@ -572,11 +732,12 @@ int BPF_KPROBE(alloc_enter)
 	else if (type == TB_EV_FREE)
 		on_free(ctx, task, cur, cookie >> 16);
 	else
-		call_begin(ctx, cur, type);
+		call_begin(ctx, task, cur, type);
 	return 0;
 }
 
-static __always_inline __u64 call_result(struct call *c, __u64 ret, __u16 *flags)
+static __always_inline __u64 call_result(struct call_state *c, __u64 ret, __u16 *flags,
+					 __u64 *arg)
 {
 	__u64 addr = ret;
 
@@ -587,6 +748,7 @@ static __always_inline __u64 call_result(struct call *c, __u64 ret, __u16 *flags
 			bpf_probe_read_user(&addr, sizeof(addr), (void *)c->memptr);
 		else
 			*flags |= TB_RF_FAILED;
+		*arg = (__u32)ret;
 		return addr;
 	}
 	/* realloc(p, 0) returns NULL having freed p: not a failure */
@@ -606,8 +768,9 @@ static __always_inline void remember_sampled(struct tb_rec_alloc *r)
 }
 
 /* An allocating call returns: one record with its arguments, result and time taken. */
-static __always_inline void call_end(struct task_struct *task, struct call *c, __u64 ret)
+static __always_inline void call_end(struct task_struct *task, struct call *t, __u64 ret)
 {
+	struct call_state *c = t ? &t->s : NULL;
 	struct tb_rec_alloc *r;
 	__u64 now;
 
@@ -627,7 +790,8 @@ static __always_inline void call_end(struct task_struct *task, struct call *c, _
 		r->h.flags = c->flags;
 		r->h.aux = now - c->ts_ns > 0xffffffffULL ? 0xffffffff : now - c->ts_ns;
 		r->size = c->size;
-		r->addr = call_result(c, ret, &r->h.flags);
+		r->arg = c->nmemb;
+		r->addr = call_result(c, ret, &r->h.flags, &r->arg);
 		r->old_addr = c->old_addr;
 		if (sample_every > 1)
 			remember_sampled(r);
@@ -672,11 +836,62 @@ int BPF_KPROBE(alloc_call)
 	 * A return always finds its call begun: the kfunc call (a few ns) is
 	 * needed only then, to tell it from a call made inside that call.
 	 */
-	if (cur->depth && bpf_session_is_return()) {
+	if (cur->s.depth && bpf_session_is_return()) {
 		call_end(task, cur, PT_REGS_RC(ctx));
 		return 0;
 	}
-	call_begin(ctx, cur, probe_cookie(ctx) & 0xffff);
+	call_begin(ctx, task, cur, probe_cookie(ctx) & 0xffff);
+	return 0;
+}
+
+/* A handler is about to run on this thread: what it interrupted waits for its rt_sigreturn. */
+static __always_inline void signal_push(struct call *c, __u64 sp)
+{
+	__u32 n = c->nsaved;
+
+	if (n >= SIG_LEVELS) {
+		c->deep++;
+		return;
+	}
+	c->saved[n & (SIG_LEVELS - 1)] = c->s;
+	c->sig_sp[n & (SIG_LEVELS - 1)] = sp;
+	c->nsaved = n + 1;
+	c->s.depth = 0;
+}
+
+/* The handler returned: the call it interrupted, if any, goes on. */
+static __always_inline void signal_pop(struct call *c)
+{
+	__u32 n = c->nsaved;
+
+	if (c->deep) {
+		c->deep--;
+		return;
+	}
+	if (!n)
+		return;
+	call_abandon(&c->s);	/* a call the handler left unfinished: a handler of its own jumped */
+	c->s = c->saved[(n - 1) & (SIG_LEVELS - 1)];
+	c->nsaved = n - 1;
+}
+
+/* Fires for every signal delivered on the machine: only threads with a call slot look further. */
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(signal_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct call *c = bpf_task_storage_get(&inflight, task, 0, 0);
+	struct pt_regs *regs;
+	__u64 handler;
+
+	if (!c || !ka)
+		return 0;
+	/* SIG_DFL (0) and SIG_IGN (1) run no handler; the delivery of a kill has no action */
+	handler = (__u64)BPF_CORE_READ(ka, sa.sa_handler);
+	if (handler <= 1)
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	signal_push(c, regs ? PT_REGS_SP_CORE(regs) : 0);
 	return 0;
 }
 
@@ -716,7 +931,14 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	__u64 pid_tgid;
 	__u32 tid;
 	struct sysargs a = {};
+	struct call *c;
 
+	if (id == NR_RT_SIGRETURN) {
+		c = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+		if (c)
+			signal_pop(c);
+		return 0;
+	}
 	if (!is_mem_syscall(id))
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
@@ -898,6 +1120,21 @@ static __always_inline __u32 *watch_on_exec(struct task_struct *p, __u32 tgid)
 	return bpf_map_lookup_elem(&watched, &tgid);
 }
 
+/* The new image's argv, from its own stack: the exec is done, p runs in its new memory. */
+static __always_inline void exec_args(struct tb_rec_exec *r, struct task_struct *p)
+{
+	__u64 start = BPF_CORE_READ(p, mm, arg_start), end = BPF_CORE_READ(p, mm, arg_end);
+	__u32 len = end > start ? end - start : 0;
+
+	if (len > TB_ARGS_LEN)
+		len = TB_ARGS_LEN;
+	/* keep clang from merging the bound into the read's size, which the verifier wants proven */
+	asm volatile("" : "+r"(len));
+	if (len > TB_ARGS_LEN || bpf_probe_read_user(r->args, len, (void *)start))
+		len = 0;
+	r->args_len = len;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -921,6 +1158,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	r->h.aux = old_pid;
 	BPF_CORE_READ_STR_INTO(&r->comm, p, comm);
 	bpf_probe_read_kernel_str(&r->filename, sizeof(r->filename), BPF_CORE_READ(bprm, filename));
+	exec_args(r, p);
 	submit(r);
 	return 0;
 }

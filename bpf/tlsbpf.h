@@ -5,6 +5,7 @@
 
 #define TB_COMM_LEN 16
 #define TB_PATH_LEN 256
+#define TB_ARGS_LEN 256	/* exec: bytes of the new image's argument strings kept */
 #define TB_MAX_WATCHED 65536	/* processes watched at once */
 #define TB_MAX_INFLIGHT 65536	/* threads inside a probed call at once */
 #define TB_MAX_SAMPLED (1 << 20)	/* --sample: recorded blocks live at once */
@@ -48,6 +49,7 @@ enum tb_event_type {
 #define TB_RF_VFORK	0x4	/* fork: the child shares the parent's memory until exec */
 #define TB_RF_INTERNAL	0x8	/* free called from inside the allocator's own library */
 #define TB_RF_SAMPLED	0x10	/* recorded under --sample: one call in N */
+#define TB_RF_LIBC	0x20	/* allocation made by the C library or the dynamic loader */
 
 #define TB_MAX_LIBS 32		/* allocator libraries probed at once */
 
@@ -60,13 +62,18 @@ enum tb_event_type {
 #define TB_LIB_UNKNOWN 0xffff	/* cookie library of a probe told apart by its page offset */
 #define TB_NO_PAGE_OFF 0xffffffffu	/* no page offset tells this probe apart */
 
-/* Per probed library: enough to tell whether free's caller is the library itself. */
+/* Per probed library: enough to tell whether a caller is the library itself. */
 struct tb_lib {
 	__u64 free_vaddr;	/* free's address in the ELF file's own numbering */
 	__u64 text_lo;		/* the executable segment, same numbering */
 	__u64 text_hi;
 	__u64 sp_adjust;	/* where the return address is, from the probe's stack pointer */
 	__u64 exit_gated;	/* the check runs only once the thread has reached the exit mark */
+	__u64 text_off_lo;	/* the executable segment in file offsets; 0, 0: not the C library */
+	__u64 text_off_hi;
+	__u64 ldso_lo;		/* the dynamic loader's text, from where it is loaded; 0, 0: none */
+	__u64 ldso_hi;
+	__u64 probe_off[TB_EV_PVALLOC + 1];	/* each allocating function's probe, by event type */
 };
 
 /* Per CPU: how its rings' consumer has been woken (the wake map). */
@@ -92,9 +99,11 @@ struct tb_hdr {
 /* malloc family and free */
 struct tb_rec_alloc {
 	struct tb_hdr h;
-	__u64 size;	/* bytes asked for (calloc/reallocarray: nmemb * size) */
+	__u64 size;	/* bytes asked for (calloc/reallocarray: nmemb * size, or with
+			   TB_RF_OVERFLOW the element size, the product not fitting) */
 	__u64 addr;	/* block returned or freed */
 	__u64 old_addr;	/* realloc: input block; memalign family: the alignment */
+	__u64 arg;	/* calloc/reallocarray: nmemb; posix_memalign: the value it returned */
 };
 
 /* mmap, munmap, mremap, mprotect, madvise, brk */
@@ -122,8 +131,9 @@ struct tb_slot {
 	__u32 len;	/* sizeof(rec) once written, else 0 */
 	__u32 pad;
 	struct tb_rec_alloc rec;
-	__u64 spare;
 };
+
+_Static_assert(sizeof(struct tb_slot) == TB_SLOT_SIZE, "one allocator record fills one slot");
 
 /*
  * Byte positions in a CPU's slots, as a ring buffer counts them. The reader's
@@ -152,8 +162,11 @@ struct tb_rec_task {
 /* exec */
 struct tb_rec_exec {
 	struct tb_hdr h;
+	__u32 args_len;		/* bytes of args read: argv's strings, each ended by a NUL */
+	__u32 pad;
 	char comm[TB_COMM_LEN];
 	char filename[TB_PATH_LEN];
+	char args[TB_ARGS_LEN];
 };
 
 /* Values of the watched map. */

@@ -1324,7 +1324,7 @@ void correlator__process(struct correlator *c, struct tb_event *e)
 	if (e->ts_ns > c->last_ts)
 		c->last_ts = e->ts_ns;
 	/* Rows re-read from a CSV carry old results: start again from the decoder's flags. */
-	e->flags &= TB_F_FAILED | TB_F_SAMPLED | TB_F_INTERNAL;
+	e->flags &= TB_F_FAILED | TB_F_SAMPLED | TB_F_INTERNAL | TB_F_LIBC | TB_F_OVERFLOW;
 	e->region = TB_REG_NONE;
 	e->region_base = 0;
 	if (on_task_event(c, e))

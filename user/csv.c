@@ -15,7 +15,7 @@
 #endif
 #include "csv.h"
 
-#define CSV_NCOLS	22	/* columns of TB_CSV_HEADER */
+#define CSV_NCOLS	23	/* columns of TB_CSV_HEADER */
 #define CSV_NCOLS_V1	15	/* the contract: seq .. flags */
 #define CSV_RECORD_MAX	65536	/* longest row the reader takes, newline excluded */
 
@@ -23,8 +23,8 @@
 
 #define WBUF_SIZE	(1u << 20)
 /*
- * Room one row may take: 17 numbers of at most 20 digits, comm and detail
- * with every byte a doubled quote, every flag name, commas. About 1000.
+ * Room one row may take: 17 numbers of at most 20 digits, comm, detail and
+ * args with every byte a doubled quote, every flag name, commas. About 1600.
  */
 #define ROW_MAX		2048
 
@@ -38,21 +38,23 @@ enum {
 	COL_SYSFLAGS = 1 << 5,
 	COL_FD = 1 << 6,
 	COL_OLD_SIZE = 1 << 7,
+	COL_ALIGN = 1 << 8,
 };
 
 #define COLS_ALLOC	(COL_SIZE | COL_ADDR | COL_LATENCY)
 #define COLS_REALLOC	(COLS_ALLOC | COL_OLD_ADDR)
+#define COLS_ALIGNED	(COLS_ALLOC | COL_ALIGN)
 
 /* docs/csv.md carries this table for people: keep the two in step. */
-static const unsigned char type_cols[TB_EV_MAX] = {
+static const unsigned short type_cols[TB_EV_MAX] = {
 	[TB_EV_MALLOC] = COLS_ALLOC,
-	[TB_EV_CALLOC] = COLS_ALLOC,
+	[TB_EV_CALLOC] = COLS_ALLOC | COL_OLD_SIZE,
 	[TB_EV_REALLOC] = COLS_REALLOC,
-	[TB_EV_REALLOCARRAY] = COLS_REALLOC,
+	[TB_EV_REALLOCARRAY] = COLS_REALLOC | COL_OLD_SIZE,
 	[TB_EV_FREE] = COL_ADDR,
-	[TB_EV_POSIX_MEMALIGN] = COLS_ALLOC,
-	[TB_EV_ALIGNED_ALLOC] = COLS_ALLOC,
-	[TB_EV_MEMALIGN] = COLS_ALLOC,
+	[TB_EV_POSIX_MEMALIGN] = COLS_ALIGNED,
+	[TB_EV_ALIGNED_ALLOC] = COLS_ALIGNED,
+	[TB_EV_MEMALIGN] = COLS_ALIGNED,
 	[TB_EV_VALLOC] = COLS_ALLOC,
 	[TB_EV_PVALLOC] = COLS_ALLOC,
 	[TB_EV_MMAP] = COL_SIZE | COL_ADDR | COL_PROT | COL_SYSFLAGS | COL_FD | COL_OLD_SIZE,
@@ -515,16 +517,16 @@ static char *put_correlation_cols(struct csv_writer *w, char *p, const struct tb
 	return p;
 }
 
-/* align .. detail: the extension columns, then the end of the row */
+/* align .. args: the extension columns, then the end of the row */
 static char *put_extension_cols(char *p, const struct tb_event *e, unsigned cols)
 {
 	/* an allocator row leaves them all empty: one store */
-	if (!(cols & (COL_PROT | COL_SYSFLAGS | COL_FD | COL_OLD_SIZE)) && !e->align && !e->err &&
-	    !e->detail[0]) {
-		memcpy(p, ",,,,,,\n", 8);
-		return p + 7;
+	if (!(cols & (COL_ALIGN | COL_PROT | COL_SYSFLAGS | COL_FD | COL_OLD_SIZE)) && !e->err &&
+	    !e->detail[0] && !e->args) {
+		memcpy(p, ",,,,,,,\n", 8);
+		return p + 8;
 	}
-	p = dec_col(p, e->align, e->align);
+	p = dec_col(p, cols & COL_ALIGN, e->align);
 	p = dec_col(p, cols & COL_PROT, e->prot);
 	p = hex_col(p, cols & COL_SYSFLAGS, e->sysflags);
 	p = sdec_col(p, cols & COL_FD, e->fd);
@@ -532,6 +534,9 @@ static char *put_extension_cols(char *p, const struct tb_event *e, unsigned cols
 	p = sdec_col(p, e->err, e->err);
 	if (e->detail[0])
 		p += csv_quote(p, e->detail, strnlen(e->detail, TB_PATH_LEN - 1));
+	*p++ = ',';
+	if (e->args)
+		p += csv_quote(p, e->args, strnlen(e->args, TB_ARGS_LEN - 1));
 	*p++ = '\n';
 	return p;
 }
@@ -645,7 +650,7 @@ int csv_writer__close(struct csv_writer *w)
 #define ERR_MAX		256
 #define SHOW_MAX	40		/* bytes of a bad value quoted in a message */
 
-enum col_kind { K_DEC, K_DEC32, K_SDEC32, K_HEX, K_TEXT, K_EVENT, K_REGION, K_FLAGS };
+enum col_kind { K_DEC, K_DEC32, K_SDEC32, K_HEX, K_TEXT, K_EVENT, K_REGION, K_FLAGS, K_ARGS };
 
 struct column {
 	const char *name;
@@ -680,6 +685,7 @@ static const struct column columns[CSV_NCOLS] = {
 	COL("old_size", K_DEC, 0, old_size, 0),
 	COL("err", K_SDEC32, 0, err, 0),
 	COL("detail", K_TEXT, 0, detail, TB_PATH_LEN),
+	COL("args", K_ARGS, 0, args, TB_ARGS_LEN),
 };
 
 struct field {
@@ -716,6 +722,7 @@ struct csv_reader {
 	struct names names;
 	char *buf;
 	char err[ERR_MAX];
+	char args[TB_ARGS_LEN];	/* the current row's args, which the event points to */
 	char scratch[CSV_RECORD_MAX];	/* unescaped quoted fields */
 };
 
@@ -1212,6 +1219,9 @@ static int parse_field(struct csv_reader *r, const struct field *f, const struct
 		return 0;
 	case K_TEXT:
 		return parse_text(r, f, c, dst);
+	case K_ARGS:
+		e->args = r->args;
+		return parse_text(r, f, c, r->args);
 	case K_EVENT:
 		n = name_value(r->names.events, r->names.nevents, f->s, f->len);
 		if (n < 0)

@@ -10,7 +10,7 @@
 /* Schema v1: the first 15 columns are the contract; later ones are appended extensions. */
 #define TB_CSV_HEADER                                                                          \
 	"seq,ts_ns,pid,tid,comm,event,size,addr,old_addr,latency_ns,region,region_base,"      \
-	"origin_pid,origin_tid,flags,align,prot,sysflags,fd,old_size,err,detail"
+	"origin_pid,origin_tid,flags,align,prot,sysflags,fd,old_size,err,detail,args"
 
 struct csv_writer;
 

@@ -19,6 +19,7 @@ struct decoder {
 	struct comm_slot *slots;
 	size_t cap;	/* a power of two */
 	size_t used;
+	char args[TB_ARGS_LEN];	/* the last exec's arguments, which its event points to */
 };
 
 static size_t slot_of(const struct decoder *d, uint32_t tid)
@@ -120,6 +121,15 @@ static void decode_alloc(const struct tb_rec_alloc *r, struct tb_event *e)
 		e->old_addr = r->old_addr;
 	else if (e->type != TB_EV_FREE)
 		e->align = r->old_addr;
+	if (e->type == TB_EV_CALLOC || e->type == TB_EV_REALLOCARRAY)
+		e->old_size = r->arg;	/* nmemb: size / nmemb is the element size */
+	if (r->h.flags & TB_RF_OVERFLOW)
+		e->flags |= TB_F_OVERFLOW;
+	if (r->h.flags & TB_RF_LIBC)
+		e->flags |= TB_F_LIBC;
+	/* posix_memalign says why it failed by its return value, errno untouched */
+	if (e->type == TB_EV_POSIX_MEMALIGN && (r->h.flags & TB_RF_FAILED))
+		e->err = -(int32_t)r->arg;
 	if (r->h.flags & TB_RF_FAILED)
 		e->flags |= TB_F_FAILED;
 	if (r->h.flags & TB_RF_INTERNAL)
@@ -138,6 +148,9 @@ static void decode_vm(const struct tb_rec_vm *r, struct tb_event *e)
 	e->sysflags = r->flags;
 	e->fd = r->fd;
 	e->err = r->err;
+	/* brk: how far the break moved, either way; a query or a refused move is 0 */
+	if (e->type == TB_EV_BRK)
+		e->size = r->addr > r->old_addr ? r->addr - r->old_addr : r->old_addr - r->addr;
 }
 
 /* The kernel's exit code: a signal in the low 7 bits, else a status in the next byte. */
@@ -185,6 +198,23 @@ static int decode_task(struct decoder *d, const struct tb_rec_task *r, struct tb
 	return 1;
 }
 
+/* argv's strings with a space between each, as a command line reads; NULL if none were read. */
+static const char *join_args(struct decoder *d, const struct tb_rec_exec *r)
+{
+	size_t n = r->args_len < TB_ARGS_LEN ? r->args_len : TB_ARGS_LEN - 1;
+
+	if (!n)
+		return NULL;
+	memcpy(d->args, r->args, n);
+	while (n && !d->args[n - 1])
+		n--;	/* the last string's NUL */
+	for (size_t i = 0; i < n; i++)
+		if (!d->args[i])
+			d->args[i] = ' ';
+	d->args[n] = '\0';
+	return d->args;
+}
+
 static const size_t rec_size[TB_EV_MAX] = {
 	[TB_EV_MALLOC... TB_EV_PVALLOC] = sizeof(struct tb_rec_alloc),
 	[TB_EV_MMAP... TB_EV_BRK] = sizeof(struct tb_rec_vm),
@@ -224,6 +254,7 @@ int decoder__record(struct decoder *d, const void *data, size_t size, struct tb_
 		return -EINVAL;
 	clear_fields(e);
 	e->comm[0] = e->detail[0] = 0;
+	e->args = NULL;
 	e->type = h->type;
 	e->ts_ns = h->ts_ns;
 	e->pid = h->pid;
@@ -239,6 +270,7 @@ int decoder__record(struct decoder *d, const void *data, size_t size, struct tb_
 		comm_set(d, h->tid, r->comm);
 		memcpy(e->comm, r->comm, TB_COMM_LEN);
 		snprintf(e->detail, sizeof(e->detail), "%.*s", TB_PATH_LEN - 1, r->filename);
+		e->args = join_args(d, r);
 		return 1;
 	} else {
 		return decode_task(d, data, e);

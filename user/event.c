@@ -43,6 +43,7 @@ static const char *const region_names[TB_REG_MAX] = {
 static const char *const flag_names[TB_F_NBITS] = {
 	"cross_thread", "inherited", "double_free",  "invalid_free", "unknown_origin",
 	"reused",	"new_arena", "failed",	     "sampled",	   "internal",
+	"libc",		"overflow",
 };
 
 void tb_event_lost(struct tb_event *e, uint64_t ts_ns, uint64_t n)

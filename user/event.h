@@ -31,7 +31,9 @@ enum tb_region {
 #define TB_F_FAILED		0x80	/* the allocation failed (NULL or an error) */
 #define TB_F_SAMPLED		0x100	/* --sample: one allocation call in N recorded, with its free */
 #define TB_F_INTERNAL		0x200	/* free called from inside the allocator library (cache flush, stdio) */
-#define TB_F_NBITS		10
+#define TB_F_LIBC		0x400	/* allocation made by the C library or the dynamic loader itself */
+#define TB_F_OVERFLOW		0x800	/* calloc/reallocarray: nmemb * size does not fit; size is the element size */
+#define TB_F_NBITS		12
 
 struct tb_event {
 	uint64_t seq;		/* row number from 1, set by whoever writes rows */
@@ -55,6 +57,8 @@ struct tb_event {
 	enum tb_event_type type;
 	enum tb_region region;	/* correlator */
 	char comm[TB_COMM_LEN];	/* NUL-terminated thread name */
+	const char *args;	/* exec: the new image's arguments, space-separated; NULL if unknown.
+				   Valid while the event is processed: copy it to keep it */
 	char detail[TB_PATH_LEN]; /* exec filename, exit cause, mapping path; "" if none */
 };
 

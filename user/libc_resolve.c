@@ -63,8 +63,11 @@ static void elf_file__close(struct elf_file *f)
 	close(f->fd);
 }
 
-/* The executable segment holding vaddr: a caller inside it is the library itself. */
-static void text_range(Elf *elf, uint64_t vaddr, uint64_t *lo, uint64_t *hi)
+/*
+ * The executable segment holding vaddr (any, for vaddr ~0): a caller inside it
+ * is the library itself. *shift turns its addresses into file offsets.
+ */
+static void text_range(Elf *elf, uint64_t vaddr, uint64_t *lo, uint64_t *hi, uint64_t *shift)
 {
 	size_t n;
 	GElf_Phdr ph;
@@ -73,9 +76,10 @@ static void text_range(Elf *elf, uint64_t vaddr, uint64_t *lo, uint64_t *hi)
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X) &&
-		    vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_memsz) {
+		    ((vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_memsz) || vaddr == ~0ULL)) {
 			*lo = ph.p_vaddr;
 			*hi = ph.p_vaddr + ph.p_memsz;
+			*shift = ph.p_vaddr - ph.p_offset;
 		}
 }
 
@@ -114,16 +118,70 @@ static Elf_Scn *find_section(Elf *elf, Elf64_Word type)
  * destructors; the allocator's own frees at thread exit (the tcache flush)
  * come after. A probe here opens the window in which frees are checked for a
  * caller inside the library, the one check that reads user memory.
+ *
+ * When the allocator is inside the program (a static binary), a caller in the
+ * same text proves nothing: the window must open only once no code of the
+ * program can run in the thread, at __libc_thread_freeres, after the TLS and
+ * pthread key destructors. Without that mark the check is off.
  */
-#define EXIT_MARK "__call_tls_dtors"
+enum { MARK_TLS_DTORS = TB_NFUNCS, MARK_FREERES, SYM_MAIN, NSYMS };
 
-/* Index into vaddrs: an allocator function, TB_NFUNCS for the exit mark, or -1. */
+static const char *const other_syms[] = {
+	[MARK_TLS_DTORS - TB_NFUNCS] = "__call_tls_dtors",
+	[MARK_FREERES - TB_NFUNCS] = "__libc_thread_freeres",
+	[SYM_MAIN - TB_NFUNCS] = "main",
+};
+
+/* Index into vaddrs: an allocator function, a mark or main, or -1. */
 static int func_index(const char *name)
 {
 	for (int i = 0; i < TB_NFUNCS; i++)
 		if (strcmp(name, alloc_funcs[i].name) == 0)
 			return i;
-	return strcmp(name, EXIT_MARK) == 0 ? TB_NFUNCS : -1;
+	for (int i = TB_NFUNCS; i < NSYMS; i++)
+		if (strcmp(name, other_syms[i - TB_NFUNCS]) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * The text of the dynamic loader that the library names as its interpreter
+ * (glibc's libc.so.6 does), relative to where the loader is mapped: the
+ * allocations the loader makes (a thread's DTV) are the C library's.
+ */
+static void loader_text(Elf *elf, struct alloc_lib *lib)
+{
+	struct elf_file ld;
+	uint64_t shift;
+	char interp[PATH_MAX] = "";
+	size_t n, len;
+	GElf_Phdr ph;
+	char *raw = elf_rawfile(elf, &len);
+
+	if (!raw || elf_getphdrnum(elf, &n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_INTERP &&
+		    ph.p_offset + ph.p_filesz <= len)
+			snprintf(interp, sizeof(interp), "%.*s", (int)ph.p_filesz, raw + ph.p_offset);
+	if (!interp[0] || elf_file__open(&ld, interp))
+		return;
+	text_range(ld.elf, ~0ULL, &lib->ldso_lo, &lib->ldso_hi, &shift);
+	elf_file__close(&ld);
+}
+
+/* A program that holds its own allocator, or a library; and where its exits begin. */
+static void exit_mark(Elf *elf, const uint64_t *vaddrs, struct alloc_lib *lib)
+{
+	GElf_Ehdr eh;
+	int mark;
+
+	lib->in_program = vaddrs[SYM_MAIN] || (gelf_getehdr(elf, &eh) && eh.e_type == ET_EXEC);
+	mark = lib->in_program || !vaddrs[MARK_TLS_DTORS] ? MARK_FREERES : MARK_TLS_DTORS;
+	if (!vaddrs[mark] || vaddr_to_offset(elf, vaddrs[mark], &lib->exit_off))
+		lib->exit_off = 0;
+	else
+		lib->exit_name = other_syms[mark - TB_NFUNCS];
 }
 
 /*
@@ -162,7 +220,7 @@ static void scan_symtab(Elf *elf, Elf_Scn *scn, uint64_t *vaddrs, uint64_t *size
 
 int libc_resolve__functions(const char *path, struct alloc_lib *lib)
 {
-	uint64_t vaddrs[TB_NFUNCS + 1] = {}, sizes[TB_NFUNCS + 1] = {};
+	uint64_t vaddrs[NSYMS] = {}, sizes[NSYMS] = {};
 	struct elf_file f;
 	Elf_Scn *scn;
 	int err;
@@ -192,11 +250,15 @@ int libc_resolve__functions(const char *path, struct alloc_lib *lib)
 		lib->names[lib->n++] = alloc_funcs[i].name;
 	}
 	if (vaddrs[1]) {
+		uint64_t shift = 0;
+
 		lib->free_vaddr = vaddrs[1];
-		text_range(f.elf, vaddrs[1], &lib->text_lo, &lib->text_hi);
+		text_range(f.elf, vaddrs[1], &lib->text_lo, &lib->text_hi, &shift);
+		lib->text_off_lo = lib->text_lo - shift;
+		lib->text_off_hi = lib->text_hi - shift;
 	}
-	if (vaddrs[TB_NFUNCS] && vaddr_to_offset(f.elf, vaddrs[TB_NFUNCS], &lib->exit_off))
-		lib->exit_off = 0;
+	loader_text(f.elf, lib);
+	exit_mark(f.elf, vaddrs, lib);
 	elf_file__close(&f);
 	if (!vaddrs[0] || !lib->n)
 		return -ENOENT;

@@ -4,6 +4,7 @@
 #define TB_LIBC_RESOLVE_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define TB_NFUNCS 10	/* malloc .. pvalloc, free included */
@@ -20,7 +21,13 @@ struct alloc_lib {
 	uint64_t free_vaddr;	/* free's address as the ELF file numbers it */
 	uint64_t text_lo;	/* the executable segment containing free, same numbering */
 	uint64_t text_hi;
-	uint64_t exit_off;	/* glibc's __call_tls_dtors, where exits begin (0: none) */
+	uint64_t text_off_lo;	/* the same segment in file offsets, as probes are placed */
+	uint64_t text_off_hi;
+	uint64_t ldso_lo;	/* the interpreter it names: its text, from where it is loaded */
+	uint64_t ldso_hi;
+	uint64_t exit_off;	/* where exits begin, glibc's __call_tls_dtors (0: none) */
+	const char *exit_name;	/* the function at exit_off */
+	bool in_program;	/* the allocator is inside a program (static): its text is the program's */
 };
 
 /*

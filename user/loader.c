@@ -216,13 +216,18 @@ static void configure(struct loader *l, const struct env *env)
 	 * libbpf 1.1 predates uprobe_multi: one program serves every allocator
 	 * function through cookies, and one link per file carries all its offsets,
 	 * which detaches in one step instead of one slow unregister per probe.
+	 * Without it the same programs go on classic uprobes, one per offset.
 	 */
-	bpf_program__set_expected_attach_type(skel->progs.alloc_enter, TB_TRACE_UPROBE_MULTI);
+	if (l->kf.uprobe_multi)
+		bpf_program__set_expected_attach_type(skel->progs.alloc_enter,
+						      TB_TRACE_UPROBE_MULTI);
 	if (l->session_type) {
 		bpf_program__set_expected_attach_type(skel->progs.alloc_call, l->session_type);
 		bpf_program__set_autoload(skel->progs.alloc_exit, false);
 	} else {
-		bpf_program__set_expected_attach_type(skel->progs.alloc_exit, TB_TRACE_UPROBE_MULTI);
+		if (l->kf.uprobe_multi)
+			bpf_program__set_expected_attach_type(skel->progs.alloc_exit,
+							      TB_TRACE_UPROBE_MULTI);
 		bpf_program__set_autoload(skel->progs.alloc_call, false);
 	}
 }
@@ -247,18 +252,35 @@ static int open_and_load(struct loader *l, const struct env *env, __u32 session_
 	return err;
 }
 
+/* What -v says of the return probes and of how the probes are linked. */
+static void say_probes(const struct loader *l)
+{
+	fprintf(stderr, "tlsbpf: probes: %s\n", l->kf.uprobe_multi ?
+		"one uprobe_multi link per library and direction" : getenv("TLSBPF_OLDEST") ?
+		"a classic uprobe per function and direction (TLSBPF_OLDEST is set)" :
+		"a classic uprobe per function and direction (this kernel has no uprobe_multi "
+		"links)");
+	fprintf(stderr, "tlsbpf: return probes: %s\n", l->session_type ?
+		"a uprobe session with each allocating function's entry (a process not "
+		"watched skips the return)" : getenv("TLSBPF_NO_SESSIONS") ?
+		"uretprobes (TLSBPF_NO_SESSIONS is set)" : getenv("TLSBPF_OLDEST") ?
+		"uretprobes (TLSBPF_OLDEST is set)" : "uretprobes (this kernel has no uprobe sessions)");
+}
+
 int loader__open_load(struct loader *l, const struct env *env)
 {
-	bool sessions = !getenv("TLSBPF_NO_SESSIONS");
+	bool sessions;
 	int err;
 
 	memset(l, 0, sizeof(*l));
 	verbose_log = env->verbose;
 	libbpf_set_print(libbpf_print);
+	kfeatures__probe(&l->kf);
+	sessions = l->kf.sessions;
 	err = plan_rings(l, env);
 	if (err)
 		return err;
-	/* a kernel before 6.13 refuses the session program: then entry and return links */
+	/* the BTF says sessions are there; should the load still refuse them, uretprobes */
 	err = open_and_load(l, env, sessions ? TB_TRACE_UPROBE_SESSION : 0, sessions);
 	if (err && sessions) {
 		if (env->verbose)
@@ -270,11 +292,7 @@ int loader__open_load(struct loader *l, const struct env *env)
 	if (err)
 		return err;
 	if (env->verbose)
-		fprintf(stderr, "tlsbpf: return probes: %s\n", l->session_type ?
-			"a uprobe session with each allocating function's entry (a process not "
-			"watched skips the return)" : sessions ?
-			"uretprobes (this kernel has no uprobe sessions)" :
-			"uretprobes (TLSBPF_NO_SESSIONS is set)");
+		say_probes(l);
 	for (int i = 0; i < env->ncomms; i++) {
 		char key[TB_COMM_LEN] = {};
 		__u8 one = 1;
@@ -295,6 +313,7 @@ int loader__attach_kernel(struct loader *l)
 		l->skel->progs.sys_enter,	   l->skel->progs.sys_exit,
 		l->skel->progs.task_newtask,	   l->skel->progs.task_rename,
 		l->skel->progs.sched_process_exec, l->skel->progs.sched_process_exit,
+		l->skel->progs.signal_deliver,
 	};
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
@@ -355,16 +374,104 @@ static int add_multi(struct loader *l, struct bpf_program *prog, const struct al
 	return 0;
 }
 
+/* One classic uprobe to attach, on a thread of its own. */
+struct classic {
+	struct bpf_program *prog;
+	const char *path;
+	uint64_t offset, cookie;
+	bool ret;
+	struct bpf_link *link;
+	int err;
+	pthread_t tid;
+	bool started;
+};
+
+static void *attach_classic(void *arg)
+{
+	struct classic *c = arg;
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = c->ret, .bpf_cookie = c->cookie);
+
+	c->link = bpf_program__attach_uprobe_opts(c->prog, -1, c->path, c->offset, &opts);
+	c->err = c->link ? 0 : -errno;
+	return NULL;
+}
+
+static int keep_links(struct loader *l, const struct classic *c, unsigned cnt)
+{
+	if (l->nulinks + (int)cnt > l->cap_ulinks) {
+		int cap = l->nulinks + cnt + 32;
+		struct bpf_link **v = realloc(l->ulinks, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->ulinks = v;
+		l->cap_ulinks = cap;
+	}
+	for (unsigned i = 0; i < cnt; i++)
+		if (c[i].link)
+			l->ulinks[l->nulinks++] = c[i].link;
+	return 0;
+}
+
+/*
+ * A classic uprobe at each offset, a perf event each. Registering one walks
+ * every process that maps the file (about 10 ms each here): side by side, the
+ * waits overlap. Every link made is kept, so that a failure releases them all.
+ */
+static int add_classic(struct loader *l, struct bpf_program *prog, const struct alloc_lib *lib,
+		       const uint64_t *offsets, const uint64_t *cookies, unsigned cnt, bool ret)
+{
+	struct classic c[TB_NFUNCS + 1] = {};
+	int err = 0;
+
+	for (unsigned i = 0; i < cnt && i < TB_NFUNCS + 1; i++) {
+		c[i] = (struct classic){ .prog = prog, .path = lib->path, .offset = offsets[i],
+					 .cookie = cookies[i], .ret = ret };
+		c[i].started = !pthread_create(&c[i].tid, NULL, attach_classic, &c[i]);
+		if (!c[i].started)
+			attach_classic(&c[i]);
+	}
+	for (unsigned i = 0; i < cnt && i < TB_NFUNCS + 1; i++) {
+		if (c[i].started)
+			pthread_join(c[i].tid, NULL);
+		if (c[i].err && !err) {
+			err = c[i].err;
+			fprintf(stderr, "tlsbpf: cannot probe %s at offset %#llx: %s\n", lib->path,
+				(unsigned long long)offsets[i], strerror(-err));
+		}
+	}
+	return keep_links(l, c, cnt) ?: err;
+}
+
+/* lib's offsets for prog: one uprobe_multi link where the kernel has them, else one each. */
+static int add_probes(struct loader *l, struct bpf_program *prog, const struct alloc_lib *lib,
+		      const uint64_t *offsets, const uint64_t *cookies, unsigned cnt,
+		      enum probe_kind kind)
+{
+	if (l->kf.uprobe_multi)
+		return add_multi(l, prog, lib, offsets, cookies, cnt, kind);
+	return add_classic(l, prog, lib, offsets, cookies, cnt, kind == AT_RETURN);
+}
+
 static int set_lib_info(struct loader *l, const struct alloc_lib *lib, __u32 idx)
 {
 	struct tb_lib info = {
 		.free_vaddr = lib->free_vaddr,
 		.text_lo = lib->text_lo,
-		.text_hi = lib->text_hi,
+		/* a caller in a program's own text may be the program: only an exit window tells */
+		.text_hi = lib->in_program && !lib->exit_off ? 0 : lib->text_hi,
 		.sp_adjust = 0,	/* free is probed at its entry: the return address is on top */
 		.exit_gated = lib->exit_off != 0,
+		/* allocations from the library's own text: not when that text is a program's */
+		.text_off_lo = lib->in_program ? 0 : lib->text_off_lo,
+		.text_off_hi = lib->in_program ? 0 : lib->text_off_hi,
+		.ldso_lo = lib->ldso_lo,
+		.ldso_hi = lib->ldso_hi,
 	};
 
+	for (int i = 0; i < lib->n; i++)
+		if (lib->cookies[i] <= TB_EV_PVALLOC)
+			info.probe_off[lib->cookies[i]] = lib->offsets[i];
 	if (bpf_map__update_elem(l->skel->maps.libs, &idx, sizeof(idx), &info, sizeof(info), 0))
 		return -errno;
 	return 0;
@@ -456,7 +563,7 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 		if (verbose)
 			fprintf(stderr, "tlsbpf: probing %s in %s at offset %#llx (exits begin: "
 				"frees from inside the library are looked for after it)\n",
-				"__call_tls_dtors", lib->path, (unsigned long long)lib->exit_off);
+				lib->exit_name, lib->path, (unsigned long long)lib->exit_off);
 	}
 	if (err)
 		return err;
@@ -464,7 +571,7 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 	set_fast_dispatch(l, offs, cookies, n, lib->exit_off != 0, verbose);
 	if (l->session_type)
 		n = entry_only(offs, cookies, n);
-	err = add_multi(l, l->skel->progs.alloc_enter, lib, offs, cookies, n, AT_ENTRY);
+	err = add_probes(l, l->skel->progs.alloc_enter, lib, offs, cookies, n, AT_ENTRY);
 	if (err)
 		return err;
 	l->nlibs++;
@@ -475,8 +582,8 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 	if (l->session_type)
 		return add_multi(l, l->skel->progs.alloc_call, lib, call_offs, call_cookies, ncalls,
 				 AS_SESSION);
-	return add_multi(l, l->skel->progs.alloc_exit, lib, call_offs, call_cookies, ncalls,
-			 AT_RETURN);
+	return add_probes(l, l->skel->progs.alloc_exit, lib, call_offs, call_cookies, ncalls,
+			  AT_RETURN);
 }
 
 int loader__watch(struct loader *l, pid_t pid, uint32_t state)
@@ -507,7 +614,7 @@ uint64_t loader__drops(struct loader *l)
 {
 	uint64_t total = 0;
 
-	for (__u32 key = 0; key < 2; key++) {
+	for (__u32 key = 0; key < 3; key++) {
 		if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.drops), &key, l->percpu))
 			continue;
 		for (int cpu = 0; cpu < l->nr_cpus; cpu++)
@@ -569,13 +676,21 @@ static void *release_link(void *arg)
  */
 static void release_links(struct loader *l)
 {
-	struct link_ref refs[sizeof(l->multi_fds) / sizeof(int) + sizeof(l->links) / sizeof(void *)];
-	int n = 0;
+	int n = 0, max = l->nmulti + l->nlinks + l->nulinks;
+	struct link_ref one, *refs = calloc(max ? max : 1, sizeof(*refs));
 
-	for (int i = 0; i < l->nmulti; i++)
-		refs[n++] = (struct link_ref){ .fd = l->multi_fds[i] };
-	for (int i = 0; i < l->nlinks; i++)
-		refs[n++] = (struct link_ref){ .fd = -1, .link = l->links[i] };
+	for (int i = 0; i < max; i++) {
+		struct link_ref *r = refs ? &refs[n++] : &one;	/* out of memory: one at a time */
+
+		if (i < l->nmulti)
+			*r = (struct link_ref){ .fd = l->multi_fds[i] };
+		else if (i < l->nmulti + l->nlinks)
+			*r = (struct link_ref){ .fd = -1, .link = l->links[i - l->nmulti] };
+		else
+			*r = (struct link_ref){ .fd = -1, .link = l->ulinks[i - l->nmulti - l->nlinks] };
+		if (!refs)
+			release_link(r);
+	}
 	for (int i = 0; i < n; i++)
 		refs[i].started = !pthread_create(&refs[i].tid, NULL, release_link, &refs[i]);
 	for (int i = 0; i < n; i++) {
@@ -584,7 +699,10 @@ static void release_links(struct loader *l)
 		else
 			release_link(&refs[i]);
 	}
-	l->nmulti = l->nlinks = 0;
+	free(refs);
+	free(l->ulinks);
+	l->ulinks = NULL;
+	l->nmulti = l->nlinks = l->nulinks = l->cap_ulinks = 0;
 }
 
 void loader__destroy(struct loader *l)

@@ -12,6 +12,7 @@
 #include "tlsbpf.h"
 #include "consumer.h"
 #include "placement.h"
+#include "kfeatures.h"
 
 struct tlsbpf_bpf;
 struct bpf_link;
@@ -22,6 +23,9 @@ struct loader {
 	int nlinks;
 	int multi_fds[2 * TB_MAX_LIBS];	/* one uprobe_multi link per program per file */
 	int nmulti;
+	struct bpf_link **ulinks;	/* without uprobe_multi: a classic uprobe per offset */
+	int nulinks, cap_ulinks;
+	struct kfeatures kf;
 	int nlibs;	/* libraries probed, each an entry of the libs map */
 	__u32 session_type;	/* attach type of uprobe sessions; 0: entry and return links */
 	struct probe_page pages[TB_MAX_LIBS * (TB_NFUNCS + 1)];	/* every entry probe so far */

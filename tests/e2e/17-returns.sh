@@ -3,7 +3,7 @@
 # watch skips the return; uretprobes otherwise (TLSBPF_NO_SESSIONS=1 forces them).
 . "$(dirname "$0")/lib.sh"
 need_bpf
-unset TLSBPF_NO_SESSIONS	# set here where wanted, whatever the run was given
+unset TLSBPF_NO_SESSIONS TLSBPF_OLDEST	# set here where wanted, whatever the run was given
 
 # What the kernel offers, read independently of tlsbpf: its BTF names the attach type and kfunc.
 btf=$(bpftool btf dump file /sys/kernel/btf/vmlinux 2>/dev/null)
@@ -20,15 +20,17 @@ TLSBPF_NO_SESSIONS=1 $TLSBPF -v -q -- true 2>"$T/err" >/dev/null
 check "TLSBPF_NO_SESSIONS=1: uretprobes ($(grep 'return probes' "$T/err"))" \
 	grep -q "return probes: uretprobes" "$T/err"
 
-# runs FILE...: the run counts of tlsbpf's allocator programs in each bpftool listing, summed,
-# as "enter call exit" (read from files, so that no counted malloc runs between the readings)
+# runs IDS FILE...: the run counts of the allocator programs with those ids (one tlsbpf's: others
+# may run at the same time) in each bpftool listing, as "enter call exit" (read from files, so
+# that no counted malloc runs between the readings)
 runs() {
 	python3 - "$@" <<'PY'
 import json, sys
-for path in sys.argv[1:]:
+ids = {int(i) for i in sys.argv[1].split()}
+for path in sys.argv[2:]:
     n = {"alloc_enter": 0, "alloc_call": 0, "alloc_exit": 0}
     for p in json.load(open(path)):
-        if p.get("name") in n:
+        if p.get("name") in n and p.get("id") in ids:
             n[p["name"]] += p.get("run_cnt", 0)
     print(n["alloc_enter"], n["alloc_call"], n["alloc_exit"])
 PY
@@ -38,23 +40,30 @@ PY
 # own count of each program's runs says whether the returns were probed: a session's entry
 # and return are two runs of one program; without sessions each return is a run of alloc_exit.
 unwatched() { # mode: prints "enter call exit" run counts over the unwatched program's run
-	local stats pid before after
+	local stats pid before after tpid ids
 	stats=$(sysctl -n kernel.bpf_stats_enabled)
 	cp /bin/sleep "$T/sleeper"
+	# the sleeper on a private copy of its C library, the unwatched program on a copy of its
+	# own that tlsbpf probes too: no other process on the machine runs these probes
+	mkdir -p "$T/lc"
+	cp "$(ldd "$PROGS/tp_count" | awk '$1 == "libc.so.6" { print $3 }')" "$T/lc/libc.so.6"
 	if [ "$1" = uretprobes ]; then
-		TLSBPF_NO_SESSIONS=1 $TLSBPF -q -- "$T/sleeper" 30 >/dev/null 2>&1 &
+		TLSBPF_NO_SESSIONS=1 $TLSBPF -q --confine --lib "$T/lc/libc.so.6" -- "$T/sleeper" 30 >/dev/null 2>&1 &
 	else
-		$TLSBPF -q -- "$T/sleeper" 30 >/dev/null 2>&1 &
+		$TLSBPF -q --confine --lib "$T/lc/libc.so.6" -- "$T/sleeper" 30 >/dev/null 2>&1 &
 	fi
+	tpid=$!
 	for _ in $(seq 200); do pid=$(pgrep -f "^$T/sleeper") && break; sleep 0.05; done
+	# this tlsbpf's programs, by the ids its file descriptors hold
+	ids=$(cat /proc/$tpid/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | tr '\n' ' ')
 	sysctl -qw kernel.bpf_stats_enabled=1
 	bpftool prog show -j >"$T/before.json"
-	"$PROGS/tp_count" -t 0 -n 20000 -s 123 >/dev/null
+	LD_LIBRARY_PATH=$T/lc "$PROGS/tp_count" -t 0 -n 20000 -s 123 >/dev/null
 	bpftool prog show -j >"$T/after.json"
 	sysctl -qw kernel.bpf_stats_enabled="$stats"
 	kill "$pid" 2>/dev/null
 	wait
-	runs "$T/before.json" "$T/after.json" | python3 -c 'import sys
+	runs "$ids" "$T/before.json" "$T/after.json" | python3 -c 'import sys
 b, a = (l.split() for l in sys.stdin)
 print(*(int(y) - int(x) for x, y in zip(b, a)))'
 }

@@ -24,7 +24,7 @@ head, body = rows[0], rows[1:]
 whole = data.endswith('\n') and all(len(r) == len(head) for r in rows) and \
     [r[0] for r in body] == [str(i) for i in range(1, len(body) + 1)]
 last = body[-1] if body else [''] * len(head)
-ev, size, det = last[5], last[6], last[-1]
+ev, size, det = last[5], last[6], last[head.index('detail')]
 allocs = sum(1 for r in body if r[5] == 'malloc')
 freed = not addr or any(r[5] == 'free' and r[7] == addr for r in body)
 text = open(summary).read()

@@ -16,7 +16,7 @@
 
 enum { C_SEQ, C_TS, C_PID, C_TID, C_COMM, C_EVENT, C_SIZE, C_ADDR, C_OLD_ADDR, C_LATENCY,
        C_REGION, C_REGION_BASE, C_ORIGIN_PID, C_ORIGIN_TID, C_FLAGS, C_ALIGN, C_PROT,
-       C_SYSFLAGS, C_FD, C_OLD_SIZE, C_ERR, C_DETAIL, C_N };
+       C_SYSFLAGS, C_FD, C_OLD_SIZE, C_ERR, C_DETAIL, C_ARGS, C_N };
 
 static char tmpdir[] = "/tmp/tlsbpf-test-csv.XXXXXX";
 static char path_buf[4096];
@@ -188,6 +188,39 @@ static void test_alloc_rows(void)
 			[C_SIZE] = "4096", [C_ADDR] = "0x0", [C_LATENCY] = "0",
 			[C_FLAGS] = "failed",
 			[C_ALIGN] = "64", [C_ERR] = "-12" }, "failed posix_memalign");
+}
+
+/* Alignments the CSV once cut to their low 32 bits, and the request of an overflowing calloc. */
+static void test_request_rows(void)
+{
+	static const struct { uint64_t align; const char *text; } aligns[] = {
+		{ 0, "0" }, { 1ULL << 31, "2147483648" }, { 1ULL << 32, "4294967296" },
+		{ 1ULL << 40, "1099511627776" }, { 1ULL << 63, "9223372036854775808" },
+	};
+	struct tb_event e;
+
+	for (size_t i = 0; i < sizeof(aligns) / sizeof(aligns[0]); i++) {
+		e = base_event(7, TB_EV_MEMALIGN);
+		e.align = aligns[i].align;
+		e.flags = TB_F_FAILED;
+		check_row(&e, (const char *[C_N]){ COMMON(7), [C_EVENT] = "memalign",
+				[C_SIZE] = "0", [C_ADDR] = "0x0", [C_LATENCY] = "0",
+				[C_FLAGS] = "failed", [C_ALIGN] = aligns[i].text },
+			  "memalign's alignment");
+	}
+	e = base_event(8, TB_EV_CALLOC);
+	e.size = 16;
+	e.old_size = UINT64_MAX / 4;
+	e.flags = TB_F_FAILED | TB_F_OVERFLOW;
+	check_row(&e, (const char *[C_N]){ COMMON(8), [C_EVENT] = "calloc", [C_SIZE] = "16",
+			[C_ADDR] = "0x0", [C_LATENCY] = "0", [C_FLAGS] = "failed|overflow",
+			[C_OLD_SIZE] = "4611686018427387903" }, "calloc whose nmemb * size overflows");
+	e = base_event(9, TB_EV_EXEC);
+	snprintf(e.detail, sizeof(e.detail), "/usr/bin/git");
+	e.args = "git gc --prune=\"now\"";
+	check_row(&e, (const char *[C_N]){ COMMON(9), [C_EVENT] = "exec",
+			[C_DETAIL] = "/usr/bin/git", [C_ARGS] = "\"git gc --prune=\"\"now\"\"\"" },
+		  "exec with its arguments");
 }
 
 static void test_mmap_rows(void)
@@ -614,8 +647,11 @@ static struct tb_event as_written(const struct tb_event *in)
 		e.sysflags = 0;
 	if (t != TB_EV_MMAP)
 		e.fd = -1;
-	if (!(t == TB_EV_MREMAP || (t == TB_EV_MMAP && e.fd >= 0)))
+	if (!(t == TB_EV_MREMAP || (t == TB_EV_MMAP && e.fd >= 0) || t == TB_EV_CALLOC ||
+	      t == TB_EV_REALLOCARRAY))
 		e.old_size = 0;
+	if (!(t == TB_EV_POSIX_MEMALIGN || t == TB_EV_ALIGNED_ALLOC || t == TB_EV_MEMALIGN))
+		e.align = 0;
 	if (e.region == TB_REG_NONE)
 		e.region_base = 0;
 	return e;
@@ -630,7 +666,8 @@ static int same_event(const struct tb_event *a, const struct tb_event *b)
 	       a->origin_pid == b->origin_pid && a->origin_tid == b->origin_tid &&
 	       a->prot == b->prot && a->fd == b->fd && a->err == b->err && a->flags == b->flags &&
 	       a->type == b->type && a->region == b->region && strcmp(a->comm, b->comm) == 0 &&
-	       strcmp(a->detail, b->detail) == 0;
+	       strcmp(a->detail, b->detail) == 0 &&
+	       (a->args && b->args ? strcmp(a->args, b->args) == 0 : a->args == b->args);
 }
 
 /* Enough rows to cross the writer's and the reader's buffers several times. */
@@ -726,7 +763,11 @@ static int read_text(const char *text, size_t len, char *err, size_t errlen,
 	return ret < 0 ? -1 : n;
 }
 
-#define H TB_CSV_HEADER "\n"
+/* Files written before the args column: every reader test reads them as they are. */
+#define H_V1_DETAIL                                                                          \
+	"seq,ts_ns,pid,tid,comm,event,size,addr,old_addr,latency_ns,region,region_base,"      \
+	"origin_pid,origin_tid,flags,align,prot,sysflags,fd,old_size,err,detail\n"
+#define H H_V1_DETAIL
 #define ROW_MALLOC "1,1000,10,11,app,malloc,24,0x10,,850,heap,0x0,,,,,,,,,,"
 
 static void reads_as(const char *text, int rows, const char *error, const char *what)
@@ -769,13 +810,13 @@ static void test_reader_headers(void)
 	CHECK(read_text(text, strlen(text), err, sizeof(err), NULL) == -1 &&
 		      strcmp(err, "line 2: expected 15 fields, found 7") == 0,
 	      "schema v1, short row: %s", err);
-	snprintf(text, sizeof(text), "%s,stack_id,cpu\n%s,77,\"3,4\"\n", TB_CSV_HEADER,
+	snprintf(text, sizeof(text), "%s,stack_id,cpu\n%s,,77,\"3,4\"\n", TB_CSV_HEADER,
 		 ROW_MALLOC);
 	CHECK(read_text(text, strlen(text), err, sizeof(err), &e) == 1 && e.size == 24,
 	      "extra columns of a later version are ignored: %s", err);
-	snprintf(text, sizeof(text), "%s,stack_id\n%s\n", TB_CSV_HEADER, ROW_MALLOC);
+	snprintf(text, sizeof(text), "%s,stack_id\n%s,\n", TB_CSV_HEADER, ROW_MALLOC);
 	CHECK(read_text(text, strlen(text), err, sizeof(err), NULL) == -1 &&
-		      strcmp(err, "line 2: expected 23 fields, found 22") == 0,
+		      strcmp(err, "line 2: expected 24 fields, found 23") == 0,
 	      "a row without the extra column: %s", err);
 }
 
@@ -861,10 +902,10 @@ static void test_reader_quotes(void)
 /* A row of exactly len bytes, newline excluded, padded by a later version's extra column. */
 static char *row_of_length(size_t len)
 {
-	size_t fixed = strlen(ROW_MALLOC) + 1;
+	size_t fixed = strlen(ROW_MALLOC) + 2;
 	char *row = malloc(len + 2);
 
-	memcpy(row, ROW_MALLOC ",", fixed);
+	memcpy(row, ROW_MALLOC ",,", fixed);
 	memset(row + fixed, 'p', len - fixed);
 	row[len] = '\n';
 	row[len + 1] = '\0';
@@ -1198,6 +1239,7 @@ int main(int argc, char **argv)
 	}
 	test_header();
 	test_alloc_rows();
+	test_request_rows();
 	test_mmap_rows();
 	test_vm_rows();
 	test_task_rows();

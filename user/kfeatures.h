@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* kfeatures.h: what the running kernel offers the probes, read from its own BTF. */
+#ifndef TB_KFEATURES_H
+#define TB_KFEATURES_H
+
+#include <stdbool.h>
+
+struct kfeatures {
+	bool uprobe_multi;	/* BPF_TRACE_UPROBE_MULTI links: many offsets of a file, one link */
+	bool sessions;		/* uprobe sessions: an entry that asks for its return (6.13) */
+};
+
+/*
+ * Fills f from /sys/kernel/btf/vmlinux: the kernel's own list of attach types
+ * and kfuncs, not its version, which backports make meaningless. TLSBPF_OLDEST=1
+ * takes the oldest paths on any kernel; TLSBPF_NO_SESSIONS=1 only forgoes sessions.
+ */
+void kfeatures__probe(struct kfeatures *f);
+
+#endif
