@@ -464,7 +464,7 @@ static bool admit(struct live_writer *w, const struct tb_event *e)
 		return true;
 	}
 	w->nfolded++;
-	w->folded[e->type]++;
+	w->folded[(unsigned)e->type < TB_EV_MAX ? e->type : TB_EV_NONE]++;
 	return false;
 }
 
@@ -481,7 +481,7 @@ static bool wanted(const struct tb_live_filter *f, const struct tb_event *e)
 {
 	if (e->type == TB_EV_LOST)
 		return true;
-	if (f->events && !(f->events & (1u << e->type)))
+	if (f->events && ((unsigned)e->type >= TB_EV_MAX || !(f->events & (1u << e->type))))
 		return false;
 	if (f->npids && !has_id(f->pids, f->npids, e->pid))
 		return false;
@@ -552,7 +552,7 @@ static bool stopped(struct live_writer *w)
 
 int live_writer__write(struct live_writer *w, const struct tb_event *e)
 {
-	if (w->err || w->stopped || !wanted(&w->filter, e) || !admit(w, e))
+	if (w->err || stopped(w) || !wanted(&w->filter, e) || !admit(w, e))
 		return w->err;
 	if (w->len > LIVE_BUF_SIZE - LIVE_LINE_MAX && live_writer__flush(w))
 		return w->err;
