@@ -15,7 +15,7 @@
 /* Every report file is opened before the CSV is read, so a bad path fails before the work. */
 static int open_reports(const struct env *env, int *fds)
 {
-	struct tb_owner owner = {};
+	struct tb_owner owner = outfile__caller();	/* under sudo, the files are the caller's */
 
 	for (int i = 0; i < MAX_REPORTS; i++)
 		fds[i] = -1;

@@ -73,19 +73,6 @@ static int check_system(void)
 	return 0;
 }
 
-static struct tb_owner output_owner(void)
-{
-	struct tb_owner o = {};
-	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
-
-	if (geteuid() == 0 && uid && gid && *uid && *gid) {
-		o.set = 1;
-		o.uid = strtoul(uid, NULL, 10);
-		o.gid = strtoul(gid, NULL, 10);
-	}
-	return o;
-}
-
 int session__open(struct session *s, const struct env *env, enum session_mode mode)
 {
 	/* -a makes events fast: a status line a second, unless asked for every event */
@@ -100,7 +87,7 @@ int session__open(struct session *s, const struct env *env, enum session_mode mo
 	s->env = env;
 	s->mode = mode;
 	s->start_ns = session__now_ns();
-	s->owner = output_owner();
+	s->owner = outfile__caller();
 	err = check_system();
 	if (!err)
 		err = pipeline__open(&s->pipe, env, &s->owner, live_view, s->start_ns);

@@ -48,3 +48,17 @@ check "every column of the report's thread table is explained in --help (columns
 missing:${missing:- none})" [ -n "$cols" -a -z "$missing" ]
 check "docs/csv.md names --csv, not -o, as the option that writes CSV" \
 	sh -c "grep -q 'tlsbpf --csv FILE.csv' docs/csv.md && ! grep -q 'tlsbpf -o FILE.csv' docs/csv.md"
+
+# ---- under sudo, analyze's files are the caller's too ----
+
+if [ "$(id -u)" -eq 0 ]; then
+	rm -f "$T/s.sum" "$T/s.json"
+	SUDO_UID=65534 SUDO_GID=65534 $TLSBPF analyze --summary "$T/s.sum" --summary-json "$T/s.json" \
+		"$T/run.csv" >/dev/null 2>"$T/err"
+	rc=$?
+	owners=$(stat -c '%u:%g' "$T/s.sum" "$T/s.json" 2>/dev/null | sort -u | tr '\n' ' ')
+	check "sudo tlsbpf analyze: exit $rc, its files belong to the caller: $owners" \
+		[ "$rc" -eq 0 -a "$owners" = "65534:65534 " ]
+else
+	skip "sudo tlsbpf analyze gives its files to the caller" "not root"
+fi
