@@ -11,29 +11,74 @@
 #include "outfile.h"
 #include "report.h"
 
-typedef int (*report_fn)(const struct correlator *, const struct tb_run_info *, FILE *);
+#define MAX_REPORTS 16
 
-static int write_report(const char *path, report_fn fn, const struct correlator *c,
+/* Every report file is opened before the CSV is read, so a bad path fails before the work. */
+static int open_reports(const struct env *env, int *fds)
+{
+	struct tb_owner owner = outfile__caller();	/* under sudo, the files are the caller's */
+
+	for (int i = 0; i < MAX_REPORTS; i++)
+		fds[i] = -1;
+	for (int i = 0; env_outputs[i].option && i < MAX_REPORTS; i++) {
+		const char *path = env__output_path(env, &env_outputs[i]);
+
+		if (!env_outputs[i].report || !path)
+			continue;
+		fds[i] = outfile__open(path, &owner);
+		if (fds[i] < 0)
+			return fds[i];
+	}
+	return 0;
+}
+
+static int write_report(int fd, env_report_fn fn, const struct correlator *c,
 			const struct tb_run_info *run)
 {
-	struct tb_owner owner = {};
-	FILE *f = stdout;
-	int err, fd;
+	FILE *f = fdopen(fd, "w");
+	int err;
 
-	if (path && strcmp(path, "-")) {
-		fd = outfile__open(path, &owner);
-		if (fd < 0)
-			return fd;
-		f = fdopen(fd, "w");
-		if (!f)
-			return -errno;
+	if (!f) {
+		err = -errno;
+		close(fd);
+		return err;
 	}
 	err = fn(c, run, f);
 	if (fflush(f) && !err)
 		err = -errno;
-	if (f != stdout)
-		fclose(f);
+	if (fclose(f) && !err)
+		err = -errno;
 	return err;
+}
+
+/* The reports asked for; one that cannot be written is said, and the text goes to stderr. */
+static int write_reports(const struct env *env, int *fds, const struct correlator *c,
+			 const struct tb_run_info *run)
+{
+	int err = 0, e;
+
+	if (!env->summary_path && !env->summary_json_path)
+		err = write_report(dup(STDOUT_FILENO), report__text, c, run);
+	for (int i = 0; env_outputs[i].option && i < MAX_REPORTS; i++) {
+		if (fds[i] < 0)
+			continue;
+		e = write_report(fds[i], env_outputs[i].report, c, run);
+		fds[i] = -1;
+		if (!e)
+			continue;
+		fprintf(stderr, "tlsbpf: cannot write the report to '%s': %s; the report follows "
+				"on stderr\n", env__output_path(env, &env_outputs[i]), strerror(-e));
+		report__text(c, run, stderr);
+		err = err ? err : e;
+	}
+	return err;
+}
+
+static void close_reports(int *fds)
+{
+	for (int i = 0; i < MAX_REPORTS; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 }
 
 static int replay(struct csv_reader *r, struct correlator *c, struct tb_run_info *run)
@@ -96,17 +141,21 @@ int analyze__main(const struct env *env)
 	struct tb_run_info run = {};
 	struct correlator *c;
 	struct csv_reader *r;
+	int n, err, fds[MAX_REPORTS];
 	char what[1024];
-	int n, err = 0;
 
-	r = csv_reader__open(env->argv[0]);
+	err = open_reports(env, fds);
+	r = err ? NULL : csv_reader__open(env->argv[0]);
 	if (!r) {
-		fprintf(stderr, "tlsbpf: cannot read '%s': %s\n", env->argv[0], strerror(errno));
+		if (!err)
+			fprintf(stderr, "tlsbpf: cannot read '%s': %s\n", env->argv[0], strerror(errno));
+		close_reports(fds);
 		return 1;
 	}
 	c = correlator__new();
 	if (!c) {
 		csv_reader__close(r);
+		close_reports(fds);
 		return 1;
 	}
 	snprintf(what, sizeof(what), "analyze %s", env->argv[0]);
@@ -116,14 +165,9 @@ int analyze__main(const struct env *env)
 	run_facts(c, &run);
 	if (n < 0)
 		fprintf(stderr, "tlsbpf: %s: %s\n", env->argv[0], csv_reader__error(r));
-	else if (!env->summary_json_path || env->summary_path)
-		err = write_report(env->summary_path, report__text, c, &run);
-	if (n >= 0 && env->summary_json_path && !err)
-		err = write_report(env->summary_json_path, report__json, c, &run);
-	if (n >= 0 && env->report_md_path && !err)
-		err = write_report(env->report_md_path, report__markdown, c, &run);
-	if (err)
-		fprintf(stderr, "tlsbpf: cannot write the report: %s\n", strerror(-err));
+	else
+		err = write_reports(env, fds, c, &run);
+	close_reports(fds);
 	correlator__free(c);
 	csv_reader__close(r);
 	return n < 0 || err ? 1 : 0;

@@ -152,6 +152,32 @@ static int probe_file(struct loader *l, struct probed_set *set, pid_t pid, const
 	return loader__attach_lib(l, &lib, env->verbose);
 }
 
+bool attach__exec_unprobed(struct probed_set *set, const char *file)
+{
+	char provider[PATH_MAX];
+	enum provider_via via;
+	struct stat st;
+
+	return !libc_resolve__provider(file, provider, sizeof(provider), &via) &&
+	       !stat(provider, &st) && !probed_has(set, &st);
+}
+
+int attach__probe_exec(struct loader *l, struct probed_set *set, const char *file,
+		       const struct env *env, int *newly)
+{
+	char provider[PATH_MAX];
+	enum provider_via via;
+	struct alloc_lib lib;
+
+	if (libc_resolve__provider(file, provider, sizeof(provider), &via) ||
+	    !attach__first_probe(set, provider) || libc_resolve__functions(provider, &lib))
+		return 0;
+	if (!env->probe_at_entry)
+		placement__apply(&lib);
+	(*newly)++;
+	return loader__attach_lib(l, &lib, env->verbose);
+}
+
 int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid,
 			  const struct env *env, int *newly)
 {

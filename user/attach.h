@@ -32,6 +32,17 @@ int attach__check_pids(const struct env *env, pid_t *pids, int *npids, int max);
 int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid,
 			  const struct env *env, int *newly);
 
+/*
+ * A process that exec'd FILE and ended before its maps could be read: probe
+ * the allocator FILE brings, for the processes that run it after, when
+ * nobody probed it yet. *newly counts the libraries probed.
+ */
+int attach__probe_exec(struct loader *l, struct probed_set *set, const char *file,
+		       const struct env *env, int *newly);
+
+/* The allocator an exec of FILE brings is one nobody probed. */
+bool attach__exec_unprobed(struct probed_set *set, const char *file);
+
 /* Describe PID to the model (maps, threads), then watch it. */
 int attach__watch(struct loader *l, struct correlator *c, pid_t pid, uint64_t ts_ns);
 

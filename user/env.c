@@ -2,6 +2,7 @@
 /* env.c: option parsing; every error is one line naming the option and what to do. */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,8 @@ static const char usage[] =
 	"Usage: tlsbpf [OPTIONS] -- COMMAND [ARG...]\n"
 	"       tlsbpf [OPTIONS] -p PID[,PID...]\n"
 	"       tlsbpf [OPTIONS] -a [--comm NAME]...\n"
-	"       tlsbpf analyze [OPTIONS] FILE.csv\n"
+	"       tlsbpf analyze [--summary FILE] [--summary-json FILE] [--report FILE.md]\n"
+	"                      FILE.csv|-\n"
 	"\n"
 	"Watch every allocation of COMMAND, its threads and its children: which thread\n"
 	"got each block and which freed it, what a child inherited at fork, and which\n"
@@ -30,18 +32,32 @@ static const char usage[] =
 	"      --duration SECONDS  stop after SECONDS, as if interrupted\n"
 	"\n"
 	"Output:\n"
-	"  -q, --quiet             no live view (one line per event)\n"
-	"  -o, --output FILE       live view to FILE instead of stdout\n"
-	"      --live              with -a, one line per event instead of a status\n"
-	"                          line a second on stderr (-o implies it)\n"
+	"  -q, --quiet             no live view (the line per event); the report and\n"
+	"                          every file asked for are written all the same\n"
+	"  -o, --output FILE       live view to FILE instead of stdout (every line,\n"
+	"                          unless FILE is a terminal)\n"
+	"      --live              every event a line: with -a instead of a status line\n"
+	"                          a second on stderr, and on a terminal instead of at\n"
+	"                          most 40 lines a second and a line summing up the rest\n"
+	"      --events LIST       live view: only these events, by their CSV names,\n"
+	"                          comma-separated (malloc,free,fork); 'alloc' is every\n"
+	"                          allocating call, 'vm' every mapping call\n"
+	"      --filter-pid PID[,PID...]  live view: only these processes\n"
+	"      --filter-tid TID[,TID...]  live view: only these threads\n"
 	"      --csv FILE          every event as CSV schema v1 ('-' for stdout)\n"
 	"      --summary FILE      end-of-run report to FILE instead of stderr\n"
-	"      --summary-json FILE the same report as JSON\n"
+	"      --summary-json FILE the same report as JSON (no text report then,\n"
+	"                          unless --summary names a file for it too)\n"
 	"      --report FILE.md    a lab report skeleton: findings and a layout diagram\n"
 	"      --top N             the text and Markdown reports show the N processes,\n"
 	"                          threads, arenas, arena users and leak sizes with\n"
 	"                          the most bytes (default 20) and sum up the rest\n"
 	"                          ('and N more ...'); 0 shows all. JSON has everything\n"
+	"  Every output file is opened before COMMAND starts, so a bad path fails first.\n"
+	"  '-' is stdout, for one output at most: the live view is then off unless -o\n"
+	"  FILE, and COMMAND's own stdout goes to stderr. The filters and the fold on a\n"
+	"  terminal change only the live view: the CSV and the report get every event.\n"
+	"  A report file that cannot be written at the end is printed to stderr instead.\n"
 	"\n"
 	"Probing:\n"
 	"      --lib PATH          also probe the allocator in PATH (repeatable):\n"
@@ -70,8 +86,30 @@ static const char usage[] =
 	"  -h, --help              this text\n"
 	"  -V, --version           the version\n"
 	"\n"
-	"tlsbpf exits with COMMAND's status (128+N when signal N killed it).\n"
-	"`tlsbpf analyze` rebuilds the report from a CSV written earlier; no root needed.\n";
+	"Report columns (one row per thread):\n"
+	"  allocs, frees     calls the thread made; requested: bytes they asked for\n"
+	"  live              bytes of the thread's blocks not freed yet, by anyone\n"
+	"  peak              the most bytes of the thread's blocks live at one time\n"
+	"  spacing           the commonest distance in bytes from one block the thread\n"
+	"                    got to the next: size plus the allocator's own overhead\n"
+	"  xfree             frees it made of blocks another thread of its process got\n"
+	"  inhfree           frees it made of blocks its process inherited at fork\n"
+	"  reused            blocks it got at an address handed out and freed before\n"
+	"  dblfree, invalid  frees of a block already freed, of an address never\n"
+	"                    handed out\n"
+	"  unknown           frees of blocks whose allocation tlsbpf did not see (made\n"
+	"                    before it watched, or in lost events)\n"
+	"  arenas            where it was served: heap (the main arena) or the start\n"
+	"                    of a thread arena\n"
+	"\n"
+	"tlsbpf exits with COMMAND's status (128+N when signal N killed it). SIGINT,\n"
+	"SIGTERM or SIGHUP to tlsbpf is passed to COMMAND once, and tlsbpf collects\n"
+	"until it ends. If it still runs 2 s later, or at a second signal, tlsbpf\n"
+	"stops: the report shows it running, then tlsbpf kills it and every process\n"
+	"it started with SIGKILL, as 'timeout -k' does, names their pids on stderr,\n"
+	"and exits 128+N for the signal that stopped it.\n"
+	"`tlsbpf analyze` rebuilds the report from a CSV written earlier ('-' reads\n"
+	"stdin); it takes only the report options. No root needed.\n";
 
 enum {
 	OPT_CSV = 256,
@@ -89,6 +127,9 @@ enum {
 	OPT_LIVE,
 	OPT_DURATION,
 	OPT_TOP,
+	OPT_EVENTS,
+	OPT_FILTER_PID,
+	OPT_FILTER_TID,
 };
 
 static const struct option long_opts[] = {
@@ -96,6 +137,9 @@ static const struct option long_opts[] = {
 	{ "all", no_argument, NULL, 'a' },
 	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "live", no_argument, NULL, OPT_LIVE },
+	{ "events", required_argument, NULL, OPT_EVENTS },
+	{ "filter-pid", required_argument, NULL, OPT_FILTER_PID },
+	{ "filter-tid", required_argument, NULL, OPT_FILTER_TID },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "output", required_argument, NULL, 'o' },
@@ -117,6 +161,18 @@ static const struct option long_opts[] = {
 	{ "version", no_argument, NULL, 'V' },
 	{},
 };
+
+const struct env_output env_outputs[] = {
+	{ "-o", offsetof(struct env, live_path), NULL },
+	{ "--csv", offsetof(struct env, csv_path), NULL },
+	{ "--summary", offsetof(struct env, summary_path), report__text },
+	{ "--summary-json", offsetof(struct env, summary_json_path), report__json },
+	{ "--report", offsetof(struct env, report_md_path), report__markdown },
+	{},
+};
+
+/* What `tlsbpf analyze` takes: the reports; everything else is about watching. */
+static const int analyze_opts[] = { OPT_SUMMARY, OPT_SUMMARY_JSON, OPT_REPORT, OPT_TOP, 'h', 'V' };
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -180,6 +236,73 @@ static int parse_top(struct env *env, const char *arg)
 	return 0;
 }
 
+/* "alloc" and "vm" stand for families; any other word is an event's CSV name. */
+static uint32_t event_bits(const char *name, size_t len)
+{
+	enum tb_event_type t = tb_event_from_name(name, len);
+	uint32_t bits = 0;
+
+	if (t != TB_EV_NONE)
+		return 1u << t;
+	for (t = TB_EV_MALLOC; t < TB_EV_MAX; t++)
+		if ((len == 5 && !memcmp(name, "alloc", 5) && tb_is_alloc(t)) ||
+		    (len == 2 && !memcmp(name, "vm", 2) && t >= TB_EV_MMAP && t <= TB_EV_BRK))
+			bits |= 1u << t;
+	return bits;
+}
+
+static int parse_events(struct env *env, const char *arg)
+{
+	char known[512];
+	const char *p = arg, *end;
+	size_t off = 0;
+
+	for (;; p = end + 1) {
+		uint32_t bits;
+
+		end = p + strcspn(p, ",");
+		bits = event_bits(p, end - p);
+		if (!bits)
+			break;
+		env->filter.events |= bits;
+		if (!*end)
+			return 0;
+	}
+	for (int t = TB_EV_MALLOC; t < TB_EV_MAX; t++)
+		off += snprintf(known + off, sizeof(known) - off, "%s, ", tb_event_name(t));
+	snprintf(known + off, sizeof(known) - off, "alloc or vm");
+	fprintf(stderr, "tlsbpf: --events: no event is called '%.*s': choose from %s\n",
+		(int)(end - p), p, known);
+	return -EINVAL;
+}
+
+/* --filter-pid/--filter-tid: PID[,PID...], repeatable, up to TB_FILTER_IDS in all. */
+static int parse_ids(const char *opt, const char *arg, uint32_t *ids, int *n)
+{
+	const char *p = arg;
+	char *end;
+	unsigned long v;
+
+	for (;;) {
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || end == p || *p == '-' || *p == '+' || !v || v > 0x7fffffff ||
+		    (*end && *end != ','))
+			break;
+		if (*n == TB_FILTER_IDS) {
+			fprintf(stderr, "tlsbpf: %s: at most %d ids in all\n", opt, TB_FILTER_IDS);
+			return -EINVAL;
+		}
+		ids[(*n)++] = v;
+		if (!*end)
+			return 0;
+		p = end + 1;
+	}
+	fprintf(stderr, "tlsbpf: %s wants ids, as in 1234 or 1234,1240, not '%s' "
+			"(see 'tlsbpf --help')\n", opt, arg);
+	return -EINVAL;
+}
+
 static int parse_one(struct env *env, int opt, const char *arg)
 {
 	switch (opt) {
@@ -197,6 +320,11 @@ static int parse_one(struct env *env, int opt, const char *arg)
 		env->comms[env->ncomms++] = arg;
 		return 0;
 	case OPT_LIVE: env->live = true; return 0;
+	case OPT_EVENTS: return parse_events(env, arg);
+	case OPT_FILTER_PID:
+		return parse_ids("--filter-pid", arg, env->filter.pids, &env->filter.npids);
+	case OPT_FILTER_TID:
+		return parse_ids("--filter-tid", arg, env->filter.tids, &env->filter.ntids);
 	case OPT_DURATION: return parse_duration(env, arg);
 	case 'q': env->quiet = true; return 0;
 	case 'o': env->live_path = arg; return 0;
@@ -224,8 +352,62 @@ static int parse_one(struct env *env, int opt, const char *arg)
 	}
 }
 
+const char *env__output_path(const struct env *env, const struct env_output *o)
+{
+	return *(const char *const *)((const char *)env + o->field);
+}
+
+const char *env__stdout_output(const struct env *env)
+{
+	for (const struct env_output *o = env_outputs; o->option; o++) {
+		const char *path = env__output_path(env, o);
+
+		if (o->field != offsetof(struct env, live_path) && path && !strcmp(path, "-"))
+			return o->option;
+	}
+	return NULL;
+}
+
+/* Two outputs interleaved on stdout would make both unreadable. */
+static int check_stdout(const struct env *env)
+{
+	const char *first = NULL, *path;
+
+	for (const struct env_output *o = env_outputs; o->option; o++) {
+		path = env__output_path(env, o);
+		if (!path || strcmp(path, "-"))
+			continue;
+		if (first) {
+			fprintf(stderr, "tlsbpf: %s - and %s - both write to stdout: give one of "
+					"them a FILE\n", first, o->option);
+			return -EINVAL;
+		}
+		first = o->option;
+	}
+	return 0;
+}
+
+/* An option analyze has no use for is refused rather than silently ignored. */
+static int check_analyze_opt(int opt, int longindex)
+{
+	char name[32];
+
+	for (size_t i = 0; i < sizeof(analyze_opts) / sizeof(analyze_opts[0]); i++)
+		if (analyze_opts[i] == opt)
+			return 0;
+	if (longindex >= 0)
+		snprintf(name, sizeof(name), "--%s", long_opts[longindex].name);
+	else
+		snprintf(name, sizeof(name), "-%c", opt);
+	fprintf(stderr, "tlsbpf: analyze: %s is for watching programs, not for reading a CSV "
+			"back: drop it\n", name);
+	return -EINVAL;
+}
+
 static int check_operands(struct env *env)
 {
+	if (check_stdout(env))
+		return -EINVAL;
 	if (env->analyze) {
 		if (env->argc != 1)
 			return usage_error("analyze wants one CSV file%s", "");
@@ -244,12 +426,14 @@ static int check_operands(struct env *env)
 				   "");
 	if (env->user && env->as_root)
 		return usage_error("--user and --as-root contradict each other%s", "");
+	if (env->quiet && env->live_path)
+		return usage_error("-q turns off the live view that -o '%s' would write", env->live_path);
 	return 0;
 }
 
 int env__parse(struct env *env, int argc, char **argv)
 {
-	int opt, err;
+	int opt, err, longindex = -1;
 
 	memset(env, 0, sizeof(*env));
 	env->ringbuf_mb = 32;
@@ -262,7 +446,7 @@ int env__parse(struct env *env, int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	/* '+': stop at the command's first word, so its own options stay its own */
-	while ((opt = getopt_long(argc, argv, "+:p:aqo:u:vhV", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:p:aqo:u:vhV", long_opts, &longindex)) != -1) {
 		if (opt == '?' || opt == ':') {
 			if (optopt && optopt < 256)
 				return usage_error(opt == ':' ? "option '-%c' needs a value"
@@ -272,9 +456,12 @@ int env__parse(struct env *env, int argc, char **argv)
 						      : "unknown option '%s'",
 					   argv[optind - 1]);
 		}
-		err = parse_one(env, opt, optarg);
+		err = env->analyze ? check_analyze_opt(opt, longindex) : 0;
+		if (!err)
+			err = parse_one(env, opt, optarg);
 		if (err)
 			return err;
+		longindex = -1;
 	}
 	env->argv = argv + optind;
 	env->argc = argc - optind;

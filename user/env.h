@@ -4,7 +4,11 @@
 #define TB_ENV_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
+#include "live.h"
+#include "report.h"
 
 #define TB_MAX_USER_LIBS 16
 #define TB_MAX_COMMS 8
@@ -35,11 +39,32 @@ struct env {
 	bool all;		/* -a: every process on the machine */
 	const char *comms[TB_MAX_COMMS];	/* --comm: with -a, only these names */
 	int ncomms;
-	bool live;		/* --live: one line per event even with -a */
+	bool live;		/* --live: every event a line, with -a and on a terminal too */
+	struct tb_live_filter filter;	/* --events, --filter-pid, --filter-tid: what the live view shows */
 	unsigned duration_s;	/* --duration: stop after this long; 0 = no limit */
 	char **argv;		/* the command and its arguments, or analyze's files */
 	int argc;
 };
+
+typedef int (*env_report_fn)(const struct correlator *c, const struct tb_run_info *run, FILE *f);
+
+/*
+ * Every option that names an output file, one row each: all of them are opened
+ * before the command starts, so a bad path fails first. A row with a report
+ * function is an end-of-run report; one without is a stream its writer opens.
+ */
+struct env_output {
+	const char *option;
+	size_t field;		/* offsetof(struct env, the path) */
+	env_report_fn report;
+};
+
+extern const struct env_output env_outputs[];
+
+/* The path the output row names, or NULL when the option was not given. */
+const char *env__output_path(const struct env *env, const struct env_output *o);
+/* The option of an output other than the live view that writes to stdout ('-'), or NULL. */
+const char *env__stdout_output(const struct env *env);
 
 /* 0 on success; 1 when --help/--version printed and the caller should exit 0; <0 on a usage error (already reported). */
 int env__parse(struct env *env, int argc, char **argv);

@@ -84,6 +84,9 @@ static void child_main(struct launch *lc, int go_rd, int err_wr, const char *pat
 	char go;
 	int err = drop_privileges(cred);
 
+	/* `tlsbpf --csv - -- prog | tlsbpf analyze -`: the command's output must not land in the CSV */
+	if (!err && lc->stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		err = -errno;
 	if (!err && read(go_rd, &go, 1) != 1)
 		_exit(127);	/* tlsbpf went away before the probes were live */
 	if (!err) {

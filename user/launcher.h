@@ -16,6 +16,7 @@ struct tb_cred {
 };
 
 struct launch {
+	bool stdout_to_stderr;	/* in: an output of tlsbpf's holds stdout, so the command's goes to stderr */
 	pid_t pid;
 	int go_fd;	/* closing or writing it releases the child */
 	int err_fd;	/* the child's exec errno, or EOF once exec succeeded */

@@ -4,10 +4,12 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include "live.h"
 
@@ -21,10 +23,21 @@
 #define CLONE_VFORK 0x4000
 #endif
 
+_Static_assert(TB_EV_MAX <= 32, "struct tb_live_filter has a bit per event type");
+
 struct live_writer {
 	int fd;
 	int err;	/* the first write error, returned from then on */
+	bool tty;
+	bool stopped;	/* Ctrl-C on a terminal: nothing more is written */
+	const volatile sig_atomic_t *stop_flag;
 	uint64_t ts_base_ns;
+	struct tb_live_filter filter;
+	unsigned limit;	/* lines a second, 0 = all */
+	uint64_t second;	/* the second of CLOCK_MONOTONIC the lines below were counted in */
+	unsigned shown;	/* lines written in that second */
+	uint64_t nfolded;	/* events not written in that second, */
+	uint64_t folded[TB_EV_MAX];	/* by type */
 	size_t len;
 	char buf[LIVE_BUF_SIZE];
 };
@@ -365,6 +378,116 @@ static size_t format_line(const struct live_writer *w, const struct tb_event *e,
 }
 
 
+/* The columns of add_prefix and of the size that follows it, named over them. */
+static size_t format_header(char *buf)
+{
+	return sprintf(buf, "%10s %7s/%-7s %-16s %-14s %10s %s\n", "seconds", "pid", "tid", "comm",
+		       "event", "size", "block or details, region [flags] from pid/tid");
+}
+
+/* 12,345: a count a person reads at a glance. */
+static void add_count(struct line *l, uint64_t n)
+{
+	char digits[24];
+	int len = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)n);
+
+	for (int i = 0; i < len; i++)
+		add(l, "%s%c", i && (len - i) % 3 == 0 ? "," : "", digits[i]);
+}
+
+/* "... 12,345 more events (malloc 6,000, free 6,000) this second; ..." in the order of counts */
+static size_t format_fold(const struct live_writer *w, char *buf)
+{
+	struct line l = { buf, buf + LIVE_LINE_MAX - 1 };
+	bool done[TB_EV_MAX] = {};
+	const char *sep = " (";
+
+	add(&l, "... ");
+	add_count(&l, w->nfolded);
+	add(&l, " more event%s", w->nfolded == 1 ? "" : "s");
+	for (;;) {
+		int best = -1;
+
+		for (int t = 0; t < TB_EV_MAX; t++)
+			if (!done[t] && w->folded[t] && (best < 0 || w->folded[t] > w->folded[best]))
+				best = t;
+		if (best < 0)
+			break;
+		done[best] = true;
+		add(&l, "%s%s ", sep, tb_event_name(best));
+		add_count(&l, w->folded[best]);
+		sep = ", ";
+	}
+	add(&l, ") this second; -o FILE or --live for every line");
+	*l.p++ = '\n';
+	return l.p - buf;
+}
+
+static uint64_t now_second(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* The second is over: what did not fit in it becomes one line. */
+static void end_second(struct live_writer *w, uint64_t second)
+{
+	char line[LIVE_LINE_MAX];
+	size_t n = w->nfolded ? format_fold(w, line) : 0;
+
+	w->second = second;
+	w->shown = 0;
+	w->nfolded = 0;
+	memset(w->folded, 0, sizeof(w->folded));
+	if (!n)
+		return;
+	if (w->len > LIVE_BUF_SIZE - LIVE_LINE_MAX)
+		live_writer__flush(w);
+	memcpy(w->buf + w->len, line, n);
+	w->len += n;
+}
+
+/* Under a rate limit: is there room for e's line in this second, or does it fold? */
+static bool admit(struct live_writer *w, const struct tb_event *e)
+{
+	uint64_t second;
+
+	if (!w->limit)
+		return true;
+	second = now_second();
+	if (second != w->second)
+		end_second(w, second);
+	if (w->shown < w->limit) {
+		w->shown++;
+		return true;
+	}
+	w->nfolded++;
+	w->folded[(unsigned)e->type < TB_EV_MAX ? e->type : TB_EV_NONE]++;
+	return false;
+}
+
+static bool has_id(const uint32_t *ids, int n, uint32_t id)
+{
+	for (int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/* Lost events are never filtered away: the view must not hide that it is incomplete. */
+static bool wanted(const struct tb_live_filter *f, const struct tb_event *e)
+{
+	if (e->type == TB_EV_LOST)
+		return true;
+	if (f->events && ((unsigned)e->type >= TB_EV_MAX || !(f->events & (1u << e->type))))
+		return false;
+	if (f->npids && !has_id(f->pids, f->npids, e->pid))
+		return false;
+	return !f->ntids || has_id(f->tids, f->ntids, e->tid);
+}
+
 struct live_writer *live_writer__open(const char *path, const struct tb_owner *owner,
 				      uint64_t ts_base_ns)
 {
@@ -373,7 +496,7 @@ struct live_writer *live_writer__open(const char *path, const struct tb_owner *o
 
 	if (!path)
 		path = "-";
-	w = malloc(sizeof(*w));
+	w = calloc(1, sizeof(*w));
 	if (!w) {
 		fprintf(stderr, "tlsbpf: cannot open '%s': %s\n", path, strerror(ENOMEM));
 		errno = ENOMEM;
@@ -386,15 +509,50 @@ struct live_writer *live_writer__open(const char *path, const struct tb_owner *o
 		return NULL;
 	}
 	w->fd = fd;
-	w->err = 0;
-	w->len = 0;
 	w->ts_base_ns = ts_base_ns;
+	/* a person reads a terminal: a flood there folds; a file or a pipe gets every line */
+	w->tty = isatty(fd);
+	w->limit = w->tty ? LIVE_TTY_LINES : 0;
+	w->second = now_second();
+	w->len = format_header(w->buf);
 	return w;
+}
+
+void live_writer__set_filter(struct live_writer *w, const struct tb_live_filter *f)
+{
+	w->filter = *f;
+}
+
+void live_writer__set_limit(struct live_writer *w, unsigned lines_per_s)
+{
+	w->limit = lines_per_s;
+}
+
+void live_writer__stop(struct live_writer *w)
+{
+	if (!w->tty)
+		return;
+	w->stopped = true;
+	w->len = 0;
+	w->nfolded = 0;
+}
+
+void live_writer__stop_on(struct live_writer *w, const volatile sig_atomic_t *flag)
+{
+	w->stop_flag = flag;
+}
+
+/* Whether a signal stopped the view since it was last looked at. */
+static bool stopped(struct live_writer *w)
+{
+	if (!w->stopped && w->stop_flag && *w->stop_flag)
+		live_writer__stop(w);
+	return w->stopped;
 }
 
 int live_writer__write(struct live_writer *w, const struct tb_event *e)
 {
-	if (w->err)
+	if (w->err || stopped(w) || !wanted(&w->filter, e) || !admit(w, e))
 		return w->err;
 	if (w->len > LIVE_BUF_SIZE - LIVE_LINE_MAX && live_writer__flush(w))
 		return w->err;
@@ -402,13 +560,42 @@ int live_writer__write(struct live_writer *w, const struct tb_event *e)
 	return 0;
 }
 
+/*
+ * A terminal: a signal cuts a write short (no SA_RESTART); if it stopped the
+ * view, the rest is dropped rather than written after the user's Ctrl-C.
+ */
+static int write_tty(struct live_writer *w)
+{
+	struct pollfd pfd = { .fd = w->fd, .events = POLLOUT };
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < w->len && !stopped(w)) {
+		n = write(w->fd, w->buf + off, w->len - off);
+		if (n > 0)
+			off += n;
+		else if (n == 0)
+			return -EIO;
+		else if (errno == EAGAIN)
+			poll(&pfd, 1, -1);
+		else if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
 int live_writer__flush(struct live_writer *w)
 {
+	uint64_t second;
 	int err;
 
+	if (stopped(w))
+		return w->err;
+	if (w->limit && w->nfolded && (second = now_second()) != w->second)
+		end_second(w, second);
 	if (w->err || !w->len)
 		return w->err;
-	err = outfile__write_all(w->fd, w->buf, w->len);
+	err = w->tty ? write_tty(w) : outfile__write_all(w->fd, w->buf, w->len);
 	w->len = 0;
 	w->err = err;
 	return err;
@@ -420,6 +607,9 @@ int live_writer__close(struct live_writer *w)
 
 	if (!w)
 		return 0;
+	/* the last second's fold, however short that second was */
+	if (w->nfolded && !stopped(w))
+		end_second(w, w->second);
 	err = live_writer__flush(w);
 	if (close(w->fd) < 0 && !err)
 		err = -errno;

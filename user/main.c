@@ -120,7 +120,7 @@ static void join_argv(char **argv, int argc, char *buf, size_t sz)
 static int launch(struct session *s, const char *path)
 {
 	const struct env *env = s->env;
-	struct launch lc;
+	struct launch lc = { .stdout_to_stderr = env__stdout_output(env) != NULL };
 	struct tb_cred cred;
 	int err;
 
@@ -167,7 +167,10 @@ static int run_command(const struct env *env)
 	session__install_signals();
 	ret = launch(&s, path);
 	err = ret ? 0 : session__loop(&s);
+	if (!ret && (s.stop_signal || !s.child_reaped))
+		session__freeze_leftovers(&s);
 	err = session__finish(&s) ?: err;
+	session__kill_leftovers(&s);
 	confine__cleanup(&cf);
 	if (ret)
 		return ret;
@@ -242,8 +245,8 @@ static int run_all(const struct env *env)
 	snprintf(s.what, sizeof(s.what), "all processes%s%s", env->ncomms ? " named " : "",
 		 env->ncomms ? env->comms[0] : "");
 	if (env->verbose)
-		fprintf(stderr, "tlsbpf: %d processes watched, probes live after %.1f ms\n", n,
-			(session__now_ns() - s.start_ns) / 1e6);
+		fprintf(stderr, "tlsbpf: %d process%s watched, probes live after %.1f ms\n", n,
+			n == 1 ? "" : "es", (session__now_ns() - s.start_ns) / 1e6);
 	err = session__loop(&s);
 	return session__finish(&s) || err ? 1 : 0;
 fail:

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -157,4 +158,17 @@ int outfile__write_all(int fd, const char *buf, size_t len)
 		}
 	}
 	return 0;
+}
+
+struct tb_owner outfile__caller(void)
+{
+	struct tb_owner o = {};
+	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
+
+	if (geteuid() == 0 && uid && gid && *uid && *gid) {
+		o.set = 1;
+		o.uid = strtoul(uid, NULL, 10);
+		o.gid = strtoul(gid, NULL, 10);
+	}
+	return o;
 }

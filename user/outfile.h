@@ -12,6 +12,9 @@ struct tb_owner {
 	gid_t gid;
 };
 
+/* The user who ran tlsbpf through sudo (SUDO_UID/SUDO_GID, when root), or nobody in particular. */
+struct tb_owner outfile__caller(void);
+
 /*
  * Open PATH for writing ("-" is stdout): truncate, never follow a symlink at
  * PATH, create mode 0644, and chown to owner when owner->set. Returns an fd or

@@ -1,18 +1,48 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* pipeline.c: the one-way path after decoding: correlate, then CSV and live view; the report at the end. */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include "pipeline.h"
 
+/* The end-of-run reports' files, so that a path that cannot be written fails before the run. */
+static int open_reports(struct pipeline *p, const struct env *env, const struct tb_owner *owner)
+{
+	for (int i = 0; env_outputs[i].option && i < TB_MAX_OUTPUTS; i++) {
+		const char *path = env__output_path(env, &env_outputs[i]);
+
+		if (!env_outputs[i].report || !path)
+			continue;
+		p->report_fd[i] = outfile__open(path, owner);
+		if (p->report_fd[i] < 0)
+			return p->report_fd[i];
+	}
+	return 0;
+}
+
+static void live_open(struct pipeline *p, const struct env *env)
+{
+	live_writer__set_filter(p->live, &env->filter);
+	if (env->live)
+		live_writer__set_limit(p->live, 0);
+}
+
 int pipeline__open(struct pipeline *p, const struct env *env, const struct tb_owner *owner,
 		   bool live_view, uint64_t ts_base_ns)
 {
+	int err;
+
 	memset(p, 0, sizeof(*p));
+	for (int i = 0; i < TB_MAX_OUTPUTS; i++)
+		p->report_fd[i] = -1;
 	p->corr = correlator__new();
 	if (!p->corr)
 		return -ENOMEM;
+	err = open_reports(p, env, owner);
+	if (err)
+		return err;
 	if (env->csv_path) {
 		p->csv = csv_writer__open(env->csv_path, owner);
 		if (!p->csv)
@@ -22,6 +52,7 @@ int pipeline__open(struct pipeline *p, const struct env *env, const struct tb_ow
 		p->live = live_writer__open(env->live_path, owner, ts_base_ns);
 		if (!p->live)
 			return -errno;
+		live_open(p, env);
 	}
 	return 0;
 }
@@ -36,6 +67,7 @@ void pipeline__event(struct pipeline *p, struct tb_event *e)
 	if (e->type == TB_EV_EXEC) {
 		if (p->nexecs < sizeof(p->execs) / sizeof(p->execs[0])) {
 			p->execs[p->nexecs].pid = e->pid;
+			p->execs[p->nexecs].file = strndup(e->detail, sizeof(e->detail));
 			p->execs[p->nexecs++].ts_ns = e->ts_ns;
 		} else {
 			p->execs_unchecked++;
@@ -63,35 +95,29 @@ void pipeline__flush(struct pipeline *p)
 		live_writer__flush(p->live);
 }
 
-enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_MD };
-
-static int report_to(const char *path, const struct tb_owner *owner, const struct correlator *c,
-		     const struct tb_run_info *run, enum report_format fmt)
+void pipeline__stop_view_on(struct pipeline *p, const volatile sig_atomic_t *flag)
 {
-	FILE *f = stderr;
-	int fd, err;
+	if (p->live)
+		live_writer__stop_on(p->live, flag);
+}
 
-	if (path) {
-		fd = outfile__open(path, owner);
-		if (fd < 0)
-			return fd;
-		f = fdopen(fd, "w");
-		if (!f) {
-			err = -errno;
-			close(fd);
-			return err;
-		}
+/* One report into its file, which is closed after; 0 or -errno. */
+static int report_fd(int fd, env_report_fn fn, const struct correlator *c,
+		     const struct tb_run_info *run)
+{
+	FILE *f = fdopen(fd, "w");
+	int err;
+
+	if (!f) {
+		err = -errno;
+		close(fd);
+		return err;
 	}
-	err = fmt == REPORT_JSON ? report__json(c, run, f)
-	      : fmt == REPORT_MD ? report__markdown(c, run, f)
-				 : report__text(c, run, f);
+	err = fn(c, run, f);
 	if (fflush(f) && !err)
 		err = -errno;
-	if (f != stderr && fclose(f) && !err)
+	if (fclose(f) && !err)
 		err = -errno;
-	if (err)
-		fprintf(stderr, "tlsbpf: cannot write the report to '%s': %s\n",
-			path ? path : "stderr", strerror(-err));
 	return err;
 }
 
@@ -99,18 +125,25 @@ int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_
 		     const struct tb_run_info *info)
 {
 	struct tb_run_info r = *info, *run = &r;
+	bool on_stderr = !env->summary_path && !env->summary_json_path;
 	int err = 0, e;
 
 	r.top = env->top;
-
-	if (env->summary_path || !env->summary_json_path)
-		err = report_to(env->summary_path, owner, p->corr, run, REPORT_TEXT);
-	if (env->summary_json_path) {
-		e = report_to(env->summary_json_path, owner, p->corr, run, REPORT_JSON);
-		err = err ? err : e;
-	}
-	if (env->report_md_path) {
-		e = report_to(env->report_md_path, owner, p->corr, run, REPORT_MD);
+	if (on_stderr)
+		err = report__text(p->corr, run, stderr);
+	for (int i = 0; env_outputs[i].option && i < TB_MAX_OUTPUTS; i++) {
+		if (p->report_fd[i] < 0)
+			continue;
+		e = report_fd(p->report_fd[i], env_outputs[i].report, p->corr, run);
+		p->report_fd[i] = -1;
+		if (!e)
+			continue;
+		fprintf(stderr, "tlsbpf: cannot write the report to '%s': %s%s\n",
+			env__output_path(env, &env_outputs[i]), strerror(-e),
+			on_stderr ? "" : "; the report follows on stderr");
+		if (!on_stderr)
+			report__text(p->corr, run, stderr);
+		on_stderr = true;
 		err = err ? err : e;
 	}
 	return err;
@@ -138,6 +171,14 @@ int pipeline__close_outputs(struct pipeline *p)
 int pipeline__close(struct pipeline *p)
 {
 	int err = pipeline__close_outputs(p);
+
+	for (uint32_t i = 0; i < p->nexecs; i++)
+		free(p->execs[i].file);
+
+	/* no model: pipeline__open never ran (or failed before any file), and the fds are not ours */
+	for (int i = 0; i < TB_MAX_OUTPUTS && p->corr; i++)
+		if (p->report_fd[i] >= 0)
+			close(p->report_fd[i]);
 
 	correlator__free(p->corr);
 	memset(p, 0, sizeof(*p));

@@ -9,15 +9,18 @@
 #include "live.h"
 #include "report.h"
 
+#define TB_MAX_OUTPUTS 16
+
 struct pipeline {
 	struct correlator *corr;
+	int report_fd[TB_MAX_OUTPUTS];	/* by env_outputs row: opened first, written at the end */
 	struct csv_writer *csv;
 	struct live_writer *live;
 	uint64_t seq;	/* rows so far */
 	uint64_t lost;	/* events lost so far */
 	uint64_t last_ts;
 	/* execs since the session last looked: their new image may bring an allocator */
-	struct { uint32_t pid; uint64_t ts_ns; } execs[1024];
+	struct { uint32_t pid; uint64_t ts_ns; char *file; } execs[1024];	/* file: strdup'd */
 	uint32_t nexecs;
 	uint64_t execs_unchecked;	/* execs that did not fit before the session looked */
 };
@@ -29,11 +32,17 @@ void pipeline__event(struct pipeline *p, struct tb_event *e);
 /* N more events were lost; they become one `lost` row. */
 void pipeline__lost(struct pipeline *p, uint64_t n);
 void pipeline__flush(struct pipeline *p);
-/* Writes the report(s) the options ask for. */
+/*
+ * Writes the reports the options ask for into the files opened at the start.
+ * One that fails (a full disk) is said in one line, and the text report then
+ * goes to stderr, so what was collected is never lost.
+ */
 int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_owner *owner,
 		     const struct tb_run_info *run);
 /* Flushes and closes the CSV and live view; 0 or the first write error as -errno. */
 int pipeline__close_outputs(struct pipeline *p);
+/* A signal: the live view on a terminal stops as soon as *flag is set; files stay complete. */
+void pipeline__stop_view_on(struct pipeline *p, const volatile sig_atomic_t *flag);
 /* Closes what is still open and frees the model. */
 int pipeline__close(struct pipeline *p);
 

@@ -271,8 +271,9 @@ static void text_header(const struct correlator *c, const struct run_view *v, FI
 	fprintf(out, "tlsbpf report: %s\n", v->command);
 	fprintf(out, "events lost: %" PRIu64 "%s\n", v->lost,
 		v->lost ? " (counts below miss what those events carried)" : "");
-	fprintf(out, "events: %" PRIu64 " in %.3f s, %" PRIu32 " processes, %" PRIu32 " threads\n",
-		v->events, v->duration_ns / 1e9, c->nprocs, report__tasks(c));
+	fprintf(out, "events: %" PRIu64 " in %.3f s, %" PRIu32 " process%s, %" PRIu32 " thread%s\n",
+		v->events, v->duration_ns / 1e9, c->nprocs, c->nprocs == 1 ? "" : "es",
+		report__tasks(c), report__tasks(c) == 1 ? "" : "s");
 	if (v->attached)
 		fputs("attach mode: blocks allocated before tlsbpf attached are not counted\n",
 		      out);

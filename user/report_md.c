@@ -510,9 +510,10 @@ static void md_findings(const struct correlator *c, const struct tb_run_info *ru
 	}
 	free(keep);
 	if (shown < c->nprocs)
-		fprintf(out, "- %" PRIu32 " more processes, which requested fewer bytes, are not"
+		fprintf(out, "- %" PRIu32 " more process%s, which requested fewer bytes, %s not"
 			" described here (`--top 0` describes all); `--summary-json` lists them"
-			" all.\n", c->nprocs - shown);
+			" all.\n", c->nprocs - shown, c->nprocs - shown == 1 ? "" : "es",
+			c->nprocs - shown == 1 ? "is" : "are");
 	if (!chunks)
 		fputs("- No block got a direct mmap chunk.\n", out);
 	md_find_errors(c, run->lost > c->lost ? run->lost : c->lost, out);
@@ -740,7 +741,8 @@ static void md_layout(const struct correlator *c, unsigned top, FILE *out)
 			md_layout_proc(c, c->procs[i], out);
 	free(keep);
 	if (shown < c->nprocs)
-		fprintf(out, "%" PRIu32 " more processes are not drawn.\n\n", c->nprocs - shown);
+		fprintf(out, "%" PRIu32 " more process%s not drawn.\n\n", c->nprocs - shown,
+			c->nprocs - shown == 1 ? " is" : "es are");
 }
 
 int report__markdown(const struct correlator *c, const struct tb_run_info *run, FILE *out)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* session.c: the parts of a run every mode shares, from the first check to the last flush. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,14 +19,18 @@
 #define POLL_MS 10
 #define GRACE_NS 2000000000ULL	/* after a forwarded signal, how long the command may take to end */
 #define STATUS_NS 1000000000ULL
+#define MAX_LEFTOVERS 4096	/* processes the command left running that tlsbpf ends */
 
 volatile sig_atomic_t session_signal;
 /* Ctrl-C at a terminal reaches the command's process group too: no second copy. */
 static volatile sig_atomic_t signal_from_tty;
+/* Set at the first signal and never cleared: the live view on a terminal stops there. */
+static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig, siginfo_t *info, void *ucontext)
 {
 	session_signal = sig;
+	interrupted = 1;
 	signal_from_tty = info && info->si_code == SI_KERNEL;
 }
 
@@ -67,35 +73,27 @@ static int check_system(void)
 	return 0;
 }
 
-static struct tb_owner output_owner(void)
-{
-	struct tb_owner o = {};
-	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
-
-	if (geteuid() == 0 && uid && gid && *uid && *gid) {
-		o.set = 1;
-		o.uid = strtoul(uid, NULL, 10);
-		o.gid = strtoul(gid, NULL, 10);
-	}
-	return o;
-}
-
 int session__open(struct session *s, const struct env *env, enum session_mode mode)
 {
 	/* -a makes events fast: a status line a second, unless asked for every event */
 	bool live_view = !env->quiet && (mode != MODE_ALL || env->live || env->live_path);
 	int err;
 
+	/* stdout holds another output: the live view only goes to a file of its own */
+	if (!env->live_path && env__stdout_output(env))
+		live_view = false;
+
 	memset(s, 0, sizeof(*s));
 	s->env = env;
 	s->mode = mode;
 	s->start_ns = session__now_ns();
-	s->owner = output_owner();
+	s->owner = outfile__caller();
 	err = check_system();
 	if (!err)
 		err = pipeline__open(&s->pipe, env, &s->owner, live_view, s->start_ns);
 	if (err)
 		return err;
+	pipeline__stop_view_on(&s->pipe, &interrupted);
 	err = loader__open_load(&s->loader, env);
 	if (!err)
 		err = loader__attach_kernel(&s->loader);
@@ -179,10 +177,13 @@ static bool reap(struct session *s)
 /* -a: a line a second on stderr instead of a line per event. */
 static void status_line(struct session *s, uint64_t now, uint64_t *next, uint64_t *seen)
 {
+	size_t procs;
+
 	if (s->mode != MODE_ALL || s->env->quiet || s->env->live || now < *next)
 		return;
-	fprintf(stderr, "tlsbpf: %llu events/s, %zu processes, %llu lost\n",
-		(unsigned long long)(s->pipe.seq - *seen), correlator__live_processes(s->pipe.corr),
+	procs = correlator__live_processes(s->pipe.corr);
+	fprintf(stderr, "tlsbpf: %llu events/s, %zu process%s, %llu lost\n",
+		(unsigned long long)(s->pipe.seq - *seen), procs, procs == 1 ? "" : "es",
 		(unsigned long long)s->pipe.lost);
 	*seen = s->pipe.seq;
 	*next = now + STATUS_NS;
@@ -219,7 +220,8 @@ static bool stop_requested(struct session *s, uint64_t now, uint64_t *grace)
 	s->stop_signal = sig;
 	if (s->mode != MODE_LAUNCH)
 		return true;
-	if (!signal_from_tty || !session_signal)
+	/* a reaped command's pid may be another process's by now */
+	if ((!signal_from_tty || !session_signal) && !s->child_reaped)
 		kill(s->child, sig);
 	session_signal = 0;
 	*grace = now + GRACE_NS;
@@ -238,14 +240,24 @@ static void follow_execs(struct session *s)
 	struct pipeline *p = &s->pipe;
 
 	for (uint32_t i = 0; i < p->nexecs && !s->env->confine; i++) {
-		int newly = 0;
+		int newly = 0, err;
 
 		/* an error after some file was probed still leaves a late probe to report */
-		attach__probe_process(&s->loader, &s->probed, p->execs[i].pid, s->env, &newly);
-		if (!newly)
-			continue;
-		correlator__probed_late(p->corr, p->execs[i].pid,
-					session__now_ns() - p->execs[i].ts_ns);
+		err = attach__probe_process(&s->loader, &s->probed, p->execs[i].pid, s->env,
+					    &newly);
+		if ((err == -ENOENT || err == -ESRCH) && p->execs[i].file) {
+			/* gone already: what its exec brought was never watched in it */
+			attach__probe_exec(&s->loader, &s->probed, p->execs[i].file, s->env, &newly);
+			if (newly)
+				correlator__never_probed(p->corr, p->execs[i].pid, p->execs[i].ts_ns);
+		} else if (newly) {
+			correlator__probed_late(p->corr, p->execs[i].pid,
+						session__now_ns() - p->execs[i].ts_ns);
+		}
+	}
+	for (uint32_t i = 0; i < p->nexecs; i++) {
+		free(p->execs[i].file);
+		p->execs[i].file = NULL;
 	}
 	/* over a thousand execs in one poll: rare enough to say every time, never silently */
 	if (p->execs_unchecked && !s->env->confine)
@@ -304,6 +316,16 @@ static void say_costs(struct session *s)
 		"first: %" PRIu64 "\n", (uint64_t)w.raced);
 }
 
+/* The last execs, seen after the watched processes ended: too late to probe what they brought. */
+static void unfollowed_execs(struct session *s)
+{
+	struct pipeline *p = &s->pipe;
+
+	for (uint32_t i = 0; i < p->nexecs && !s->env->confine; i++)
+		if (p->execs[i].file && attach__exec_unprobed(&s->probed, p->execs[i].file))
+			correlator__never_probed(p->corr, p->execs[i].pid, p->execs[i].ts_ns);
+}
+
 int session__finish(struct session *s)
 {
 	struct tb_run_info info = {};
@@ -320,6 +342,7 @@ int session__finish(struct session *s)
 			s->cons.malformed);
 	if (s->loader.skel)
 		account_drops(s);
+	unfollowed_execs(s);
 	if (s->env->verbose && s->watching)
 		say_costs(s);
 	loader__destroy(&s->loader);
@@ -340,4 +363,96 @@ int session__finish(struct session *s)
 		err = pipeline__report(&s->pipe, s->env, &s->owner, &info) ?: err;
 	pipeline__close(&s->pipe);
 	return err;
+}
+
+/* Parent of pid from /proc/PID/stat, or 0 for a process gone or a zombie (nothing to end). */
+static pid_t live_parent(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = 0, fd, n;
+	char state;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	/* the name in parentheses may hold anything, ')' included: the last one ends it */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2 || state == 'Z')
+		return 0;
+	return ppid;
+}
+
+static bool listed(const pid_t *pids, int n, pid_t pid)
+{
+	for (int i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return true;
+	return false;
+}
+
+/*
+ * Stop every descendant of tlsbpf not stopped yet: the command, what it started,
+ * and orphans that came to us as subreaper. Stopped, none can fork past the scan.
+ * Returns how many were added.
+ */
+static int stop_descendants(pid_t *pids, int *n)
+{
+	int added = 0, found;
+	DIR *d;
+
+	do {
+		struct dirent *de;
+
+		found = 0;
+		d = opendir("/proc");
+		if (!d)
+			return added;
+		while ((de = readdir(d)) && *n < MAX_LEFTOVERS) {
+			pid_t pid = atoi(de->d_name), ppid;
+
+			if (pid <= 0 || listed(pids, *n, pid) || !(ppid = live_parent(pid)))
+				continue;
+			if (ppid != getpid() && !listed(pids, *n, ppid))
+				continue;
+			kill(pid, SIGSTOP);
+			pids[(*n)++] = pid;
+			found++;
+		}
+		closedir(d);
+		added += found;
+	} while (found && *n < MAX_LEFTOVERS);
+	return added;
+}
+
+static pid_t leftovers[MAX_LEFTOVERS];
+static int nleftovers;
+
+void session__freeze_leftovers(struct session *s)
+{
+	if (s->mode == MODE_LAUNCH)
+		stop_descendants(leftovers, &nleftovers);
+}
+
+void session__kill_leftovers(struct session *s)
+{
+	char pids[256] = "";
+	int off = 0, ws;
+
+	if (!nleftovers)
+		return;
+	for (int i = 0; i < nleftovers; i++) {
+		kill(leftovers[i], SIGKILL);
+		if (off < (int)sizeof(pids) - 16)
+			off += snprintf(pids + off, sizeof(pids) - off, "%s%d", i ? "," : "",
+					leftovers[i]);
+	}
+	fprintf(stderr, "tlsbpf: stopped while '%s' or what it started still ran: killed pid %s "
+		"with SIGKILL\n", s->env->argv[0], pids);
+	while (waitpid(-1, &ws, WNOHANG) > 0)
+		;
+	nleftovers = 0;
 }

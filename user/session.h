@@ -40,6 +40,14 @@ int session__start_consumer(struct session *s);
 void session__install_signals(void);
 /* Until what the mode watches has ended, --duration passed, or a signal says stop. */
 int session__loop(struct session *s);
+/*
+ * Launch mode, tlsbpf stopping while the command or what it started still runs
+ * (it ignored the signal for the grace, or a second signal came): freeze them
+ * (SIGSTOP) so the report shows them as they were, then, after it, kill them
+ * (SIGKILL) as timeout -k does, naming their pids: nothing runs on unwatched.
+ */
+void session__freeze_leftovers(struct session *s);
+void session__kill_leftovers(struct session *s);
 /* Drain, detach, write the report, close outputs; 0 or the first output error. */
 int session__finish(struct session *s);
 

@@ -66,3 +66,41 @@ PY
 read -r sigints status <<<"$res"
 check "Ctrl-C at a terminal: the command gets SIGINT once, not twice (got $sigints)" [ "$sigints" = 1 ]
 check "and tlsbpf exits with the command's status once it ends (got $status)" [ "$status" = 0 ]
+
+# ---- a command that ignores the signal is not left running when tlsbpf stops ----
+
+# gone PID: the process no longer runs (ended, or a zombie waiting for its parent)
+gone() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -z "$st" ] || [ "$st" = Z ]
+}
+
+for sigs in INT "INT TERM"; do
+	rm -f "$T/deaf.out"
+	$TLSBPF -q --csv "$T/deaf.csv" -- sh -c "trap '' INT; echo sh=\$\$; \
+$PROGS/tp_exit sleep 20000 then code 0" >"$T/deaf.out" 2>"$T/deaf.err" &
+	pid=$!
+	for _ in $(seq 200); do grep -q pid= "$T/deaf.out" 2>/dev/null && break; sleep 0.05; done
+	sleep 0.2
+	first=1
+	for sig in $sigs; do
+		[ "$first" = 1 ] || sleep 0.3
+		first=0
+		kill -s "$sig" "$pid"
+	done
+	wait "$pid"
+	rc=$?
+	shpid=$(sed -n 's/^sh=//p' "$T/deaf.out")
+	childpid=$(sed -n 's/.*pid=\([0-9]*\).*/\1/p' "$T/deaf.out" | head -1)
+	left=""
+	for p in $shpid $childpid; do gone "$p" || left="$left $p"; done
+	check "SIG${sigs// /+SIG} to tlsbpf, the command ignores SIGINT: sh ($shpid) and its child \
+($childpid) do not outlive tlsbpf (still running:${left:- none})" \
+		[ -n "$shpid" -a -n "$childpid" -a -z "$left" ]
+	check "and stderr names the pids it killed: $(grep SIGKILL "$T/deaf.err")" \
+		grep -q "killed pid .*$shpid.*with SIGKILL" "$T/deaf.err"
+	check "tlsbpf exits 128+N for the signal that stopped it (got $rc)" \
+		[ "$rc" -eq 130 -o "$rc" -eq 143 ]
+	for p in $left; do kill -KILL "$p"; done
+done

@@ -81,8 +81,11 @@ good=0
 [ "$esc" -eq 0 ] && [ "$named" -gt 0 ] && good=1
 check "live view: no raw ESC byte ($esc lines with one), the name shown escaped on $named lines" \
 	[ "$good" = 1 ]
-forged=$(grep -cvE '^ *-?[0-9]+\.[0-9]{6} ' "$T/live.txt")
-check "live view: every line is an event line, none forged ($forged others)" [ "$forged" -eq 0 ]
+forged=$(tail -n +2 "$T/live.txt" | grep -cvE '^ *-?[0-9]+\.[0-9]{6} ')
+check "live view: every line after the column header is an event line, none forged \
+($forged others)" [ "$forged" -eq 0 ]
+check "live view: the first line is the column header: $(head -1 "$T/live.txt" | tr -s ' ')" \
+	grep -qE '^ +seconds +pid/tid +comm +event +size ' <(head -1 "$T/live.txt")
 check_says "CSV: the name is quoted and reads back exactly, every row the same width" python3 - \
 	"$T/out.csv" <<'PY'
 import csv, sys

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* test_live.c: the live view's escaping, buffering, and the line each event type makes. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,16 +83,18 @@ static struct tb_event ev(enum tb_event_type type)
 	return e;
 }
 
-/* The one line the live view prints for e. */
+/* The one line the live view prints for e, after its column header. */
 static char *line_of(const struct tb_event *e)
 {
 	struct live_writer *w = live_writer__open(path, NULL, TS_BASE);
-	char *text;
+	char *text, *line;
 
 	live_writer__write(w, e);
 	live_writer__close(w);
 	text = slurp(path);
-	return text;
+	line = strdup(strchr(text, '\n') ? strchr(text, '\n') + 1 : "");
+	free(text);
+	return line;
 }
 
 /* The line holds every piece, in order, and is one line. */
@@ -306,6 +310,235 @@ static void test_buffering(void)
 	CHECK(live_writer__close(w) == -ENOSPC, "and returned by close");
 }
 
+
+/* The header names the columns right above what they hold. */
+static void test_header(void)
+{
+	struct tb_event e = ev(TB_EV_MALLOC);
+	struct live_writer *w = live_writer__open(path, NULL, TS_BASE);
+	char *text, *line;
+	size_t ev_col, size_end;
+
+	e.size = 4242;
+	e.addr = 0x1000;
+	live_writer__write(w, &e);
+	live_writer__close(w);
+	text = slurp(path);
+	line = strchr(text, '\n') + 1;
+	ev_col = strstr(text, "event") - text;
+	size_end = strstr(text, "size") + 4 - text;
+	CHECK(strncmp(text + strspn(text, " "), "seconds", 7) == 0 && strstr(text, "pid/tid") &&
+		      strstr(text, "comm"), "the first line names the columns: %.60s", text);
+	CHECK(strncmp(line + ev_col, "malloc", 6) == 0, "'event' is above the event name");
+	CHECK(strncmp(line + size_end - 4, "4242", 4) == 0, "'size' ends where the size does");
+	free(text);
+}
+
+/* Lines that are events, and the sum of the fold lines' counts, by event name. */
+struct tally {
+	int lines, folds;
+	long shown[TB_EV_MAX], folded[TB_EV_MAX], folded_total;
+};
+
+/* "... 1,234 more events (malloc 1,000, free 234) this second; ...": the counts by name */
+static void count_fold(struct tally *t, const char *p)
+{
+	char copy[2048], *item, *save = NULL;
+	const char *open = strchr(p, '('), *close = open ? strchr(open, ')') : NULL;
+
+	t->folds++;
+	if (!close || close - open >= (long)sizeof(copy))
+		return;
+	memcpy(copy, open + 1, close - open - 1);
+	copy[close - open - 1] = '\0';
+	/* items are ", "-separated; a count's own commas have no space after them */
+	for (item = copy; item; item = save) {
+		char *sp = strstr(item, ", "), digits[32];
+		int k = 0;
+
+		save = sp ? sp + 2 : NULL;
+		if (sp)
+			*sp = '\0';
+		for (char *c = strchr(item, ' '); c && *c; c++)
+			if (*c >= '0' && *c <= '9' && k < 31)
+				digits[k++] = *c;
+		digits[k] = '\0';
+		*strchrnul(item, ' ') = '\0';
+		for (int ty = 0; ty < TB_EV_MAX; ty++)
+			if (tb_event_name(ty) && strcmp(tb_event_name(ty), item) == 0)
+				t->folded[ty] += atol(digits);
+		t->folded_total += atol(digits);
+	}
+}
+
+static void tally_text(struct tally *t, const char *text)
+{
+	memset(t, 0, sizeof(*t));
+	for (const char *p = strchr(text, '\n'); p && p[1]; p = strchr(p + 1, '\n')) {
+		char name[32];
+		unsigned a, b;
+
+		if (strncmp(p + 1, "... ", 4) == 0) {
+			count_fold(t, p + 1);
+			continue;
+		}
+		if (sscanf(p + 1, "%*s %u/%u %*s %31s", &a, &b, name) != 3)
+			continue;
+		t->lines++;
+		for (int ty = 0; ty < TB_EV_MAX; ty++)
+			if (tb_event_name(ty) && strcmp(tb_event_name(ty), name) == 0)
+				t->shown[ty]++;
+	}
+}
+
+/* --events and --filter-pid/--filter-tid: only what they name, and a loss always. */
+static void test_filter(void)
+{
+	static const enum tb_event_type types[] = { TB_EV_MALLOC, TB_EV_FREE, TB_EV_FORK,
+						    TB_EV_MMAP };
+	struct tb_live_filter f = { .events = 1u << TB_EV_MALLOC | 1u << TB_EV_FORK,
+				    .pids = { 7 }, .npids = 1 };
+	struct live_writer *w = live_writer__open(path, NULL, TS_BASE);
+	struct tb_event e;
+	struct tally t;
+	char *text;
+
+	live_writer__set_filter(w, &f);
+	for (int pid = 6; pid <= 8; pid++) {
+		for (int i = 0; i < 4; i++) {
+			e = ev(types[i]);
+			e.pid = e.tid = pid;
+			live_writer__write(w, &e);
+		}
+	}
+	e = ev(TB_EV_LOST);
+	e.pid = e.tid = 0;
+	live_writer__write(w, &e);
+	live_writer__close(w);
+	text = slurp(path);
+	tally_text(&t, text);
+	CHECK(t.lines == 3 && t.shown[TB_EV_MALLOC] == 1 && t.shown[TB_EV_FORK] == 1 &&
+		      t.shown[TB_EV_LOST] == 1, "events malloc,fork of pid 7, and the loss: %d lines",
+	      t.lines);
+	CHECK(strstr(text, "      7/7 ") && !strstr(text, "      6/6 ") && !strstr(text, "      8/8 "),
+	      "no other pid shows");
+	free(text);
+
+	w = live_writer__open(path, NULL, TS_BASE);
+	f = (struct tb_live_filter){ .tids = { 8, 6 }, .ntids = 2 };
+	live_writer__set_filter(w, &f);
+	for (int tid = 5; tid <= 9; tid++) {
+		e = ev(TB_EV_FREE);
+		e.tid = tid;
+		live_writer__write(w, &e);
+	}
+	live_writer__close(w);
+	text = slurp(path);
+	tally_text(&t, text);
+	CHECK(t.lines == 2 && strstr(text, "/6 ") && strstr(text, "/8 "), "tids 6 and 8: %d lines",
+	      t.lines);
+	free(text);
+}
+
+/* Under a limit, every event is a line or counted on a fold line, by its name. */
+static void test_fold(void)
+{
+	struct live_writer *w = live_writer__open(path, NULL, TS_BASE);
+	struct tb_event e;
+	struct tally t;
+	time_t t0 = time(NULL), t1;
+	char *text;
+	int ok = 1;
+
+	live_writer__set_limit(w, 5);
+	for (int i = 0; i < 3000; i++) {
+		e = ev(i % 3 == 2 ? TB_EV_FREE : TB_EV_MALLOC);
+		live_writer__write(w, &e);
+		if (i % 500 == 0)
+			live_writer__flush(w);
+	}
+	live_writer__close(w);
+	t1 = time(NULL);
+	text = slurp(path);
+	tally_text(&t, text);
+	for (int ty = 0; ty < TB_EV_MAX; ty++)
+		ok &= t.shown[ty] + t.folded[ty] == (ty == TB_EV_MALLOC ? 2000 : ty == TB_EV_FREE ? 1000 : 0);
+	CHECK(ok && t.lines + t.folded_total == 3000,
+	      "3000 written: %d lines + %ld folded (malloc %ld+%ld, free %ld+%ld)", t.lines,
+	      t.folded_total, t.shown[TB_EV_MALLOC], t.folded[TB_EV_MALLOC], t.shown[TB_EV_FREE],
+	      t.folded[TB_EV_FREE]);
+	CHECK(t.lines <= 5 * (t1 - t0 + 2) && t.folds >= 1 && t.folds <= t1 - t0 + 2,
+	      "at most 5 lines and one fold a second: %d lines, %d fold lines", t.lines, t.folds);
+	CHECK(strstr(text, "-o FILE or --live for every line") != NULL, "the fold says how to see all");
+	free(text);
+}
+
+/* A pseudo-terminal's master; *slave gets the path of the other end. */
+static int open_pty(char *slave, size_t cap)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY);
+
+	if (m < 0 || grantpt(m) || unlockpt(m) || ptsname_r(m, slave, cap))
+		return -1;
+	fcntl(m, F_SETFL, O_NONBLOCK);
+	return m;
+}
+
+static int pty_lines(int m)
+{
+	char buf[65536];
+	int lines = 0;
+	ssize_t n;
+
+	while ((n = read(m, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	return lines;
+}
+
+/* On a terminal: 40 lines a second at most, and nothing at all once stopped. */
+static void test_tty(void)
+{
+	static volatile sig_atomic_t flag;
+	struct tb_event e = ev(TB_EV_MALLOC);
+	struct live_writer *w;
+	char slave[128];
+	int m = open_pty(slave, sizeof(slave)), lines;
+	time_t t0 = time(NULL);
+
+	if (m < 0) {
+		CHECK(1, "# SKIP no pseudo-terminal");
+		return;
+	}
+	w = live_writer__open(slave, NULL, TS_BASE);
+	for (int i = 0; i < 1000; i++)
+		live_writer__write(w, &e);
+	live_writer__flush(w);
+	lines = pty_lines(m);
+	CHECK(lines >= 1 + LIVE_TTY_LINES && lines <= 1 + (LIVE_TTY_LINES + 1) * (time(NULL) - t0 + 1),
+	      "1000 events on a terminal: %d lines", lines);
+	live_writer__stop_on(w, &flag);
+	live_writer__write(w, &e);
+	flag = 1;
+	for (int i = 0; i < 1000; i++)
+		live_writer__write(w, &e);
+	live_writer__flush(w);
+	live_writer__close(w);
+	lines = pty_lines(m);
+	CHECK(lines == 0, "stopped: nothing more reaches the terminal (%d lines)", lines);
+	close(m);
+
+	w = live_writer__open(path, NULL, TS_BASE);
+	live_writer__write(w, &e);
+	live_writer__stop(w);
+	live_writer__write(w, &e);
+	live_writer__close(w);
+	m = open(path, O_RDONLY);
+	lines = pty_lines(m);
+	close(m);
+	CHECK(lines == 3, "a file is not stopped: header and both lines (%d lines)", lines);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -319,6 +552,10 @@ int main(void)
 	test_task_lines();
 	test_prefix();
 	test_buffering();
+	test_header();
+	test_filter();
+	test_fold();
+	test_tty();
 	unlink(path);
 	rmdir(tmpdir);
 	return check_done();
