@@ -9,6 +9,7 @@
 #include "model.h"
 #include "csv.h"
 #include "outfile.h"
+#include "pipeline.h"
 #include "report.h"
 
 #define MAX_REPORTS 16
@@ -32,25 +33,6 @@ static int open_reports(const struct env *env, int *fds)
 	return 0;
 }
 
-static int write_report(int fd, env_report_fn fn, const struct correlator *c,
-			const struct tb_run_info *run)
-{
-	FILE *f = fdopen(fd, "w");
-	int err;
-
-	if (!f) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	err = fn(c, run, f);
-	if (fflush(f) && !err)
-		err = -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	return err;
-}
-
 /* The reports asked for; one that cannot be written is said, and the text goes to stderr. */
 static int write_reports(const struct env *env, int *fds, const struct correlator *c,
 			 const struct tb_run_info *run)
@@ -58,11 +40,11 @@ static int write_reports(const struct env *env, int *fds, const struct correlato
 	int err = 0, e;
 
 	if (!env->summary_path && !env->summary_json_path)
-		err = write_report(dup(STDOUT_FILENO), report__text, c, run);
+		err = pipeline__write_report(dup(STDOUT_FILENO), report__text, c, run);
 	for (int i = 0; env_outputs[i].option && i < MAX_REPORTS; i++) {
 		if (fds[i] < 0)
 			continue;
-		e = write_report(fds[i], env_outputs[i].report, c, run);
+		e = pipeline__write_report(fds[i], env_outputs[i].report, c, run);
 		fds[i] = -1;
 		if (!e)
 			continue;

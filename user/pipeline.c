@@ -101,9 +101,8 @@ void pipeline__stop_view_on(struct pipeline *p, const volatile sig_atomic_t *fla
 		live_writer__stop_on(p->live, flag);
 }
 
-/* One report into its file, which is closed after; 0 or -errno. */
-static int report_fd(int fd, env_report_fn fn, const struct correlator *c,
-		     const struct tb_run_info *run)
+int pipeline__write_report(int fd, env_report_fn fn, const struct correlator *c,
+			   const struct tb_run_info *run)
 {
 	FILE *f = fdopen(fd, "w");
 	int err;
@@ -134,7 +133,7 @@ int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_
 	for (int i = 0; env_outputs[i].option && i < TB_MAX_OUTPUTS; i++) {
 		if (p->report_fd[i] < 0)
 			continue;
-		e = report_fd(p->report_fd[i], env_outputs[i].report, p->corr, run);
+		e = pipeline__write_report(p->report_fd[i], env_outputs[i].report, p->corr, run);
 		p->report_fd[i] = -1;
 		if (!e)
 			continue;

@@ -18,7 +18,6 @@
  * Nothing here uses stdio or any allocator call of its own beyond those.
  */
 #define _GNU_SOURCE	/* REG_RIP, RTLD_DEFAULT */
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -31,8 +30,8 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <ucontext.h>
 #include <unistd.h>
+#include "at_entry.h"
 
 #define HELD 64
 #define MAX_JUMPS 20	/* jumps out of the main thread's calls, then it runs to its end */
@@ -148,27 +147,6 @@ static void logs_flush(void)
 	flush(main_log);
 	flush(handler_log);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
-static uintptr_t entries[2];	/* malloc's and free's first instruction */
-#define ENTRY_BYTES 16	/* glibc 2.36's malloc and free change nothing in these */
-
-/*
- * Allocating in a handler, or jumping out of a call, is undefined in C: in the
- * middle of glibc's bookkeeping it corrupts the heap or deadlocks on an arena
- * lock. The handler acts only when the signal came in the first bytes of
- * malloc or free, where under tlsbpf most signals land (the entry probe's trap).
- */
-static int at_entry(void *uctx)
-{
-#if defined(__x86_64__)
-	uintptr_t pc = ((ucontext_t *)uctx)->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-	uintptr_t pc = ((ucontext_t *)uctx)->uc_mcontext.pc;
-#else
-	uintptr_t pc = 0;
-#endif
-	return pc - entries[0] < ENTRY_BYTES || pc - entries[1] < ENTRY_BYTES;
 }
 
 static void on_alarm(int sig, siginfo_t *si, void *uctx)
@@ -328,8 +306,7 @@ int main(int argc, char **argv)
 	logdir = argv[3];
 	jumps_mode = argc > 4;
 	main_tid = syscall(SYS_gettid);
-	entries[0] = (uintptr_t)dlsym(RTLD_DEFAULT, "malloc");
-	entries[1] = (uintptr_t)dlsym(RTLD_DEFAULT, "free");
+	at_entry_init();
 	logs_open();
 	sigemptyset(&alarm_set);
 	sigaddset(&alarm_set, SIGALRM);

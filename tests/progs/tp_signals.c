@@ -21,15 +21,14 @@
  * case that matters, a call tlsbpf has seen begin.
  */
 #define _GNU_SOURCE	/* REG_RIP, RTLD_DEFAULT */
-#include <dlfcn.h>
 #include <setjmp.h>
 #include <stdint.h>
-#include <ucontext.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include "at_entry.h"
 
 static sigjmp_buf env;
 static volatile sig_atomic_t runs, handler_allocs;
@@ -37,22 +36,6 @@ static void *volatile kept[7];
 static volatile sig_atomic_t nkept;
 static int mode;	/* 'j', 'k', 'p' */
 static volatile long pairs;	/* malloc(40) calls that returned: survives a jump */
-
-static uintptr_t entries[2];	/* malloc's and free's first instruction */
-#define ENTRY_BYTES 16	/* glibc 2.36's malloc and free change nothing in these */
-
-/* The signal came at the very start of malloc or free (x86-64: the program counter). */
-static int at_entry(void *uctx)
-{
-#if defined(__x86_64__)
-	uintptr_t pc = ((ucontext_t *)uctx)->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-	uintptr_t pc = ((ucontext_t *)uctx)->uc_mcontext.pc;
-#else
-	uintptr_t pc = 0;
-#endif
-	return pc - entries[0] < ENTRY_BYTES || pc - entries[1] < ENTRY_BYTES;
-}
 
 static void on_alarm(int sig, siginfo_t *si, void *uctx)
 {
@@ -101,8 +84,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	mode = argv[1][0];
-	entries[0] = (uintptr_t)dlsym(RTLD_DEFAULT, "malloc");
-	entries[1] = (uintptr_t)dlsym(RTLD_DEFAULT, "free");
+	at_entry_init();
 	if (argc > 3 && strcmp(argv[3], "alt") == 0) {
 		alt_stack();
 		sa.sa_flags |= SA_ONSTACK;
