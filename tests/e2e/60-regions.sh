@@ -77,3 +77,10 @@ run() { # args for tp_chunks
 
 run
 run -t 4
+
+# An address in no mapping the model knows has no region base: the field is empty, not 0x0
+# (docs/csv.md); glibc's thread stacks give mprotect rows of such ranges before their thread row.
+$TLSBPF -q --csv "$T/t.csv" -- "$PROGS/tp_count" -t 2 -n 10 >/dev/null 2>&1
+res=$(csvq "$T/t.csv" "[(r['event'], r['region_base']) for r in rows if r['region'] == 'unknown']")
+check "rows in an unknown region leave region_base empty: $res" \
+	python3 -c "import sys; v = $res; sys.exit(not (v and all(b == '' for _, b in v)))"
