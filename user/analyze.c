@@ -9,7 +9,6 @@
 #include "model.h"
 #include "csv.h"
 #include "outfile.h"
-#include "pipeline.h"
 #include "report.h"
 
 #define MAX_REPORTS 16
@@ -40,11 +39,11 @@ static int write_reports(const struct env *env, int *fds, const struct correlato
 	int err = 0, e;
 
 	if (!env->summary_path && !env->summary_json_path)
-		err = pipeline__write_report(dup(STDOUT_FILENO), report__text, c, run);
+		err = report__to_fd(dup(STDOUT_FILENO), report__text, c, run);
 	for (int i = 0; env_outputs[i].option && i < MAX_REPORTS; i++) {
 		if (fds[i] < 0)
 			continue;
-		e = pipeline__write_report(fds[i], env_outputs[i].report, c, run);
+		e = report__to_fd(fds[i], env_outputs[i].report, c, run);
 		fds[i] = -1;
 		if (!e)
 			continue;

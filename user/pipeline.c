@@ -101,25 +101,6 @@ void pipeline__stop_view_on(struct pipeline *p, const volatile sig_atomic_t *fla
 		live_writer__stop_on(p->live, flag);
 }
 
-int pipeline__write_report(int fd, env_report_fn fn, const struct correlator *c,
-			   const struct tb_run_info *run)
-{
-	FILE *f = fdopen(fd, "w");
-	int err;
-
-	if (!f) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	err = fn(c, run, f);
-	if (fflush(f) && !err)
-		err = -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	return err;
-}
-
 int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_owner *owner,
 		     const struct tb_run_info *info)
 {
@@ -133,7 +114,7 @@ int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_
 	for (int i = 0; env_outputs[i].option && i < TB_MAX_OUTPUTS; i++) {
 		if (p->report_fd[i] < 0)
 			continue;
-		e = pipeline__write_report(p->report_fd[i], env_outputs[i].report, p->corr, run);
+		e = report__to_fd(p->report_fd[i], env_outputs[i].report, p->corr, run);
 		p->report_fd[i] = -1;
 		if (!e)
 			continue;

@@ -39,9 +39,6 @@ void pipeline__flush(struct pipeline *p);
  */
 int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_owner *owner,
 		     const struct tb_run_info *run);
-/* One report into fd, which is closed after; 0 or -errno. */
-int pipeline__write_report(int fd, env_report_fn fn, const struct correlator *c,
-			   const struct tb_run_info *run);
 /* Flushes and closes the CSV and live view; 0 or the first write error as -errno. */
 int pipeline__close_outputs(struct pipeline *p);
 /* A signal: the live view on a terminal stops as soon as *flag is set; files stay complete. */

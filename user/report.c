@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "report.h"
 #include "model.h"
 
@@ -1280,4 +1281,22 @@ int report__json(const struct correlator *c, const struct tb_run_info *run, FILE
 	jw_close(&w, '}');
 	fputc('\n', out);
 	return ferror(out) ? -EIO : 0;
+}
+
+int report__to_fd(int fd, report_fn fn, const struct correlator *c, const struct tb_run_info *run)
+{
+	FILE *f = fdopen(fd, "w");
+	int err;
+
+	if (!f) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = fn(c, run, f);
+	if (fflush(f) && !err)
+		err = -errno;
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
 }

@@ -43,6 +43,12 @@ uint32_t report__tasks(const struct correlator *c);
 uint32_t report__image_end(const struct tb_process *p, uint32_t k);
 
 int report__text(const struct correlator *c, const struct tb_run_info *run, FILE *out);
+
+/* Any of the reports: report__text, report__json, report__markdown. */
+typedef int (*report_fn)(const struct correlator *c, const struct tb_run_info *run, FILE *out);
+
+/* One report into fd, which is closed after; 0 or -errno. */
+int report__to_fd(int fd, report_fn fn, const struct correlator *c, const struct tb_run_info *run);
 int report__json(const struct correlator *c, const struct tb_run_info *run, FILE *out);
 /* A lab report skeleton: what the run showed, in Markdown, with a layout diagram. */
 int report__markdown(const struct correlator *c, const struct tb_run_info *run, FILE *out);
