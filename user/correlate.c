@@ -1586,20 +1586,20 @@ static void hint_arena(struct correlator *c, struct tb_process *p, uint64_t addr
  * everything else is recomputed. Live events carry no region: no effect.
  */
 static void take_hint(struct correlator *c, struct tb_process *p, const struct tb_event *e,
-		      const struct tb_event *hint)
+		      enum tb_region hint, uint64_t hint_base)
 {
-	uint64_t base = hint->region_base, addr = e->addr;
+	uint64_t base = hint_base, addr = e->addr;
 	struct tb_map *m;
 
 	if (!addr || !base || e->type > TB_EV_PVALLOC || classify(p, addr, &base, &m) !=
 							    TB_REG_UNKNOWN)
 		return;
-	base = hint->region_base;
-	if (hint->region == TB_REG_ARENA) {
+	base = hint_base;
+	if (hint == TB_REG_ARENA) {
 		hint_arena(c, p, addr, base, e->ts_ns);
 		return;
 	}
-	if (hint->region != TB_REG_HEAP || addr < base || (p->have_heap && base != p->heap_start))
+	if (hint != TB_REG_HEAP || addr < base || (p->have_heap && base != p->heap_start))
 		return;
 	if (!p->have_heap && p->heap_arena != TB_NONE) {
 		p->arenas[p->heap_arena].base = base;
@@ -1612,9 +1612,10 @@ static void take_hint(struct correlator *c, struct tb_process *p, const struct t
 
 void correlator__process(struct correlator *c, struct tb_event *e)
 {
-	struct tb_process *p;
+	struct tb_process *p, *mem;
 	struct tb_thread *t;
-	struct tb_event hint;
+	enum tb_region hint = TB_REG_NONE;
+	uint64_t hint_base = 0;
 
 	if (!c || !e)
 		return;
@@ -1625,8 +1626,9 @@ void correlator__process(struct correlator *c, struct tb_event *e)
 			thread_rename(c, p, e->tid, e->comm);
 		return;
 	}
-	hint.region = e->region;
-	hint.region_base = e->region_base;
+	/* a CSV row's place, which take_hint() may need; a live event has none */
+	hint = e->region;
+	hint_base = e->region_base;
 	c->events++;
 	if (!c->first_ts)
 		c->first_ts = e->ts_ns;
@@ -1648,9 +1650,10 @@ void correlator__process(struct correlator *c, struct tb_event *e)
 		set_comm(p->comm, e->comm);
 		p->unnamed = 0;
 	}
-	if (p->partial && hint.region != TB_REG_NONE)
-		take_hint(c, memory_of(c, p), e, &hint);
-	on_memory_event(c, memory_of(c, p), t, e);
+	mem = memory_of(c, p);
+	if (p->partial && hint != TB_REG_NONE)
+		take_hint(c, mem, e, hint, hint_base);
+	on_memory_event(c, mem, t, e);
 }
 
 /* ---- attach mode ------------------------------------------------------------------------- */
