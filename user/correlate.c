@@ -1581,9 +1581,10 @@ static void hint_arena(struct correlator *c, struct tb_process *p, uint64_t addr
 /*
  * analyze of a process first seen in the middle of its life (-p, -a), or
  * forked from one: the live run read its heap and thread arenas from
- * /proc/PID/maps, which no row carries but the rows' own region columns. Where the model knows no mapping
- * at the address, the row's heap or arena is taken as that reading was;
- * everything else is recomputed. Live events carry no region: no effect.
+ * /proc/PID/maps, which no row carries but in its own region columns. Where
+ * the model knows no mapping at the address, the row's heap or arena is taken
+ * as that reading was; everything else is recomputed. Live events carry no
+ * region: no effect.
  */
 static void take_hint(struct correlator *c, struct tb_process *p, const struct tb_event *e,
 		      enum tb_region hint, uint64_t hint_base)
