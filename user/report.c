@@ -332,7 +332,10 @@ static void text_proc_title(const struct correlator *c, const struct tb_process 
 		"\n", ind, "", p->threads_created, p->children, p->execs);
 }
 
-/* Arenas a thread was served from, first use first, named in their own process; past --top, how many more. */
+/*
+ * Arenas a thread was served from, first use first, each named in its own process;
+ * past --top, how many more.
+ */
 static void thread_arenas_text(const struct correlator *c, const struct tb_thread *t, unsigned top,
 			       struct sbuf *b)
 {
