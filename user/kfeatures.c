@@ -1,9 +1,32 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* kfeatures.c: what the running kernel offers the probes, read from its own BTF. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/btf.h>
 #include "kfeatures.h"
+
+/*
+ * What every path needs beyond BTF and uprobes (session.c checks those first), each named by the kernel's BTF as an enum value or a
+ * tracepoint's type, with the release that brought it. The atomics the programs
+ * use (5.12) and bpf_get_current_task_btf (5.11) come before the newest of these.
+ */
+static const struct need {
+	const char *type, *name, *what, *since;
+} needs[] = {
+	{ "bpf_func_id", "BPF_FUNC_ringbuf_reserve", "BPF ring buffers", "5.8" },
+	{ "bpf_map_type", "BPF_MAP_TYPE_TASK_STORAGE", "BPF task storage", "5.11" },
+	{ "bpf_func_id", "BPF_FUNC_get_attach_cookie", "the BPF attach cookie", "5.15" },
+	{ "bpf_func_id", "BPF_FUNC_task_pt_regs", "bpf_task_pt_regs", "5.15" },
+	{ NULL, "btf_trace_sys_enter", "the sys_enter tracepoint", "5.5" },
+	{ NULL, "btf_trace_sys_exit", "the sys_exit tracepoint", "5.5" },
+	{ NULL, "btf_trace_task_newtask", "the task_newtask tracepoint", "5.5" },
+	{ NULL, "btf_trace_task_rename", "the task_rename tracepoint", "5.5" },
+	{ NULL, "btf_trace_sched_process_exec", "the sched_process_exec tracepoint", "5.5" },
+	{ NULL, "btf_trace_sched_process_exit", "the sched_process_exit tracepoint", "5.5" },
+	{ NULL, "btf_trace_signal_deliver", "the signal_deliver tracepoint", "5.5" },
+};
 
 static bool has_enum_value(const struct btf *btf, const char *type, const char *value)
 {
@@ -17,17 +40,41 @@ static bool has_enum_value(const struct btf *btf, const char *type, const char *
 	return false;
 }
 
-void kfeatures__probe(struct kfeatures *f)
+static bool has(const struct btf *btf, const struct need *n)
+{
+	if (n->type)
+		return has_enum_value(btf, n->type, n->name);
+	return btf__find_by_name_kind(btf, n->name, BTF_KIND_TYPEDEF) > 0;
+}
+
+/* Names in buf the first thing every path needs that this kernel lacks. */
+static bool lacking(const struct btf *btf, char *buf, size_t len)
+{
+	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++) {
+		if (has(btf, &needs[i]))
+			continue;
+		snprintf(buf, len, "%s (Linux %s)", needs[i].what, needs[i].since);
+		return true;
+	}
+	return false;
+}
+
+int kfeatures__probe(struct kfeatures *f)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
 	bool oldest = getenv("TLSBPF_OLDEST") != NULL;
 
 	memset(f, 0, sizeof(*f));
-	if (!btf)
-		return;
+	if (!btf) {
+		snprintf(f->missing, sizeof(f->missing), "BTF that libbpf can read (%s)",
+			 strerror(errno));
+		return -EOPNOTSUPP;
+	}
+	lacking(btf, f->missing, sizeof(f->missing));
 	f->uprobe_multi = !oldest && has_enum_value(btf, "bpf_attach_type", "BPF_TRACE_UPROBE_MULTI");
 	f->sessions = f->uprobe_multi && !getenv("TLSBPF_NO_SESSIONS") &&
 		      has_enum_value(btf, "bpf_attach_type", "BPF_TRACE_UPROBE_SESSION") &&
 		      btf__find_by_name_kind(btf, "bpf_session_is_return", BTF_KIND_FUNC) > 0;
 	btf__free(btf);
+	return f->missing[0] ? -EOPNOTSUPP : 0;
 }

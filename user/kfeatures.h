@@ -8,13 +8,16 @@
 struct kfeatures {
 	bool uprobe_multi;	/* BPF_TRACE_UPROBE_MULTI links: many offsets of a file, one link */
 	bool sessions;		/* uprobe sessions: an entry that asks for its return (6.13) */
+	char missing[160];	/* what every path needs and this kernel lacks, if anything */
 };
 
 /*
- * Fills f from /sys/kernel/btf/vmlinux: the kernel's own list of attach types
- * and kfuncs, not its version, which backports make meaningless. TLSBPF_OLDEST=1
- * takes the oldest paths on any kernel; TLSBPF_NO_SESSIONS=1 only forgoes sessions.
+ * Fills f from /sys/kernel/btf/vmlinux: the kernel's own list of attach types,
+ * helpers, tracepoints and kfuncs, not its version, which backports make
+ * meaningless. TLSBPF_OLDEST=1 takes the oldest paths on any kernel;
+ * TLSBPF_NO_SESSIONS=1 only forgoes sessions. -EOPNOTSUPP when the kernel lacks
+ * something every path needs, named in f->missing.
  */
-void kfeatures__probe(struct kfeatures *f);
+int kfeatures__probe(struct kfeatures *f);
 
 #endif

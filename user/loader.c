@@ -275,7 +275,12 @@ int loader__open_load(struct loader *l, const struct env *env)
 	memset(l, 0, sizeof(*l));
 	verbose_log = env->verbose;
 	libbpf_set_print(libbpf_print);
-	kfeatures__probe(&l->kf);
+	err = kfeatures__probe(&l->kf);
+	if (err) {
+		fprintf(stderr, "tlsbpf: this kernel has no %s: tlsbpf needs Linux 5.15 or later "
+			"with BTF and uprobes (see docs/kernels.md)\n", l->kf.missing);
+		return err;
+	}
 	sessions = l->kf.sessions;
 	err = plan_rings(l, env);
 	if (err)
@@ -374,75 +379,6 @@ static int add_multi(struct loader *l, struct bpf_program *prog, const struct al
 	return 0;
 }
 
-/* One classic uprobe to attach, on a thread of its own. */
-struct classic {
-	struct bpf_program *prog;
-	const char *path;
-	uint64_t offset, cookie;
-	bool ret;
-	struct bpf_link *link;
-	int err;
-	pthread_t tid;
-	bool started;
-};
-
-static void *attach_classic(void *arg)
-{
-	struct classic *c = arg;
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = c->ret, .bpf_cookie = c->cookie);
-
-	c->link = bpf_program__attach_uprobe_opts(c->prog, -1, c->path, c->offset, &opts);
-	c->err = c->link ? 0 : -errno;
-	return NULL;
-}
-
-static int keep_links(struct loader *l, const struct classic *c, unsigned cnt)
-{
-	if (l->nulinks + (int)cnt > l->cap_ulinks) {
-		int cap = l->nulinks + cnt + 32;
-		struct bpf_link **v = realloc(l->ulinks, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->ulinks = v;
-		l->cap_ulinks = cap;
-	}
-	for (unsigned i = 0; i < cnt; i++)
-		if (c[i].link)
-			l->ulinks[l->nulinks++] = c[i].link;
-	return 0;
-}
-
-/*
- * A classic uprobe at each offset, a perf event each. Registering one walks
- * every process that maps the file (about 10 ms each here): side by side, the
- * waits overlap. Every link made is kept, so that a failure releases them all.
- */
-static int add_classic(struct loader *l, struct bpf_program *prog, const struct alloc_lib *lib,
-		       const uint64_t *offsets, const uint64_t *cookies, unsigned cnt, bool ret)
-{
-	struct classic c[TB_NFUNCS + 1] = {};
-	int err = 0;
-
-	for (unsigned i = 0; i < cnt && i < TB_NFUNCS + 1; i++) {
-		c[i] = (struct classic){ .prog = prog, .path = lib->path, .offset = offsets[i],
-					 .cookie = cookies[i], .ret = ret };
-		c[i].started = !pthread_create(&c[i].tid, NULL, attach_classic, &c[i]);
-		if (!c[i].started)
-			attach_classic(&c[i]);
-	}
-	for (unsigned i = 0; i < cnt && i < TB_NFUNCS + 1; i++) {
-		if (c[i].started)
-			pthread_join(c[i].tid, NULL);
-		if (c[i].err && !err) {
-			err = c[i].err;
-			fprintf(stderr, "tlsbpf: cannot probe %s at offset %#llx: %s\n", lib->path,
-				(unsigned long long)offsets[i], strerror(-err));
-		}
-	}
-	return keep_links(l, c, cnt) ?: err;
-}
-
 /* lib's offsets for prog: one uprobe_multi link where the kernel has them, else one each. */
 static int add_probes(struct loader *l, struct bpf_program *prog, const struct alloc_lib *lib,
 		      const uint64_t *offsets, const uint64_t *cookies, unsigned cnt,
@@ -450,7 +386,8 @@ static int add_probes(struct loader *l, struct bpf_program *prog, const struct a
 {
 	if (l->kf.uprobe_multi)
 		return add_multi(l, prog, lib, offsets, cookies, cnt, kind);
-	return add_classic(l, prog, lib, offsets, cookies, cnt, kind == AT_RETURN);
+	return perfprobes__attach(&l->classic, bpf_program__fd(prog), lib->path, offsets, cookies,
+				  cnt, kind == AT_RETURN);
 }
 
 static int set_lib_info(struct loader *l, const struct alloc_lib *lib, __u32 idx)
@@ -676,7 +613,7 @@ static void *release_link(void *arg)
  */
 static void release_links(struct loader *l)
 {
-	int n = 0, max = l->nmulti + l->nlinks + l->nulinks;
+	int n = 0, max = l->nmulti + l->nlinks;
 	struct link_ref one, *refs = calloc(max ? max : 1, sizeof(*refs));
 
 	for (int i = 0; i < max; i++) {
@@ -684,10 +621,8 @@ static void release_links(struct loader *l)
 
 		if (i < l->nmulti)
 			*r = (struct link_ref){ .fd = l->multi_fds[i] };
-		else if (i < l->nmulti + l->nlinks)
-			*r = (struct link_ref){ .fd = -1, .link = l->links[i - l->nmulti] };
 		else
-			*r = (struct link_ref){ .fd = -1, .link = l->ulinks[i - l->nmulti - l->nlinks] };
+			*r = (struct link_ref){ .fd = -1, .link = l->links[i - l->nmulti] };
 		if (!refs)
 			release_link(r);
 	}
@@ -700,9 +635,8 @@ static void release_links(struct loader *l)
 			release_link(&refs[i]);
 	}
 	free(refs);
-	free(l->ulinks);
-	l->ulinks = NULL;
-	l->nmulti = l->nlinks = l->nulinks = l->cap_ulinks = 0;
+	l->nmulti = l->nlinks = 0;
+	perfprobes__release(&l->classic);
 }
 
 void loader__destroy(struct loader *l)

@@ -13,6 +13,7 @@
 #include "consumer.h"
 #include "placement.h"
 #include "kfeatures.h"
+#include "perfprobe.h"
 
 struct tlsbpf_bpf;
 struct bpf_link;
@@ -23,8 +24,7 @@ struct loader {
 	int nlinks;
 	int multi_fds[2 * TB_MAX_LIBS];	/* one uprobe_multi link per program per file */
 	int nmulti;
-	struct bpf_link **ulinks;	/* without uprobe_multi: a classic uprobe per offset */
-	int nulinks, cap_ulinks;
+	struct perfprobes classic;	/* without uprobe_multi: a classic uprobe per offset */
 	struct kfeatures kf;
 	int nlibs;	/* libraries probed, each an entry of the libs map */
 	__u32 session_type;	/* attach type of uprobe sessions; 0: entry and return links */

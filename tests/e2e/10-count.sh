@@ -36,9 +36,11 @@ sys.exit(0 if ok else 1)
 PY
 }
 
-# Both ways of probing returns: uprobe sessions (where the kernel has them) and uretprobes.
-for mode in default uretprobes; do
+# Every way of probing: uprobe sessions (where the kernel has them), uretprobes, and the oldest
+# paths (classic uprobes and uretprobes, what kernels before 6.6 get).
+for mode in default uretprobes oldest; do
 	[ "$mode" = uretprobes ] && export TLSBPF_NO_SESSIONS=1
+	[ "$mode" = oldest ] && unset TLSBPF_NO_SESSIONS && export TLSBPF_OLDEST=1
 	$TLSBPF -q --csv "$T/out.csv" -- "$PROGS/tp_count" -t 3 -n 1000 -s 123 -f >"$T/prog.out" 2>"$T/err"
 	rc=$?
 	check "$mode: tp_count -t 3 -n 1000 -f exits 0 under tlsbpf (got $rc)" [ "$rc" -eq 0 ]
@@ -62,7 +64,7 @@ for mode in default uretprobes; do
 	nested=$(csvq "$T/out.csv" "sum(1 for r in rows if r['event'] == 'malloc' and r['size'] == '123')")
 	check "$mode: realloc(NULL, n) does not also show its inner malloc (got $nested malloc rows)" [ "$nested" = 0 ]
 done
-unset TLSBPF_NO_SESSIONS
+unset TLSBPF_NO_SESSIONS TLSBPF_OLDEST
 
 # dash starts commands with vfork: the child's malloc lands in the parent's memory, which the
 # parent later frees. glibc would abort on a free of anything it did not hand out, so a shell
