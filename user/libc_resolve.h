@@ -17,6 +17,8 @@ struct alloc_lib {
 	uint64_t sizes[TB_NFUNCS];	/* each function's length in bytes (0: unknown) */
 	uint64_t skipped[TB_NFUNCS];	/* bytes between the entry and where the probe sits */
 	uint64_t cookies[TB_NFUNCS];	/* enum tb_event_type of each */
+	uint64_t argregs[TB_NFUNCS];	/* cookie bits: where a placed probe finds moved arguments */
+	char placed[TB_NFUNCS][400];	/* for -v: how each probe was placed, or why not */
 	const char *names[TB_NFUNCS];
 	uint64_t free_vaddr;	/* free's address as the ELF file numbers it */
 	uint64_t text_lo;	/* the executable segment containing free, same numbering */

@@ -4,10 +4,12 @@
 #include "check.h"
 #include "placement.h"
 
+/* Where a probe reading all three argument registers goes in these bytes. */
 #define PLACE(...)                                                                        \
 	({                                                                                \
 		static const uint8_t code_[] = { __VA_ARGS__ };                           \
-		placement__choose(code_, sizeof(code_), 0x1000);                          \
+		struct placement p_;                                                      \
+		placement__choose(code_, sizeof(code_), 0x1000, 3, &p_);                  \
 	})
 
 /* Which probes the entry program can tell apart by where in its page each sits. */
@@ -84,7 +86,7 @@ int main(void)
 		     0, "no more than four instructions are skipped");
 	/* bytes that do not decode to the end: cannot check for branches back in */
 	CHECK_EQ_U64(PLACE(0x48, 0x85, 0xff, 0x55, 0x48, 0x8b), 0, "a truncated last instruction: entry");
-	CHECK_EQ_U64(placement__choose(NULL, 0, 0), 0, "no bytes: entry");
+	CHECK_EQ_U64(placement__choose(NULL, 0, 0, 1, &(struct placement){ 0 }), 0, "no bytes: entry");
 	test_page_offsets();
 	return check_done();
 }
