@@ -501,7 +501,8 @@ static void set_fast_dispatch(struct loader *l, const uint64_t *offs, const uint
 	/* a probe whose arguments moved needs its cookie: its page offset must tell none apart */
 	for (unsigned i = 0; room && i < n; i++)
 		l->pages[l->npages++] = (struct probe_page){
-			offs[i] & 0xfff, cookies[i] >> 32 ? TB_PROBE_MOVED_ARGS : cookies[i] & 0xffff
+			offs[i] & 0xfff,
+			cookies[i] >> 32 ? TB_PROBE_MOVED_ARGS : cookies[i] & 0xffff,
 		};
 	skel->data->fast_free_off = l->pages_full ? TB_NO_PAGE_OFF :
 		placement__sole_page_off(l->pages, l->npages, TB_EV_FREE);

@@ -10,13 +10,11 @@
 #include "libc_resolve.h"
 #include "tlsbpf.h"
 
-#define TB_PLACE_NOTE 400	/* placement__choose's note for -v */
-
 /* Where one function's probe goes, and where its arguments are found there. */
 struct placement {
 	size_t skip;		/* bytes between the entry and the probe; 0: the entry */
 	uint64_t argregs;	/* cookie bits (TB_ARG_AT): each moved argument's register */
-	char note[TB_PLACE_NOTE];	/* what was skipped and where the arguments are, or why not */
+	char note[TB_PLACE_NOTE];	/* what was skipped and where arguments are, or why not */
 };
 
 /*

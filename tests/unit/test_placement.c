@@ -93,7 +93,8 @@ static void test_allocators(void)
 	CHECK_EQ_U64(PLACE_ARGS(&p, 2, 0x48, 0x8b, 0x15, 0xc9, 0xad, 0x00, 0x00, 0x48, 0x89, 0xf8,
 				0x64, 0x48, 0x8b, 0x3a, 0x48, 0x83, 0xf8, 0x01, 0x74, 0x08, 0xc3),
 		     18, "mimalloc calloc: onto the je");
-	CHECK_EQ_U64(p.argregs, TB_ARG_AT(0, TB_REG_AX), "mimalloc calloc: count in rax, size in rsi");
+	CHECK_EQ_U64(p.argregs, TB_ARG_AT(0, TB_REG_AX),
+		     "mimalloc calloc: count in rax, size in rsi");
 	/* mimalloc realloc: rsi to rdx, then rdi to rsi, then rdi overwritten; jmp */
 	CHECK_EQ_U64(PLACE_ARGS(&p, 2, 0x48, 0x8b, 0x05, 0x49, 0xa9, 0x00, 0x00, 0x48, 0x89, 0xf2,
 				0x48, 0x89, 0xfe, 0x64, 0x48, 0x8b, 0x00, 0x48, 0x89, 0xc7, 0xe9,
@@ -131,7 +132,7 @@ static void test_refusals(void)
 	/* the same, but the copy is 32 bits (mov %edi,%esi): the upper half is lost */
 	CHECK_EQ_U64(PLACE_ARGS(&p, 1, 0x89, 0xfe, 0x64, 0x48, 0x8b, 0x38, 0x77, 0x29, 0xc3), 0,
 		     "a 32-bit copy does not keep a 64-bit argument: entry");
-	/* the copy's register overwritten afterwards: mov %rdi,%rsi; mov %fs:0,%rdi; xor %esi,%esi */
+	/* the copy overwritten afterwards: mov %rdi,%rsi; mov %fs:0,%rdi; xor %esi,%esi */
 	CHECK_EQ_U64(PLACE_ARGS(&p, 1, 0x48, 0x89, 0xfe, 0x64, 0x48, 0x8b, 0x3c, 0x25, 0x00, 0x00,
 				0x00, 0x00, 0x31, 0xf6, 0x77, 0x29, 0xc3),
 		     0, "the only copy overwritten later: entry");
@@ -190,7 +191,8 @@ int main(void)
 		     0, "no more than twelve instructions are skipped");
 	/* bytes that do not decode to the end: cannot check for branches back in */
 	CHECK_EQ_U64(PLACE(0x48, 0x85, 0xff, 0x55, 0x48, 0x8b), 0, "a truncated last instruction: entry");
-	CHECK_EQ_U64(placement__choose(NULL, 0, 0, 1, &(struct placement){ 0 }), 0, "no bytes: entry");
+	CHECK_EQ_U64(placement__choose(NULL, 0, 0, 1, &(struct placement){ 0 }), 0,
+		     "no bytes: entry");
 	test_allocators();
 	test_refusals();
 	test_page_offsets();
