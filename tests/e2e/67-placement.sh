@@ -75,6 +75,9 @@ check "glibc: free's probe moved off its single-stepped first instruction" \
 # other functions by their attach cookies: both ways into the entry program are exercised
 check "glibc: free's and malloc's entry probes known by their page offsets ($(grep -o "entry probes: .*" "$T/placed.err"))" \
 	grep -q "entry probes: free's known by their page offset 0x[0-9a-f]*, malloc's by their page offset" "$T/placed.err"
+# glibc's reallocarray multiplies into rdx, its third argument's register, before any branch
+check "glibc: a function left at its entry is named with the reason ($(grep -o "probing reallocarray.*" "$T/placed.err"))" \
+	grep -q "probing reallocarray in .* (entry+0: single-stepped, not moved: .*mul" "$T/placed.err"
 compare "glibc calloc" "$PROGS/tp_count" -t 2 -n 300 -C
 compare "glibc realloc" "$PROGS/tp_count" -t 2 -n 300 -R
 compare musl "$T/tp_count_musl" -t 2 -n 300 -f
