@@ -118,7 +118,7 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
-/* library index (cookie >> 16) -> struct tb_lib */
+/* library index (TB_COOKIE_LIB) -> struct tb_lib */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, TB_MAX_LIBS);
@@ -428,9 +428,51 @@ static __always_inline __u64 mul_size(__u64 a, __u64 b, __u32 *flags)
 	return a * b;
 }
 
-static __always_inline void call_args(struct call_state *c, struct pt_regs *ctx)
+/*
+ * ctx->field as a load of its own: clang would merge a switch's loads into one
+ * from a computed context pointer, which the verifier refuses.
+ */
+#define CTX_REG(ctx, field)                                                                     \
+	({                                                                                      \
+		__u64 v_;                                                                       \
+		asm volatile("%0 = *(u64 *)(%1 + %2)"                                           \
+			     : "=r"(v_)                                                          \
+			     : "r"(ctx), "i"(__builtin_offsetof(struct pt_regs, field)));        \
+		v_;                                                                             \
+	})
+
+/*
+ * Argument i where the probe sits: a probe placed past the entry may find it
+ * copied to another register (its cookie says which). A switch, since the
+ * verifier allows no variable offset into the context.
+ */
+static __always_inline __u64 arg_at(struct pt_regs *ctx, __u64 cookie, int i, __u64 own)
 {
-	__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx), a2 = PT_REGS_PARM3(ctx);
+	switch (TB_COOKIE_ARG(cookie, i)) {
+	case TB_REG_OWN: return own;
+	case TB_REG_AX: return CTX_REG(ctx, ax);
+	case TB_REG_BX: return CTX_REG(ctx, bx);
+	case TB_REG_CX: return CTX_REG(ctx, cx);
+	case TB_REG_DX: return CTX_REG(ctx, dx);
+	case TB_REG_SI: return CTX_REG(ctx, si);
+	case TB_REG_DI: return CTX_REG(ctx, di);
+	case TB_REG_BP: return CTX_REG(ctx, bp);
+	case TB_REG_R8: return CTX_REG(ctx, r8);
+	case TB_REG_R9: return CTX_REG(ctx, r9);
+	case TB_REG_R10: return CTX_REG(ctx, r10);
+	case TB_REG_R11: return CTX_REG(ctx, r11);
+	case TB_REG_R12: return CTX_REG(ctx, r12);
+	case TB_REG_R13: return CTX_REG(ctx, r13);
+	case TB_REG_R14: return CTX_REG(ctx, r14);
+	default: return CTX_REG(ctx, r15);
+	}
+}
+
+static __always_inline void call_args(struct call_state *c, struct pt_regs *ctx, __u64 cookie)
+{
+	__u64 a0 = arg_at(ctx, cookie, 0, PT_REGS_PARM1(ctx));
+	__u64 a1 = arg_at(ctx, cookie, 1, PT_REGS_PARM2(ctx));
+	__u64 a2 = arg_at(ctx, cookie, 2, PT_REGS_PARM3(ctx));
 
 	switch (c->type) {
 	case TB_EV_CALLOC:
@@ -476,7 +518,7 @@ static __always_inline bool called_from_lib(struct pt_regs *ctx, __u32 lib, stru
 	if (lib == TB_LIB_UNKNOWN) {
 		if (all_libs_gated && !c->exiting)
 			return false;
-		lib = bpf_get_attach_cookie(ctx) >> 16;
+		lib = TB_COOKIE_LIB(bpf_get_attach_cookie(ctx));
 	}
 	li = bpf_map_lookup_elem(&libs, &lib);
 	/* reading the stack is most of a free's cost: where it can, only in the exit window */
@@ -536,7 +578,11 @@ static __always_inline struct call *call_slot(struct task_struct *task)
 	return c;
 }
 
-/* Which probe fired: its page offset says so for free's and malloc's, else its cookie. */
+/*
+ * Which probe fired: its page offset says so for free's and malloc's, else its
+ * cookie. A probe told by its page offset reads its arguments from their own
+ * registers: the loader gives no page offset to one placed where they moved.
+ */
 static __always_inline __u64 probe_cookie(struct pt_regs *ctx)
 {
 	__u32 page_off = PT_REGS_IP(ctx) & 0xfff;
@@ -610,9 +656,10 @@ static __always_inline bool call_nested(struct call *c, struct task_struct *task
 }
 
 static __always_inline void on_free(struct pt_regs *ctx, struct task_struct *task,
-				    struct call *cur, __u32 lib)
+				    struct call *cur, __u64 cookie)
 {
-	__u64 ptr = PT_REGS_PARM1(ctx);
+	__u64 ptr = arg_at(ctx, cookie, 0, PT_REGS_PARM1(ctx));
+	__u32 lib = TB_COOKIE_LIB(cookie);
 
 	/*
 	 * realloc(p, 0) frees inside: the program made one call, so one row.
@@ -651,7 +698,7 @@ static __always_inline __u64 loader_base(struct task_struct *task)
 static __always_inline void ranges_init(struct pt_regs *ctx, struct task_struct *task,
 					struct call *t, __u32 type)
 {
-	__u32 lib = bpf_get_attach_cookie(ctx) >> 16;
+	__u32 lib = TB_COOKIE_LIB(bpf_get_attach_cookie(ctx));
 	struct tb_lib *li = bpf_map_lookup_elem(&libs, &lib);
 	__u64 base;
 
@@ -685,10 +732,11 @@ static __always_inline bool from_libc(struct call *t, __u64 sp)
 
 /* An allocating call begins: its arguments wait in the thread's slot for its return. */
 static __always_inline void call_begin(struct pt_regs *ctx, struct task_struct *task,
-				       struct call *t, __u32 type)
+				       struct call *t, __u64 cookie)
 {
 	struct call_state *cur = &t->s;
 	__u64 sp = PT_REGS_SP(ctx);
+	__u32 type = cookie & 0xffff;
 
 	if (call_nested(t, task, sp)) {
 		cur->depth++;
@@ -704,7 +752,7 @@ static __always_inline void call_begin(struct pt_regs *ctx, struct task_struct *
 		ranges_init(ctx, task, t, type);
 	if (from_libc(t, sp))
 		cur->flags |= TB_RF_LIBC;
-	call_args(cur, ctx);
+	call_args(cur, ctx, cookie);
 	cur->skip = sample_every > 1 && !sample_this(t, cur);
 	cur->depth = 1;
 	cur->ts_ns = bpf_ktime_get_ns();
@@ -730,9 +778,9 @@ int BPF_KPROBE(alloc_enter)
 	if (type == TB_PROBE_EXITING)
 		cur->exiting = 1;
 	else if (type == TB_EV_FREE)
-		on_free(ctx, task, cur, cookie >> 16);
+		on_free(ctx, task, cur, cookie);
 	else
-		call_begin(ctx, task, cur, type);
+		call_begin(ctx, task, cur, cookie);
 	return 0;
 }
 
@@ -840,7 +888,7 @@ int BPF_KPROBE(alloc_call)
 		call_end(task, cur, PT_REGS_RC(ctx));
 		return 0;
 	}
-	call_begin(ctx, task, cur, probe_cookie(ctx) & 0xffff);
+	call_begin(ctx, task, cur, probe_cookie(ctx));
 	return 0;
 }
 

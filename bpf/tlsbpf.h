@@ -55,9 +55,34 @@ enum tb_event_type {
 
 /*
  * Uprobe cookies: the event type in the low 16 bits, the library's index in
- * the libs map above them.
+ * the libs map above them, and from bit 32 where each argument is read: a
+ * probe placed past the entry may find an argument moved to another register.
  */
 #define TB_COOKIE(type, lib) ((__u64)(type) | ((__u64)(lib) << 16))
+#define TB_COOKIE_LIB(cookie) (((cookie) >> 16) & 0xffff)
+#define TB_COOKIE_ARG(cookie, i) (((cookie) >> (32 + 4 * (i))) & 0xf)
+#define TB_ARG_AT(i, reg) ((__u64)(reg) << (32 + 4 * (i)))
+#define TB_PROBE_ARGS 3		/* arguments a probe reads: rdi, rsi, rdx at the entry */
+
+/* Where an argument is at the probe: TB_REG_OWN is its own register (rdi, rsi, rdx). */
+enum tb_reg {
+	TB_REG_OWN = 0,
+	TB_REG_AX,
+	TB_REG_BX,
+	TB_REG_CX,
+	TB_REG_DX,
+	TB_REG_SI,
+	TB_REG_DI,
+	TB_REG_BP,
+	TB_REG_R8,
+	TB_REG_R9,
+	TB_REG_R10,
+	TB_REG_R11,
+	TB_REG_R12,
+	TB_REG_R13,
+	TB_REG_R14,
+	TB_REG_R15,
+};
 #define TB_PROBE_EXITING 0xffff	/* cookie type of the exit-mark probe: no record of its own */
 #define TB_LIB_UNKNOWN 0xffff	/* cookie library of a probe told apart by its page offset */
 #define TB_NO_PAGE_OFF 0xffffffffu	/* no page offset tells this probe apart */

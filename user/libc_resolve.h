@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #define TB_NFUNCS 10	/* malloc .. pvalloc, free included */
+#define TB_PLACE_NOTE 400	/* how a probe was placed, for -v */
 
 /* The allocator functions found in one file, aliases folded: one probe per offset. */
 struct alloc_lib {
@@ -17,6 +18,8 @@ struct alloc_lib {
 	uint64_t sizes[TB_NFUNCS];	/* each function's length in bytes (0: unknown) */
 	uint64_t skipped[TB_NFUNCS];	/* bytes between the entry and where the probe sits */
 	uint64_t cookies[TB_NFUNCS];	/* enum tb_event_type of each */
+	uint64_t argregs[TB_NFUNCS];	/* cookie bits: where each probe reads arguments */
+	char placed[TB_NFUNCS][TB_PLACE_NOTE];	/* for -v: how each was placed, or why not */
 	const char *names[TB_NFUNCS];
 	uint64_t free_vaddr;	/* free's address as the ELF file numbers it */
 	uint64_t text_lo;	/* the executable segment containing free, same numbering */

@@ -397,7 +397,8 @@ static int set_lib_info(struct loader *l, const struct alloc_lib *lib, __u32 idx
 		.text_lo = lib->text_lo,
 		/* a caller in a program's own text may be the program: only an exit window tells */
 		.text_hi = lib->in_program && !lib->exit_off ? 0 : lib->text_hi,
-		.sp_adjust = 0,	/* free is probed at its entry: the return address is on top */
+		/* no probe is placed past a write to rsp: the return address is on top */
+		.sp_adjust = 0,
 		.exit_gated = lib->exit_off != 0,
 		/* allocations from the library's own text: not when that text is a program's */
 		.text_off_lo = lib->in_program ? 0 : lib->text_off_lo,
@@ -434,8 +435,12 @@ static void set_fast_dispatch(struct loader *l, const uint64_t *offs, const uint
 
 	/* a probe left out of the table could share a page offset unseen: cookies from then on */
 	l->pages_full |= !room;
+	/* a probe whose arguments moved needs its cookie: its page offset must tell none apart */
 	for (unsigned i = 0; room && i < n; i++)
-		l->pages[l->npages++] = (struct probe_page){ offs[i] & 0xfff, cookies[i] & 0xffff };
+		l->pages[l->npages++] = (struct probe_page){
+			offs[i] & 0xfff,
+			cookies[i] >> 32 ? TB_PROBE_MOVED_ARGS : cookies[i] & 0xffff,
+		};
 	skel->data->fast_free_off = l->pages_full ? TB_NO_PAGE_OFF :
 		placement__sole_page_off(l->pages, l->npages, TB_EV_FREE);
 	skel->data->fast_malloc_off = l->pages_full ? TB_NO_PAGE_OFF :
@@ -487,7 +492,7 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 	err = set_lib_info(l, lib, idx);
 	for (int i = 0; i < lib->n; i++) {
 		offs[i] = lib->offsets[i];
-		cookies[i] = TB_COOKIE(lib->cookies[i], idx);
+		cookies[i] = TB_COOKIE(lib->cookies[i], idx) | lib->argregs[i];
 		if (!has_return(lib->cookies[i]))
 			continue;
 		call_offs[ncalls] = offs[i];
@@ -513,9 +518,10 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 		return err;
 	l->nlibs++;
 	for (int i = 0; verbose && i < lib->n; i++)
-		fprintf(stderr, "tlsbpf: probing %s in %s at offset %#llx (entry+%llu)\n",
+		fprintf(stderr, "tlsbpf: probing %s in %s at offset %#llx (entry+%llu%s%s)\n",
 			lib->names[i], lib->path, (unsigned long long)lib->offsets[i],
-			(unsigned long long)lib->skipped[i]);
+			(unsigned long long)lib->skipped[i], lib->placed[i][0] ? ": " : "",
+			lib->placed[i]);
 	if (l->session_type)
 		return add_multi(l, l->skel->progs.alloc_call, lib, call_offs, call_cookies, ncalls,
 				 AS_SESSION);

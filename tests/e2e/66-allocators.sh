@@ -51,6 +51,19 @@ $TLSBPF -q --lib "$JEMALLOC" --csv "$T/k.csv" -- env LD_PRELOAD="$JEMALLOC" "$PR
 check "--lib jemalloc with the preload set for the command only: $(compare "$T/k.out" "$T/k.csv")" \
 	compare "$T/k.out" "$T/k.csv"
 
+# mimalloc and tcmalloc, preloaded for the command with --lib naming them
+for lib in libmimalloc.so.2.0 libtcmalloc_minimal.so.4; do
+	path=$(realpath "/usr/lib/x86_64-linux-gnu/$lib" 2>/dev/null)
+	if [ -z "$path" ]; then
+		not_ok "$lib is installed (make deps installs it)"
+		continue
+	fi
+	$TLSBPF -q --lib "$path" --csv "$T/o.csv" -- env LD_PRELOAD="$path" "$PROGS/tp_count" -t 2 \
+		-n 100 >"$T/o.out" 2>"$T/o.err"
+	check "--lib $lib with the preload set for the command only: $(compare "$T/o.out" "$T/o.csv")" \
+		compare "$T/o.out" "$T/o.csv"
+done
+
 $TLSBPF -q --lib /lib/x86_64-linux-gnu/libc.so.6 --csv "$T/d.csv" -- "$PROGS/tp_count" -t 2 -n 100 \
 	>"$T/d.out" 2>"$T/d.err"
 frees=$(csvq "$T/d.csv" "sum(1 for r in rows if r['event'] == 'free' and 'internal' not in r['flags'])")
@@ -71,6 +84,11 @@ attach_check() { # name, lib it must probe, command...
 }
 attach_check musl "$MUSL" "$T/08a_musl"
 attach_check jemalloc-preloaded "$JEMALLOC" env LD_PRELOAD="$JEMALLOC" ./labs/08a_tls_malloc_layout_map
+for lib in libmimalloc.so.2.0 libtcmalloc_minimal.so.4; do
+	path=$(realpath "/usr/lib/x86_64-linux-gnu/$lib" 2>/dev/null)
+	[ -n "$path" ] && attach_check "${lib%%.so*}-preloaded" "$path" \
+		env LD_PRELOAD="$path" ./labs/08a_tls_malloc_layout_map
+done
 
 # A static binary: its own malloc, found in its symbol table.
 if gcc -static -O1 -fno-builtin -pthread -o "$T/tp_static" tests/progs/tp_count.c 2>/dev/null; then
