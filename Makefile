@@ -49,7 +49,7 @@ BENCH := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/*.c))
 PROG_CFLAGS := -O1 -g -pthread -fno-builtin -Wall -Wextra
 
 .DELETE_ON_ERROR:
-.PHONY: all deps test-deps bench-deps labs progs unit test demo bench install clean
+.PHONY: all deps test-deps bench-deps labs progs unit test test-vm demo bench install clean
 
 all: $(BIN) labs progs $(BENCH)
 
@@ -123,6 +123,11 @@ $(OUTPUT)/unit/%: tests/unit/%.c $(CORE_OBJS) $(OUTPUT)/user/env.o | $(OUTPUT)/u
 test: all unit
 	$(Q)scripts/install-deps.sh test
 	$(Q)OUTPUT=$(OUTPUT) TLSBPF=./$(BIN) TLSBPF_SANITIZE=$(SANITIZE) tests/run
+
+# The same tests on Debian 12's own kernels, each booted under qemu (tests/vm/).
+test-vm: all unit
+	$(Q)scripts/install-deps.sh vm
+	$(Q)OUTPUT=$(OUTPUT) TLSBPF=./$(BIN) tests/vm/test.sh $(KERNELS)
 
 demo: all
 	@echo '$$ ./tlsbpf --csv $(OUTPUT)/demo.csv -- ./labs/08c_fork_inject'

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "confine.h"
@@ -66,6 +67,10 @@ static int copy_file(const char *from, const char *to)
 	for (left = st.st_size; left > 0 && !err;) {
 		ssize_t n = copy_file_range(in, NULL, out, NULL, left, 0);
 
+		/* before Linux 6.x, only within one file system: sendfile copies across them */
+		if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+			      errno == EOPNOTSUPP))
+			n = sendfile(out, in, NULL, left);
 		if (n <= 0)
 			err = n < 0 ? -errno : -EIO;
 		left -= n > 0 ? n : 0;

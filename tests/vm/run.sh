@@ -14,14 +14,16 @@ trap 'rm -rf "$out"' EXIT
 printf '%q ' "$@" >"$out/cmd"
 pwd >"$out/cwd"
 cp "$here/guest.sh" "$out/guest.sh"
-accel=tcg,thread=multi
+# one host thread runs both virtual CPUs: with a thread each, the kernel's live patching of
+# its own code (static keys flipped as probes attach) could spin forever on a breakpoint
+accel=tcg,thread=single
 # KVM only where the CPU offers it: /dev/kvm can exist while the VM it sits in cannot nest
 grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ] && accel=kvm
 timeout "${TLSBPF_VM_TIMEOUT:-1800}" qemu-system-x86_64 \
 	-accel "$accel" -cpu max -smp 2 -m 3072 -nographic -no-reboot -nodefaults \
 	-serial file:"$out/console.log" -serial stdio \
 	-kernel "$kdir/vmlinuz" -initrd "$kdir/initrd.cpio.gz" \
-	-append "console=ttyS0 ignore_loglevel panic=-1 rdinit=/init" \
+	-append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init" \
 	-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$out",mount_tag=out,security_model=none \
 	</dev/null | sed -u 's/\r$//'
