@@ -277,7 +277,7 @@ int loader__open_load(struct loader *l, const struct env *env)
 	libbpf_set_print(libbpf_print);
 	err = kfeatures__probe(&l->kf);
 	if (err) {
-		fprintf(stderr, "tlsbpf: this kernel has no %s: tlsbpf needs Linux 5.15 or later "
+		fprintf(stderr, "tlsbpf: this kernel lacks %s: tlsbpf needs Linux 5.15 or later "
 			"with BTF and uprobes (see docs/kernels.md)\n", l->kf.missing);
 		return err;
 	}

@@ -179,6 +179,8 @@ static int hand_off(int *fds, int n)
 	pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_NAME, "tlsbpf-release");
+		/* out of the terminal's session: nothing of the run is left in it, no ^C reaches this */
+		setsid();
 		fds[n++] = held[1];
 		fds[n++] = dropped[0];
 		keep_only(fds, n);

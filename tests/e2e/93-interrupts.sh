@@ -49,7 +49,19 @@ if mode == 'held':
     hp, hl = held(arg)
     print(f"{len(p & hp)} programs and {len(l & hl)} links")
     sys.exit(0 if p & hp and l & hl else 1)
+def releasing():	# tlsbpf-release: a run's classic uprobes, being released after its exit
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            if open(f'/proc/{pid}/comm').read().strip() == 'tlsbpf-release':
+                return True
+        except OSError:
+            pass
+    return False
 before = json.load(open(arg))
+for _ in range(600):	# a release is bounded: about a second a run, one run after another
+    if not releasing():
+        break
+    time.sleep(0.1)
 for _ in range(30):	# the kernel frees a program a little after its last holder closes it
     p, l = loaded()
     hp, hl = held()

@@ -7,10 +7,9 @@ set -euo pipefail
 pkg=$1 dir=$2
 here=$(cd "$(dirname "$0")" && pwd)
 
-# the modules that reach the host's root over virtio-9p and lay a writable tmpfs over it,
-# in the order insmod needs them
-mods=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
-      9pnet 9pnet_virtio netfs fscache 9p overlay)
+# the modules that reach the host's root over virtio-9p and lay a writable tmpfs over it; each
+# one's own dependencies, read from its .modinfo, are loaded before it
+mods=(virtio_pci 9pnet_virtio 9p overlay)
 
 # the version file is written last: its presence means a complete build
 [ -f "$dir/version" ] && exit 0
@@ -28,16 +27,22 @@ cp "$work/root/boot/vmlinuz-$kver" "$dir/vmlinuz"
 init="$work/initrd"
 mkdir -p "$init"/{bin,mods,proc,sys,dev,host,rw,newroot}
 cp /bin/busybox "$init/bin/busybox"
-for m in "${mods[@]}"; do
-	f=$(find "$work/root/lib/modules/$kver" -name "$m.ko*" | head -n 1)
+modfile() { find "$work/root/lib/modules/$kver" -name "$1.ko*" -o -name "${1//_/-}.ko*" | head -n 1; }
+unpacked() { case "$1" in *.xz) xz -dc "$1" ;; *.zst) zstd -qdc "$1" ;; *) cat "$1" ;; esac; }
+add_module() { # name: its dependencies, then itself, once each, into the initramfs
+	local f dep
+	[ -e "$init/mods/$1.ko" ] && return 0
+	f=$(modfile "$1")
 	# a module built into this kernel has no file: nothing to load
-	[ -n "$f" ] || continue
-	case "$f" in
-	*.xz) xz -dc "$f" >"$init/mods/$m.ko" ;;
-	*.zst) zstd -qdc "$f" >"$init/mods/$m.ko" ;;
-	*) cp "$f" "$init/mods/$m.ko" ;;
-	esac
-	echo "$m" >>"$init/mods/order"
+	[ -n "$f" ] || return 0
+	unpacked "$f" >"$init/mods/$1.ko"
+	for dep in $(strings "$init/mods/$1.ko" | sed -n 's/^depends=//p' | head -n 1 | tr ',' ' '); do
+		add_module "$dep"
+	done
+	echo "$1" >>"$init/mods/order"
+}
+for m in "${mods[@]}"; do
+	add_module "$m"
 done
 cp "$here/initrd-init" "$init/init"
 chmod +x "$init/init"

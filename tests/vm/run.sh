@@ -3,7 +3,7 @@
 # tests/vm/run.sh: boot a kernel built by tests/vm/kernel.sh under qemu, run one command in the
 # guest (in this directory, on the host's files seen read-only with a tmpfs over them), print
 # its output and exit with its status.
-# Usage: tests/vm/run.sh KERNEL_DIR COMMAND...   (TLSBPF_VM_TIMEOUT: seconds, default 1800)
+# Usage: tests/vm/run.sh KERNEL_DIR COMMAND...   (TLSBPF_VM_TIMEOUT: seconds, default 1200)
 set -euo pipefail
 kdir=$1
 shift
@@ -19,7 +19,7 @@ cp "$here/guest.sh" "$out/guest.sh"
 accel=tcg,thread=single
 # KVM only where the CPU offers it: /dev/kvm can exist while the VM it sits in cannot nest
 grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ] && accel=kvm
-timeout "${TLSBPF_VM_TIMEOUT:-1800}" qemu-system-x86_64 \
+timeout "${TLSBPF_VM_TIMEOUT:-1200}" qemu-system-x86_64 \
 	-accel "$accel" -cpu max -smp 2 -m 3072 -nographic -no-reboot -nodefaults \
 	-serial file:"$out/console.log" -serial stdio \
 	-kernel "$kdir/vmlinuz" -initrd "$kdir/initrd.cpio.gz" \
