@@ -76,16 +76,19 @@ static int copy_file(const char *from, const char *to)
 	return err;
 }
 
-static int check_command(const char *command)
+const char *confine__why_not(const char *command, enum provider_via via)
 {
 	struct stat st;
 
-	if (stat(command, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID))) {
-		fprintf(stderr, "tlsbpf: --confine: '%s' is set-user-ID or set-group-ID and would "
-				"ignore the private copy: run without --confine\n", command);
-		return -EPERM;
-	}
-	return 0;
+	if (via == TB_VIA_PRELOAD)
+		return "gets malloc from LD_PRELOAD, not from a library found by name";
+	if (via == TB_VIA_SELF)
+		return "gets malloc from itself, not from a library found by name";
+	if (via != TB_VIA_NEEDED)
+		return "gets malloc from its program interpreter, not from a library found by name";
+	if (stat(command, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
+		return "is set-user-ID or set-group-ID and would ignore the private copy";
+	return NULL;
 }
 
 static int set_search_path(const char *dir)
@@ -101,32 +104,40 @@ static int set_search_path(const char *dir)
 	return err;
 }
 
-int confine__prepare(struct confine *cf, const char *provider, const char *command)
+/* A copy of LIB under the name the loader looks for, unless a copy already has that name. */
+static int add_copy(struct confine *cf, const char *lib)
 {
 	char name[NAME_MAX + 1];
+	char *copy = cf->copies[cf->ncopies];
+
+	soname_of(lib, name, sizeof(name));
+	for (int i = 0; i < cf->ncopies; i++)
+		if (!strcmp(strrchr(cf->copies[i], '/') + 1, name))
+			return 0;
+	snprintf(copy, sizeof(cf->copies[0]), "%s/%s", cf->dir, name);
+	cf->ncopies++;
+	return copy_file(lib, copy);
+}
+
+int confine__prepare(struct confine *cf, const char *provider, const char *libc)
+{
 	int err;
 
 	memset(cf, 0, sizeof(*cf));
-	err = check_command(command);
-	if (err)
-		return err;
 	snprintf(cf->dir, sizeof(cf->dir), "/tmp/tlsbpf-confine.XXXXXX");
 	if (!mkdtemp(cf->dir) || chmod(cf->dir, 0755)) {
 		err = -errno;
-		fprintf(stderr, "tlsbpf: --confine: cannot make a directory in /tmp: %s\n",
-			strerror(-err));
 		cf->dir[0] = 0;
 		return err;
 	}
-	soname_of(provider, name, sizeof(name));
-	snprintf(cf->copy, sizeof(cf->copy), "%s/%s", cf->dir, name);
-	err = copy_file(provider, cf->copy);
+	err = add_copy(cf, provider);
+	/* the system C library too: what the command starts may use it instead of PROVIDER */
+	if (!err && libc && libc[0])
+		err = add_copy(cf, libc);
 	if (!err)
 		err = set_search_path(cf->dir);
-	if (err) {
-		fprintf(stderr, "tlsbpf: --confine: cannot copy '%s': %s\n", provider, strerror(-err));
+	if (err)
 		confine__cleanup(cf);
-	}
 	return err;
 }
 
@@ -134,8 +145,9 @@ void confine__cleanup(struct confine *cf)
 {
 	if (!cf->dir[0])
 		return;
-	if (cf->copy[0])
-		unlink(cf->copy);
+	for (int i = 0; i < cf->ncopies; i++)
+		unlink(cf->copies[i]);
 	rmdir(cf->dir);
-	cf->dir[0] = cf->copy[0] = 0;
+	cf->dir[0] = 0;
+	cf->ncopies = 0;
 }

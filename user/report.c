@@ -20,6 +20,7 @@ struct run_view {
 	uint64_t duration_ns, events, lost, out_of_order;
 	int attached, have_status, exit_status;
 	unsigned sample_every, top;
+	const char *probes;
 };
 
 static struct run_view run_view(const struct correlator *c, const struct tb_run_info *run)
@@ -40,6 +41,7 @@ static struct run_view run_view(const struct correlator *c, const struct tb_run_
 	v.sample_every = run->sample_every;
 	v.out_of_order = run->out_of_order;
 	v.top = run->top;
+	v.probes = run->probes;
 	return v;
 }
 
@@ -280,6 +282,8 @@ static void text_header(const struct correlator *c, const struct run_view *v, FI
 		      out);
 	if (v->have_status)
 		fprintf(out, "command exit status: %d\n", v->exit_status);
+	if (v->probes)
+		fprintf(out, "probes: %s\n", v->probes);
 	if (v->sample_every > 1)
 		fprintf(out, "sampled: one allocation call in %u per thread was recorded, with the "
 			     "free of each recorded block; counts are of recorded calls\n",
