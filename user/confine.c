@@ -107,14 +107,15 @@ static int set_search_path(const char *dir)
 /* A copy of LIB under the name the loader looks for, unless a copy already has that name. */
 static int add_copy(struct confine *cf, const char *lib)
 {
-	char name[NAME_MAX + 1];
+	char name[NAME_MAX + 1], dir[PATH_MAX];
 	char *copy = cf->copies[cf->ncopies];
 
+	snprintf(dir, sizeof(dir), "%s", cf->dir);
 	soname_of(lib, name, sizeof(name));
 	for (int i = 0; i < cf->ncopies; i++)
 		if (!strcmp(strrchr(cf->copies[i], '/') + 1, name))
 			return 0;
-	snprintf(copy, sizeof(cf->copies[0]), "%s/%s", cf->dir, name);
+	snprintf(copy, sizeof(cf->copies[0]), "%s/%s", dir, name);
 	cf->ncopies++;
 	return copy_file(lib, copy);
 }

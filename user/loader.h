@@ -13,6 +13,7 @@
 #include "consumer.h"
 #include "placement.h"
 #include "kfeatures.h"
+#include "pidprobe.h"
 
 struct tlsbpf_bpf;
 struct bpf_link;
@@ -38,6 +39,7 @@ struct loader {
 	uint32_t slot_count;	/* slots in each CPU's allocation ring */
 	int slot_cpus;		/* allocation rings: one for each CPU up to the last online */
 	uint64_t *percpu;	/* scratch for reading the per-CPU drop counters */
+	struct pidprobe *pp;	/* set: probes go into chosen processes until it is sealed */
 };
 
 int loader__open_load(struct loader *l, const struct env *env);

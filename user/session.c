@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include "model.h"
 #include "placement.h"
 #include "session.h"
 
@@ -121,11 +122,23 @@ int session__probe_file(struct session *s, const char *path, bool required)
 	return loader__attach_lib(&s->loader, &lib, s->env->verbose);
 }
 
+/* Processes the model knows: those given and what they started while watched. */
+static unsigned watched_count(struct session *s)
+{
+	unsigned n = s->pipe.corr ? s->pipe.corr->nprocs : 0;
+
+	return n > (unsigned)s->ncopies ? n : (unsigned)s->ncopies;
+}
+
 static const char *scope_text(struct session *s)
 {
 	bool libs = s->env->nlibs > 0;
 
-	if (s->scope == TB_SCOPE_FILES)
+	if (s->scope == TB_SCOPE_PROCESSES)
+		snprintf(s->scope_text, sizeof(s->scope_text), "placed in the %u process%s watched "
+			 "alone (a child or thread they start gets them at birth): no other process "
+			 "pays the trap", watched_count(s), watched_count(s) == 1 ? "" : "es");
+	else if (s->scope == TB_SCOPE_FILES)
 		snprintf(s->scope_text, sizeof(s->scope_text), "on the library file%s: every "
 			 "process that maps it pays the trap", s->loader.nlibs > 1 ? "s" : "");
 	else

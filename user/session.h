@@ -15,6 +15,7 @@ enum session_mode { MODE_LAUNCH, MODE_PIDS, MODE_ALL };
 enum session_scope {
 	TB_SCOPE_FILES,		/* the library files: every process that maps one */
 	TB_SCOPE_CONFINED,	/* private copies only the command and its descendants load */
+	TB_SCOPE_PROCESSES,	/* breakpoints in the watched processes' memory alone (-p) */
 };
 
 struct session {
