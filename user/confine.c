@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "confine.h"
@@ -116,6 +118,8 @@ static int add_copy(struct confine *cf, const char *lib)
 		if (!strcmp(strrchr(cf->copies[i], '/') + 1, name))
 			return 0;
 	snprintf(copy, sizeof(cf->copies[0]), "%s/%s", dir, name);
+	if (!realpath(lib, cf->origs[cf->ncopies]))
+		return -errno;
 	cf->ncopies++;
 	return copy_file(lib, copy);
 }
@@ -125,6 +129,8 @@ int confine__prepare(struct confine *cf, const char *provider, const char *libc)
 	int err;
 
 	memset(cf, 0, sizeof(*cf));
+	if (getenv("LD_LIBRARY_PATH") && !(cf->old_search = strdup(getenv("LD_LIBRARY_PATH"))))
+		return -ENOMEM;
 	snprintf(cf->dir, sizeof(cf->dir), "/tmp/tlsbpf-confine.XXXXXX");
 	if (!mkdtemp(cf->dir) || chmod(cf->dir, 0755)) {
 		err = -errno;
@@ -142,6 +148,19 @@ int confine__prepare(struct confine *cf, const char *provider, const char *libc)
 	return err;
 }
 
+int confine__enter(const struct confine *cf)
+{
+	/* a slave of the host's mounts: later mounts still reach the command, ours go nowhere */
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
+		return -errno;
+	for (int i = 0; i < cf->ncopies; i++)
+		if (mount(cf->copies[i], cf->origs[i], NULL, MS_BIND, NULL))
+			return -errno;
+	if (cf->old_search)
+		return setenv("LD_LIBRARY_PATH", cf->old_search, 1) ? -errno : 0;
+	return unsetenv("LD_LIBRARY_PATH") ? -errno : 0;
+}
+
 void confine__cleanup(struct confine *cf)
 {
 	if (!cf->dir[0])
@@ -151,4 +170,6 @@ void confine__cleanup(struct confine *cf)
 	rmdir(cf->dir);
 	cf->dir[0] = 0;
 	cf->ncopies = 0;
+	free(cf->old_search);
+	cf->old_search = NULL;
 }

@@ -11,7 +11,9 @@
 struct confine {
 	char dir[PATH_MAX];	/* "" when not in use */
 	char copies[TB_CONFINE_MAX][PATH_MAX + NAME_MAX + 2];	/* the private copies: what gets probed */
+	char origs[TB_CONFINE_MAX][PATH_MAX];	/* the file each copy stands in for */
 	int ncopies;
+	char *old_search;	/* LD_LIBRARY_PATH before, NULL if unset */
 };
 
 /*
@@ -26,6 +28,13 @@ const char *confine__why_not(const char *command, enum provider_via via);
  * 0 or -errno, nothing said: the caller knows whether to fall back.
  */
 int confine__prepare(struct confine *cf, const char *provider, const char *libc);
+/*
+ * In the launched command before its exec: a mount namespace of its own in which each
+ * copy is bound over the file it stands in for, so that a descendant that drops
+ * LD_LIBRARY_PATH (env -i, a set-user-ID program) loads the copy too; the variable
+ * then goes back to what it was. 0, or -errno with the variable left to do the work.
+ */
+int confine__enter(const struct confine *cf);
 void confine__cleanup(struct confine *cf);
 
 #endif

@@ -137,10 +137,11 @@ static void join_argv(char **argv, int argc, char *buf, size_t sz)
 }
 
 /* Start the command held at the barrier, watch it, then let it exec. */
-static int launch(struct session *s, const char *path)
+static int launch(struct session *s, const struct confine *cf, const char *path)
 {
 	const struct env *env = s->env;
-	struct launch lc = { .stdout_to_stderr = env__stdout_output(env) != NULL };
+	struct launch lc = { .stdout_to_stderr = env__stdout_output(env) != NULL,
+			     .cf = cf->ncopies ? cf : NULL, .verbose = env->verbose };
 	struct tb_cred cred;
 	int err;
 
@@ -185,7 +186,7 @@ static int run_command(const struct env *env)
 	/* orphans of the command come to us, so none is left a zombie */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	session__install_signals();
-	ret = launch(&s, path);
+	ret = launch(&s, &cf, path);
 	err = ret ? 0 : session__loop(&s);
 	if (!ret && (s.stop_signal || !s.child_reaped))
 		session__freeze_leftovers(&s);

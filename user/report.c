@@ -871,6 +871,7 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *
  * { "command": str, "duration_ns": n, "events": n, "events_lost": n, "attached": bool,
  *   "sample_every": n, "events_out_of_order": n, "exit_status": n | null,
+ *   "probes": str | null (where the probes were and who paid their trap; null: not known),
  *   "totals": { "processes", "threads" (a thread that exec'd counts once, though each
  *               image lists it), "allocations", "frees", "bytes_requested",
  *               "leaked_blocks", "leaked_bytes", "mmap_chunks", "mmap_chunk_bytes_mapped",
@@ -1280,6 +1281,10 @@ int report__json(const struct correlator *c, const struct tb_run_info *run, FILE
 		jw_u64(&w, "exit_status", (uint64_t)v.exit_status);
 	else
 		jw_raw(&w, "exit_status", "null");
+	if (v.probes)
+		jw_str(&w, "probes", v.probes, SIZE_MAX);
+	else
+		jw_raw(&w, "probes", "null");
 	json_totals(&w, c);
 	jw_open(&w, "processes", '[');
 	for (uint32_t i = 0; i < c->nprocs; i++)

@@ -24,7 +24,8 @@ PY
 bystander() {
 	local pid tpid ids
 	cp /bin/sleep "$T/sleeper"
-	$TLSBPF -v -q "$@" --summary "$T/sum" -- "$T/sleeper" 30 >/dev/null 2>"$T/err" &
+	$TLSBPF -v -q "$@" --summary "$T/sum" --summary-json "$T/sum.json" -- "$T/sleeper" 30 \
+		>/dev/null 2>"$T/err" &
 	tpid=$!
 	for _ in $(seq 200); do pid=$(pgrep -f "^$T/sleeper") && break; sleep 0.05; done
 	# this tlsbpf's programs, by the ids its file descriptors hold: others may run meanwhile
@@ -46,6 +47,8 @@ check "-v says the probes are on a private copy that nobody else loads: $(grep '
 	grep -q "probes on a private copy of the C library .*no other process pays the trap" "$T/err"
 check "the report says so too: $(grep '^probes:' "$T/sum")" \
 	grep -q "^probes: on a private copy of the C library" "$T/sum"
+check "and the JSON report (\"probes\")" \
+	python3 -c 'import json,sys; sys.exit("private copy" not in json.load(open(sys.argv[1]))["probes"])' "$T/sum.json"
 
 ran=$(bystander --no-confine)
 check "--no-confine: the same mallocs each run tlsbpf's entry probe (ran $ran times)" \
@@ -54,6 +57,16 @@ check "-v says every process that maps the file pays: $(grep 'tlsbpf: probes on'
 	grep -q "probes on the library file: every process that maps it pays the trap" "$T/err"
 check "the report says so too: $(grep '^probes:' "$T/sum")" \
 	grep -q "^probes: on the library file: every process that maps it pays the trap" "$T/sum"
+
+# A grandchild that clears its environment still loads the copy (bound over the library file in
+# the command's own mount namespace), and the command's environment is its own.
+$TLSBPF -q --csv "$T/e.csv" -- sh -c 'echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH-unset}"; env -i '"$PROGS/tp_count"' -t 0 -n 50 -s 321' \
+	>"$T/out" 2>"$T/err"
+rc=$?
+seen=$(csvq "$T/e.csv" "sum(1 for r in rows if r['event'] == 'malloc' and r['size'] == '321')")
+check "an env -i grandchild's calls are all seen ($seen of 50, exit $rc)" [ "$rc" -eq 0 -a "$seen" -eq 50 ]
+check "the command's environment is left as it was: $(grep LD_LIBRARY_PATH "$T/out")" \
+	grep -q "^LD_LIBRARY_PATH=${LD_LIBRARY_PATH-unset}\$" "$T/out"
 
 # Where a private copy would miss calls, the file is probed, and -v says why.
 cp "$PROGS/tp_count" "$T/suid" && chmod u+s "$T/suid"
