@@ -128,8 +128,8 @@ int pidprobe__add(struct pidprobe *pp, int prog_fd, const char *path, const uint
 		if (pp->nevents == TB_PP_MAX_EVENTS)
 			return -E2BIG;
 		e->n = pp->next_n++;
-		snprintf(line, sizeof(line), "%c:" GROUP "/" GROUP "_%d_%d %s:%#llx\n", ret ? 'r' : 'p',
-			 getpid(), e->n, path, (unsigned long long)offsets[i]);
+		snprintf(line, sizeof(line), "%c:" GROUP "/" GROUP "_%d_%d %s:%#llx\n",
+			 ret ? 'r' : 'p', getpid(), e->n, path, (unsigned long long)offsets[i]);
 		err = write_events(line);
 		if (err) {
 			fprintf(stderr, "tlsbpf: cannot make a tracefs uprobe on %s at %#llx: %s\n",
