@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* confine.c: probes attached to a library file fire in every process mapping it; a copy is ours alone. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -124,6 +125,52 @@ static int add_copy(struct confine *cf, const char *lib)
 	return copy_file(lib, copy);
 }
 
+/* A live tlsbpf made it: its copies are its own. */
+static bool owner_alive(pid_t pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = 0;
+	fclose(f);
+	return strncmp(comm, "tlsbpf", 6) == 0;
+}
+
+/* Copies left by a tlsbpf that was killed: the directory names the pid that made it. */
+static void remove_stale(void)
+{
+	DIR *d = opendir("/tmp");
+	struct dirent *de;
+	char path[PATH_MAX];
+	int pid;
+
+	while (d && (de = readdir(d))) {
+		DIR *sub;
+
+		if (sscanf(de->d_name, "tlsbpf-confine.%d.", &pid) != 1 || owner_alive(pid))
+			continue;
+		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
+		sub = opendir(path);
+		for (struct dirent *f; sub && (f = readdir(sub));)
+			if (f->d_name[0] != '.') {
+				char file[sizeof(path) + sizeof(f->d_name) + 1];
+
+				snprintf(file, sizeof(file), "%s/%s", path, f->d_name);
+				unlink(file);
+			}
+		if (sub)
+			closedir(sub);
+		rmdir(path);
+	}
+	if (d)
+		closedir(d);
+}
+
 int confine__prepare(struct confine *cf, const char *provider, const char *libc)
 {
 	int err;
@@ -131,7 +178,8 @@ int confine__prepare(struct confine *cf, const char *provider, const char *libc)
 	memset(cf, 0, sizeof(*cf));
 	if (getenv("LD_LIBRARY_PATH") && !(cf->old_search = strdup(getenv("LD_LIBRARY_PATH"))))
 		return -ENOMEM;
-	snprintf(cf->dir, sizeof(cf->dir), "/tmp/tlsbpf-confine.XXXXXX");
+	remove_stale();
+	snprintf(cf->dir, sizeof(cf->dir), "/tmp/tlsbpf-confine.%d.XXXXXX", getpid());
 	if (!mkdtemp(cf->dir) || chmod(cf->dir, 0755)) {
 		err = -errno;
 		cf->dir[0] = 0;
