@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* confine.c: probes attached to a library file fire in every process mapping it; a copy is ours alone. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -7,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,16 +84,19 @@ static int copy_file(const char *from, const char *to)
 	return err;
 }
 
-static int check_command(const char *command)
+const char *confine__why_not(const char *command, enum provider_via via)
 {
 	struct stat st;
 
-	if (stat(command, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID))) {
-		fprintf(stderr, "tlsbpf: --confine: '%s' is set-user-ID or set-group-ID and would "
-				"ignore the private copy: run without --confine\n", command);
-		return -EPERM;
-	}
-	return 0;
+	if (via == TB_VIA_PRELOAD)
+		return "gets malloc from LD_PRELOAD, not from a library found by name";
+	if (via == TB_VIA_SELF)
+		return "gets malloc from itself, not from a library found by name";
+	if (via != TB_VIA_NEEDED)
+		return "gets malloc from its program interpreter, not from a library found by name";
+	if (stat(command, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
+		return "is set-user-ID or set-group-ID and would ignore the private copy";
+	return NULL;
 }
 
 static int set_search_path(const char *dir)
@@ -106,41 +112,117 @@ static int set_search_path(const char *dir)
 	return err;
 }
 
-int confine__prepare(struct confine *cf, const char *provider, const char *command)
+/* A copy of LIB under the name the loader looks for, unless a copy already has that name. */
+static int add_copy(struct confine *cf, const char *lib)
 {
-	char name[NAME_MAX + 1];
+	char name[NAME_MAX + 1], dir[PATH_MAX];
+	char *copy = cf->copies[cf->ncopies];
+
+	snprintf(dir, sizeof(dir), "%s", cf->dir);
+	soname_of(lib, name, sizeof(name));
+	for (int i = 0; i < cf->ncopies; i++)
+		if (!strcmp(strrchr(cf->copies[i], '/') + 1, name))
+			return 0;
+	snprintf(copy, sizeof(cf->copies[0]), "%s/%s", dir, name);
+	if (!realpath(lib, cf->origs[cf->ncopies]))
+		return -errno;
+	cf->ncopies++;
+	return copy_file(lib, copy);
+}
+
+/* A live tlsbpf made it: its copies are its own. */
+static bool owner_alive(pid_t pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = 0;
+	fclose(f);
+	return strncmp(comm, "tlsbpf", 6) == 0;
+}
+
+/* Copies left by a tlsbpf that was killed: the directory names the pid that made it. */
+static void remove_stale(void)
+{
+	DIR *d = opendir("/tmp");
+	struct dirent *de;
+	char path[PATH_MAX];
+	int pid;
+
+	while (d && (de = readdir(d))) {
+		DIR *sub;
+
+		if (sscanf(de->d_name, "tlsbpf-confine.%d.", &pid) != 1 || owner_alive(pid))
+			continue;
+		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
+		sub = opendir(path);
+		for (struct dirent *f; sub && (f = readdir(sub));)
+			if (f->d_name[0] != '.') {
+				char file[sizeof(path) + sizeof(f->d_name) + 1];
+
+				snprintf(file, sizeof(file), "%s/%s", path, f->d_name);
+				unlink(file);
+			}
+		if (sub)
+			closedir(sub);
+		rmdir(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+int confine__prepare(struct confine *cf, const char *provider, const char *libc)
+{
 	int err;
 
 	memset(cf, 0, sizeof(*cf));
-	err = check_command(command);
-	if (err)
-		return err;
-	snprintf(cf->dir, sizeof(cf->dir), "/tmp/tlsbpf-confine.XXXXXX");
+	if (getenv("LD_LIBRARY_PATH") && !(cf->old_search = strdup(getenv("LD_LIBRARY_PATH"))))
+		return -ENOMEM;
+	remove_stale();
+	snprintf(cf->dir, sizeof(cf->dir), "/tmp/tlsbpf-confine.%d.XXXXXX", getpid());
 	if (!mkdtemp(cf->dir) || chmod(cf->dir, 0755)) {
 		err = -errno;
-		fprintf(stderr, "tlsbpf: --confine: cannot make a directory in /tmp: %s\n",
-			strerror(-err));
 		cf->dir[0] = 0;
 		return err;
 	}
-	soname_of(provider, name, sizeof(name));
-	snprintf(cf->copy, sizeof(cf->copy), "%s/%s", cf->dir, name);
-	err = copy_file(provider, cf->copy);
+	err = add_copy(cf, provider);
+	/* the system C library too: what the command starts may use it instead of PROVIDER */
+	if (!err && libc && libc[0])
+		err = add_copy(cf, libc);
 	if (!err)
 		err = set_search_path(cf->dir);
-	if (err) {
-		fprintf(stderr, "tlsbpf: --confine: cannot copy '%s': %s\n", provider, strerror(-err));
+	if (err)
 		confine__cleanup(cf);
-	}
 	return err;
+}
+
+int confine__enter(const struct confine *cf)
+{
+	/* a slave of the host's mounts: later mounts still reach the command, ours go nowhere */
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
+		return -errno;
+	for (int i = 0; i < cf->ncopies; i++)
+		if (mount(cf->copies[i], cf->origs[i], NULL, MS_BIND, NULL))
+			return -errno;
+	if (cf->old_search)
+		return setenv("LD_LIBRARY_PATH", cf->old_search, 1) ? -errno : 0;
+	return unsetenv("LD_LIBRARY_PATH") ? -errno : 0;
 }
 
 void confine__cleanup(struct confine *cf)
 {
 	if (!cf->dir[0])
 		return;
-	if (cf->copy[0])
-		unlink(cf->copy);
+	for (int i = 0; i < cf->ncopies; i++)
+		unlink(cf->copies[i]);
 	rmdir(cf->dir);
-	cf->dir[0] = cf->copy[0] = 0;
+	cf->dir[0] = 0;
+	cf->ncopies = 0;
+	free(cf->old_search);
+	cf->old_search = NULL;
 }

@@ -67,7 +67,12 @@ static const char usage[] =
 	"                          at least); a quarter more holds the other events\n"
 	"      --confine           probe a private copy of the command's allocator\n"
 	"                          library, so other processes pay nothing for the\n"
-	"                          probes (a launched command that loads it by name)\n"
+	"                          probes; the default wherever it is exact (a\n"
+	"                          command that loads it by name): given, refuse a\n"
+	"                          command it cannot apply to\n"
+	"      --no-confine        probe the command's library file itself: every\n"
+	"                          process that maps it pays the probes' trap, as\n"
+	"                          under -p and -a\n"
 	"      --sample N          record one allocation call in N per thread, and the\n"
 	"                          free of each block recorded (flag 'sampled')\n"
 	"      --probe-at-entry    probe each function at its first instruction; by\n"
@@ -122,6 +127,7 @@ enum {
 	OPT_EMPTY,
 	OPT_AT_ENTRY,
 	OPT_CONFINE,
+	OPT_NO_CONFINE,
 	OPT_SAMPLE,
 	OPT_COMM,
 	OPT_LIVE,
@@ -155,6 +161,7 @@ static const struct option long_opts[] = {
 	{ "empty-probes", no_argument, NULL, OPT_EMPTY },
 	{ "probe-at-entry", no_argument, NULL, OPT_AT_ENTRY },
 	{ "confine", no_argument, NULL, OPT_CONFINE },
+	{ "no-confine", no_argument, NULL, OPT_NO_CONFINE },
 	{ "sample", required_argument, NULL, OPT_SAMPLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -344,6 +351,7 @@ static int parse_one(struct env *env, int opt, const char *arg)
 	case OPT_EMPTY: env->empty_probes = true; return 0;
 	case OPT_AT_ENTRY: env->probe_at_entry = true; return 0;
 	case OPT_CONFINE: env->confine = true; return 0;
+	case OPT_NO_CONFINE: env->no_confine = true; return 0;
 	case OPT_SAMPLE: return parse_sample(env, arg);
 	case 'v': env->verbose = true; return 0;
 	case 'h': fputs(usage, stdout); return 1;
@@ -417,6 +425,10 @@ static int check_operands(struct env *env)
 		return usage_error("give one of a command, -p or -a%s", "");
 	if (env->confine && (env->npid_lists || env->all))
 		return usage_error("--confine is for a launched command, not -p or -a%s", "");
+	if (env->no_confine && (env->npid_lists || env->all))
+		return usage_error("--no-confine is for a launched command, not -p or -a%s", "");
+	if (env->confine && env->no_confine)
+		return usage_error("--confine and --no-confine contradict each other%s", "");
 	if (env->ncomms && !env->all)
 		return usage_error("--comm goes with -a%s", "");
 	if (env->npid_lists || env->all)

@@ -20,7 +20,8 @@ struct env {
 	bool quiet;		/* no live view */
 	bool as_root;		/* under sudo, keep root for the command */
 	unsigned sample;	/* --sample N: one allocation call in N; 0 or 1 = all */
-	bool confine;		/* --confine: probe a private copy of the command's C library */
+	bool confine;		/* --confine: a private copy of the command's C library, or refuse */
+	bool no_confine;	/* --no-confine: probe the library file even where a copy would do */
 	bool probe_at_entry;	/* --probe-at-entry: no moving probes past single-stepped instructions */
 	bool empty_probes;	/* benchmark floor: probes attached, programs return at once */
 	bool analyze;		/* `tlsbpf analyze FILE.csv` */

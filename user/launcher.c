@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "confine.h"
 #include "launcher.h"
 
 static int parse_id(const char *s, unsigned *out)
@@ -82,7 +83,14 @@ static void child_main(struct launch *lc, int go_rd, int err_wr, const char *pat
 		       const struct tb_cred *cred)
 {
 	char go;
-	int err = drop_privileges(cred);
+	int err = lc->cf ? confine__enter(lc->cf) : 0;
+
+	/* the search path still leads to the copies, only descendants that drop it escape */
+	if (err && lc->verbose)
+		fprintf(stderr, "tlsbpf: cannot bind the private copy in a mount namespace (%s): "
+			"a descendant that drops LD_LIBRARY_PATH loads the library file\n",
+			strerror(-err));
+	err = drop_privileges(cred);
 
 	/* `tlsbpf --csv - -- prog | tlsbpf analyze -`: the command's output must not land in the CSV */
 	if (!err && lc->stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)

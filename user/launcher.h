@@ -15,8 +15,12 @@ struct tb_cred {
 	char user[64];	/* for its supplementary groups; "" uses only gid */
 };
 
+struct confine;
+
 struct launch {
 	bool stdout_to_stderr;	/* in: an output of tlsbpf's holds stdout, so the command's goes to stderr */
+	const struct confine *cf;	/* in: the private copies to bind in its namespace, or NULL */
+	bool verbose;		/* in: -v, to say when the copies cannot be bound */
 	pid_t pid;
 	int go_fd;	/* closing or writing it releases the child */
 	int err_fd;	/* the child's exec errno, or EOF once exec succeeded */

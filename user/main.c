@@ -65,31 +65,45 @@ static int probe_user_libs(struct session *s)
 	return 0;
 }
 
-/* --confine: only the private copy is probed; the command and its children load it. */
+/*
+ * Only the private copies are probed; the command and its children load them.
+ * 1 when confining cannot apply or failed and --confine was not insisted on:
+ * the caller probes the files instead, as -v says.
+ */
 static int probe_confined(struct session *s, struct confine *cf, const char *provider,
-			  enum provider_via via, const char *path)
+			  const char *libc, enum provider_via via, const char *path)
 {
+	const char *why = confine__why_not(path, via);
 	int err;
 
-	if (via != TB_VIA_NEEDED) {
-		fprintf(stderr, "tlsbpf: --confine: '%s' gets malloc from %s, not from a library "
-				"found by name: run without --confine\n", path,
-			via == TB_VIA_PRELOAD ? "LD_PRELOAD"
-			: via == TB_VIA_SELF  ? "itself"
-					      : "its program interpreter");
+	if (!why) {
+		err = confine__prepare(cf, provider, libc);
+		if (err)
+			why = strerror(-err);
+	}
+	if (why && s->env->confine) {
+		fprintf(stderr, "tlsbpf: --confine: '%s' %s: run without --confine\n", path, why);
 		return -EINVAL;
 	}
-	err = confine__prepare(cf, provider, path);
-	if (!err)
-		err = session__probe_file(s, cf->copy, true);
-	return err ?: probe_user_libs(s);
+	if (why) {
+		if (s->env->verbose)
+			fprintf(stderr, "tlsbpf: not confined: '%s' %s\n", path, why);
+		return 1;
+	}
+	for (int i = 0; i < cf->ncopies; i++) {
+		err = session__probe_file(s, cf->copies[i], i == 0);
+		if (err)
+			return err;
+	}
+	session__set_scope(s, TB_SCOPE_CONFINED, cf->ncopies);
+	return probe_user_libs(s);
 }
 
 /* The command's own allocator, the system C library for its children, and every --lib. */
 static int probe_for_command(struct session *s, struct confine *cf, const char *path)
 {
 	char provider[PATH_MAX] = "", libc[PATH_MAX] = "";
-	enum provider_via via;
+	enum provider_via via = TB_VIA_SELF;	/* not found: only --lib names it */
 	int err;
 
 	if (libc_resolve__provider(path, provider, sizeof(provider), &via) && !s->env->nlibs) {
@@ -97,12 +111,17 @@ static int probe_for_command(struct session *s, struct confine *cf, const char *
 				"(a static binary?): name it with --lib PATH\n", path);
 		return -ENOENT;
 	}
-	if (s->env->confine)
-		return probe_confined(s, cf, provider, via, path);
+	if (libc_resolve__system_libc(libc, sizeof(libc)) || !strcmp(libc, provider))
+		libc[0] = 0;
+	if (!s->env->no_confine) {
+		err = probe_confined(s, cf, provider, libc, via, path);
+		if (err <= 0)
+			return err;
+	}
+	session__set_scope(s, TB_SCOPE_FILES, 0);
 	if (provider[0] && (err = session__probe_file(s, provider, true)))
 		return err;
-	if (!libc_resolve__system_libc(libc, sizeof(libc)) && strcmp(libc, provider) &&
-	    (err = session__probe_file(s, libc, false)))
+	if (libc[0] && (err = session__probe_file(s, libc, false)))
 		return err;
 	return probe_user_libs(s);
 }
@@ -117,10 +136,11 @@ static void join_argv(char **argv, int argc, char *buf, size_t sz)
 }
 
 /* Start the command held at the barrier, watch it, then let it exec. */
-static int launch(struct session *s, const char *path)
+static int launch(struct session *s, const struct confine *cf, const char *path)
 {
 	const struct env *env = s->env;
-	struct launch lc = { .stdout_to_stderr = env__stdout_output(env) != NULL };
+	struct launch lc = { .stdout_to_stderr = env__stdout_output(env) != NULL,
+			     .cf = cf->ncopies ? cf : NULL, .verbose = env->verbose };
 	struct tb_cred cred;
 	int err;
 
@@ -165,7 +185,7 @@ static int run_command(const struct env *env)
 	/* orphans of the command come to us, so none is left a zombie */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	session__install_signals();
-	ret = launch(&s, path);
+	ret = launch(&s, &cf, path);
 	err = ret ? 0 : session__loop(&s);
 	if (!ret && (s.stop_signal || !s.child_reaped))
 		session__freeze_leftovers(&s);
@@ -180,11 +200,26 @@ static int run_command(const struct env *env)
 	return s.status ? s.status : err ? 1 : 0;
 }
 
+/* -p's processes, each watched; the report's name for them. */
+static void watch_pids(struct session *s, const pid_t *pids, int n)
+{
+	int off = snprintf(s->what, sizeof(s->what), "pid"), err;
+
+	for (int i = 0; i < n; i++) {
+		err = attach__watch(&s->loader, s->pipe.corr, pids[i], session__now_ns());
+		if (err)
+			fprintf(stderr, "tlsbpf: -p %d: %s (it ended?)\n", pids[i], strerror(-err));
+		else if (off < (int)sizeof(s->what))
+			off += snprintf(s->what + off, sizeof(s->what) - off, "%s%d", i ? "," : " ",
+					pids[i]);
+	}
+}
+
 static int run_pids(const struct env *env)
 {
 	static pid_t pids[MAX_PIDS];
 	static struct session s;
-	int n, err = 0, off = 0;
+	int n, err = 0;
 
 	if (attach__check_pids(env, pids, &n, MAX_PIDS))
 		return 2;
@@ -206,14 +241,8 @@ static int run_pids(const struct env *env)
 		goto fail;
 	}
 	session__install_signals();
-	off = snprintf(s.what, sizeof(s.what), "pid");
-	for (int i = 0; i < n; i++) {
-		err = attach__watch(&s.loader, s.pipe.corr, pids[i], session__now_ns());
-		if (err)
-			fprintf(stderr, "tlsbpf: -p %d: %s (it ended?)\n", pids[i], strerror(-err));
-		else if (off < (int)sizeof(s.what))
-			off += snprintf(s.what + off, sizeof(s.what) - off, "%s%d", i ? "," : " ", pids[i]);
-	}
+	watch_pids(&s, pids, n);
+	session__set_scope(&s, TB_SCOPE_FILES, 0);
 	if (env->verbose)
 		fprintf(stderr, "tlsbpf: probes live after %.1f ms\n",
 			(session__now_ns() - s.start_ns) / 1e6);
@@ -236,6 +265,7 @@ static int run_all(const struct env *env)
 		goto fail;
 	if (probe_user_libs(&s) || session__start_consumer(&s))
 		goto fail;
+	session__set_scope(&s, TB_SCOPE_FILES, 0);
 	session__install_signals();
 	n = attach__all(&s.loader, s.pipe.corr, &s.probed, env, session__now_ns());
 	if (n < 0) {

@@ -20,6 +20,7 @@ struct run_view {
 	uint64_t duration_ns, events, lost, out_of_order;
 	int attached, have_status, exit_status;
 	unsigned sample_every, top;
+	const char *probes;
 };
 
 static struct run_view run_view(const struct correlator *c, const struct tb_run_info *run)
@@ -40,6 +41,7 @@ static struct run_view run_view(const struct correlator *c, const struct tb_run_
 	v.sample_every = run->sample_every;
 	v.out_of_order = run->out_of_order;
 	v.top = run->top;
+	v.probes = run->probes;
 	return v;
 }
 
@@ -280,6 +282,8 @@ static void text_header(const struct correlator *c, const struct run_view *v, FI
 		      out);
 	if (v->have_status)
 		fprintf(out, "command exit status: %d\n", v->exit_status);
+	if (v->probes)
+		fprintf(out, "probes: %s\n", v->probes);
 	if (v->sample_every > 1)
 		fprintf(out, "sampled: one allocation call in %u per thread was recorded, with the "
 			     "free of each recorded block; counts are of recorded calls\n",
@@ -867,6 +871,7 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *
  * { "command": str, "duration_ns": n, "events": n, "events_lost": n, "attached": bool,
  *   "sample_every": n, "events_out_of_order": n, "exit_status": n | null,
+ *   "probes": str | null (where the probes were and who paid their trap; null: not known),
  *   "totals": { "processes", "threads" (a thread that exec'd counts once, though each
  *               image lists it), "allocations", "frees", "bytes_requested",
  *               "leaked_blocks", "leaked_bytes", "mmap_chunks", "mmap_chunk_bytes_mapped",
@@ -1276,6 +1281,10 @@ int report__json(const struct correlator *c, const struct tb_run_info *run, FILE
 		jw_u64(&w, "exit_status", (uint64_t)v.exit_status);
 	else
 		jw_raw(&w, "exit_status", "null");
+	if (v.probes)
+		jw_str(&w, "probes", v.probes, SIZE_MAX);
+	else
+		jw_raw(&w, "probes", "null");
 	json_totals(&w, c);
 	jw_open(&w, "processes", '[');
 	for (uint32_t i = 0; i < c->nprocs; i++)

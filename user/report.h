@@ -18,6 +18,7 @@ struct tb_run_info {
 	unsigned sample_every;	/* --sample N; 1: sampled at a rate the caller does not know */
 	uint64_t out_of_order;	/* records the merge met after a later one (CPU clocks disagreed) */
 	unsigned top;		/* --top: entries shown per list in text and Markdown; 0 = all */
+	const char *probes;	/* where the probes were and who paid their trap; NULL: unknown */
 };
 
 struct tb_process;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include "model.h"
 #include "placement.h"
 #include "session.h"
 
@@ -119,6 +120,29 @@ int session__probe_file(struct session *s, const char *path, bool required)
 	if (!s->env->probe_at_entry)
 		placement__apply(&lib);
 	return loader__attach_lib(&s->loader, &lib, s->env->verbose);
+}
+
+static const char *scope_text(struct session *s)
+{
+	bool libs = s->env->nlibs > 0;
+
+	if (s->scope == TB_SCOPE_FILES)
+		snprintf(s->scope_text, sizeof(s->scope_text), "on the library file%s: every "
+			 "process that maps it pays the trap", s->loader.nlibs > 1 ? "s" : "");
+	else
+		snprintf(s->scope_text, sizeof(s->scope_text), "on %s private cop%s of the C "
+			 "library that only the command and what it starts load: no other process "
+			 "pays the trap%s", s->ncopies == 1 ? "a" : "two", s->ncopies == 1 ? "y" : "ies",
+			 libs ? " (the files given with --lib excepted)" : "");
+	return s->scope_text;
+}
+
+void session__set_scope(struct session *s, enum session_scope scope, int ncopies)
+{
+	s->scope = scope;
+	s->ncopies = ncopies;
+	if (s->env->verbose)
+		fprintf(stderr, "tlsbpf: probes %s\n", scope_text(s));
 }
 
 int session__start_consumer(struct session *s)
@@ -254,6 +278,13 @@ static void follow_execs(struct session *s)
 			correlator__probed_late(p->corr, p->execs[i].pid,
 						session__now_ns() - p->execs[i].ts_ns);
 		}
+		if (newly && s->scope != TB_SCOPE_FILES) {
+			if (s->env->verbose)
+				fprintf(stderr, "tlsbpf: pid %d exec'd a program that does not load "
+					"the private copy: its allocator's file is probed\n",
+					p->execs[i].pid);
+			session__set_scope(s, TB_SCOPE_FILES, 0);
+		}
 	}
 	for (uint32_t i = 0; i < p->nexecs; i++) {
 		free(p->execs[i].file);
@@ -356,6 +387,7 @@ int session__finish(struct session *s)
 	info.exit_status = s->status;
 	info.sample_every = s->env->sample > 1 ? s->env->sample : 0;
 	info.out_of_order = s->cons.out_of_order;
+	info.probes = scope_text(s);
 	consumer__close(&s->cons);
 	err = pipeline__close_outputs(&s->pipe);
 	/* a run that failed before watching anything said why in one line already */

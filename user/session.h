@@ -11,6 +11,12 @@
 
 enum session_mode { MODE_LAUNCH, MODE_PIDS, MODE_ALL };
 
+/* Who pays the probes' trap: what -v and the report say. */
+enum session_scope {
+	TB_SCOPE_FILES,		/* the library files: every process that maps one */
+	TB_SCOPE_CONFINED,	/* private copies only the command and its descendants load */
+};
+
 struct session {
 	const struct env *env;
 	enum session_mode mode;
@@ -27,6 +33,9 @@ struct session {
 	uint64_t drops;
 	bool watching;		/* the loop ran: there is something to report */
 	char what[1024];	/* the report's name for what was watched */
+	enum session_scope scope;
+	int ncopies;		/* TB_SCOPE_CONFINED: private copies probed */
+	char scope_text[256];	/* the report's line on who pays */
 };
 
 extern volatile sig_atomic_t session_signal;
@@ -37,6 +46,8 @@ int session__open(struct session *s, const struct env *env, enum session_mode mo
 /* Probe the allocator functions of one file; required: a file without malloc is an error. */
 int session__probe_file(struct session *s, const char *path, bool required);
 int session__start_consumer(struct session *s);
+/* Who pays from now on; -v says it. */
+void session__set_scope(struct session *s, enum session_scope scope, int ncopies);
 void session__install_signals(void);
 /* Until what the mode watches has ended, --duration passed, or a signal says stop. */
 int session__loop(struct session *s);

@@ -31,3 +31,17 @@ $TLSBPF -q --confine -- "$T/musl_prog" >"$T/out" 2>"$T/err"
 rc=$?
 check_sh "--confine refuses a musl program, whose C library is its interpreter (exit $rc)" \
 	'[ "$rc" -ne 0 ] && grep -q "program interpreter" "$T/err"'
+
+# A tlsbpf killed outright leaves its copy behind; the next one removes it (the directory names
+# the pid that made it, no longer a tlsbpf).
+cp /bin/sleep "$T/sleeper"
+$TLSBPF -q -- "$T/sleeper" 30 >/dev/null 2>&1 &
+tpid=$!
+for _ in $(seq 200); do spid=$(pgrep -f "^$T/sleeper") && break; sleep 0.05; done
+left=$(ls -d /tmp/tlsbpf-confine."$tpid".* 2>/dev/null)
+kill -KILL "$tpid"
+wait "$tpid" 2>/dev/null
+kill "$spid" 2>/dev/null
+check "a killed tlsbpf leaves its private copy ($left)" [ -n "$left" -a -e "$left" ]
+$TLSBPF -q -- true >/dev/null 2>&1
+check "the next tlsbpf removes it" [ ! -e "$left" ]
