@@ -29,7 +29,7 @@ static const char usage[] =
 	"                          threads and the children they fork from now on\n"
 	"  -a, --all               every process on the machine but tlsbpf itself\n"
 	"      --comm NAME         with -a, only processes named NAME (repeatable)\n"
-	"      --duration SECONDS  stop after SECONDS, as if interrupted\n"
+	"      --duration SECONDS  stop after watching for SECONDS, as if interrupted\n"
 	"\n"
 	"Output:\n"
 	"  -q, --quiet             no live view (the line per event); the report and\n"

@@ -235,7 +235,8 @@ static bool stop_requested(struct session *s, uint64_t now, uint64_t *grace)
 	uint64_t limit = s->env->duration_s * 1000000000ULL;
 	int sig = session_signal;
 
-	if (limit && now - s->start_ns >= limit && !sig && !*grace)
+	/* --duration is time watched: attaching can wait on another tracer's probes */
+	if (limit && now - s->live_ns >= limit && !sig && !*grace)
 		sig = SIGINT;
 	if (*grace)
 		return session_signal || now > *grace;
@@ -305,6 +306,7 @@ int session__loop(struct session *s)
 	int err;
 
 	s->watching = true;
+	s->live_ns = session__now_ns();
 	for (;;) {
 		err = consumer__poll(&s->cons, POLL_MS);
 		if (err) {

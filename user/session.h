@@ -30,6 +30,7 @@ struct session {
 	bool child_reaped;	/* MODE_LAUNCH: the command ended before tlsbpf did */
 	int stop_signal;	/* the signal that asked tlsbpf to stop (SIGINT for --duration) */
 	uint64_t start_ns;
+	uint64_t live_ns;	/* when the probes were live and watching began: --duration counts from it */
 	uint64_t drops;
 	bool watching;		/* the loop ran: there is something to report */
 	char what[1024];	/* the report's name for what was watched */

@@ -73,10 +73,12 @@ check "--lib naming the C library already probed: each free once ($frees rows fo
 attach_check() { # name, lib it must probe, command...
 	local name=$1 lib=$2 pid rows
 	shift 2
-	"$@" -L 4 -l 50 >/dev/null 2>&1 &
+	# until told to stop: attaching may wait for an earlier run's classic uprobes to be released
+	"$@" -L 0 -l 50 >/dev/null 2>&1 &
 	pid=$!
 	sleep 0.8
 	$TLSBPF -v -q --csv "$T/at.csv" --duration 2 -p "$pid" 2>"$T/at.err"
+	kill -TERM "$pid"
 	wait "$pid"
 	rows=$(csvq "$T/at.csv" "sum(1 for r in rows if r['event'] in ('malloc', 'free') and r['pid'] == '$pid')")
 	check "-p on a $name program probes $lib" grep -q "probing malloc in /proc/$pid/root$lib" "$T/at.err"
