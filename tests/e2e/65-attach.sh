@@ -22,13 +22,15 @@ check_sh "-p of tlsbpf's own pid is refused (exit $rc): $(head -c 160 "$T/err")"
 	'[ "$rc" -ne 0 ] && grep -q "tlsbpf itself" "$T/err"'
 
 # A program running before tlsbpf: 08c in loop mode forks a child every round.
-./labs/08c_fork_inject -L 6 >"$T/lab.out" 2>&1 &
+# It loops until told to stop, however long attaching takes (seconds under emulation).
+./labs/08c_fork_inject -L 0 >"$T/lab.out" 2>&1 &
 lab=$!
 sleep 1
 $TLSBPF -q --csv "$T/p.csv" --summary "$T/p.sum" --duration 3 -p "$lab" 2>"$T/err"
 rc=$?
 check "-p on a running 08c: exit 0 after --duration (got $rc)" [ "$rc" -eq 0 ]
 check "the program still runs after tlsbpf detached" kill -0 "$lab"
+kill -TERM "$lab"
 wait "$lab"
 lrc=$?
 check "and ends unharmed with status 0 (got $lrc): $(tail -1 "$T/lab.out")" [ "$lrc" -eq 0 ]
@@ -56,10 +58,11 @@ check "the summary says pre-attach allocations are not counted" \
 
 # Blocks allocated before attach: tp_exit sleeps holding none, so use 08a's loop, which frees
 # blocks it got in the round that was running when tlsbpf arrived.
-./labs/08a_tls_malloc_layout_map -L 3 -l 300 >"$T/lab.out" 2>&1 &
+./labs/08a_tls_malloc_layout_map -L 0 -l 300 >"$T/lab.out" 2>&1 &
 lab=$!
 sleep 0.45
 $TLSBPF -q --csv "$T/u.csv" --duration 1 -p "$lab" 2>"$T/err"
+kill -TERM "$lab"
 wait "$lab"
 unk=$(csvq "$T/u.csv" "sum(1 for r in rows if r['event'] == 'free' and 'unknown_origin' in r['flags'])")
 bad=$(csvq "$T/u.csv" "sum(1 for r in rows if 'invalid_free' in r['flags'] or 'double_free' in r['flags'])")

@@ -22,12 +22,13 @@ print('\n'.join(sorted(out)))
 PY
 }
 
-./labs/08c_fork_inject -L 5 >"$T/lab.out" 2>&1 &
+./labs/08c_fork_inject -L 0 >"$T/lab.out" 2>&1 &
 lab=$!
 sleep 1
 $TLSBPF -q --csv "$T/p.csv" --summary "$T/p.sum" --duration 2 -p "$lab" 2>"$T/err"
 rc=$?
 check "-p on a running 08c: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+kill -TERM "$lab"
 wait "$lab"
 $TLSBPF analyze --summary "$T/a.sum" "$T/p.csv" 2>"$T/aerr"
 rc=$?
