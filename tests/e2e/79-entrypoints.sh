@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The allocators' own entry points (mallocx, tc_new, mi_zalloc...): one row per call, under the
+# standard event, named in detail; aliases of malloc and free stay malloc and free.
+. "$(dirname "$0")/lib.sh"
+need_bpf
+LIBDIR=/usr/lib/x86_64-linux-gnu
+
+# match PROG_OUT CSV: the program's calls, in its order, are a run of its thread's allocator rows
+# with nothing between them; an alias (tc_malloc is malloc) has an empty detail
+match() {
+	python3 - "$1" "$2" <<'PY'
+import csv, sys
+want, who = [], None
+for line in open(sys.argv[1]):
+    f = line.split()
+    if not f or f[0] != 'call':
+        continue
+    d = dict(x.split('=', 1) for x in f[1:])
+    who = (d['pid'], d['tid'])
+    ev, alloc = d['event'], d['event'] != 'free'
+    want.append((ev, int(d['addr'], 16),
+                 int(d['old'], 16) if ev == 'realloc' else 0,
+                 d['size'] if alloc else '', '' if d['alias'] == '1' else d['fn']))
+events = ('malloc', 'calloc', 'realloc', 'reallocarray', 'free', 'posix_memalign',
+          'aligned_alloc', 'memalign', 'valloc', 'pvalloc')
+got = [(r['event'], int(r['addr'], 16), int(r['old_addr'] or '0', 16) if r['event'] == 'realloc'
+        else 0, r['size'] if r['event'] != 'free' else '', r['detail'])
+       for r in csv.DictReader(open(sys.argv[2], newline=''))
+       if (r['pid'], r['tid']) == who and r['event'] in events]
+named = sum(1 for w in want if w[4])
+at = [i for i in range(len(got)) if got[i:i + len(want)] == want]
+print(f"{len(want)} calls, {named} by their own name, "
+      + (f"a run of rows from the thread's row {at[0] + 1}" if at else "no run of rows matches"))
+sys.exit(0 if at and want else 1)
+PY
+}
+matches() { match "$@" >/dev/null; }
+
+for spec in je:libjemalloc.so.2 tc:libtcmalloc_minimal.so.4 mi:libmimalloc.so.2.0; do
+	set=${spec%%:*}
+	lib=$(realpath "$LIBDIR/${spec#*:}" 2>/dev/null)
+	if [ -z "$lib" ]; then
+		not_ok "${spec#*:} is installed (make deps installs it)"
+		continue
+	fi
+	for how in "" --probe-at-entry; do
+		$TLSBPF -q $how --lib "$lib" --csv "$T/$set.csv" -- \
+			env LD_PRELOAD="$lib" "$PROGS/tp_entries" "$set" 50 >"$T/$set.out" 2>"$T/$set.err"
+		check "${spec#*:} ${how:-placed probes}: $(match "$T/$set.out" "$T/$set.csv")" \
+			matches "$T/$set.out" "$T/$set.csv"
+	done
+done
+
+# A glibc program: the C library has none of these names, so nothing changes
+$TLSBPF -v -q --csv "$T/g.csv" -- "$PROGS/tp_count" -t 2 -n 100 >"$T/g.out" 2>"$T/g.err"
+probed=$(grep -o 'probing [a-z_]* in [^ ]*libc.so.6' "$T/g.err" | awk '{print $2}' | sort | tr '\n' ' ')
+check "a glibc program: only the standard functions and the exit mark are probed ($probed)" \
+	[ "$probed" = "__call_tls_dtors calloc free malloc memalign posix_memalign pvalloc realloc reallocarray valloc " ]
+named=$(csvq "$T/g.csv" "sum(1 for r in rows if r['event'] in ('malloc', 'free') and r['detail'])")
+mallocs=$(csvq "$T/g.csv" "sum(1 for r in rows if r['event'] == 'malloc' and r['size'] == '123')")
+check "a glibc program: no row names an entry point ($named), its 200 mallocs are rows ($mallocs)" \
+	[ "$named" -eq 0 -a "$mallocs" -eq 200 ]
