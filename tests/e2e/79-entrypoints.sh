@@ -60,3 +60,14 @@ named=$(csvq "$T/g.csv" "sum(1 for r in rows if r['event'] in ('malloc', 'free')
 mallocs=$(csvq "$T/g.csv" "sum(1 for r in rows if r['event'] == 'malloc' and r['size'] == '123')")
 check "a glibc program: no row names an entry point ($named), its 200 mallocs are rows ($mallocs)" \
 	[ "$named" -eq 0 -a "$mallocs" -eq 200 ]
+
+# mimalloc's segments are PROT_NONE reservations too, 64 MiB-aligned at times: no glibc arena
+mi=$(realpath "$LIBDIR/libmimalloc.so.2.0" 2>/dev/null)
+if [ -n "$mi" ]; then
+	$TLSBPF -q --lib "$mi" --csv "$T/r.csv" -- env LD_PRELOAD="$mi" "$PROGS/tp_count" -t 3 \
+		-n 300 -s 5000 >"$T/r.out" 2>"$T/r.err"
+	arenas=$(csvq "$T/r.csv" "sum(1 for r in rows if r['region'] == 'arena' or 'new_arena' in r['flags'])")
+	mine=$(csvq "$T/r.csv" "sum(1 for r in rows if r['event'] == 'malloc' and r['size'] == '5000')")
+	check "mimalloc: its 900 blocks are rows ($mine), none in an arena ($arenas rows say arena)" \
+		[ "$mine" -eq 900 -a "$arenas" -eq 0 ]
+fi
