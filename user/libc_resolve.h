@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define TB_NFUNCS 10	/* malloc .. pvalloc, free included */
-#define TB_NPROBES 40	/* functions probed in one file: those, and the allocator's own (tb_entries) */
+#define TB_NPROBES 40	/* probes in one file: those, and the allocator's own (tb_entries) */
 #define TB_PLACE_NOTE 400	/* how a probe was placed, for -v */
 
 /* The allocator functions found in one file, aliases folded: one probe per offset. */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* tp_entries: an allocator's own entry points (mallocx, tc_new, mi_zalloc...) called N times each, the calls printed afterwards. */
+/* tp_entries: calls an allocator's own entry points (mallocx, tc_new...), then prints them. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include "../../labs/common.h"
@@ -9,15 +9,15 @@
  * (preloaded), so only the allocators' runtime libraries are needed.
  */
 typedef void *(*alloc1_fn)(size_t);
-typedef void *(*alloc2_fn)(size_t, size_t);	/* mallocx(size, flags), mi_malloc_aligned */
-typedef void *(*realloc_fn)(void *, size_t, size_t);	/* rallocx(p, size, flags) */
+typedef void *(*alloc2_fn)(size_t, size_t);	     /* mallocx(size, flags), mi_malloc_aligned */
+typedef void *(*realloc_fn)(void *, size_t, size_t); /* rallocx(p, size, flags) */
 typedef void (*free1_fn)(void *);
-typedef void (*free2_fn)(void *, size_t);	/* dallocx(p, flags), tc_free_sized(p, size) */
-typedef void (*free3_fn)(void *, size_t, size_t);	/* sdallocx(p, size, flags) */
+typedef void (*free2_fn)(void *, size_t);	  /* dallocx(p, flags), tc_free_sized(p, size) */
+typedef void (*free3_fn)(void *, size_t, size_t); /* sdallocx(p, size, flags) */
 
 #define MAX_CALLS 4096
-#define SIZE 200
-#define SIZE2 300
+#define SIZE	  200
+#define SIZE2	  300
 
 /* One call the program made: what it called, what the standard event is, the block. */
 struct rec {
@@ -46,7 +46,7 @@ static void note(const char *fn, const char *event, void *addr, void *old, size_
 		lab_die("more than %d calls", MAX_CALLS);
 	if (!addr && strcmp(event, "free"))
 		lab_die("%s failed", fn);
-	recs[nrecs++] = (struct rec){ fn, event, addr, old, size };
+	recs[nrecs++] = (struct rec){fn, event, addr, old, size};
 }
 
 /* jemalloc: mallocx, rallocx, sdallocx; mallocx, dallocx */
@@ -123,7 +123,8 @@ int main(int argc, char **argv)
 
 	if (argc != 3 || n <= 0 || n > 200) {
 		printf("usage: %s je|tc|mi N\n  N rounds of the allocator's own entry points, "
-		       "under LD_PRELOAD of that allocator; then one line per call\n", argv[0]);
+		       "under LD_PRELOAD of that allocator; then one line per call\n",
+		       argv[0]);
 		return 2;
 	}
 	if (strcmp(argv[1], "je") == 0)
@@ -135,9 +136,12 @@ int main(int argc, char **argv)
 	else
 		lab_die("%s: not je, tc or mi", argv[1]);
 	/* alias=1: the function is the standard one under another name (the same address) */
-	for (int i = 0; i < nrecs; i++)
+	for (int i = 0; i < nrecs; i++) {
+		const struct rec *r = &recs[i];
+
 		printf("call pid=%d tid=%d fn=%s event=%s alias=%d addr=0x%lx old=0x%lx size=%zu\n",
-		       pid, tid, recs[i].fn, recs[i].event, sym(recs[i].fn) == sym(recs[i].event), LAB_ADDR(recs[i].addr),
-		       LAB_ADDR(recs[i].old), recs[i].size);
+		       pid, tid, r->fn, r->event, sym(r->fn) == sym(r->event), LAB_ADDR(r->addr),
+		       LAB_ADDR(r->old), r->size);
+	}
 	return 0;
 }
