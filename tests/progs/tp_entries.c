@@ -92,12 +92,18 @@ static void run_tc(long n)
 	}
 }
 
-/* mimalloc: mi_malloc and mi_free (malloc and free themselves), mi_zalloc, mi_malloc_aligned */
+/*
+ * mimalloc: mi_malloc and mi_free (malloc and free themselves), mi_zalloc,
+ * mi_malloc_aligned; mi_posix_memalign, which calls mi_malloc_aligned, and
+ * mi_free_size, which jumps to mi_free
+ */
 static void run_mi(long n)
 {
 	alloc1_fn mi_malloc = sym("mi_malloc"), mi_zalloc = sym("mi_zalloc");
 	alloc2_fn mi_malloc_aligned = sym("mi_malloc_aligned");
+	int (*mi_posix_memalign)(void **, size_t, size_t) = sym("mi_posix_memalign");
 	free1_fn mi_free = sym("mi_free");
+	free2_fn mi_free_size = sym("mi_free_size");
 
 	for (long i = 0; i < n; i++) {
 		void *p = mi_malloc(SIZE);
@@ -113,6 +119,11 @@ static void run_mi(long n)
 		note("mi_malloc_aligned", "malloc", p, NULL, SIZE);
 		mi_free(p);
 		note("mi_free", "free", p, NULL, 0);
+		if (mi_posix_memalign(&p, 64, SIZE))
+			p = NULL;
+		note("mi_posix_memalign", "posix_memalign", p, NULL, SIZE);
+		mi_free_size(p, SIZE);
+		note("mi_free_size", "free", p, NULL, 0);
 	}
 }
 
