@@ -32,9 +32,8 @@ static const char *const event_names[TB_EV_MAX] = {
 /*
  * Every name here is probed where a library defines it at an address none of
  * malloc .. pvalloc has (an alias is the standard function: tcmalloc's
- * tc_malloc is malloc). Left out: functions whose arguments fit no event
- * (xallocx resizes in place; aligned new takes the alignment second),
- * malloc_usable_size and nallocx, which allocate nothing.
+ * tc_malloc is malloc). Left out: xallocx, which resizes in place and
+ * returns no block, and malloc_usable_size and nallocx, which allocate nothing.
  */
 const struct tb_entry tb_entries[] = {
 	{ "", TB_EV_NONE },
@@ -50,6 +49,11 @@ const struct tb_entry tb_entries[] = {
 	{ "tc_newarray", TB_EV_MALLOC },
 	{ "tc_new_nothrow", TB_EV_MALLOC },
 	{ "tc_newarray_nothrow", TB_EV_MALLOC },
+	/* aligned new(size, align): a malloc's layout, the alignment unread */
+	{ "tc_new_aligned", TB_EV_MALLOC },
+	{ "tc_newarray_aligned", TB_EV_MALLOC },
+	{ "tc_new_aligned_nothrow", TB_EV_MALLOC },
+	{ "tc_newarray_aligned_nothrow", TB_EV_MALLOC },
 	{ "tc_calloc", TB_EV_CALLOC },
 	{ "tc_realloc", TB_EV_REALLOC },
 	{ "tc_memalign", TB_EV_MEMALIGN },

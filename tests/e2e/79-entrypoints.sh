@@ -77,7 +77,8 @@ if [ -n "$mi" ]; then
 		[ "$mine" -eq 900 -a "$arenas" -eq 0 ]
 fi
 
-# C++ under tcmalloc: operator new is tc_new, never malloc; delete is free, sized delete its own
+# C++ under tcmalloc: operator new is tc_new, never malloc; delete is free, sized and aligned
+# delete functions of their own
 tc=$(realpath "$LIBDIR/libtcmalloc_minimal.so.4" 2>/dev/null)
 if [ -z "$tc" ]; then
 	not_ok "libtcmalloc_minimal.so.4 is installed (make deps installs it)"
