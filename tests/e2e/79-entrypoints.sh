@@ -41,6 +41,20 @@ PY
 }
 matches() { match "$@" >/dev/null; }
 
+# attach SET LIB: tlsbpf -p on tp_entries, which makes its calls once tlsbpf's probes are live
+attach() {
+	local pid tpid
+	rm -f "$T/go"
+	env LD_PRELOAD="$2" "$PROGS/tp_entries" "$1" 50 "$T/go" >"$T/p.out" &
+	pid=$!
+	$TLSBPF -v -q --csv "$T/p.csv" -p "$pid" >/dev/null 2>"$T/p.err" &
+	tpid=$!
+	for _ in $(seq 400); do grep -q "probes live" "$T/p.err" && break; sleep 0.05; done
+	touch "$T/go"
+	wait "$pid"
+	wait "$tpid"
+}
+
 for spec in je:libjemalloc.so.2 tc:libtcmalloc_minimal.so.4 mi:libmimalloc.so.2.0; do
 	set=${spec%%:*}
 	lib=$(realpath "$LIBDIR/${spec#*:}" 2>/dev/null)
@@ -54,6 +68,8 @@ for spec in je:libjemalloc.so.2 tc:libtcmalloc_minimal.so.4 mi:libmimalloc.so.2.
 		check "${spec#*:} ${how:-placed probes}: $(match "$T/$set.out" "$T/$set.csv")" \
 			matches "$T/$set.out" "$T/$set.csv"
 	done
+	attach "$set" "$lib"
+	check "${spec#*:}, -p: $(match "$T/p.out" "$T/p.csv")" matches "$T/p.out" "$T/p.csv"
 done
 
 # A glibc program: the C library has none of these names, so nothing changes

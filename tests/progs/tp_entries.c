@@ -132,12 +132,15 @@ int main(int argc, char **argv)
 	long n = argc > 2 ? atol(argv[2]) : 0;
 	int pid = getpid(), tid = lab_tid();
 
-	if (argc != 3 || n <= 0 || n > 200) {
-		printf("usage: %s je|tc|mi N\n  N rounds of the allocator's own entry points, "
-		       "under LD_PRELOAD of that allocator; then one line per call\n",
+	if (argc < 3 || argc > 4 || n <= 0 || n > 200) {
+		printf("usage: %s je|tc|mi N [GO]\n  N rounds of the allocator's own entry points, "
+		       "under LD_PRELOAD of that allocator; then one line per call.\n"
+		       "  GO: first wait until that file exists (a tracer attached)\n",
 		       argv[0]);
 		return 2;
 	}
+	while (argc == 4 && access(argv[3], F_OK))
+		usleep(10000);
 	if (strcmp(argv[1], "je") == 0)
 		run_je(n);
 	else if (strcmp(argv[1], "tc") == 0)
