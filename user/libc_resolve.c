@@ -255,8 +255,11 @@ static void add_function(Elf *elf, struct alloc_lib *lib, uint64_t vaddr, uint64
 	for (int j = 0; j < lib->n; j++)
 		if (lib->offsets[j] == off)
 			return;
-	if (entry && forwards(elf, off))
+	if (entry && forwards(elf, off)) {
+		if (lib->nforwarders < TB_NPROBES)
+			lib->forwarders[lib->nforwarders++] = name;
 		return;
+	}
 	lib->offsets[lib->n] = off;
 	lib->sizes[lib->n] = size;
 	lib->cookies[lib->n] = type;

@@ -23,6 +23,8 @@ struct alloc_lib {
 	uint64_t argregs[TB_NPROBES];	/* cookie bits: where each probe reads arguments */
 	char placed[TB_NPROBES][TB_PLACE_NOTE];	/* for -v: how each was placed, or why not */
 	const char *names[TB_NPROBES];
+	const char *forwarders[TB_NPROBES];	/* own entry points left unprobed: they jump on */
+	int nforwarders;
 	uint64_t free_vaddr;	/* free's address as the ELF file numbers it */
 	uint64_t text_lo;	/* the executable segment containing free, same numbering */
 	uint64_t text_hi;

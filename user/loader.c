@@ -527,6 +527,10 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 			lib->names[i], lib->path, (unsigned long long)lib->offsets[i],
 			(unsigned long long)lib->skipped[i], lib->placed[i][0] ? ": " : "",
 			lib->placed[i]);
+	for (int i = 0; verbose && i < lib->nforwarders; i++)
+		fprintf(stderr, "tlsbpf: not probing %s in %s: it jumps on at once, so its calls "
+			"are seen if the function it jumps to is probed\n", lib->forwarders[i],
+			lib->path);
 	if (l->session_type)
 		return add_multi(l, l->skel->progs.alloc_call, lib, call_offs, call_cookies, ncalls,
 				 AS_SESSION);
