@@ -117,7 +117,7 @@ unit: $(UNIT)
 # The test's own source and the objects: a .c its .d lists was #included, not linked.
 $(OUTPUT)/unit/%: tests/unit/%.c $(CORE_OBJS) $(OUTPUT)/user/env.o | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(filter %.o,$^) -lcapstone -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(filter %.o,$^) -lcapstone -lelf -o $@
 
 # Everything a test needs, then the suite: unit tests always, BPF tests as root.
 test: all unit

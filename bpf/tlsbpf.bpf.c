@@ -530,14 +530,16 @@ static __always_inline bool called_from_lib(struct pt_regs *ctx, __u32 lib, stru
 	return at >= li->text_lo && at < li->text_hi;
 }
 
-static __always_inline void emit_free(struct pt_regs *ctx, __u64 pid_tgid, __u64 ptr, __u32 lib,
-				      struct call *c)
+static __always_inline void emit_free(struct pt_regs *ctx, __u64 pid_tgid, __u64 ptr,
+				      __u64 cookie, struct call *c)
 {
 	struct tb_rec_alloc *r = alloc_reserve();
+	__u32 lib = TB_COOKIE_LIB(cookie);
 
 	if (!r)
 		return;
 	fill_hdr(&r->h, TB_EV_FREE, pid_tgid);
+	r->h.flags |= cookie & TB_COOKIE_ENTRY_MASK;
 	if (called_from_lib(ctx, lib, c))
 		r->h.flags |= TB_RF_INTERNAL;
 	if (sample_every > 1)
@@ -659,7 +661,6 @@ static __always_inline void on_free(struct pt_regs *ctx, struct task_struct *tas
 				    struct call *cur, __u64 cookie)
 {
 	__u64 ptr = arg_at(ctx, cookie, 0, PT_REGS_PARM1(ctx));
-	__u32 lib = TB_COOKIE_LIB(cookie);
 
 	/*
 	 * realloc(p, 0) frees inside: the program made one call, so one row.
@@ -670,7 +671,7 @@ static __always_inline void on_free(struct pt_regs *ctx, struct task_struct *tas
 		return;
 	if (sample_every > 1 && bpf_map_delete_elem(&sampled, &ptr))
 		return;
-	emit_free(ctx, task_pid_tgid(task), ptr, lib, cur);
+	emit_free(ctx, task_pid_tgid(task), ptr, cookie, cur);
 }
 
 #define AT_BASE 7	/* auxv: where the program interpreter, the dynamic loader, is loaded */
@@ -736,19 +737,20 @@ static __always_inline void call_begin(struct pt_regs *ctx, struct task_struct *
 {
 	struct call_state *cur = &t->s;
 	__u64 sp = PT_REGS_SP(ctx);
-	__u32 type = cookie & 0xffff;
+	__u32 type = TB_COOKIE_TYPE(cookie);
 
 	if (call_nested(t, task, sp)) {
 		cur->depth++;
 		return;
 	}
 	cur->type = type;
-	cur->flags = 0;
+	cur->flags = cookie & TB_COOKIE_ENTRY_MASK;
 	cur->old_addr = 0;
 	cur->memptr = 0;
 	cur->nmemb = 0;
 	cur->entry_sp = sp;
-	if (!t->ranges_known)
+	/* an own entry point's probe has no place in probe_off to find the library's base by */
+	if (!t->ranges_known && !(cookie & TB_COOKIE_ENTRY_MASK))
 		ranges_init(ctx, task, t, type);
 	if (from_libc(t, sp))
 		cur->flags |= TB_RF_LIBC;
@@ -774,7 +776,7 @@ int BPF_KPROBE(alloc_enter)
 	if (!cur)
 		return 0;
 	cookie = probe_cookie(ctx);
-	type = cookie & 0xffff;
+	type = TB_COOKIE_TYPE(cookie);
 	if (type == TB_PROBE_EXITING)
 		cur->exiting = 1;
 	else if (type == TB_EV_FREE)

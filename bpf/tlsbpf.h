@@ -50,15 +50,22 @@ enum tb_event_type {
 #define TB_RF_INTERNAL	0x8	/* free called from inside the allocator's own library */
 #define TB_RF_SAMPLED	0x10	/* recorded under --sample: one call in N */
 #define TB_RF_LIBC	0x20	/* allocation made by the C library or the dynamic loader */
+#define TB_RF_ENTRY_SHIFT 8	/* bits 8-15: the allocator's own entry point called (tb_entries) */
 
 #define TB_MAX_LIBS 32		/* allocator libraries probed at once */
 
 /*
- * Uprobe cookies: the event type in the low 16 bits, the library's index in
- * the libs map above them, and from bit 32 where each argument is read: a
- * probe placed past the entry may find an argument moved to another register.
+ * Uprobe cookies: the event type in the low 8 bits, the allocator's own entry
+ * point (mallocx, tc_free_sized...: an index into the user side's tb_entries,
+ * 0 for the standard function) in the next 8, copied as they are into the
+ * record's flags; the library's index in the libs map above them, and from
+ * bit 32 where each argument is read: a probe placed past the entry may find
+ * an argument moved to another register.
  */
 #define TB_COOKIE(type, lib) ((__u64)(type) | ((__u64)(lib) << 16))
+#define TB_COOKIE_TYPE(cookie) ((cookie) & 0xff)
+#define TB_COOKIE_ENTRY_MASK 0xff00
+#define TB_MAX_ENTRIES 256	/* entry indexes the 8 bits hold, 0 included */
 #define TB_COOKIE_LIB(cookie) (((cookie) >> 16) & 0xffff)
 #define TB_COOKIE_ARG(cookie, i) (((cookie) >> (32 + 4 * (i))) & 0xf)
 #define TB_ARG_AT(i, reg) ((__u64)(reg) << (32 + 4 * (i)))
@@ -83,7 +90,7 @@ enum tb_reg {
 	TB_REG_R14,
 	TB_REG_R15,
 };
-#define TB_PROBE_EXITING 0xffff	/* cookie type of the exit-mark probe: no record of its own */
+#define TB_PROBE_EXITING 0xff	/* cookie type of the exit-mark probe: no record of its own */
 #define TB_LIB_UNKNOWN 0xffff	/* cookie library of a probe told apart by its page offset */
 #define TB_NO_PAGE_OFF 0xffffffffu	/* no page offset tells this probe apart */
 

@@ -1129,6 +1129,18 @@ static uint8_t mmap_kind(const struct tb_event *e, int anon)
 	return e->sysflags & MMAP_STACK ? TB_REG_STACK : TB_REG_ANON;
 }
 
+/*
+ * glibc reserves a thread arena's heap as HEAP_MAX_SIZE of PROT_NONE,
+ * MAP_NORESERVE memory, or twice that to trim down to an aligned one. Other
+ * allocators reserve the same way in other sizes (mimalloc's 32 MiB
+ * segments, which may land 64 MiB-aligned): those are no glibc arena.
+ */
+static bool heap_reservation(const struct tb_event *e, int anon)
+{
+	return anon && e->prot == 0 && (e->sysflags & MMAP_NORESERVE) &&
+	       (e->size == TB_ARENA_SIZE || e->size == 2 * TB_ARENA_SIZE);
+}
+
 static void on_mmap(struct correlator *c, struct tb_process *p, struct tb_thread *t,
 		    struct tb_event *e)
 {
@@ -1138,7 +1150,7 @@ static void on_mmap(struct correlator *c, struct tb_process *p, struct tb_thread
 		.prot = e->prot, .mflags = (uint32_t)e->sysflags, .creator = t->index,
 		.owner = TB_NONE, .serial = ++c->serial,
 		.kind = mmap_kind(e, anon),
-		.reserve = anon && e->prot == 0 && (e->sysflags & MMAP_NORESERVE),
+		.reserve = heap_reservation(e, anon),
 	};
 	struct tb_map *old;
 

@@ -114,6 +114,8 @@ static void comm_get(struct decoder *d, uint32_t pid, uint32_t tid, char *out)
 
 static void decode_alloc(const struct tb_rec_alloc *r, struct tb_event *e)
 {
+	unsigned entry;
+
 	e->size = r->size;
 	e->addr = r->addr;
 	e->latency_ns = r->h.aux;
@@ -136,6 +138,10 @@ static void decode_alloc(const struct tb_rec_alloc *r, struct tb_event *e)
 		e->flags |= TB_F_INTERNAL;
 	if (r->h.flags & TB_RF_SAMPLED)
 		e->flags |= TB_F_SAMPLED;
+	entry = r->h.flags >> TB_RF_ENTRY_SHIFT;
+	/* called through the allocator's own entry point: which one */
+	if (entry && entry < tb_nentries)
+		snprintf(e->detail, sizeof(e->detail), "%s", tb_entries[entry].name);
 }
 
 static void decode_vm(const struct tb_rec_vm *r, struct tb_event *e)

@@ -29,6 +29,80 @@ static const char *const event_names[TB_EV_MAX] = {
 	[TB_EV_COMM] = "comm",
 };
 
+/*
+ * Every name here is probed where a library defines it at an address none of
+ * malloc .. pvalloc has (an alias is the standard function: tcmalloc's
+ * tc_malloc is malloc). Left out: xallocx, which resizes in place and
+ * returns no block, and malloc_usable_size and nallocx, which allocate nothing.
+ */
+const struct tb_entry tb_entries[] = {
+	{ "", TB_EV_NONE },
+	/* jemalloc: the flags argument (alignment, zeroing, arena) is not read */
+	{ "mallocx", TB_EV_MALLOC },
+	{ "rallocx", TB_EV_REALLOC },
+	{ "dallocx", TB_EV_FREE },
+	{ "sdallocx", TB_EV_FREE },
+	/* tcmalloc, the C++ operators included: they never go through malloc */
+	{ "tc_malloc", TB_EV_MALLOC },
+	{ "tc_malloc_skip_new_handler", TB_EV_MALLOC },
+	{ "tc_new", TB_EV_MALLOC },
+	{ "tc_newarray", TB_EV_MALLOC },
+	{ "tc_new_nothrow", TB_EV_MALLOC },
+	{ "tc_newarray_nothrow", TB_EV_MALLOC },
+	/* aligned new(size, align): a malloc's layout, the alignment unread */
+	{ "tc_new_aligned", TB_EV_MALLOC },
+	{ "tc_newarray_aligned", TB_EV_MALLOC },
+	{ "tc_new_aligned_nothrow", TB_EV_MALLOC },
+	{ "tc_newarray_aligned_nothrow", TB_EV_MALLOC },
+	{ "tc_calloc", TB_EV_CALLOC },
+	{ "tc_realloc", TB_EV_REALLOC },
+	{ "tc_memalign", TB_EV_MEMALIGN },
+	{ "tc_posix_memalign", TB_EV_POSIX_MEMALIGN },
+	{ "tc_valloc", TB_EV_VALLOC },
+	{ "tc_pvalloc", TB_EV_PVALLOC },
+	{ "tc_free", TB_EV_FREE },
+	{ "tc_cfree", TB_EV_FREE },
+	{ "tc_free_sized", TB_EV_FREE },
+	{ "tc_delete", TB_EV_FREE },
+	{ "tc_deletearray", TB_EV_FREE },
+	{ "tc_delete_sized", TB_EV_FREE },
+	{ "tc_deletearray_sized", TB_EV_FREE },
+	{ "tc_delete_nothrow", TB_EV_FREE },
+	{ "tc_deletearray_nothrow", TB_EV_FREE },
+	{ "tc_delete_aligned", TB_EV_FREE },
+	{ "tc_deletearray_aligned", TB_EV_FREE },
+	{ "tc_delete_sized_aligned", TB_EV_FREE },
+	{ "tc_deletearray_sized_aligned", TB_EV_FREE },
+	{ "tc_delete_aligned_nothrow", TB_EV_FREE },
+	{ "tc_deletearray_aligned_nothrow", TB_EV_FREE },
+	/* mimalloc: mi_malloc_aligned(size, align) and the like as mallocs, the alignment unread */
+	{ "mi_malloc", TB_EV_MALLOC },
+	{ "mi_zalloc", TB_EV_MALLOC },
+	{ "mi_new", TB_EV_MALLOC },
+	{ "mi_malloc_aligned", TB_EV_MALLOC },
+	{ "mi_zalloc_aligned", TB_EV_MALLOC },
+	{ "mi_calloc", TB_EV_CALLOC },
+	{ "mi_mallocn", TB_EV_CALLOC },
+	{ "mi_calloc_aligned", TB_EV_CALLOC },
+	{ "mi_realloc", TB_EV_REALLOC },
+	{ "mi_reallocf", TB_EV_REALLOC },
+	{ "mi_realloc_aligned", TB_EV_REALLOC },
+	{ "mi_reallocarray", TB_EV_REALLOCARRAY },
+	{ "mi_posix_memalign", TB_EV_POSIX_MEMALIGN },
+	{ "mi_memalign", TB_EV_MEMALIGN },
+	{ "mi_aligned_alloc", TB_EV_ALIGNED_ALLOC },
+	{ "mi_valloc", TB_EV_VALLOC },
+	{ "mi_pvalloc", TB_EV_PVALLOC },
+	{ "mi_free", TB_EV_FREE },
+	{ "mi_free_size", TB_EV_FREE },
+	{ "mi_free_aligned", TB_EV_FREE },
+};
+
+const unsigned tb_nentries = sizeof(tb_entries) / sizeof(tb_entries[0]);
+
+_Static_assert(sizeof(tb_entries) / sizeof(tb_entries[0]) <= TB_MAX_ENTRIES,
+	       "an entry's index fits the cookie's 8 bits");
+
 static const char *const region_names[TB_REG_MAX] = {
 	[TB_REG_NONE] = "",
 	[TB_REG_HEAP] = "heap",

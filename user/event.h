@@ -62,6 +62,19 @@ struct tb_event {
 	char detail[TB_PATH_LEN]; /* exec filename, exit cause, mapping path; "" if none */
 };
 
+/*
+ * An allocator's own entry point, reported as the standard event whose
+ * arguments it takes (the first ones: mallocx(size, flags) is a malloc) with
+ * its name in the detail column. Index 0 is the standard function itself.
+ */
+struct tb_entry {
+	const char *name;
+	enum tb_event_type type;
+};
+
+extern const struct tb_entry tb_entries[];
+extern const unsigned tb_nentries;
+
 const char *tb_event_name(enum tb_event_type type);
 /* A lost event: n events that never reached the pipeline, reported at ts_ns. */
 void tb_event_lost(struct tb_event *e, uint64_t ts_ns, uint64_t n);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "libc_resolve.h"
 #include "../bpf/tlsbpf.h"
+#include "event.h"
 #include <linux/types.h>
 
 #define MAX_DIRS 64
@@ -126,6 +127,9 @@ static Elf_Scn *find_section(Elf *elf, Elf64_Word type)
  */
 enum { MARK_TLS_DTORS = TB_NFUNCS, MARK_FREERES, SYM_MAIN, NSYMS };
 
+/* vaddrs' slots: NSYMS of those, then one per tb_entries after its first */
+#define NSLOTS (NSYMS + TB_MAX_ENTRIES)
+
 static const char *const other_syms[] = {
 	[MARK_TLS_DTORS - TB_NFUNCS] = "__call_tls_dtors",
 	[MARK_FREERES - TB_NFUNCS] = "__libc_thread_freeres",
@@ -141,6 +145,9 @@ static int func_index(const char *name)
 	for (int i = TB_NFUNCS; i < NSYMS; i++)
 		if (strcmp(name, other_syms[i - TB_NFUNCS]) == 0)
 			return i;
+	for (unsigned k = 1; k < tb_nentries; k++)
+		if (strcmp(name, tb_entries[k].name) == 0)
+			return NSYMS + k - 1;
 	return -1;
 }
 
@@ -218,9 +225,51 @@ static void scan_symtab(Elf *elf, Elf_Scn *scn, uint64_t *vaddrs, uint64_t *size
 	}
 }
 
+/*
+ * A function that begins by jumping elsewhere (after an endbr64) only passes
+ * the call on, to a function that is probed itself or reports nothing: mimalloc's
+ * mi_free_size jumps to mi_free. Probing it too would report a free twice.
+ */
+static bool forwards(Elf *elf, uint64_t off)
+{
+	static const uint8_t endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	size_t len;
+	const uint8_t *raw = (const uint8_t *)elf_rawfile(elf, &len);
+
+	if (!raw || off + 8 > len)
+		return false;
+	raw += off;
+	if (memcmp(raw, endbr64, sizeof(endbr64)) == 0)
+		raw += sizeof(endbr64);
+	return raw[0] == 0xe9 || raw[0] == 0xeb;
+}
+
+/* One probe per address: the first name found for it wins (aliases share an address). */
+static void add_function(Elf *elf, struct alloc_lib *lib, uint64_t vaddr, uint64_t size,
+			 int type, unsigned entry, const char *name)
+{
+	uint64_t off;
+
+	if (!vaddr || lib->n >= TB_NPROBES || vaddr_to_offset(elf, vaddr, &off))
+		return;
+	for (int j = 0; j < lib->n; j++)
+		if (lib->offsets[j] == off)
+			return;
+	if (entry && forwards(elf, off)) {
+		if (lib->nforwarders < TB_NPROBES)
+			lib->forwarders[lib->nforwarders++] = name;
+		return;
+	}
+	lib->offsets[lib->n] = off;
+	lib->sizes[lib->n] = size;
+	lib->cookies[lib->n] = type;
+	lib->entries[lib->n] = entry;
+	lib->names[lib->n++] = name;
+}
+
 int libc_resolve__functions(const char *path, struct alloc_lib *lib)
 {
-	uint64_t vaddrs[NSYMS] = {}, sizes[NSYMS] = {};
+	uint64_t vaddrs[NSLOTS] = {}, sizes[NSLOTS] = {};
 	struct elf_file f;
 	Elf_Scn *scn;
 	int err;
@@ -233,22 +282,13 @@ int libc_resolve__functions(const char *path, struct alloc_lib *lib)
 		scan_symtab(f.elf, scn, vaddrs, sizes);
 	if ((scn = find_section(f.elf, SHT_SYMTAB)))
 		scan_symtab(f.elf, scn, vaddrs, sizes);
-	for (int i = 0; i < TB_NFUNCS; i++) {
-		uint64_t off;
-		bool dup = false;
-
-		if (!vaddrs[i] || vaddr_to_offset(f.elf, vaddrs[i], &off))
-			continue;
-		/* aliases (memalign/aligned_alloc) share an address: one probe, one name */
-		for (int j = 0; j < lib->n; j++)
-			dup |= lib->offsets[j] == off;
-		if (dup)
-			continue;
-		lib->offsets[lib->n] = off;
-		lib->sizes[lib->n] = sizes[i];
-		lib->cookies[lib->n] = alloc_funcs[i].type;
-		lib->names[lib->n++] = alloc_funcs[i].name;
-	}
+	for (int i = 0; i < TB_NFUNCS; i++)
+		add_function(f.elf, lib, vaddrs[i], sizes[i], alloc_funcs[i].type, 0,
+			     alloc_funcs[i].name);
+	/* the allocator's own entry points, only beside a malloc: no C library has them */
+	for (unsigned k = 1; vaddrs[0] && k < tb_nentries; k++)
+		add_function(f.elf, lib, vaddrs[NSYMS + k - 1], sizes[NSYMS + k - 1],
+			     tb_entries[k].type, k, tb_entries[k].name);
 	if (vaddrs[1]) {
 		uint64_t shift = 0;
 

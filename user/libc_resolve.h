@@ -8,19 +8,23 @@
 #include <stdint.h>
 
 #define TB_NFUNCS 10	/* malloc .. pvalloc, free included */
+#define TB_NPROBES 40	/* probes in one file: those, and the allocator's own (tb_entries) */
 #define TB_PLACE_NOTE 400	/* how a probe was placed, for -v */
 
 /* The allocator functions found in one file, aliases folded: one probe per offset. */
 struct alloc_lib {
 	char path[PATH_MAX];
 	int n;
-	uint64_t offsets[TB_NFUNCS];	/* file offsets, as uprobes want them */
-	uint64_t sizes[TB_NFUNCS];	/* each function's length in bytes (0: unknown) */
-	uint64_t skipped[TB_NFUNCS];	/* bytes between the entry and where the probe sits */
-	uint64_t cookies[TB_NFUNCS];	/* enum tb_event_type of each */
-	uint64_t argregs[TB_NFUNCS];	/* cookie bits: where each probe reads arguments */
-	char placed[TB_NFUNCS][TB_PLACE_NOTE];	/* for -v: how each was placed, or why not */
-	const char *names[TB_NFUNCS];
+	uint64_t offsets[TB_NPROBES];	/* file offsets, as uprobes want them */
+	uint64_t sizes[TB_NPROBES];	/* each function's length in bytes (0: unknown) */
+	uint64_t skipped[TB_NPROBES];	/* bytes between the entry and where the probe sits */
+	uint64_t cookies[TB_NPROBES];	/* enum tb_event_type of each */
+	uint64_t entries[TB_NPROBES];	/* index into tb_entries: 0 for malloc .. pvalloc */
+	uint64_t argregs[TB_NPROBES];	/* cookie bits: where each probe reads arguments */
+	char placed[TB_NPROBES][TB_PLACE_NOTE];	/* for -v: how each was placed, or why not */
+	const char *names[TB_NPROBES];
+	const char *forwarders[TB_NPROBES];	/* own entry points left unprobed: they jump on */
+	int nforwarders;
 	uint64_t free_vaddr;	/* free's address as the ELF file numbers it */
 	uint64_t text_lo;	/* the executable segment containing free, same numbering */
 	uint64_t text_hi;

@@ -407,8 +407,9 @@ static int set_lib_info(struct loader *l, const struct alloc_lib *lib, __u32 idx
 		.ldso_hi = lib->ldso_hi,
 	};
 
+	/* the standard functions only: ranges_init finds the library's base by them */
 	for (int i = 0; i < lib->n; i++)
-		if (lib->cookies[i] <= TB_EV_PVALLOC)
+		if (lib->cookies[i] <= TB_EV_PVALLOC && !lib->entries[i])
 			info.probe_off[lib->cookies[i]] = lib->offsets[i];
 	if (bpf_map__update_elem(l->skel->maps.libs, &idx, sizeof(idx), &info, sizeof(info), 0))
 		return -errno;
@@ -435,7 +436,10 @@ static void set_fast_dispatch(struct loader *l, const uint64_t *offs, const uint
 
 	/* a probe left out of the table could share a page offset unseen: cookies from then on */
 	l->pages_full |= !room;
-	/* a probe whose arguments moved needs its cookie: its page offset must tell none apart */
+	/*
+	 * a probe whose arguments moved needs its cookie: its page offset must tell none apart;
+	 * nor may an own entry point's (tc_free_sized): its type keeps the entry's bits
+	 */
 	for (unsigned i = 0; room && i < n; i++)
 		l->pages[l->npages++] = (struct probe_page){
 			offs[i] & 0xfff,
@@ -467,7 +471,7 @@ static unsigned entry_only(uint64_t *offs, uint64_t *cookies, unsigned n)
 	unsigned kept = 0;
 
 	for (unsigned i = 0; i < n; i++) {
-		if (has_return(cookies[i] & 0xffff))
+		if (has_return(TB_COOKIE_TYPE(cookies[i])))
 			continue;
 		offs[kept] = offs[i];
 		cookies[kept++] = cookies[i];
@@ -481,8 +485,8 @@ static unsigned entry_only(uint64_t *offs, uint64_t *cookies, unsigned n)
  */
 int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbose)
 {
-	uint64_t offs[TB_NFUNCS + 1], cookies[TB_NFUNCS + 1];
-	uint64_t call_offs[TB_NFUNCS], call_cookies[TB_NFUNCS];
+	uint64_t offs[TB_NPROBES + 1], cookies[TB_NPROBES + 1];
+	uint64_t call_offs[TB_NPROBES], call_cookies[TB_NPROBES];
 	__u32 idx = l->nlibs;
 	unsigned n = 0, ncalls = 0;
 	int err;
@@ -492,7 +496,8 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 	err = set_lib_info(l, lib, idx);
 	for (int i = 0; i < lib->n; i++) {
 		offs[i] = lib->offsets[i];
-		cookies[i] = TB_COOKIE(lib->cookies[i], idx) | lib->argregs[i];
+		cookies[i] = TB_COOKIE(lib->cookies[i] | lib->entries[i] << 8, idx);
+		cookies[i] |= lib->argregs[i];
 		if (!has_return(lib->cookies[i]))
 			continue;
 		call_offs[ncalls] = offs[i];
@@ -522,6 +527,10 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 			lib->names[i], lib->path, (unsigned long long)lib->offsets[i],
 			(unsigned long long)lib->skipped[i], lib->placed[i][0] ? ": " : "",
 			lib->placed[i]);
+	for (int i = 0; verbose && i < lib->nforwarders; i++)
+		fprintf(stderr, "tlsbpf: not probing %s in %s: it jumps on at once, so its calls "
+			"are seen if the function it jumps to is probed\n", lib->forwarders[i],
+			lib->path);
 	if (l->session_type)
 		return add_multi(l, l->skel->progs.alloc_call, lib, call_offs, call_cookies, ncalls,
 				 AS_SESSION);

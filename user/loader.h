@@ -28,7 +28,7 @@ struct loader {
 	struct kfeatures kf;
 	int nlibs;	/* libraries probed, each an entry of the libs map */
 	__u32 session_type;	/* attach type of uprobe sessions; 0: entry and return links */
-	struct probe_page pages[TB_MAX_LIBS * (TB_NFUNCS + 1)];	/* every entry probe so far */
+	struct probe_page pages[TB_MAX_LIBS * (TB_NPROBES + 1)];	/* every entry probe so far */
 	size_t npages;
 	bool pages_full;	/* one did not fit: no probe is told apart by its page offset */
 	int nr_cpus;	/* possible CPUs: the slots of the rings map */
