@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc libcapstone-dev)
-test=(musl-tools libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 python3)
+test=(g++ musl-tools libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 python3)
 bench=(bpftrace heaptrack time)
 vm=(qemu-system-x86 busybox-static)
 
