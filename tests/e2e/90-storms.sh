@@ -14,64 +14,7 @@ says() { # what, command...: one check, its description ending in what the comma
 
 # bpf_state save FILE | left FILE: tlsbpf's programs and links loaded now; `left` fails when
 # some appeared since `save` that no running tlsbpf holds (another run's are its own business).
-bpf_state() {
-	python3 - "$@" <<'PY'
-import json, os, subprocess, sys, time
-NAMES = {'alloc_enter', 'alloc_exit', 'sys_enter', 'sys_exit', 'task_newtask', 'task_rename',
-         'sched_process_exec', 'sched_process_exit'}
-def bpftool(what):
-    out = subprocess.run(['bpftool', '-j', what, 'list'], capture_output=True, text=True).stdout
-    return json.loads(out or '[]')
-def loaded():
-    progs = {p['id'] for p in bpftool('prog') if p.get('name') in NAMES}
-    return progs, {l['id'] for l in bpftool('link') if l.get('prog_id') in progs}
-def held():
-    progs, links = set(), set()
-    for pid in filter(str.isdigit, os.listdir('/proc')):
-        try:
-            if open(f'/proc/{pid}/comm').read().strip() != 'tlsbpf':
-                continue
-            for fd in os.listdir(f'/proc/{pid}/fdinfo'):
-                for line in open(f'/proc/{pid}/fdinfo/{fd}'):
-                    key, _, val = line.partition(':')
-                    if key == 'prog_id':
-                        progs.add(int(val))
-                    elif key == 'link_id':
-                        links.add(int(val))
-        except (OSError, ValueError):
-            pass
-    return progs, links
-mode, path = sys.argv[1], sys.argv[2]
-if mode == 'save':
-    p, l = loaded()
-    json.dump({'progs': sorted(p), 'links': sorted(l)}, open(path, 'w'))
-    sys.exit(0)
-def releasing():	# tlsbpf-release: a run's classic uprobes, being released after its exit
-    for pid in filter(str.isdigit, os.listdir('/proc')):
-        try:
-            if open(f'/proc/{pid}/comm').read().strip() == 'tlsbpf-release':
-                return True
-        except OSError:
-            pass
-    return False
-before = json.load(open(path))
-for _ in range(600):	# a release is bounded: about a second a run, one run after another
-    if not releasing():
-        break
-    time.sleep(0.1)
-for _ in range(30):	# the kernel frees a program a little after its last holder closes it
-    p, l = loaded()
-    hp, hl = held()
-    left_p, left_l = p - set(before['progs']) - hp, l - set(before['links']) - hl
-    if not left_p and not left_l:
-        break
-    time.sleep(0.1)
-print(f"{len(before['progs'])} programs and {len(before['links'])} links before, "
-      f"{len(p)} and {len(l)} after; {len(left_p)} programs and {len(left_l)} links left "
-      f"by this run {sorted(left_p)[:8]} {sorted(left_l)[:8]}")
-sys.exit(1 if left_p or left_l else 0)
-PY
-}
+bpf_state() { python3 tests/e2e/bpf_state.py "$@"; }
 
 # run_session NAME ARGS...: tlsbpf in a session of its own, at most 120 s; sets rc, and sid
 # so that what is left of the run can be found afterwards.

@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # tests/vm/kernel.sh: fetch one of Debian's kernel packages and build the initramfs that boots it
 # for tests/vm/run.sh. The package is downloaded and unpacked under DIR, never installed.
-# Usage: tests/vm/kernel.sh PACKAGE DIR   (PACKAGE: e.g. linux-image-6.1.0-57-amd64)
+# Usage: tests/vm/kernel.sh [SUITE:]PACKAGE DIR   (e.g. linux-image-6.1.0-57-amd64, or
+#        bullseye:linux-image-5.10.0-32-amd64 for a suite of Debian's archive this machine's
+#        apt sources do not name: its package lists are fetched under DIR, apart from the host's)
 set -euo pipefail
-pkg=$1 dir=$2
+pkg=${1#*:} suite=${1%%:*} dir=$2
+[ "$suite" = "$1" ] && suite=""
 here=$(cd "$(dirname "$0")" && pwd)
 
 # the modules that reach the host's root over virtio-9p and lay a writable tmpfs over it; each
@@ -18,7 +21,24 @@ dir=$(cd "$dir" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-(cd "$work" && apt-get download -q "$pkg" >/dev/null 2>&1) ||
+apt=()
+if [ -n "$suite" ]; then
+	lists=$dir/apt
+	mkdir -p "$lists/lists/partial" "$lists/cache/archives/partial"
+	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main" \
+		>"$lists/sources.list"
+	apt=(-o "Dir::Etc::SourceList=$lists/sources.list" -o Dir::Etc::SourceParts=/dev/null
+	     -o "Dir::State::Lists=$lists/lists" -o "Dir::Cache=$lists/cache")
+	apt-get "${apt[@]}" update -qq >/dev/null 2>&1 ||
+		{ echo "tests/vm: cannot read Debian's $suite package lists" >&2; exit 1; }
+fi
+# a metapackage (linux-image-amd64) stands for the kernel it depends on
+case $pkg in
+linux-image-[0-9]*) ;;
+*) pkg=$(apt-cache "${apt[@]}" depends "$pkg" 2>/dev/null |
+		 awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }') ;;
+esac
+(cd "$work" && apt-get "${apt[@]}" download -q "$pkg" >/dev/null 2>&1) ||
 	{ echo "tests/vm: cannot download $pkg: is it in the archive? (apt-cache policy $pkg)" >&2; exit 1; }
 dpkg -x "$work"/"$pkg"_*.deb "$work/root"
 kver=$(ls "$work/root/lib/modules")
