@@ -7,8 +7,7 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs tmpfs /tmp
-mount -t tmpfs tmpfs /run
+# /tmp and /run stay the host's, seen through the overlay: the checkout may live there
 mount -t bpf bpf /sys/fs/bpf
 mount -t tracefs tracefs /sys/kernel/tracing
 mount -t debugfs debugfs /sys/kernel/debug
@@ -16,8 +15,14 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 hostname tlsbpf-vm
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
 ulimit -c 0
-cd "$(cat /vm-out/cwd)" && bash /vm-out/cmd </dev/null >/dev/ttyS1 2>&1
-echo $? >/vm-out/rc
+dir=$(cat /vm-out/cwd)
+if cd "$dir"; then
+	bash /vm-out/cmd </dev/null >/dev/ttyS1 2>&1
+	echo $? >/vm-out/rc
+else
+	echo "vm: cannot enter $dir in the guest" >/dev/ttyS1
+	echo 125 >/vm-out/rc
+fi
 sync
 echo o >/proc/sysrq-trigger
 sleep 10
