@@ -132,7 +132,7 @@ static int cmp_int(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
-/* In the background process: close every descriptor but the perf events. */
+/* In the background process: close every descriptor but the probes' (events and links). */
 static void keep_only(int *fds, int n)
 {
 	int lo = 0;
@@ -158,8 +158,8 @@ static void await_close(int fd)
 
 /*
  * The kernel releases a classic uprobe at its descriptors' last close, one at a time under a
- * global lock, each release waiting out RCU grace periods (20 to 100 ms a probe on Linux 6.18,
- * for the BPF link and again for the perf event): 20 probes would hold tlsbpf's exit for
+ * global lock, each release waiting out RCU grace periods (on Linux 6.18, 20 to 45 ms for the
+ * BPF link and 70 to 300 ms for the perf event): 20 probes would hold tlsbpf's exit for
  * seconds. A child takes them over and closes them once tlsbpf's own copies are gone, so that
  * its closes are the last ones and tlsbpf goes on at once. Returns the pipe end to close when
  * they are, or -1 if no child could take them.
