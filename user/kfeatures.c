@@ -8,9 +8,10 @@
 #include "kfeatures.h"
 
 /*
- * What every path needs beyond BTF and uprobes (session.c checks those first), each named by the kernel's BTF as an enum value or a
- * tracepoint's type, with the release that brought it. The atomics the programs
- * use (5.12) and bpf_get_current_task_btf (5.11) come before the newest of these.
+ * What every path needs beyond BTF and uprobes (session.c checks those first), each
+ * named in the kernel's BTF as an enum value or a tracepoint's type, with the release
+ * that brought it. The atomics the programs use (5.12) and bpf_get_current_task_btf
+ * (5.11) come before the newest of these.
  */
 static const struct need {
 	const char *type, *name, *what, *since;
