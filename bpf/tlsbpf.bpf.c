@@ -1218,11 +1218,21 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct *task)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid), tid = BPF_CORE_READ(task, pid);
-	bool group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
+	__u32 *state = bpf_map_lookup_elem(&watched, &tgid);
+	bool group_dead;
 	struct tb_rec_task *r;
 
-	if (!is_active(tgid))
+	if (!state || (*state != TB_WATCH_ACTIVE && *state != TB_WATCH_EXITING))
 		return 0;
+	/*
+	 * Threads dying together (exit_group) each pass here after their own
+	 * decrement of live: several can read 0. The first claims the process's
+	 * exit row; the others, even later, still write theirs, as the entry stays
+	 * (EXITING) until the loader sees the thread group gone.
+	 */
+	group_dead = BPF_CORE_READ(task, signal, live.counter) == 0 &&
+		     __sync_val_compare_and_swap(state, TB_WATCH_ACTIVE, TB_WATCH_EXITING) ==
+			     TB_WATCH_ACTIVE;
 	bpf_map_delete_elem(&sysargs, &tid);
 	r = reserve(sizeof(*r));
 	if (r) {
@@ -1236,7 +1246,5 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 		/* the loader may be waiting on this very record to finish */
 		bpf_ringbuf_submit(r, group_dead ? forced_wakeup(wake_state()) : BPF_RB_NO_WAKEUP);
 	}
-	if (group_dead)
-		bpf_map_delete_elem(&watched, &tgid);
 	return 0;
 }

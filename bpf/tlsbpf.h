@@ -204,5 +204,6 @@ struct tb_rec_exec {
 /* Values of the watched map. */
 #define TB_WATCH_PENDING 1	/* launched, waiting for its exec: record nothing yet */
 #define TB_WATCH_ACTIVE 2
+#define TB_WATCH_EXITING 3	/* its exit row written; closed by the loader once the group is gone */
 
 #endif /* TLSBPF_H */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* loader.c: the BPF object's life, from open to detach; every failure says what to do about it. */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -560,6 +561,80 @@ bool loader__watching(struct loader *l)
 	__u32 key;
 
 	return bpf_map_get_next_key(bpf_map__fd(l->skel->maps.watched), NULL, &key) == 0;
+}
+
+/*
+ * Gone: the leader is a zombie or reaped and no other thread is left, so
+ * every thread has passed the exit tracepoint and written its row. A pidfd
+ * polls readable exactly then; ESRCH: reaped already.
+ */
+static bool group_gone(pid_t pid)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	bool gone;
+
+	pfd.fd = syscall(SYS_pidfd_open, pid, 0);
+	if (pfd.fd < 0)
+		return errno == ESRCH;
+	gone = poll(&pfd, 1, 0) == 1;
+	close(pfd.fd);
+	return gone;
+}
+
+static bool exiting(struct loader *l, pid_t pid)
+{
+	__u32 key = pid, state;
+
+	return bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.watched), &key, &state) == 0 &&
+	       state == TB_WATCH_EXITING;
+}
+
+/* Another pid in the map whose exit row was written, or 0. */
+static pid_t next_exiting(struct loader *l, __u32 *key, bool *first)
+{
+	int fd = bpf_map__fd(l->skel->maps.watched);
+
+	while (bpf_map_get_next_key(fd, *first ? NULL : key, key) == 0) {
+		*first = false;
+		if (exiting(l, *key))
+			return *key;
+	}
+	return 0;
+}
+
+static bool listed(const pid_t *pids, int n, pid_t pid)
+{
+	for (int i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return true;
+	return false;
+}
+
+int loader__close_exits(struct loader *l, pid_t *pids, int n, int cap, bool *sweep)
+{
+	bool first = true, full = false;
+	int left = 0;
+	__u32 key;
+	pid_t pid;
+
+	for (int i = 0; i < n; i++) {
+		if (!exiting(l, pids[i]))
+			continue;	/* closed already, or the pid is another process's now */
+		if (group_gone(pids[i]))
+			loader__unwatch(l, pids[i]);
+		else
+			pids[left++] = pids[i];
+	}
+	while (*sweep && (pid = next_exiting(l, &key, &first))) {
+		if (group_gone(pid))
+			loader__unwatch(l, pid);
+		else if (left < cap && !listed(pids, left, pid))
+			pids[left++] = pid;
+		else if (left == cap)
+			full = true;
+	}
+	*sweep = full;
+	return left;
 }
 
 uint64_t loader__drops(struct loader *l)

@@ -46,8 +46,15 @@ int loader__attach_kernel(struct loader *l);
 int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbose);
 int loader__watch(struct loader *l, pid_t pid, uint32_t state);
 void loader__unwatch(struct loader *l, pid_t pid);
-/* Is any process still watched? The kernel side forgets each as it exits. */
+/* Is any process still watched? Each stays until its exit is closed (loader__close_exits). */
 bool loader__watching(struct loader *l);
+/*
+ * Forget each process in pids (n of cap) that has written its exit row and
+ * whose whole thread group is gone. With *sweep, every such process in the
+ * map too (its exit row was lost); *sweep stays set if one did not fit.
+ * Returns how many are left to close, now the first of pids.
+ */
+int loader__close_exits(struct loader *l, pid_t *pids, int n, int cap, bool *sweep);
 /* Records lost so far, over all CPUs and causes. */
 uint64_t loader__drops(struct loader *l);
 /* Where the consumer finds the records. */

@@ -72,6 +72,11 @@ void pipeline__event(struct pipeline *p, struct tb_event *e)
 		} else {
 			p->execs_unchecked++;
 		}
+	} else if (e->type == TB_EV_EXIT) {
+		if (p->nexits < sizeof(p->exits) / sizeof(p->exits[0]))
+			p->exits[p->nexits++] = e->pid;
+		else
+			p->exits_unlisted = true;
 	} else if (e->type == TB_EV_LOST) {
 		p->lost += e->size;
 	}

@@ -23,6 +23,10 @@ struct pipeline {
 	struct { uint32_t pid; uint64_t ts_ns; char *file; } execs[1024];	/* file: strdup'd */
 	uint32_t nexecs;
 	uint64_t execs_unchecked;	/* execs that did not fit before the session looked */
+	/* processes whose exit row came since the session last looked: to be closed */
+	uint32_t exits[1024];
+	uint32_t nexits;
+	bool exits_unlisted;	/* more came than fit */
 };
 
 /* Opens every output the options name, before anything runs: a bad path fails early. */

@@ -168,14 +168,40 @@ void session__install_signals(void)
 	signal(SIGPIPE, SIG_IGN);	/* a closed output pipe is an error to report, not a death */
 }
 
-static void account_drops(struct session *s)
+/* True if records were lost since the last look. */
+static bool account_drops(struct session *s)
 {
 	uint64_t d = loader__drops(&s->loader);
 
-	if (d > s->drops) {
-		pipeline__lost(&s->pipe, d - s->drops);
-		s->drops = d;
-	}
+	if (d <= s->drops)
+		return false;
+	pipeline__lost(&s->pipe, d - s->drops);
+	s->drops = d;
+	return true;
+}
+
+/*
+ * A process's exit row comes from the first of its last threads to see the
+ * group empty; a sibling dying at the same moment can pass the exit
+ * tracepoint after it. So the kernel side keeps the process watched until
+ * the loader sees the whole thread group gone, and no sibling's row is lost.
+ */
+static void close_exits(struct session *s, bool dropped)
+{
+	struct pipeline *p = &s->pipe;
+	int cap = sizeof(s->closing) / sizeof(s->closing[0]);
+
+	for (uint32_t i = 0; i < p->nexits; i++)
+		if (s->nclosing < cap)
+			s->closing[s->nclosing++] = p->exits[i];
+		else
+			s->sweep_exits = true;
+	s->sweep_exits |= dropped || p->exits_unlisted;
+	p->nexits = 0;
+	p->exits_unlisted = false;
+	if (s->nclosing || s->sweep_exits)
+		s->nclosing = loader__close_exits(&s->loader, s->closing, s->nclosing, cap,
+						  &s->sweep_exits);
 }
 
 static int wait_status(int ws)
@@ -302,7 +328,7 @@ static void follow_execs(struct session *s)
 int session__loop(struct session *s)
 {
 	uint64_t grace = 0, next_status = 0, seen = 0, now;
-	bool child_done = false;
+	bool child_done = false, dropped;
 	int err;
 
 	s->watching = true;
@@ -313,8 +339,9 @@ int session__loop(struct session *s)
 			fprintf(stderr, "tlsbpf: reading the ring buffers failed: %s\n", strerror(-err));
 			return err;
 		}
-		account_drops(s);
+		dropped = account_drops(s);
 		follow_execs(s);
+		close_exits(s, dropped);
 		pipeline__flush(&s->pipe);
 		now = session__now_ns();
 		status_line(s, now, &next_status, &seen);

@@ -37,6 +37,9 @@ struct session {
 	enum session_scope scope;
 	int ncopies;		/* TB_SCOPE_CONFINED: private copies probed */
 	char scope_text[256];	/* the report's line on who pays */
+	pid_t closing[256];	/* exit row seen, some thread may still be on its way out */
+	int nclosing;
+	bool sweep_exits;	/* an exit row may have been lost: look for such processes in the map */
 };
 
 extern volatile sig_atomic_t session_signal;

@@ -12,7 +12,8 @@ says() { # what, command...: one check, its description ending in what the comma
 	check "$what: $out" [ "$rc" -eq 0 ]
 }
 
-# ended NAME STATUS DETAIL [ADDR]: the CSV is whole and ends with the exit row (STATUS, DETAIL);
+# ended NAME STATUS DETAIL [ADDR]: the CSV is whole and ends with the exit row (STATUS, DETAIL),
+# followed at most by exit_thread rows of threads that died with the process (docs/csv.md);
 # the text and JSON reports say the same; with ADDR, a free of that block precedes the end.
 ended() {
 	python3 - "$T/$1.csv" "$T/$1.sum" "$T/$1.json" "$2" "$3" "${4:-}" <<'PY'
@@ -23,7 +24,10 @@ rows = list(csv.reader(data.splitlines(keepends=True)))
 head, body = rows[0], rows[1:]
 whole = data.endswith('\n') and all(len(r) == len(head) for r in rows) and \
     [r[0] for r in body] == [str(i) for i in range(1, len(body) + 1)]
-last = body[-1] if body else [''] * len(head)
+ends = [r for r in body if r[5] == 'exit']
+last = ends[-1] if ends else [''] * len(head)
+after = body[body.index(last) + 1:] if ends else []
+whole = whole and len(ends) == 1 and all(r[5] == 'exit_thread' and r[2] == last[2] for r in after)
 ev, size, det = last[5], last[6], last[head.index('detail')]
 allocs = sum(1 for r in body if r[5] == 'malloc')
 freed = not addr or any(r[5] == 'free' and r[7] == addr for r in body)
@@ -92,3 +96,23 @@ print(f"thread {side}: malloc sizes {mine}; exit_thread rows for {gone}; "
       f"the exit row from {rows[-1]['tid']}")
 sys.exit(0 if side and mine == ['100', '200'] and pid in gone + [rows[-1]['tid']] else 1)
 PY
+
+# Threads dying together each read the process empty in the kernel: exactly one
+# exit row, and the end of every thread recorded once, whichever passes last.
+for i in 1 2 3 4 5 6; do
+	run among "$PROGS/tp_exit" thread-exit 7 among 12
+	says "exit(7) from one of 14 threads, run $i: tlsbpf exits $rc, one exit row, every thread's end once" \
+		python3 - "$T/among.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline='')))
+pid = rows[0]['pid']
+tids = {pid} | {r['tid'] for r in rows if r['event'] == 'thread'}
+ends = [r['tid'] for r in rows if r['event'] in ('exit', 'exit_thread') and r['pid'] == pid]
+exits = [r for r in rows if r['event'] == 'exit']
+print(f"{len(tids)} threads, {len(ends)} ends, {len(exits)} exit rows "
+      f"(status {exits[0]['size'] if exits else '-'})")
+sys.exit(0 if len(tids) == 14 and sorted(ends) == sorted(tids) and len(exits) == 1
+         and exits[0]['size'] == '7' else 1)
+PY
+	check "exit(7) among 14 threads, run $i: tlsbpf exits 7 (got $rc)" [ "$rc" -eq 7 ]
+done

@@ -8,6 +8,7 @@ enum ending { END_CODE, END_SIGNAL, END_ABORT, END_THREAD_EXIT };
 struct plan {
 	enum ending how;
 	int value;	/* exit code or signal number */
+	int idle;	/* thread-exit: threads that wait, to die with the process */
 	long sleep_ms;
 };
 
@@ -24,10 +25,11 @@ static const struct {
 static void usage(void)
 {
 	printf("usage: %s [sleep MS then] ENDING\n"
-	       "  ENDING: code N | signal NAME|N | abort | thread-exit N\n"
+	       "  ENDING: code N | signal NAME|N | abort | thread-exit N [among K]\n"
 	       "  prints pid=P, allocates and frees a few blocks, then ends that way;\n"
 	       "  signal SEGV is a real NULL dereference, thread-exit N is exit(N) called by a\n"
-	       "  second thread while the main thread waits for it\n",
+	       "  second thread while the main thread waits for it (and K more threads wait\n"
+	       "  in pause(), so that all die together)\n",
 	       lab_prog);
 }
 
@@ -58,8 +60,11 @@ static struct plan parse(int argc, char **argv)
 		p.how = END_ABORT;
 	else if (argc - i == 2 && !strcmp(argv[i], "code"))
 		p.how = END_CODE, p.value = lab_num_for(argv[i + 1], argv[i], 0, 255);
-	else if (argc - i == 2 && !strcmp(argv[i], "thread-exit"))
+	else if ((argc - i == 2 || (argc - i == 4 && !strcmp(argv[i + 2], "among"))) &&
+		 !strcmp(argv[i], "thread-exit")) {
 		p.how = END_THREAD_EXIT, p.value = lab_num_for(argv[i + 1], argv[i], 0, 255);
+		p.idle = argc - i == 4 ? lab_num_for(argv[i + 3], "among", 0, 1000) : 0;
+	}
 	else if (argc - i == 2 && !strcmp(argv[i], "signal"))
 		p.how = END_SIGNAL, p.value = signal_number(argv[i + 1]);
 	else
@@ -101,6 +106,14 @@ __attribute__((noreturn)) static void die_by(int sig)
 	lab_die("signal %d did not end the process", sig);
 }
 
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
 static void *exit_from_thread(void *arg)
 {
 	churn();
@@ -128,6 +141,8 @@ int main(int argc, char **argv)
 		churn();
 		abort();
 	case END_THREAD_EXIT:
+		for (int k = 0; k < p.idle; k++)
+			lab_thread_start(&t, idle_thread, NULL);
 		lab_thread_start(&t, exit_from_thread, &p.value);
 		lab_thread_join(t);
 		break;
