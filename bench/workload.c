@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* workload.c: N malloc+free pairs in T threads, timed inside the program, for bench/run. */
+/* workload.c: N malloc+free pairs in T threads (or as many as fit in -d MS), timed inside the program. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,8 @@
 #include <unistd.h>
 
 static long pairs = 1000000;
-static int threads = 2, mix, wait_ms;
+static int threads = 2, mix, wait_ms, run_ms;
+static long done[64];	/* -d: pairs each thread made in its time */
 static pthread_barrier_t start;
 static unsigned long long spent[64];	/* each thread's own time in its loop */
 
@@ -28,7 +29,7 @@ static void *churn(void *arg)
 
 	pthread_barrier_wait(&start);
 	t0 = now_ns();
-	for (long i = 0; i < pairs; i++) {
+	for (long i = 0; run_ms || i < pairs; i++) {
 		void *p;
 
 		if (!mix) {
@@ -46,6 +47,11 @@ static void *churn(void *arg)
 			abort();
 		*(volatile char *)p = 1;
 		free(p);
+		/* -d: the clock is read once in 1024 pairs, a few ns each */
+		if (run_ms && !(i & 1023) && now_ns() - t0 >= run_ms * 1000000ULL) {
+			done[(long)arg] = i + 1;
+			break;
+		}
 	}
 	spent[(long)arg] = now_ns() - t0;
 	return NULL;
@@ -54,18 +60,20 @@ static void *churn(void *arg)
 int main(int argc, char **argv)
 {
 	pthread_t tids[64];
-	unsigned long long t0, t1, sum = 0;
+	unsigned long long t0, t1;
+	double per = 0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:t:mw:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:t:mw:d:")) != -1) {
 		switch (opt) {
 		case 'n': pairs = atol(optarg); break;
 		case 't': threads = atoi(optarg); break;
 		case 'm': mix = 1; break;
 		case 'w': wait_ms = atoi(optarg); break;
+		case 'd': run_ms = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: workload [-n PAIRS_PER_THREAD] [-t THREADS<=64] [-m] "
-					"[-w MS_BEFORE_START]\n");
+					"[-w MS_BEFORE_START] [-d MS_OF_PAIRS]\n");
 			return 2;
 		}
 	}
@@ -85,9 +93,9 @@ int main(int argc, char **argv)
 		pthread_join(tids[i], NULL);
 	t1 = now_ns();
 	for (int i = 0; i < threads; i++)
-		sum += spent[i];
+		per += (double)spent[i] / (run_ms ? done[i] : pairs);
 	/* per pair as each thread sees it: its own loop time over its pairs, averaged */
-	printf("workload pairs=%ld threads=%d mix=%d elapsed_ns=%llu ns_per_pair=%.1f\n", pairs,
-	       threads, mix, t1 - t0, (double)sum / threads / pairs);
+	printf("workload pairs=%ld threads=%d mix=%d elapsed_ns=%llu ns_per_pair=%.1f\n",
+	       run_ms ? done[0] : pairs, threads, mix, t1 - t0, per / threads);
 	return 0;
 }

@@ -52,6 +52,12 @@ const volatile __u32 self_tgid = 0;	/* tlsbpf itself: never watched, or it would
  */
 __u32 fast_free_off = TB_NO_PAGE_OFF;
 __u32 fast_malloc_off = TB_NO_PAGE_OFF;
+/*
+ * --sample-by time: bumped by the loader each time it puts the allocator
+ * probes back. A call begun in an earlier window lost its return with the
+ * probes: it is cut by the sampling, never a loss, and never nests a new call.
+ */
+__u32 sample_window = 0;
 __u32 all_libs_gated = 0;	/* every probed library has an exit mark (tb_lib.exit_gated) */
 
 /*
@@ -138,6 +144,8 @@ struct call_state {
 	__u32 depth;	/* 0: no call; > 1: inside a nested probed call, which we do not report */
 	__u32 flags;
 	__u32 skip;	/* --sample: this call is not one of the recorded ones */
+	__u32 window;	/* sample_window when the call began */
+	__u32 pad;
 };
 
 #define SIG_LEVELS 8	/* signal handlers running one inside another, tracked per thread */
@@ -599,7 +607,7 @@ static __always_inline __u64 probe_cookie(struct pt_regs *ctx)
 /* A call begun and never to return: the program got no result from it, and we report none. */
 static __always_inline void call_abandon(struct call_state *s)
 {
-	if (s->depth && !s->skip)
+	if (s->depth && !s->skip && s->window == sample_window)
 		count_drop(2);
 	s->depth = 0;
 }
@@ -649,6 +657,8 @@ static __always_inline void call_unwind(struct call *c, struct task_struct *task
 /* Whether a probed call at sp is nested inside the thread's call in progress. */
 static __always_inline bool call_nested(struct call *c, struct task_struct *task, __u64 sp)
 {
+	if (c->s.depth && c->s.window != sample_window)
+		c->s.depth = 0;	/* its return went with the probes: the sampling cut it */
 	if (!c->s.depth && !c->nsaved)
 		return false;
 	call_unwind(c, task, sp);
@@ -749,6 +759,7 @@ static __always_inline void call_begin(struct pt_regs *ctx, struct task_struct *
 	cur->memptr = 0;
 	cur->nmemb = 0;
 	cur->entry_sp = sp;
+	cur->window = sample_window;
 	/* an own entry point's probe has no place in probe_off to find the library's base by */
 	if (!t->ranges_known && !(cookie & TB_COOKIE_ENTRY_MASK))
 		ranges_init(ctx, task, t, type);

@@ -39,6 +39,8 @@ enum tb_event_type {
 	TB_EV_EXIT_THREAD,
 	TB_EV_EXIT,
 	TB_EV_LOST,	/* made by the loader from the drop counters */
+	TB_EV_SAMPLE_OFF,	/* --sample-by time: the loader took the allocator probes off */
+	TB_EV_SAMPLE_ON,	/* and put them back */
 	TB_EV_COMM,	/* a thread renamed itself; updates names, never a CSV row */
 	TB_EV_MAX,
 };

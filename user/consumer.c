@@ -138,6 +138,31 @@ static void hand_on(struct consumer *c, struct tb_ring *r)
 	ring_look(r);
 }
 
+static void hand_on_mark(struct consumer *c)
+{
+	struct tb_event e = c->marks[0];
+
+	memmove(c->marks, c->marks + 1, --c->nmarks * sizeof(c->marks[0]));
+	if (e.ts_ns > c->last_ts)
+		c->last_ts = e.ts_ns;
+	c->sink(c->sink_ctx, &e);
+}
+
+void consumer__mark(struct consumer *c, const struct tb_event *e)
+{
+	if (c->nmarks == (int)(sizeof(c->marks) / sizeof(c->marks[0])))
+		hand_on_mark(c);	/* rounds stalled that long: early beats never */
+	c->marks[c->nmarks++] = *e;
+}
+
+/* The next mark goes before the earliest record, and is due. */
+static bool mark_first(const struct consumer *c, const struct tb_ring *best, uint64_t limit,
+		       bool final)
+{
+	return c->nmarks && (!best || c->marks[0].ts_ns <= best->ts) &&
+	       (final || c->marks[0].ts_ns < limit);
+}
+
 /*
  * Hand on records in time order while the earliest is older than t0 and than
  * anything a ring still being written to may hold. Rings that ran dry this
@@ -167,8 +192,14 @@ static void merge(struct consumer *c, uint64_t t0, bool final)
 				second = r->ts;
 			}
 		}
+		if (mark_first(c, best, limit, final)) {
+			hand_on_mark(c);
+			continue;
+		}
 		if (!best || (best->ts >= limit && !final))
 			return;
+		if (c->nmarks && c->marks[0].ts_ns < second)
+			second = c->marks[0].ts_ns;
 		/* the earliest ring's run up to the next ring's head needs no other look */
 		do
 			hand_on(c, best);

@@ -34,11 +34,18 @@ struct consumer {
 	uint64_t last_ts;
 	void *slots_area, *pos_area;	/* the allocation rings' arrays, mapped */
 	size_t slots_len, pos_len;
+	struct tb_event marks[4];	/* the loader's own events, waiting for their turn */
+	int nmarks;
 };
 
 int consumer__open(struct consumer *c, const struct tb_ring_set *set, struct pipeline *pipe);
 /* Wait up to timeout_ms for a wakeup, then hand on every record whose turn has come; <0 on error. */
 int consumer__poll(struct consumer *c, int timeout_ms);
+/*
+ * An event of the loader's own (the probes going off or on), handed on in
+ * time order among the records: ts must not be older than the last mark's.
+ */
+void consumer__mark(struct consumer *c, const struct tb_event *e);
 /* Everything in the rings, whatever its time: the run is over. */
 void consumer__drain(struct consumer *c);
 void consumer__close(struct consumer *c);

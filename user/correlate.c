@@ -826,6 +826,7 @@ static void block_drop(struct correlator *c, struct tb_process *p, struct tb_blo
 	}
 	b->state = TB_B_FREED;
 	b->gen = c->loss_gen;
+	b->unseen = c->sample_off;	/* freed as the probes went off: a gap follows */
 	p->blocks.live--;
 	p->blocks.freed++;
 }
@@ -952,7 +953,7 @@ static void release_unknown(struct correlator *c, struct tb_process *p, struct t
 		e->region = b->region;
 		e->region_base = block_base(p, b);
 		/* A loss since that free may have hidden the allocation that came between. */
-		if ((uint8_t)c->loss_gen == b->gen && !sampled_unknown(e, b, owner)) {
+		if ((uint8_t)c->loss_gen == b->gen && !b->unseen && !sampled_unknown(e, b, owner)) {
 			e->flags |= TB_F_DOUBLE_FREE;
 			t->double_frees++;
 			return;
@@ -978,7 +979,8 @@ static void release_unknown(struct correlator *c, struct tb_process *p, struct t
 	if (b->state != TB_B_EMPTY)
 		return;
 	*b = (struct tb_block){ .addr = addr, .region = e->region, .state = TB_B_FREED,
-				.gen = c->loss_gen, .thread = TB_NONE, .base_off = TB_OFF_NONE };
+				.gen = c->loss_gen, .thread = TB_NONE, .base_off = TB_OFF_NONE,
+				.unseen = c->sample_off };
 	p->blocks.freed++;
 }
 
@@ -1054,6 +1056,8 @@ static void block_alloc(struct correlator *c, struct tb_process *p, struct tb_th
 	off = base ? e->addr - base : TB_OFF_NONE;
 	*b = (struct tb_block){ .addr = e->addr, .size = e->size, .region = kind,
 				.state = TB_B_LIVE, .thread = t->index,
+				/* recorded as the probes went off: its free goes unseen */
+				.unseen = c->sample_off,
 				.libc = !!(e->flags & (TB_F_LIBC | TB_F_INTERNAL)),
 				.base_off = off < TB_OFF_NONE ? (uint32_t)off : TB_OFF_NONE };
 	p->blocks.live++;
@@ -1488,6 +1492,38 @@ static void on_proc_exit(struct correlator *c, struct tb_event *e)
 	proc_end(c, p, e->ts_ns);
 }
 
+/* ---- --sample-by time: the windows the allocator probes were on -------------------------- */
+
+/*
+ * The probes went off: every block live now may be freed unseen, so none is
+ * called a leak, and a free after the gap of a block freed before it, or of
+ * one never seen, is of unknown origin (as after lost events).
+ */
+static void on_sample_off(struct correlator *c, struct tb_event *e)
+{
+	for (uint32_t i = 0; i < c->nprocs; i++) {
+		struct tb_process *p = c->procs[i];
+
+		/* a freed one's gen could come round again: unseen marks a gap since its free */
+		for (uint32_t k = 0; !p->exited && k < p->blocks.cap; k++)
+			if (p->blocks.slot[k].state != TB_B_EMPTY)
+				p->blocks.slot[k].unseen = 1;
+	}
+	c->loss_gen++;
+	c->sample_windows++;
+	c->sample_on_ns += e->size;
+	c->sample_on_since = 0;
+	c->sample_off = true;
+}
+
+static void on_sample_on(struct correlator *c, struct tb_event *e)
+{
+	c->sample_on_since = e->ts_ns;
+	if (!c->sample_first_on)
+		c->sample_first_on = e->ts_ns;
+	c->sample_off = false;
+}
+
 /* ---- entry points ------------------------------------------------------------------------ */
 
 static int on_task_event(struct correlator *c, struct tb_event *e)
@@ -1511,6 +1547,12 @@ static int on_task_event(struct correlator *c, struct tb_event *e)
 		break;
 	case TB_EV_EXIT:
 		on_proc_exit(c, e);
+		break;
+	case TB_EV_SAMPLE_OFF:
+		on_sample_off(c, e);
+		break;
+	case TB_EV_SAMPLE_ON:
+		on_sample_on(c, e);
 		break;
 	default:
 		return 0;

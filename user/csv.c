@@ -67,6 +67,7 @@ static const unsigned short type_cols[TB_EV_MAX] = {
 	[TB_EV_THREAD] = COL_ADDR | COL_SYSFLAGS,
 	[TB_EV_EXIT] = COL_SIZE,
 	[TB_EV_LOST] = COL_SIZE,
+	[TB_EV_SAMPLE_OFF] = COL_SIZE,
 };
 
 /* A thread's "pid,tid,comm," as last written: consecutive rows mostly come from a few threads. */

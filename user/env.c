@@ -74,7 +74,15 @@ static const char usage[] =
 	"                          process that maps it pays the probes' trap, as\n"
 	"                          under -p and -a\n"
 	"      --sample N          record one allocation call in N per thread, and the\n"
-	"                          free of each block recorded (flag 'sampled')\n"
+	"                          free of each block recorded (flag 'sampled'); every\n"
+	"                          call still pays the probes' trap\n"
+	"      --sample-by MODE    calls (the default): as above; time: the allocator\n"
+	"                          probes are on 1/N of the time, in windows at random\n"
+	"                          moments, and off between them, so the cost falls\n"
+	"                          with N (Linux 6.6 or later); rows sample_on and\n"
+	"                          sample_off mark the windows\n"
+	"      --sample-window MS  with --sample-by time, each window's length\n"
+	"                          (default 20)\n"
 	"      --probe-at-entry    probe each function at its first instruction; by\n"
 	"                          default a probe moves past leading instructions the\n"
 	"                          kernel would single-step, when that changes nothing\n"
@@ -129,6 +137,8 @@ enum {
 	OPT_CONFINE,
 	OPT_NO_CONFINE,
 	OPT_SAMPLE,
+	OPT_SAMPLE_BY,
+	OPT_SAMPLE_WINDOW,
 	OPT_COMM,
 	OPT_LIVE,
 	OPT_DURATION,
@@ -163,6 +173,8 @@ static const struct option long_opts[] = {
 	{ "confine", no_argument, NULL, OPT_CONFINE },
 	{ "no-confine", no_argument, NULL, OPT_NO_CONFINE },
 	{ "sample", required_argument, NULL, OPT_SAMPLE },
+	{ "sample-by", required_argument, NULL, OPT_SAMPLE_BY },
+	{ "sample-window", required_argument, NULL, OPT_SAMPLE_WINDOW },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -226,6 +238,28 @@ static int parse_sample(struct env *env, const char *arg)
 	if (errno || *end || arg[0] == '-' || !*arg || v < 1 || v > 1000000)
 		return usage_error("--sample wants a whole number from 1 to 1000000, not '%s'", arg);
 	env->sample = v;
+	return 0;
+}
+
+static int parse_sample_by(struct env *env, const char *arg)
+{
+	if (strcmp(arg, "calls") && strcmp(arg, "time"))
+		return usage_error("--sample-by wants calls or time, not '%s'", arg);
+	env->sample_by_time = !strcmp(arg, "time");
+	return 0;
+}
+
+static int parse_sample_window(struct env *env, const char *arg)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || arg[0] == '-' || !*arg || v < 1 || v > 60000)
+		return usage_error("--sample-window wants milliseconds from 1 to 60000, not '%s'",
+				   arg);
+	env->sample_window_ms = v;
 	return 0;
 }
 
@@ -353,6 +387,8 @@ static int parse_one(struct env *env, int opt, const char *arg)
 	case OPT_CONFINE: env->confine = true; return 0;
 	case OPT_NO_CONFINE: env->no_confine = true; return 0;
 	case OPT_SAMPLE: return parse_sample(env, arg);
+	case OPT_SAMPLE_BY: return parse_sample_by(env, arg);
+	case OPT_SAMPLE_WINDOW: return parse_sample_window(env, arg);
 	case 'v': env->verbose = true; return 0;
 	case 'h': fputs(usage, stdout); return 1;
 	case 'V': printf("tlsbpf %s\n", TLSBPF_VERSION); return 1;
@@ -431,6 +467,11 @@ static int check_operands(struct env *env)
 		return usage_error("--confine and --no-confine contradict each other%s", "");
 	if (env->ncomms && !env->all)
 		return usage_error("--comm goes with -a%s", "");
+	if ((env->sample_by_time || env->sample_window_ms) && env->sample < 2)
+		return usage_error("--sample-by time and --sample-window go with --sample N (N "
+				   "from 2)%s", "");
+	if (env->sample_window_ms && !env->sample_by_time)
+		return usage_error("--sample-window goes with --sample-by time%s", "");
 	if (env->npid_lists || env->all)
 		return 0;
 	if (env->argc == 0)

@@ -20,6 +20,8 @@ struct env {
 	bool quiet;		/* no live view */
 	bool as_root;		/* under sudo, keep root for the command */
 	unsigned sample;	/* --sample N: one allocation call in N; 0 or 1 = all */
+	bool sample_by_time;	/* --sample-by time: the probes on 1/N of the time, not 1 call in N */
+	unsigned sample_window_ms;	/* --sample-window: how long each time the probes are on */
 	bool confine;		/* --confine: a private copy of the command's C library, or refuse */
 	bool no_confine;	/* --no-confine: probe the library file even where a copy would do */
 	bool probe_at_entry;	/* --probe-at-entry: no moving probes past single-stepped instructions */

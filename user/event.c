@@ -26,6 +26,8 @@ static const char *const event_names[TB_EV_MAX] = {
 	[TB_EV_EXIT_THREAD] = "exit_thread",
 	[TB_EV_EXIT] = "exit",
 	[TB_EV_LOST] = "lost",
+	[TB_EV_SAMPLE_OFF] = "sample_off",
+	[TB_EV_SAMPLE_ON] = "sample_on",
 	[TB_EV_COMM] = "comm",
 };
 
@@ -127,6 +129,12 @@ void tb_event_lost(struct tb_event *e, uint64_t ts_ns, uint64_t n)
 	e->ts_ns = ts_ns;
 	e->size = n;
 	e->fd = -1;
+}
+
+void tb_event_sample(struct tb_event *e, enum tb_event_type type, uint64_t ts_ns, uint64_t on_ns)
+{
+	tb_event_lost(e, ts_ns, on_ns);
+	e->type = type;
 }
 
 const char *tb_event_name(enum tb_event_type type)

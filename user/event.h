@@ -78,6 +78,8 @@ extern const unsigned tb_nentries;
 const char *tb_event_name(enum tb_event_type type);
 /* A lost event: n events that never reached the pipeline, reported at ts_ns. */
 void tb_event_lost(struct tb_event *e, uint64_t ts_ns, uint64_t n);
+/* --sample-by time: the probes went off (on_ns: how long they had been on) or on. */
+void tb_event_sample(struct tb_event *e, enum tb_event_type type, uint64_t ts_ns, uint64_t on_ns);
 /* Returns TB_EV_NONE for a name that is no CSV event. */
 enum tb_event_type tb_event_from_name(const char *name, size_t len);
 const char *tb_region_name(enum tb_region region);

@@ -321,6 +321,12 @@ static int add_task(struct line *l, const struct tb_event *e)
 	case TB_EV_LOST:
 		add(l, " *** LOST %llu events ***", (unsigned long long)e->size);
 		return 0;
+	case TB_EV_SAMPLE_OFF:
+		add(l, " --- allocator probes off (on for %.1f ms) ---", e->size / 1e6);
+		return 0;
+	case TB_EV_SAMPLE_ON:
+		add(l, " --- allocator probes on ---");
+		return 0;
 	case TB_EV_COMM:
 		add(l, " renamed");
 		return 0;
@@ -479,7 +485,7 @@ static bool has_id(const uint32_t *ids, int n, uint32_t id)
 /* Lost events are never filtered away: the view must not hide that it is incomplete. */
 static bool wanted(const struct tb_live_filter *f, const struct tb_event *e)
 {
-	if (e->type == TB_EV_LOST)
+	if (e->type == TB_EV_LOST || e->type == TB_EV_SAMPLE_OFF || e->type == TB_EV_SAMPLE_ON)
 		return true;
 	if (f->events && ((unsigned)e->type >= TB_EV_MAX || !(f->events & (1u << e->type))))
 		return false;

@@ -203,14 +203,14 @@ static void configure(struct loader *l, const struct env *env)
 	bpf_map__set_max_entries(skel->maps.slot_pos, l->slot_cpus);
 	skel->rodata->slot_count = l->slot_count;
 	/* the table's buckets are allocated whole (16 MiB for --sample's million): only when used */
-	if (env->sample <= 1)
+	if (env->sample <= 1 || env->sample_by_time)
 		bpf_map__set_max_entries(skel->maps.sampled, 1);
 	/* a forced wakeup every eighth of a ring keeps a busy consumer fed */
 	skel->rodata->wakeup_bytes = l->ring_bytes / 8;
 	skel->rodata->slot_wakeup_bytes = (uint64_t)l->slot_count * TB_SLOT_SIZE / 8;
 	skel->rodata->empty_probes = env->empty_probes;
 	skel->rodata->watch_all = env->all;
-	skel->rodata->sample_every = env->sample;
+	skel->rodata->sample_every = env->sample_by_time ? 0 : env->sample;
 	skel->rodata->filter_comm = env->ncomms > 0;
 	skel->rodata->self_tgid = getpid();
 	/*
@@ -358,6 +358,47 @@ static int uprobe_multi(const struct loader *l, struct bpf_program *prog, const 
 	return fd < 0 ? -errno : fd;
 }
 
+/* A uprobe_multi link's making, kept so that --sample-by time can make it again. */
+struct multi_spec {
+	struct bpf_program *prog;
+	char *path;
+	uint64_t *offsets, *cookies;
+	unsigned cnt;
+	enum probe_kind kind;
+};
+
+static int keep_spec(struct loader *l, struct bpf_program *prog, const char *path,
+		     const uint64_t *offsets, const uint64_t *cookies, unsigned cnt,
+		     enum probe_kind kind)
+{
+	struct multi_spec *s;
+
+	if (!l->multi_specs)
+		l->multi_specs = calloc(2 * TB_MAX_LIBS, sizeof(*l->multi_specs));
+	if (!l->multi_specs)
+		return -ENOMEM;
+	s = &l->multi_specs[l->nmulti];
+	*s = (struct multi_spec){ .prog = prog, .path = strdup(path), .cnt = cnt, .kind = kind,
+				  .offsets = malloc(cnt * sizeof(*offsets)),
+				  .cookies = malloc(cnt * sizeof(*cookies)) };
+	if (!s->path || !s->offsets || !s->cookies)
+		return -ENOMEM;
+	memcpy(s->offsets, offsets, cnt * sizeof(*offsets));
+	memcpy(s->cookies, cookies, cnt * sizeof(*cookies));
+	return 0;
+}
+
+static void specs_free(struct loader *l)
+{
+	for (int i = 0; l->multi_specs && i < l->nmulti; i++) {
+		free(l->multi_specs[i].path);
+		free(l->multi_specs[i].offsets);
+		free(l->multi_specs[i].cookies);
+	}
+	free(l->multi_specs);
+	l->multi_specs = NULL;
+}
+
 static int add_multi(struct loader *l, struct bpf_program *prog, const struct alloc_lib *lib,
 		     const uint64_t *offsets, const uint64_t *cookies, unsigned cnt,
 		     enum probe_kind kind)
@@ -368,6 +409,9 @@ static int add_multi(struct loader *l, struct bpf_program *prog, const struct al
 		return 0;
 	if (l->nmulti == (int)(sizeof(l->multi_fds) / sizeof(l->multi_fds[0])))
 		return -E2BIG;
+	fd = keep_spec(l, prog, lib->path, offsets, cookies, cnt, kind);
+	if (fd < 0)
+		return fd;
 	fd = uprobe_multi(l, prog, lib->path, offsets, cookies, cnt, kind);
 	if (fd < 0) {
 		fprintf(stderr, "tlsbpf: cannot probe %s: %s%s\n", lib->path, strerror(-fd),
@@ -637,17 +681,26 @@ int loader__close_exits(struct loader *l, pid_t *pids, int n, int cap, bool *swe
 	return left;
 }
 
-uint64_t loader__drops(struct loader *l)
+uint64_t loader__drops_by_cause(struct loader *l, uint64_t cause[3])
 {
 	uint64_t total = 0;
 
 	for (__u32 key = 0; key < 3; key++) {
+		cause[key] = 0;
 		if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.drops), &key, l->percpu))
 			continue;
 		for (int cpu = 0; cpu < l->nr_cpus; cpu++)
-			total += l->percpu[cpu];
+			cause[key] += l->percpu[cpu];
+		total += cause[key];
 	}
 	return total;
+}
+
+uint64_t loader__drops(struct loader *l)
+{
+	uint64_t cause[3];
+
+	return loader__drops_by_cause(l, cause);
 }
 
 void loader__ring_set(const struct loader *l, struct tb_ring_set *set)
@@ -697,6 +750,73 @@ static void *release_link(void *arg)
 	return NULL;
 }
 
+/* The links taken off, released side by side on a thread of their own. */
+struct off_batch {
+	int n;
+	struct link_ref refs[];
+};
+
+static void *release_batch(void *arg)
+{
+	struct off_batch *b = arg;
+
+	for (int i = 0; i < b->n; i++)
+		b->refs[i].started = !pthread_create(&b->refs[i].tid, NULL, release_link,
+						     &b->refs[i]);
+	for (int i = 0; i < b->n; i++) {
+		if (b->refs[i].started)
+			pthread_join(b->refs[i].tid, NULL);
+		else
+			release_link(&b->refs[i]);
+	}
+	free(b);
+	return NULL;
+}
+
+int loader__probes_off(struct loader *l)
+{
+	struct off_batch *b;
+	pthread_t tid;
+
+	if (!l->kf.uprobe_multi)
+		return -EOPNOTSUPP;
+	if (l->probes_off)
+		return 0;
+	b = calloc(1, sizeof(*b) + l->nmulti * sizeof(b->refs[0]));
+	if (!b)
+		return -ENOMEM;
+	for (int i = 0; i < l->nmulti; i++) {
+		b->refs[b->n++] = (struct link_ref){ .fd = l->multi_fds[i] };
+		l->multi_fds[i] = -1;
+	}
+	l->probes_off = true;
+	if (pthread_create(&tid, NULL, release_batch, b))
+		release_batch(b);	/* no thread: wait for them here */
+	else
+		pthread_detach(tid);
+	return 0;
+}
+
+int loader__probes_on(struct loader *l)
+{
+	if (!l->probes_off)
+		return 0;
+	/* before any probe fires again: a call still open from the last window is cut */
+	l->skel->bss->sample_window++;
+	for (int i = 0; i < l->nmulti; i++) {
+		struct multi_spec *s = &l->multi_specs[i];
+		int fd = uprobe_multi(l, s->prog, s->path, s->offsets, s->cookies, s->cnt, s->kind);
+
+		if (fd < 0) {
+			l->probes_off = false;	/* what was made is released at the end */
+			return fd;
+		}
+		l->multi_fds[i] = fd;
+	}
+	l->probes_off = false;
+	return 0;
+}
+
 /*
  * Each link's release waits out a grace period (tens of ms here, more for
  * uprobes): release them side by side, so tlsbpf's exit takes one wait.
@@ -710,7 +830,7 @@ static void release_links(struct loader *l)
 		struct link_ref *r = refs ? &refs[n++] : &one;	/* out of memory: one at a time */
 
 		if (i < l->nmulti)
-			*r = (struct link_ref){ .fd = l->multi_fds[i] };
+			*r = (struct link_ref){ .fd = l->multi_fds[i] };	/* -1 while off: no-op */
 		else
 			*r = (struct link_ref){ .fd = -1, .link = l->links[i - l->nmulti] };
 		if (!refs)
@@ -725,6 +845,7 @@ static void release_links(struct loader *l)
 			release_link(&refs[i]);
 	}
 	free(refs);
+	specs_free(l);
 	l->nmulti = l->nlinks = 0;
 	perfprobes__release(&l->classic);
 }

@@ -22,8 +22,10 @@ struct loader {
 	struct tlsbpf_bpf *skel;
 	struct bpf_link *links[8];	/* kernel tracepoints */
 	int nlinks;
-	int multi_fds[2 * TB_MAX_LIBS];	/* one uprobe_multi link per program per file */
+	int multi_fds[2 * TB_MAX_LIBS];	/* one uprobe_multi link per program per file, -1 while off */
+	struct multi_spec *multi_specs;	/* what each was made of: --sample-by time remakes them */
 	int nmulti;
+	bool probes_off;	/* --sample-by time: between loader__probes_off and _on */
 	struct perfprobes classic;	/* without uprobe_multi: a classic uprobe per offset */
 	struct kfeatures kf;
 	int nlibs;	/* libraries probed, each an entry of the libs map */
@@ -55,8 +57,17 @@ bool loader__watching(struct loader *l);
  * Returns how many are left to close, now the first of pids.
  */
 int loader__close_exits(struct loader *l, pid_t *pids, int n, int cap, bool *sweep);
+/*
+ * --sample-by time: take the allocator probes off (their links are released
+ * in the background: each release waits out a grace period), and put them
+ * back. Calls cut by a window are no loss. Needs uprobe_multi links.
+ */
+int loader__probes_off(struct loader *l);
+int loader__probes_on(struct loader *l);
 /* Records lost so far, over all CPUs and causes. */
 uint64_t loader__drops(struct loader *l);
+/* The same, and by cause: a ring full, a map full, a call whose return never came. */
+uint64_t loader__drops_by_cause(struct loader *l, uint64_t cause[3]);
 /* Where the consumer finds the records. */
 void loader__ring_set(const struct loader *l, struct tb_ring_set *set);
 /* Wakeups the probes forced on the consumer and slot races, summed over the CPUs. */

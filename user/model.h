@@ -4,6 +4,7 @@
 #define TB_MODEL_H
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "event.h"
@@ -38,8 +39,10 @@ struct tb_block {
 	uint64_t inherited : 1;	/* copied into a child at fork and not freed or moved since */
 	uint64_t gen : 8;	/* correlator loss generation when freed, low bits */
 	uint64_t libc : 1;	/* allocated by the C library or ld.so itself (TB_F_LIBC) */
-	uint64_t unseen : 1;	/* --sample: another call took its sample mark, so its free
-				   will not be recorded: not a leak */
+	uint64_t unseen : 1;	/* --sample: another call took its sample mark, or (by
+				   time) the probes went off after it: its free may go
+				   unseen, so it is not called a leak. FREED: the probes
+				   went off since its free */
 	uint32_t thread;	/* global thread index of the allocating thread, or TB_NONE */
 	uint32_t base_off;	/* addr - region_base, or TB_OFF_NONE */
 };
@@ -194,7 +197,7 @@ struct tb_process {
 	struct tb_image *images;	/* in order; the last is the current one */
 	uint32_t nimages, cap_images;
 	uint64_t inherited_leak_blocks, inherited_leak_bytes;
-	uint64_t unseen_blocks;	/* --sample: live at exit, but their free could not be seen */
+	uint64_t unseen_blocks;	/* --sample: live at exit, but their free may have gone unseen */
 };
 
 /* pid or (pid << 32 | tid) -> index, open addressing; UINT64_MAX marks an empty slot. */
@@ -226,10 +229,33 @@ struct correlator {
 	struct tb_thread *recent_threads[TB_RECENT_THREADS];
 	uint32_t live;			/* processes not exited */
 	uint32_t serial;		/* last mapping serial */
-	uint32_t loss_gen;		/* bumped by every lost event */
+	uint32_t loss_gen;		/* bumped by every lost event and sampling gap */
+	/* --sample-by time: windows the allocator probes were on, and their time */
+	uint32_t sample_windows;
+	uint64_t sample_on_ns;		/* closed windows' time */
+	uint64_t sample_on_since;	/* the open window's start, 0 when the probes are off */
+	uint64_t sample_first_on;	/* the first window's start */
+	bool sample_off;		/* in a gap: a block allocated now may be freed unseen */
 	uint64_t events, lost;
 	uint64_t first_ts, last_ts;
 };
+
+/*
+ * --sample-by time: how long the allocator probes were on, in how many
+ * windows, over what span from the first window to the last event. 0 when
+ * the run was not sampled by time.
+ */
+static inline uint64_t model_sample_on_ns(const struct correlator *c, uint64_t *span,
+					  uint32_t *windows)
+{
+	uint64_t open = c->sample_on_since && c->last_ts > c->sample_on_since
+				? c->last_ts - c->sample_on_since : 0;
+
+	*span = c->sample_first_on && c->last_ts > c->sample_first_on
+			? c->last_ts - c->sample_first_on : 0;
+	*windows = c->sample_windows + (c->sample_on_since != 0);
+	return c->sample_on_ns + open;
+}
 
 static inline const struct tb_thread *model_thread(const struct correlator *c, uint32_t i)
 {

@@ -269,6 +269,22 @@ static const char *text_escape(const char *s, size_t max, char *buf, size_t cap)
 
 /* ---- text: sections ---------------------------------------------------------------------- */
 
+/* --sample-by time: what fraction was watched, and what that means for every figure below. */
+static void text_time_sampled(const struct correlator *c, FILE *out)
+{
+	uint64_t span;
+	uint32_t windows;
+	uint64_t on = model_sample_on_ns(c, &span, &windows);
+
+	if (!span)
+		return;
+	fprintf(out, "sampled by time: the allocator probes were on %.2f%% of the time (%" PRIu32
+		" window%s, %.3f s of %.3f s); counts are of calls made while they were on; a "
+		"block whose free may have come while they were off is no leak, nor is a free of "
+		"a block never seen an invalid one\n", 100.0 * on / span, windows,
+		windows == 1 ? "" : "s", on / 1e9, span / 1e9);
+}
+
 static void text_header(const struct correlator *c, const struct run_view *v, FILE *out)
 {
 	fprintf(out, "tlsbpf report: %s\n", v->command);
@@ -291,6 +307,7 @@ static void text_header(const struct correlator *c, const struct run_view *v, FI
 	else if (v->sample_every)
 		fputs("sampled: only some allocation calls were recorded (the rate is not in the "
 		      "CSV); counts are of recorded calls\n", out);
+	text_time_sampled(c, out);
 }
 
 static void proc_end_text(const struct tb_process *p, char *buf, size_t cap)
@@ -482,7 +499,8 @@ static void text_leak_list(FILE *out, const struct tb_leak *v, uint32_t n, uint6
 		blocks == 1 ? "" : "s");
 }
 
-static void text_leaks(const struct tb_process *p, FILE *out, int ind, unsigned top)
+static void text_leaks(const struct tb_process *p, FILE *out, int ind, unsigned top,
+		       bool by_time)
 {
 	fprintf(out, "%*s  ", ind, "");
 	if (!p->exited) {
@@ -508,7 +526,10 @@ static void text_leaks(const struct tb_process *p, FILE *out, int ind, unsigned 
 	if (p->inherited_leak_blocks)
 		fprintf(out, "%*s  inherited blocks never freed: %" PRIu64 " (%" PRIu64 " B)\n",
 			ind, "", p->inherited_leak_blocks, p->inherited_leak_bytes);
-	if (p->unseen_blocks)
+	if (p->unseen_blocks && by_time)
+		fprintf(out, "%*s  not counted as leaks: %" PRIu64 " blocks live at the end whose "
+			"free may have come while the probes were off\n", ind, "", p->unseen_blocks);
+	else if (p->unseen_blocks)
 		fprintf(out, "%*s  not counted as leaks: %" PRIu64 " sampled blocks whose free could "
 			"not be recorded (another process's call at the same address took the mark)\n",
 			ind, "", p->unseen_blocks);
@@ -712,7 +733,7 @@ static void text_proc(const struct correlator *c, const struct tb_process *p,
 				    ind, top);
 	}
 	/* the last image's leaks, then its arenas, as for a process that never exec'd */
-	text_leaks(p, out, ind, top);
+	text_leaks(p, out, ind, top, c->sample_first_on != 0);
 	text_arenas(c, p, p->images[p->nimages - 1].first_arena, p->narenas, out, ind, top);
 	text_chunks(p, out, ind);
 	if (k->nmore[p->index])
@@ -870,7 +891,9 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  * report__json writes one object:
  *
  * { "command": str, "duration_ns": n, "events": n, "events_lost": n, "attached": bool,
- *   "sample_every": n, "events_out_of_order": n, "exit_status": n | null,
+ *   "sample_every": n, "sample_by_time": { "windows", "on_ns", "span_ns": n } | null
+ *   (--sample-by time: the windows the allocator probes were on, their time, and the span
+ *   from the first window to the last event), "events_out_of_order": n, "exit_status": n | null,
  *   "probes": str | null (where the probes were and who paid their trap; null: not known),
  *   "totals": { "processes", "threads" (a thread that exec'd counts once, though each
  *               image lists it), "allocations", "frees", "bytes_requested",
@@ -899,7 +922,8 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *       "leaks": [ { "size": n, "count": n } ], "leaked_blocks", "leaked_bytes",
  *       "libc_kept": [ { "size": n, "count": n } ], "libc_kept_blocks", "libc_kept_bytes",
  *       "inherited_leaked_blocks", "inherited_leaked_bytes": n,
- *       "sample_unseen_blocks": n (--sample: live at exit, free not recordable: no leak),
+ *       "sample_unseen_blocks": n (--sample: live at exit, its free not recordable, or by
+ *       time, the probes went off after it: no leak),
  *       "arenas": [ { "kind": "heap" | "arena", "base": "0x...", "extends": "0x..." | null,
  *           "owner": { "pid", "tid" } | null, "inherited": bool, "blocks", "bytes": n,
  *           "threads": [ { "pid", "tid", "blocks", "bytes", "first_ns", "last_ns": n } ] } ],
@@ -1236,6 +1260,24 @@ static void json_proc(struct jw *w, const struct correlator *c, const struct tb_
 	jw_close(w, '}');
 }
 
+/* --sample-by time: the windows; null when the run was not sampled by time. */
+static void json_time_sampled(struct jw *w, const struct correlator *c)
+{
+	uint64_t span;
+	uint32_t windows;
+	uint64_t on = model_sample_on_ns(c, &span, &windows);
+
+	if (!span) {
+		jw_raw(w, "sample_by_time", "null");
+		return;
+	}
+	jw_open(w, "sample_by_time", '{');
+	jw_u64(w, "windows", windows);
+	jw_u64(w, "on_ns", on);
+	jw_u64(w, "span_ns", span);
+	jw_close(w, '}');
+}
+
 static void json_totals(struct jw *w, const struct correlator *c)
 {
 	struct totals s = totals(c);
@@ -1276,6 +1318,7 @@ int report__json(const struct correlator *c, const struct tb_run_info *run, FILE
 	jw_u64(&w, "events_lost", v.lost);
 	jw_bool(&w, "attached", v.attached);
 	jw_u64(&w, "sample_every", v.sample_every);
+	json_time_sampled(&w, c);
 	jw_u64(&w, "events_out_of_order", v.out_of_order);
 	if (v.have_status)
 		jw_u64(&w, "exit_status", (uint64_t)v.exit_status);

@@ -96,6 +96,12 @@ int session__open(struct session *s, const struct env *env, enum session_mode mo
 		return err;
 	pipeline__stop_view_on(&s->pipe, &interrupted);
 	err = loader__open_load(&s->loader, env);
+	if (!err && env->sample_by_time && !s->loader.kf.uprobe_multi) {
+		fprintf(stderr, "tlsbpf: --sample-by time needs uprobe_multi links (Linux 6.6 or "
+				"later), which this kernel lacks: use --sample N by calls, or trace "
+				"in full\n");
+		err = -EOPNOTSUPP;
+	}
 	if (!err)
 		err = loader__attach_kernel(&s->loader);
 	return err;
@@ -325,6 +331,46 @@ static void follow_execs(struct session *s)
 	p->execs_unchecked = 0;
 }
 
+/*
+ * --sample-by time: the probes go off or on when the sampler says. The row
+ * goes through the consumer, in time order with the records. A window is only
+ * the time every probe was on: a free probed while malloc's link is not yet
+ * made would see a block freed twice. So off is stamped before the first link
+ * goes and on after the last one came back; what is recorded outside is in
+ * the gap, and the model knows its frees may be unseen.
+ */
+static int sample_switch(struct session *s, uint64_t now)
+{
+	uint64_t since = s->sampler.since_ns;
+	struct tb_event e;
+	int err;
+
+	if (!s->env->sample_by_time || !time_sampler__due(&s->sampler, now))
+		return 0;
+	if (s->sampler.on) {
+		err = loader__probes_on(&s->loader);
+		time_sampler__opened(&s->sampler, session__now_ns());
+		tb_event_sample(&e, TB_EV_SAMPLE_ON, s->sampler.since_ns, 0);
+		consumer__mark(&s->cons, &e);
+		return err;
+	}
+	tb_event_sample(&e, TB_EV_SAMPLE_OFF, now, now - since);
+	consumer__mark(&s->cons, &e);
+	return loader__probes_off(&s->loader);
+}
+
+static void sample_start(struct session *s)
+{
+	struct tb_event e;
+
+	if (!s->env->sample_by_time)
+		return;
+	time_sampler__init(&s->sampler, s->env->sample,
+			   s->env->sample_window_ms ? s->env->sample_window_ms : 20, s->live_ns);
+	tb_event_sample(&e, TB_EV_SAMPLE_ON, s->live_ns, 0);
+	consumer__mark(&s->cons, &e);
+}
+
 int session__loop(struct session *s)
 {
 	uint64_t grace = 0, next_status = 0, seen = 0, now;
@@ -333,10 +379,20 @@ int session__loop(struct session *s)
 
 	s->watching = true;
 	s->live_ns = session__now_ns();
+	sample_start(s);
 	for (;;) {
-		err = consumer__poll(&s->cons, POLL_MS);
+		now = session__now_ns();
+		err = consumer__poll(&s->cons, s->env->sample_by_time
+							? time_sampler__wait_ms(&s->sampler, now, POLL_MS)
+							: POLL_MS);
 		if (err) {
 			fprintf(stderr, "tlsbpf: reading the ring buffers failed: %s\n", strerror(-err));
+			return err;
+		}
+		err = sample_switch(s, session__now_ns());
+		if (err) {
+			fprintf(stderr, "tlsbpf: cannot put the allocator probes back for the next "
+					"sampling window: %s\n", strerror(-err));
 			return err;
 		}
 		dropped = account_drops(s);
@@ -364,9 +420,15 @@ static double cpu_seconds(int who)
 static void say_costs(struct session *s)
 {
 	struct tb_wake w = { 0 };
+	uint64_t cause[3] = { 0 };
 
-	if (s->loader.skel)
+	if (s->loader.skel) {
 		w = loader__wake_totals(&s->loader);
+		loader__drops_by_cause(&s->loader, cause);
+	}
+	fprintf(stderr, "tlsbpf: records lost: %" PRIu64 " with a ring full, %" PRIu64 " with a "
+		"map full, %" PRIu64 " calls whose return never came\n", cause[0], cause[1],
+		cause[2]);
 	fprintf(stderr, "tlsbpf: cpu time: tlsbpf %.3f s, the processes it reaped %.3f s\n",
 		cpu_seconds(RUSAGE_SELF), cpu_seconds(RUSAGE_CHILDREN));
 	fprintf(stderr, "tlsbpf: consumer rounds: %" PRIu64 ", %" PRIu64 " of them woken by a ring; "
@@ -374,6 +436,10 @@ static void say_costs(struct session *s)
 		(uint64_t)w.forced);
 	fprintf(stderr, "tlsbpf: allocation-ring slots another program on the same CPU took "
 		"first: %" PRIu64 "\n", (uint64_t)w.raced);
+	if (s->env->sample_by_time)
+		fprintf(stderr, "tlsbpf: sampling windows opened: %" PRIu64 ", the probes taking "
+			"%.2f ms on average to come back\n", s->sampler.windows,
+			s->sampler.attach_ns / 1e6);
 }
 
 /* The last execs, seen after the watched processes ended: too late to probe what they brought. */
@@ -414,7 +480,7 @@ int session__finish(struct session *s)
 	info.attached = s->mode != MODE_LAUNCH;
 	info.have_status = s->mode == MODE_LAUNCH && s->child_reaped;
 	info.exit_status = s->status;
-	info.sample_every = s->env->sample > 1 ? s->env->sample : 0;
+	info.sample_every = s->env->sample > 1 && !s->env->sample_by_time ? s->env->sample : 0;
 	info.out_of_order = s->cons.out_of_order;
 	info.probes = scope_text(s);
 	consumer__close(&s->cons);

@@ -8,6 +8,7 @@
 #include "consumer.h"
 #include "loader.h"
 #include "pipeline.h"
+#include "timesample.h"
 
 enum session_mode { MODE_LAUNCH, MODE_PIDS, MODE_ALL };
 
@@ -40,6 +41,7 @@ struct session {
 	pid_t closing[256];	/* exit row seen, some thread may still be on its way out */
 	int nclosing;
 	bool sweep_exits;	/* an exit row may have been lost: look for such processes in the map */
+	struct time_sampler sampler;	/* --sample-by time */
 };
 
 extern volatile sig_atomic_t session_signal;

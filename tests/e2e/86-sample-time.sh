@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# --sample-by time: the allocator probes on 1/N of the time. The share of a steadily paced
+# program's calls seen matches the share of time stated; nothing is claimed that the full run
+# does not claim; the windows are rows in the CSV, and analyze reads them back.
+. "$(dirname "$0")/lib.sh"
+need_bpf
+
+paced="$PROGS/tp_paced"
+
+# the kernels without uprobe_multi links refuse in one line (TLSBPF_OLDEST stands for them)
+$TLSBPF -q --sample 4 --sample-by time -- "$paced" 100 1000 0 >"$T/o.out" 2>"$T/o.err"
+rc=$?
+if [ -n "${TLSBPF_OLDEST:-}" ]; then
+	check "classic uprobes: --sample-by time is refused in one line (rc $rc): $(cat "$T/o.err")" \
+		[ "$rc" -ne 0 -a "$(wc -l <"$T/o.err")" -eq 1 ]
+	check_sh "classic uprobes: nothing ran" '! grep -q pid= "$T/o.out"'
+	exit 0
+fi
+check "a short run under --sample-by time ends with the program's status (rc $rc)" [ "$rc" -eq 0 ]
+
+# truth NAME: the program's own counts against what tlsbpf wrote; prints a line, fails on a lie
+truth() {
+	python3 - "$T/$1.csv" "$T/$1.json" "$T/$1.out" "$T/$1.sum" "$2" <<'PY'
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline='')))
+j = json.load(open(sys.argv[2]))
+said = dict(x.split('=') for x in open(sys.argv[3]).read().split() if '=' in x)
+text = open(sys.argv[4]).read()
+mode = sys.argv[5]
+pid = said['pid']
+st = j['sample_by_time']
+frac = st['on_ns'] / st['span_ns']
+on, inside = False, 0
+for r in rows:
+    if r['event'] == 'sample_on':
+        on = True
+    elif r['event'] == 'sample_off':
+        on = False
+    elif r['event'] == 'malloc' and r['pid'] == pid and on:
+        inside += 1
+# the program's loop is paced at 1 call per period: time share = call share
+seen = inside / int(said['mallocs'])
+ons = sum(r['event'] == 'sample_on' for r in rows)
+offs = sum(r['event'] == 'sample_off' for r in rows)
+flags = [f for r in rows for f in r['flags'].split('|') if f in ('double_free', 'invalid_free')]
+proc = [p for p in j['processes'] if str(p['pid']) == pid][0]
+leaks = {(l['size'], l['count']) for l in proc['leaks']}
+hedged = proc['sample_unseen_blocks'] == 0 or 'free may have come while the probes were off' in text
+ok = (abs(seen / frac - 1) < 0.15 and st['windows'] == ons and offs in (ons - 1, ons)
+      and not flags and leaks <= {(777, 1), (777, 2), (777, 3)} and hedged
+      and j['events_lost'] == 0)
+print(f"{mode}: stated {100 * frac:.2f}% of the time in {st['windows']} windows, "
+      f"{inside} of the program's {said['mallocs']} mallocs seen in them ({100 * seen:.2f}%); "
+      f"rows sample_on {ons}, sample_off {offs}; double/invalid flags {len(flags)}; "
+      f"leaks {sorted(leaks)}, {proc['sample_unseen_blocks']} hedged: {hedged}; "
+      f"lost {j['events_lost']}")
+sys.exit(0 if ok else 1)
+PY
+}
+
+run_paced() { # NAME, tlsbpf options...
+	local name=$1
+	shift
+	$TLSBPF -q "$@" --csv "$T/$name.csv" --summary "$T/$name.sum" \
+		--summary-json "$T/$name.json" -- "$paced" 3000 250 3 >"$T/$name.out" 2>"$T/$name.err"
+}
+
+run_paced full
+check "the full run: exit 0, and the program's 3 leaked blocks of 777 B are its only leaks" \
+	python3 -c "
+import json, sys
+j = json.load(open('$T/full.json'))
+p = j['processes'][0]
+print([(l['size'], l['count']) for l in p['leaks']])
+sys.exit(0 if [(l['size'], l['count']) for l in p['leaks']] == [(777, 3)] else 1)"
+
+run_paced quarter --sample 4 --sample-by time
+check "1 in 4 by time: the share of calls seen is the share stated, no false claim: \
+$(truth quarter "launch")" truth quarter launch
+
+TLSBPF_NO_SESSIONS=1 run_paced quarter-ret --sample 4 --sample-by time --sample-window 10
+check "1 in 4 by time with uretprobes, 10 ms windows: $(truth quarter-ret uretprobes)" \
+	truth quarter-ret uretprobes
+
+# one window longer than the program: its leaks are seen as the full run sees them
+$TLSBPF -q --sample 2 --sample-by time --sample-window 20000 --summary-json "$T/long.json" \
+	-- "$paced" 300 250 3 >"$T/long.out" 2>&1
+check "a window that outlasts the program: its 3 leaks of 777 B are claimed, none hedged" \
+	python3 -c "
+import json, sys
+p = json.load(open('$T/long.json'))['processes'][0]
+got = ([(l['size'], l['count']) for l in p['leaks']], p['sample_unseen_blocks'])
+print(got)
+sys.exit(0 if got == ([(777, 3)], 0) else 1)"
+
+# attach: -p toggles the library file's probes the same way
+"$paced" 4000 250 3 >"$T/attach.out" 2>&1 &
+victim=$!
+for _ in $(seq 100); do grep -q pid= "$T/attach.out" && break; sleep 0.05; done
+$TLSBPF -q -p "$victim" --sample 4 --sample-by time --csv "$T/attach.csv" \
+	--summary "$T/attach.sum" --summary-json "$T/attach.json" >/dev/null 2>"$T/attach.err"
+wait "$victim"
+check "-p, 1 in 4 by time: $(truth attach "attach")" truth attach attach
+
+# a hot loop: calls cut by a window are no loss (a busy machine may still fill a ring: that
+# loss is counted apart), and no block is freed twice or invalidly
+$TLSBPF -v -q --sample 10 --sample-by time --sample-window 10 --csv "$T/hot.csv" \
+	--summary "$T/hot.sum" -- "$OUTPUT/bench/workload" -d 1500 >/dev/null 2>"$T/hot.err"
+rc=$?
+res=$(csvq "$T/hot.csv" "(sum(r['event'] == 'sample_off' for r in rows), sum(f in ('double_free', 'invalid_free') for r in rows for f in r['flags'].split('|')))")
+cut=$(sed -n 's/.*map full, \([0-9]*\) calls whose return never came.*/\1/p' "$T/hot.err")
+check "a 2-thread malloc+free loop, 1 in 10 by time (rc $rc): (windows closed, double/invalid \
+flags) = $res; calls lost uncut: ${cut:-?}; $(grep 'records lost' "$T/hot.err")" \
+	[ "$rc" -eq 0 -a "$(echo "$res" | cut -d, -f2)" = " 0)" -a "${cut:-x}" = 0 ]
+
+# analyze reads the windows back and states the same
+$TLSBPF analyze --summary "$T/again.sum" --summary-json "$T/again.json" "$T/quarter.csv" 2>/dev/null
+check "analyze of the CSV states the same windows and time" python3 -c "
+import json, sys
+a, b = (json.load(open(f))['sample_by_time'] for f in ('$T/quarter.json', '$T/again.json'))
+print(a, b)
+sys.exit(0 if a == b else 1)"
+check "the text report of analyze says it was sampled by time" \
+	grep -q "^sampled by time: the allocator probes were on" "$T/again.sum"
+
+# bad input: one line, non-zero
+for bad in "--sample-by time" "--sample 4 --sample-by sometimes" "--sample 4 --sample-window 5" \
+	"--sample 4 --sample-by time --sample-window 0"; do
+	# shellcheck disable=SC2086
+	$TLSBPF -q $bad -- /bin/true >/dev/null 2>"$T/bad.err"
+	rc=$?
+	check "'$bad' is refused in one line (rc $rc): $(cat "$T/bad.err")" \
+		[ "$rc" -ne 0 -a "$(wc -l <"$T/bad.err")" -eq 1 ]
+done
