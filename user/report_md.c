@@ -444,6 +444,19 @@ static void md_find_leaks(const struct correlator *c, const struct tb_process *p
 	fputs(".\n", out);
 }
 
+/* --sample-by time: the figures above are of the windows only. */
+static void md_time_sampled(const struct correlator *c, FILE *out)
+{
+	uint64_t span;
+	uint32_t windows;
+	uint64_t on = model_sample_on_ns(c, &span, &windows);
+
+	if (span)
+		fprintf(out, "- Sampled by time: the allocator probes were on %.2f%% of the time "
+			"(%" PRIu32 " windows); every count above is of calls made while they were "
+			"on.\n", 100.0 * on / span, windows);
+}
+
 static void md_find_errors(const struct correlator *c, uint64_t lost, FILE *out)
 {
 	uint64_t cross = 0, inh = 0, dbl = 0, invalid = 0, unknown = 0;
@@ -463,6 +476,7 @@ static void md_find_errors(const struct correlator *c, uint64_t lost, FILE *out)
 			" carried.\n", lost);
 	else
 		fputs("- Events lost: 0.\n", out);
+	md_time_sampled(c, out);
 }
 
 /* The --top processes with the most bytes requested; NULL when out of memory (then all). */

@@ -535,6 +535,57 @@ static void test_lazy_and_lost(void)
 	correlator__free(c);
 }
 
+static void sample_switch(struct correlator *c, enum tb_event_type type, uint64_t on_ns)
+{
+	struct tb_event e = ev(type, 0, 0);
+
+	e.size = on_ns;
+	run(c, e);
+}
+
+/*
+ * --sample-by time: what a gap may hide is never claimed: a block live across
+ * one may be freed unseen (no leak), a free after one is of unknown origin, and
+ * so is whatever is recorded between the off row and the probes' real end.
+ */
+static void test_time_windows(void)
+{
+	struct correlator *c = correlator__new();
+	struct tb_event e;
+	uint64_t span;
+	uint32_t windows;
+
+	start_proc(c, 1000);
+	sample_switch(c, TB_EV_SAMPLE_ON, 0);
+	mal(c, 1000, 1000, 10, HEAP + 0x10);	/* lives across the gap */
+	mal(c, 1000, 1000, 20, HEAP + 0x20);
+	fre(c, 1000, 1000, HEAP + 0x20);
+	e = fre(c, 1000, 1000, HEAP + 0x20);
+	CHECK(e.flags == TB_F_DOUBLE_FREE, "inside one window a second free is double");
+	fre(c, 1000, 1000, HEAP + 0x30);	/* freed, not seen allocated: invalid */
+	sample_switch(c, TB_EV_SAMPLE_OFF, 5000);
+	/* the gap's tail: the links are going, malloc's maybe first */
+	e = fre(c, 1000, 1000, HEAP + 0x40);
+	CHECK(e.flags == TB_F_UNKNOWN_ORIGIN, "a free after the off row: unknown, not invalid");
+	mal(c, 1000, 1000, 30, HEAP + 0x50);	/* recorded in the tail: its free may go unseen */
+	sample_switch(c, TB_EV_SAMPLE_ON, 0);
+	e = fre(c, 1000, 1000, HEAP + 0x20);
+	CHECK(e.flags == TB_F_UNKNOWN_ORIGIN, "freed before the gap, freed after: unknown, not double");
+	e = fre(c, 1000, 1000, HEAP + 0x40);
+	CHECK(e.flags == TB_F_UNKNOWN_ORIGIN, "freed in the tail, freed in the window: not double");
+	e = fre(c, 1000, 1000, HEAP + 0x60);
+	CHECK(e.flags == TB_F_UNKNOWN_ORIGIN, "a free of a block never seen after a gap: not invalid");
+	e = fre(c, 1000, 1000, HEAP + 0x60);
+	CHECK(e.flags == TB_F_DOUBLE_FREE, "but freed twice in one window it is double");
+	mal(c, 1000, 1000, 40, HEAP + 0x70);	/* allocated in the window the process ends in */
+	exit_proc(c, 1000, 0, "");
+	CHECK_EQ_U64(proc_of(c, 1000)->leak_blocks, 1, "the block of the last window is a leak");
+	CHECK_EQ_U64(proc_of(c, 1000)->unseen_blocks, 2, "the gap's blocks are no leaks");
+	CHECK_EQ_U64(model_sample_on_ns(c, &span, &windows) > 5000, 1, "open window counted");
+	CHECK_EQ_U64(windows, 2, "two windows");
+	correlator__free(c);
+}
+
 static void test_seeded(void)
 {
 	static const char maps[] =
@@ -1127,6 +1178,7 @@ int main(int argc, char **argv)
 	test_pid_tid_reuse();
 	test_interleaved_threads();
 	test_lazy_and_lost();
+	test_time_windows();
 	test_seeded();
 	test_munmap_split_and_brk();
 	test_arena();
