@@ -53,9 +53,11 @@ const volatile __u32 self_tgid = 0;	/* tlsbpf itself: never watched, or it would
 __u32 fast_free_off = TB_NO_PAGE_OFF;
 __u32 fast_malloc_off = TB_NO_PAGE_OFF;
 /*
- * --sample-by time: bumped by the loader each time it puts the allocator
- * probes back. A call begun in an earlier window lost its return with the
- * probes: it is cut by the sampling, never a loss, and never nests a new call.
+ * --sample-by time: bumped by the loader as it takes the allocator probes off
+ * (odd: they are going) and as it puts them back (even). A call begun in an
+ * earlier window lost its return with the probes: it is cut by the sampling,
+ * never a loss, and never nests a new call; nor is a call whose return went
+ * first while the links were going.
  */
 __u32 sample_window = 0;
 __u32 all_libs_gated = 0;	/* every probed library has an exit mark (tb_lib.exit_gated) */
@@ -607,7 +609,7 @@ static __always_inline __u64 probe_cookie(struct pt_regs *ctx)
 /* A call begun and never to return: the program got no result from it, and we report none. */
 static __always_inline void call_abandon(struct call_state *s)
 {
-	if (s->depth && !s->skip && s->window == sample_window)
+	if (s->depth && !s->skip && s->window == sample_window && !(sample_window & 1))
 		count_drop(2);
 	s->depth = 0;
 }

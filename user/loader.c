@@ -752,6 +752,7 @@ static void *release_link(void *arg)
 
 /* The links taken off, released side by side on a thread of their own. */
 struct off_batch {
+	int *releasing;
 	int n;
 	struct link_ref refs[];
 };
@@ -769,6 +770,7 @@ static void *release_batch(void *arg)
 		else
 			release_link(&b->refs[i]);
 	}
+	__atomic_sub_fetch(b->releasing, 1, __ATOMIC_RELEASE);
 	free(b);
 	return NULL;
 }
@@ -789,12 +791,20 @@ int loader__probes_off(struct loader *l)
 		b->refs[b->n++] = (struct link_ref){ .fd = l->multi_fds[i] };
 		l->multi_fds[i] = -1;
 	}
+	b->releasing = &l->releasing;
+	__atomic_add_fetch(&l->releasing, 1, __ATOMIC_ACQUIRE);
 	l->probes_off = true;
+	l->skel->bss->sample_window++;	/* odd: a call whose return is lost now is no loss */
 	if (pthread_create(&tid, NULL, release_batch, b))
 		release_batch(b);	/* no thread: wait for them here */
 	else
 		pthread_detach(tid);
 	return 0;
+}
+
+bool loader__probes_released(struct loader *l)
+{
+	return __atomic_load_n(&l->releasing, __ATOMIC_ACQUIRE) == 0;
 }
 
 int loader__probes_on(struct loader *l)

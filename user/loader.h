@@ -26,6 +26,7 @@ struct loader {
 	struct multi_spec *multi_specs;	/* what each was made of: --sample-by time remakes them */
 	int nmulti;
 	bool probes_off;	/* --sample-by time: between loader__probes_off and _on */
+	int releasing;		/* batches of links taken off whose release goes on (atomic) */
 	struct perfprobes classic;	/* without uprobe_multi: a classic uprobe per offset */
 	struct kfeatures kf;
 	int nlibs;	/* libraries probed, each an entry of the libs map */
@@ -64,6 +65,11 @@ int loader__close_exits(struct loader *l, pid_t *pids, int n, int cap, bool *swe
  */
 int loader__probes_off(struct loader *l);
 int loader__probes_on(struct loader *l);
+/*
+ * Whether the links last taken off are gone. Until they are, new ones must
+ * wait: both would fire, and every call would be recorded twice.
+ */
+bool loader__probes_released(struct loader *l);
 /* Records lost so far, over all CPUs and causes. */
 uint64_t loader__drops(struct loader *l);
 /* The same, and by cause: a ring full, a map full, a call whose return never came. */

@@ -345,7 +345,12 @@ static int sample_switch(struct session *s, uint64_t now)
 	struct tb_event e;
 	int err;
 
-	if (!s->env->sample_by_time || !time_sampler__due(&s->sampler, now))
+	if (!s->env->sample_by_time)
+		return 0;
+	/* the last window's links may take a while to go (grace periods): a gap lasts that long */
+	if (!s->sampler.on && !loader__probes_released(&s->loader))
+		return 0;
+	if (!time_sampler__due(&s->sampler, now))
 		return 0;
 	if (s->sampler.on) {
 		err = loader__probes_on(&s->loader);

@@ -59,7 +59,8 @@ void time_sampler__opened(struct time_sampler *t, uint64_t now)
 
 int time_sampler__wait_ms(const struct time_sampler *t, uint64_t now, int max_ms)
 {
-	uint64_t left = t->next_ns > now ? (t->next_ns - now + 999999) / 1000000 : 0;
+	/* past due, the switch may be waiting on the last links' release: no spinning */
+	uint64_t left = t->next_ns > now ? (t->next_ns - now + 999999) / 1000000 : 1;
 
 	return left < (uint64_t)max_ms ? (int)left : max_ms;
 }

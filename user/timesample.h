@@ -27,7 +27,7 @@ bool time_sampler__due(struct time_sampler *t, uint64_t now);
  * window in N is still the share of time the probes are on.
  */
 void time_sampler__opened(struct time_sampler *t, uint64_t now);
-/* Milliseconds until the next switch, at most max_ms. */
+/* Milliseconds until the next switch (1 once due), at most max_ms. */
 int time_sampler__wait_ms(const struct time_sampler *t, uint64_t now, int max_ms);
 
 #endif

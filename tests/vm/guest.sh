@@ -14,6 +14,8 @@ mount -t debugfs debugfs /sys/kernel/debug
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 hostname tlsbpf-vm
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
+# for the few checks that hold only on a real CPU and filesystem (tests/e2e/86-sample-time.sh)
+export TLSBPF_GUEST=qemu-tcg-9p
 ulimit -c 0
 dir=$(cat /vm-out/cwd)
 if cd "$dir"; then
