@@ -6,8 +6,9 @@
 set -euo pipefail
 
 build=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc libcapstone-dev)
-test=(g++ musl-tools libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 python3)
-bench=(bpftrace heaptrack time)
+test=(g++ musl-tools libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 python3 redis-server redis-tools
+      bpftrace)
+bench=(heaptrack time)
 vm=(qemu-system-x86 busybox-static)
 
 want=("${build[@]}")
@@ -32,4 +33,17 @@ fi
 echo "tlsbpf: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
+# redis-server's package starts a system redis on port 6379 (and enables it under systemd):
+# the tests run their own on a private port and want no other. A policy-rc.d already in
+# place (Docker's denies every start) is left as it is.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e $policy ]; then
+	trap 'rm -f $policy' EXIT
+	printf '#!/bin/sh\n# install-deps.sh, for one apt-get run\n[ "$1" = redis-server ] && exit 101\nexit 0\n' \
+		>$policy
+	chmod 755 $policy
+fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [[ " ${missing[*]} " == *" redis-server "* ]] && [ -d /run/systemd/system ]; then
+	systemctl disable --now --quiet redis-server 2>/dev/null || true
+fi
