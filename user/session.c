@@ -135,10 +135,14 @@ static const char *scope_text(struct session *s)
 	if (s->scope == TB_SCOPE_FILES)
 		snprintf(s->scope_text, sizeof(s->scope_text), "on the library file%s: every "
 			 "process that maps it pays the trap", s->loader.nlibs > 1 ? "s" : "");
-	else
-		snprintf(s->scope_text, sizeof(s->scope_text), "on %s private cop%s of the C "
+	else if (s->ncopies == 1)
+		snprintf(s->scope_text, sizeof(s->scope_text), "on a private copy of the C "
 			 "library that only the command and what it starts load: no other process "
-			 "pays the trap%s", s->ncopies == 1 ? "a" : "two", s->ncopies == 1 ? "y" : "ies",
+			 "pays the trap%s", libs ? " (the files given with --lib excepted)" : "");
+	else	/* the C library's and another allocator's (jemalloc linked by the program) */
+		snprintf(s->scope_text, sizeof(s->scope_text), "on private copies of the %d "
+			 "allocator libraries that only the command and what it starts load: no other "
+			 "process pays the trap%s", s->ncopies,
 			 libs ? " (the files given with --lib excepted)" : "");
 	return s->scope_text;
 }
