@@ -367,6 +367,14 @@ struct multi_spec {
 	enum probe_kind kind;
 };
 
+static void spec_free(struct multi_spec *s)
+{
+	free(s->path);
+	free(s->offsets);
+	free(s->cookies);
+	*s = (struct multi_spec){ 0 };
+}
+
 static int keep_spec(struct loader *l, struct bpf_program *prog, const char *path,
 		     const uint64_t *offsets, const uint64_t *cookies, unsigned cnt,
 		     enum probe_kind kind)
@@ -381,8 +389,10 @@ static int keep_spec(struct loader *l, struct bpf_program *prog, const char *pat
 	*s = (struct multi_spec){ .prog = prog, .path = strdup(path), .cnt = cnt, .kind = kind,
 				  .offsets = malloc(cnt * sizeof(*offsets)),
 				  .cookies = malloc(cnt * sizeof(*cookies)) };
-	if (!s->path || !s->offsets || !s->cookies)
+	if (!s->path || !s->offsets || !s->cookies) {
+		spec_free(s);
 		return -ENOMEM;
+	}
 	memcpy(s->offsets, offsets, cnt * sizeof(*offsets));
 	memcpy(s->cookies, cookies, cnt * sizeof(*cookies));
 	return 0;
@@ -390,11 +400,8 @@ static int keep_spec(struct loader *l, struct bpf_program *prog, const char *pat
 
 static void specs_free(struct loader *l)
 {
-	for (int i = 0; l->multi_specs && i < l->nmulti; i++) {
-		free(l->multi_specs[i].path);
-		free(l->multi_specs[i].offsets);
-		free(l->multi_specs[i].cookies);
-	}
+	for (int i = 0; l->multi_specs && i < l->nmulti; i++)
+		spec_free(&l->multi_specs[i]);
 	free(l->multi_specs);
 	l->multi_specs = NULL;
 }
@@ -412,8 +419,10 @@ static int add_multi(struct loader *l, struct bpf_program *prog, const struct al
 	fd = keep_spec(l, prog, lib->path, offsets, cookies, cnt, kind);
 	if (fd < 0)
 		return fd;
-	fd = uprobe_multi(l, prog, lib->path, offsets, cookies, cnt, kind);
-	if (fd < 0) {
+	/* a library found while --sample-by time has the probes off: made with the next window */
+	fd = l->probes_off ? -1 : uprobe_multi(l, prog, lib->path, offsets, cookies, cnt, kind);
+	if (fd < 0 && !l->probes_off) {
+		spec_free(&l->multi_specs[l->nmulti]);
 		fprintf(stderr, "tlsbpf: cannot probe %s: %s%s\n", lib->path, strerror(-fd),
 			fd == -EINVAL || fd == -EOPNOTSUPP
 				? " (this kernel lacks uprobe_multi links, Linux 6.6 or later needed)"
@@ -815,7 +824,11 @@ int loader__probes_on(struct loader *l)
 	l->skel->bss->sample_window++;
 	for (int i = 0; i < l->nmulti; i++) {
 		struct multi_spec *s = &l->multi_specs[i];
-		int fd = uprobe_multi(l, s->prog, s->path, s->offsets, s->cookies, s->cnt, s->kind);
+		int fd;
+
+		if (l->multi_fds[i] >= 0)
+			continue;
+		fd = uprobe_multi(l, s->prog, s->path, s->offsets, s->cookies, s->cnt, s->kind);
 
 		if (fd < 0) {
 			l->probes_off = false;	/* what was made is released at the end */
