@@ -446,9 +446,9 @@ static void say_costs(struct session *s)
 	fprintf(stderr, "tlsbpf: allocation-ring slots another program on the same CPU took "
 		"first: %" PRIu64 "\n", (uint64_t)w.raced);
 	if (s->env->sample_by_time)
-		fprintf(stderr, "tlsbpf: sampling windows opened: %" PRIu64 ", the probes taking "
-			"%.2f ms on average to come back\n", s->sampler.windows,
-			s->sampler.attach_ns / 1e6);
+		fprintf(stderr, "tlsbpf: sampling windows opened: %" PRIu64 ", each %.2f ms on "
+			"average after its gap was to end (the last links' release, then the new "
+			"ones')\n", s->sampler.windows, s->sampler.attach_ns / 1e6);
 }
 
 /* The last execs, seen after the watched processes ended: too late to probe what they brought. */

@@ -43,13 +43,14 @@ bool time_sampler__due(struct time_sampler *t, uint64_t now)
 		uint64_t mean = t->off_mean_ns > t->attach_ns ? t->off_mean_ns - t->attach_ns : 0;
 
 		t->next_ns = now + mean / 2 + next_random(t) % (mean + 1);
+		t->planned_on_ns = t->next_ns;
 	}
 	return true;
 }
 
 void time_sampler__opened(struct time_sampler *t, uint64_t now)
 {
-	uint64_t took = now - t->since_ns;
+	uint64_t took = now > t->planned_on_ns ? now - t->planned_on_ns : 0;
 
 	t->windows++;
 	t->attach_ns += ((int64_t)took - (int64_t)t->attach_ns) / (int64_t)t->windows;
