@@ -28,46 +28,10 @@
  */
 #define ROW_MAX		2048
 
-/* Columns whose meaning depends on the event type; the rest are filled whenever set. */
-enum {
-	COL_SIZE = 1 << 0,
-	COL_ADDR = 1 << 1,
-	COL_OLD_ADDR = 1 << 2,
-	COL_LATENCY = 1 << 3,
-	COL_PROT = 1 << 4,
-	COL_SYSFLAGS = 1 << 5,
-	COL_FD = 1 << 6,
-	COL_OLD_SIZE = 1 << 7,
-	COL_ALIGN = 1 << 8,
-};
-
-#define COLS_ALLOC	(COL_SIZE | COL_ADDR | COL_LATENCY)
-#define COLS_REALLOC	(COLS_ALLOC | COL_OLD_ADDR)
-#define COLS_ALIGNED	(COLS_ALLOC | COL_ALIGN)
-
-/* docs/csv.md carries this table for people: keep the two in step. */
 static const unsigned short type_cols[TB_EV_MAX] = {
-	[TB_EV_MALLOC] = COLS_ALLOC,
-	[TB_EV_CALLOC] = COLS_ALLOC | COL_OLD_SIZE,
-	[TB_EV_REALLOC] = COLS_REALLOC,
-	[TB_EV_REALLOCARRAY] = COLS_REALLOC | COL_OLD_SIZE,
-	[TB_EV_FREE] = COL_ADDR,
-	[TB_EV_POSIX_MEMALIGN] = COLS_ALIGNED,
-	[TB_EV_ALIGNED_ALLOC] = COLS_ALIGNED,
-	[TB_EV_MEMALIGN] = COLS_ALIGNED,
-	[TB_EV_VALLOC] = COLS_ALLOC,
-	[TB_EV_PVALLOC] = COLS_ALLOC,
-	[TB_EV_MMAP] = COL_SIZE | COL_ADDR | COL_PROT | COL_SYSFLAGS | COL_FD | COL_OLD_SIZE,
-	[TB_EV_MUNMAP] = COL_SIZE | COL_ADDR,
-	[TB_EV_MREMAP] = COL_SIZE | COL_ADDR | COL_OLD_ADDR | COL_SYSFLAGS | COL_OLD_SIZE,
-	[TB_EV_MPROTECT] = COL_SIZE | COL_ADDR | COL_PROT,
-	[TB_EV_MADVISE] = COL_SIZE | COL_ADDR | COL_SYSFLAGS,
-	[TB_EV_BRK] = COL_SIZE | COL_ADDR | COL_OLD_ADDR,
-	[TB_EV_FORK] = COL_SYSFLAGS,
-	[TB_EV_THREAD] = COL_ADDR | COL_SYSFLAGS,
-	[TB_EV_EXIT] = COL_SIZE,
-	[TB_EV_LOST] = COL_SIZE,
-	[TB_EV_SAMPLE_OFF] = COL_SIZE,
+#define TB_X_COLS(kind, name, record, row, cols) [TB_EV_##kind] = (cols),
+	TB_EVENTS(TB_X_COLS)
+#undef TB_X_COLS
 };
 
 /* A thread's "pid,tid,comm," as last written: consecutive rows mostly come from a few threads. */
@@ -581,10 +545,8 @@ int csv_writer__write(struct csv_writer *w, const struct tb_event *e)
 
 	if (w->err)
 		return w->err;
-	if (e->type == TB_EV_COMM)
-		return 0;
-	if (e->type == TB_EV_NONE || (unsigned)e->type >= TB_EV_MAX)
-		return -EINVAL;
+	if (!tb_ev_is_row(e->type))
+		return e->type == TB_EV_COMM ? 0 : -EINVAL;
 	if (w->len > WBUF_SIZE - ROW_MAX && csv_writer__flush(w))
 		return w->err;
 	cols = type_cols[e->type];
@@ -1142,11 +1104,11 @@ static void add_name(struct name *v, int *n, const char *s, int value)
 	v[(*n)++] = (struct name){ s, strlen(s), value };
 }
 
-/* Only the names the reader accepts: events from malloc to lost, regions but "". */
+/* Only the names the reader accepts: the events written as rows, regions but "". */
 static void names_init(struct names *nm)
 {
-	for (int t = TB_EV_MALLOC; t < TB_EV_COMM; t++)
-		if (strcmp(tb_event_name(t), "?"))
+	for (int t = TB_EV_MALLOC; t < TB_EV_MAX; t++)
+		if (tb_ev_is_row(t))
 			add_name(nm->events, &nm->nevents, tb_event_name(t), t);
 	for (int g = TB_REG_HEAP; g < TB_REG_MAX; g++)
 		add_name(nm->regions, &nm->nregions, tb_region_name(g), g);

@@ -12,6 +12,26 @@
 	"seq,ts_ns,pid,tid,comm,event,size,addr,old_addr,latency_ns,region,region_base,"      \
 	"origin_pid,origin_tid,flags,align,prot,sysflags,fd,old_size,err,detail,args"
 
+/*
+ * Columns whose meaning depends on the event kind (TB_EVENTS says which each
+ * kind fills); the others are filled whenever set.
+ */
+enum {
+	COL_SIZE = 1 << 0,
+	COL_ADDR = 1 << 1,
+	COL_OLD_ADDR = 1 << 2,
+	COL_LATENCY = 1 << 3,
+	COL_PROT = 1 << 4,
+	COL_SYSFLAGS = 1 << 5,
+	COL_FD = 1 << 6,
+	COL_OLD_SIZE = 1 << 7,
+	COL_ALIGN = 1 << 8,
+};
+
+#define COLS_ALLOC	(COL_SIZE | COL_ADDR | COL_LATENCY)
+#define COLS_REALLOC	(COLS_ALLOC | COL_OLD_ADDR)
+#define COLS_ALIGNED	(COLS_ALLOC | COL_ALIGN)
+
 struct csv_writer;
 
 /* NULL with errno set on failure (after printing one line about it). */

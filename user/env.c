@@ -286,8 +286,8 @@ static uint32_t event_bits(const char *name, size_t len)
 	if (t != TB_EV_NONE)
 		return 1u << t;
 	for (t = TB_EV_MALLOC; t < TB_EV_MAX; t++)
-		if ((len == 5 && !memcmp(name, "alloc", 5) && tb_is_alloc(t)) ||
-		    (len == 2 && !memcmp(name, "vm", 2) && t >= TB_EV_MMAP && t <= TB_EV_BRK))
+		if ((len == 5 && !memcmp(name, "alloc", 5) && tb_ev_allocates(t)) ||
+		    (len == 2 && !memcmp(name, "vm", 2) && tb_ev_is_vm(t)))
 			bits |= 1u << t;
 	return bits;
 }

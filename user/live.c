@@ -368,11 +368,11 @@ static size_t format_line(const struct live_writer *w, const struct tb_event *e,
 	int shown;
 
 	add_prefix(&l, w, e);
-	if (tb_is_alloc(e->type))
+	if (tb_ev_allocates(e->type))
 		shown = add_alloc(&l, e);
 	else if (e->type == TB_EV_FREE)
 		shown = add_free(&l, e);
-	else if (e->type >= TB_EV_MMAP && e->type <= TB_EV_BRK)
+	else if (tb_ev_is_vm(e->type))
 		shown = add_vm(&l, e);
 	else
 		shown = add_task(&l, e);

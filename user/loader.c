@@ -463,7 +463,7 @@ static int set_lib_info(struct loader *l, const struct alloc_lib *lib, __u32 idx
 
 	/* the standard functions only: ranges_init finds the library's base by them */
 	for (int i = 0; i < lib->n; i++)
-		if (lib->cookies[i] <= TB_EV_PVALLOC && !lib->entries[i])
+		if (tb_ev_is_alloc(lib->cookies[i]) && !lib->entries[i])
 			info.probe_off[lib->cookies[i]] = lib->offsets[i];
 	if (bpf_map__update_elem(l->skel->maps.libs, &idx, sizeof(idx), &info, sizeof(info), 0))
 		return -errno;

@@ -60,7 +60,7 @@ int pipeline__open(struct pipeline *p, const struct env *env, const struct tb_ow
 void pipeline__event(struct pipeline *p, struct tb_event *e)
 {
 	/* a rename names a thread for the model and the live view; it is no CSV row */
-	if (e->type != TB_EV_COMM)
+	if (tb_ev_is_row(e->type))
 		e->seq = ++p->seq;
 	p->last_ts = e->ts_ns;
 	correlator__process(p->corr, e);
