@@ -114,14 +114,10 @@ struct {
 	__type(value, __u8);
 } comms SEC(".maps");
 
-/*
- * Records lost: [0] ring buffer full, [1] a map was full (inflight, watched,
- * sysargs), [2] an allocating call whose return never came (a signal handler
- * jumped out of it) or that was made in signal handlers nested too deep.
- */
+/* Records lost, by enum tb_drop_cause. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 3);
+	__uint(max_entries, TB_DROP_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
@@ -220,7 +216,7 @@ struct {
 	__type(value, struct sysargs);
 } sysargs SEC(".maps");
 
-static __always_inline void count_drop(__u32 why)
+static __always_inline void count_drop(__u32 why)	/* an enum tb_drop_cause */
 {
 	__u64 *n = bpf_map_lookup_elem(&drops, &why);
 
@@ -253,7 +249,7 @@ static __always_inline void *reserve(__u64 size)
 	void *rec = ring ? bpf_ringbuf_reserve(ring, size, 0) : NULL;
 
 	if (!rec)
-		count_drop(0);
+		count_drop(TB_DROP_RING_FULL);
 	return rec;
 }
 
@@ -368,7 +364,7 @@ static __always_inline struct tb_rec_alloc *alloc_reserve(void)
 			return &s->rec;
 		break;
 	}
-	count_drop(0);
+	count_drop(TB_DROP_RING_FULL);
 	return NULL;
 }
 
@@ -586,7 +582,7 @@ static __always_inline struct call *call_slot(struct task_struct *task)
 		return c;
 	c = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!c)
-		count_drop(1);
+		count_drop(TB_DROP_MAP_FULL);
 	return c;
 }
 
@@ -610,7 +606,7 @@ static __always_inline __u64 probe_cookie(struct pt_regs *ctx)
 static __always_inline void call_abandon(struct call_state *s)
 {
 	if (s->depth && !s->skip && s->window == sample_window && !(sample_window & 1))
-		count_drop(2);
+		count_drop(TB_DROP_NO_RETURN);
 	s->depth = 0;
 }
 
@@ -665,7 +661,7 @@ static __always_inline bool call_nested(struct call *c, struct task_struct *task
 		return false;
 	call_unwind(c, task, sp);
 	if (c->s.depth && c->deep)
-		count_drop(2);	/* a handler's call, past the levels we track */
+		count_drop(TB_DROP_NO_RETURN);	/* a handler's call, past the levels we track */
 	return c->s.depth;
 }
 
@@ -827,7 +823,7 @@ static __always_inline void remember_sampled(struct tb_rec_alloc *r)
 
 	r->h.flags |= TB_RF_SAMPLED;
 	if (r->addr && bpf_map_update_elem(&sampled, &r->addr, &one, BPF_ANY))
-		count_drop(1);	/* its free will not be recorded: say so */
+		count_drop(TB_DROP_MAP_FULL);	/* its free will not be recorded: say so */
 }
 
 /* An allocating call returns: one record with its arguments, result and time taken. */
@@ -1022,7 +1018,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		a.start_brk = BPF_CORE_READ(task, mm, start_brk);
 	}
 	if (bpf_map_update_elem(&sysargs, &tid, &a, BPF_ANY))
-		count_drop(1);
+		count_drop(TB_DROP_MAP_FULL);
 	return 0;
 }
 
@@ -1122,7 +1118,7 @@ int BPF_PROG(task_newtask, struct task_struct *task, __u64 clone_flags)
 		return 0;
 	child = BPF_CORE_READ(task, tgid);
 	if (!thread && bpf_map_update_elem(&watched, &child, &state, BPF_ANY))
-		count_drop(1);
+		count_drop(TB_DROP_MAP_FULL);
 	r = reserve(sizeof(*r));
 	if (!r)
 		return 0;
@@ -1179,7 +1175,7 @@ static __always_inline __u32 *watch_on_exec(struct task_struct *p, __u32 tgid)
 		}
 	}
 	if (bpf_map_update_elem(&watched, &tgid, &state, BPF_ANY))
-		count_drop(1);
+		count_drop(TB_DROP_MAP_FULL);
 	return bpf_map_lookup_elem(&watched, &tgid);
 }
 

@@ -123,6 +123,24 @@ static inline int tb_ev_is_row(unsigned type)
 	return tb_ev_in(TB_EV_ROW_MASK, type);
 }
 
+/*
+ * Why records were lost, once: X(CAUSE, phrase) makes TB_DROP_CAUSE, the
+ * drops map's index, and the words tlsbpf -v counts it with.
+ */
+#define TB_DROP_CAUSES(X) \
+	X(RING_FULL, "with a ring full") \
+	/* inflight, watched, sysargs */ \
+	X(MAP_FULL, "with a map full") \
+	/* a signal handler jumped out of an allocating call, or handlers nested too deep */ \
+	X(NO_RETURN, "calls whose return never came")
+
+enum tb_drop_cause {
+#define TB_X_DROP(cause, phrase) TB_DROP_##cause,
+	TB_DROP_CAUSES(TB_X_DROP)
+#undef TB_X_DROP
+	TB_DROP_MAX,
+};
+
 /* tb_hdr.flags */
 #define TB_RF_FAILED	0x1	/* the allocation returned NULL or an error */
 #define TB_RF_OVERFLOW	0x2	/* calloc/reallocarray: nmemb * size overflowed */

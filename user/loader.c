@@ -690,11 +690,11 @@ int loader__close_exits(struct loader *l, pid_t *pids, int n, int cap, bool *swe
 	return left;
 }
 
-uint64_t loader__drops_by_cause(struct loader *l, uint64_t cause[3])
+uint64_t loader__drops_by_cause(struct loader *l, uint64_t cause[TB_DROP_MAX])
 {
 	uint64_t total = 0;
 
-	for (__u32 key = 0; key < 3; key++) {
+	for (__u32 key = 0; key < TB_DROP_MAX; key++) {
 		cause[key] = 0;
 		if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.drops), &key, l->percpu))
 			continue;
@@ -707,7 +707,7 @@ uint64_t loader__drops_by_cause(struct loader *l, uint64_t cause[3])
 
 uint64_t loader__drops(struct loader *l)
 {
-	uint64_t cause[3];
+	uint64_t cause[TB_DROP_MAX];
 
 	return loader__drops_by_cause(l, cause);
 }

@@ -425,19 +425,31 @@ static double cpu_seconds(int who)
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+static void say_drops(const uint64_t cause[TB_DROP_MAX])
+{
+	static const char *const phrase[TB_DROP_MAX] = {
+#define TB_X_PHRASE(cause, words) [TB_DROP_##cause] = words,
+		TB_DROP_CAUSES(TB_X_PHRASE)
+#undef TB_X_PHRASE
+	};
+
+	fprintf(stderr, "tlsbpf: records lost:");
+	for (int i = 0; i < TB_DROP_MAX; i++)
+		fprintf(stderr, "%s %" PRIu64 " %s", i ? "," : "", cause[i], phrase[i]);
+	fprintf(stderr, "\n");
+}
+
 /* -v: what watching cost tlsbpf, and how its rings were drained. */
 static void say_costs(struct session *s)
 {
 	struct tb_wake w = { 0 };
-	uint64_t cause[3] = { 0 };
+	uint64_t cause[TB_DROP_MAX] = { 0 };
 
 	if (s->loader.skel) {
 		w = loader__wake_totals(&s->loader);
 		loader__drops_by_cause(&s->loader, cause);
 	}
-	fprintf(stderr, "tlsbpf: records lost: %" PRIu64 " with a ring full, %" PRIu64 " with a "
-		"map full, %" PRIu64 " calls whose return never came\n", cause[0], cause[1],
-		cause[2]);
+	say_drops(cause);
 	fprintf(stderr, "tlsbpf: cpu time: tlsbpf %.3f s, the processes it reaped %.3f s\n",
 		cpu_seconds(RUSAGE_SELF), cpu_seconds(RUSAGE_CHILDREN));
 	fprintf(stderr, "tlsbpf: consumer rounds: %" PRIu64 ", %" PRIu64 " of them woken by a ring; "
