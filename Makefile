@@ -75,7 +75,7 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)/.deps-ok
 	$(Q)if [ -r /sys/kernel/btf/vmlinux ] && $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp 2>/dev/null; \
 	then mv $@.tmp $@; else rm -f $@.tmp; cp vmlinux/$(ARCH)/vmlinux.h $@; fi
 
-# -mcpu=v3: the allocation ring's compare-and-swap is a BPF v3 atomic (kernel 5.12 on).
+# -mcpu=v3: the allocation ring's compare-and-swap is a BPF v3 atomic (kernel 5.12 on, below our 5.15 floor).
 $(OUTPUT)/tlsbpf.bpf.o: bpf/tlsbpf.bpf.c bpf/tlsbpf.h $(OUTPUT)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -c $< -o $@

@@ -8,8 +8,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define CLONE_VM 0x00000100
-#define CLONE_VFORK 0x00004000
 #define CLONE_THREAD 0x00010000
 
 /* x86_64 and arm64 syscall numbers of the memory calls we follow. */
@@ -1124,8 +1122,6 @@ int BPF_PROG(task_newtask, struct task_struct *task, __u64 clone_flags)
 		return 0;
 	fill_hdr(&r->h, thread ? TB_EV_THREAD : TB_EV_FORK, pid_tgid);
 	task_fill(r, task);
-	if ((clone_flags & (CLONE_VM | CLONE_VFORK)) == (CLONE_VM | CLONE_VFORK))
-		r->h.flags |= TB_RF_VFORK;
 	r->clone_flags = clone_flags;
 	r->origin_pid = pid_tgid >> 32;
 	r->origin_tid = (__u32)pid_tgid;

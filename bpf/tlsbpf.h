@@ -7,7 +7,7 @@
 #define TB_PATH_LEN 256
 #define TB_ARGS_LEN 256	/* exec: bytes of the new image's argument strings kept */
 #define TB_MAX_WATCHED 65536	/* processes watched at once */
-#define TB_MAX_INFLIGHT 65536	/* threads inside a probed call at once */
+#define TB_MAX_INFLIGHT 65536	/* threads inside a watched memory syscall at once (sysargs) */
 #define TB_MAX_SAMPLED (1 << 20)	/* --sample: recorded blocks live at once */
 
 /*
@@ -15,7 +15,7 @@
  * name: the word in the CSV event column and in --events; record: the
  * ring-buffer record it comes in (NONE: the loader makes it, it never comes
  * from the kernel); row: whether it is a CSV row; cols: the columns whose
- * meaning depends on the kind that it fills (user/csv.h's COL_*, expanded
+ * meaning depends on the kind that it fills (user/csv.h's TB_COL_*, expanded
  * only on the user side). docs/csv.md carries the same tables for people, and
  * tests/unit/test_schema.c holds the two in step.
  *
@@ -24,34 +24,34 @@
  * allocator function as a uprobe cookie in that range.
  */
 #define TB_EVENTS(X) \
-	X(MALLOC, malloc, ALLOC, 1, COLS_ALLOC) \
-	X(CALLOC, calloc, ALLOC, 1, COLS_ALLOC | COL_OLD_SIZE) \
-	X(REALLOC, realloc, ALLOC, 1, COLS_REALLOC) \
-	X(REALLOCARRAY, reallocarray, ALLOC, 1, COLS_REALLOC | COL_OLD_SIZE) \
-	X(FREE, free, ALLOC, 1, COL_ADDR) \
-	X(POSIX_MEMALIGN, posix_memalign, ALLOC, 1, COLS_ALIGNED) \
-	X(ALIGNED_ALLOC, aligned_alloc, ALLOC, 1, COLS_ALIGNED) \
-	X(MEMALIGN, memalign, ALLOC, 1, COLS_ALIGNED) \
-	X(VALLOC, valloc, ALLOC, 1, COLS_ALLOC) \
-	X(PVALLOC, pvalloc, ALLOC, 1, COLS_ALLOC) \
+	X(MALLOC, malloc, ALLOC, 1, TB_COLS_ALLOC) \
+	X(CALLOC, calloc, ALLOC, 1, TB_COLS_ALLOC | TB_COL_OLD_SIZE) \
+	X(REALLOC, realloc, ALLOC, 1, TB_COLS_REALLOC) \
+	X(REALLOCARRAY, reallocarray, ALLOC, 1, TB_COLS_REALLOC | TB_COL_OLD_SIZE) \
+	X(FREE, free, ALLOC, 1, TB_COL_ADDR) \
+	X(POSIX_MEMALIGN, posix_memalign, ALLOC, 1, TB_COLS_ALIGNED) \
+	X(ALIGNED_ALLOC, aligned_alloc, ALLOC, 1, TB_COLS_ALIGNED) \
+	X(MEMALIGN, memalign, ALLOC, 1, TB_COLS_ALIGNED) \
+	X(VALLOC, valloc, ALLOC, 1, TB_COLS_ALLOC) \
+	X(PVALLOC, pvalloc, ALLOC, 1, TB_COLS_ALLOC) \
 	/* mmap: old_size (the offset) only for a file, the writer's one exception */ \
-	X(MMAP, mmap, VM, 1, COL_SIZE | COL_ADDR | COL_PROT | COL_SYSFLAGS | COL_FD | \
-	  COL_OLD_SIZE) \
-	X(MUNMAP, munmap, VM, 1, COL_SIZE | COL_ADDR) \
-	X(MREMAP, mremap, VM, 1, COL_SIZE | COL_ADDR | COL_OLD_ADDR | COL_SYSFLAGS | \
-	  COL_OLD_SIZE) \
-	X(MPROTECT, mprotect, VM, 1, COL_SIZE | COL_ADDR | COL_PROT) \
-	X(MADVISE, madvise, VM, 1, COL_SIZE | COL_ADDR | COL_SYSFLAGS) \
-	X(BRK, brk, VM, 1, COL_SIZE | COL_ADDR | COL_OLD_ADDR) \
-	X(FORK, fork, TASK, 1, COL_SYSFLAGS) \
-	X(THREAD, thread, TASK, 1, COL_ADDR | COL_SYSFLAGS) \
+	X(MMAP, mmap, VM, 1, TB_COL_SIZE | TB_COL_ADDR | TB_COL_PROT | TB_COL_SYSFLAGS | TB_COL_FD | \
+	  TB_COL_OLD_SIZE) \
+	X(MUNMAP, munmap, VM, 1, TB_COL_SIZE | TB_COL_ADDR) \
+	X(MREMAP, mremap, VM, 1, TB_COL_SIZE | TB_COL_ADDR | TB_COL_OLD_ADDR | TB_COL_SYSFLAGS | \
+	  TB_COL_OLD_SIZE) \
+	X(MPROTECT, mprotect, VM, 1, TB_COL_SIZE | TB_COL_ADDR | TB_COL_PROT) \
+	X(MADVISE, madvise, VM, 1, TB_COL_SIZE | TB_COL_ADDR | TB_COL_SYSFLAGS) \
+	X(BRK, brk, VM, 1, TB_COL_SIZE | TB_COL_ADDR | TB_COL_OLD_ADDR) \
+	X(FORK, fork, TASK, 1, TB_COL_SYSFLAGS) \
+	X(THREAD, thread, TASK, 1, TB_COL_ADDR | TB_COL_SYSFLAGS) \
 	X(EXEC, exec, EXEC, 1, 0) \
 	X(EXIT_THREAD, exit_thread, TASK, 1, 0) \
-	X(EXIT, exit, TASK, 1, COL_SIZE) \
+	X(EXIT, exit, TASK, 1, TB_COL_SIZE) \
 	/* made by the loader from the drop counters */ \
-	X(LOST, lost, NONE, 1, COL_SIZE) \
+	X(LOST, lost, NONE, 1, TB_COL_SIZE) \
 	/* --sample-by time: the loader took the allocator probes off, and put them back */ \
-	X(SAMPLE_OFF, sample_off, NONE, 1, COL_SIZE) \
+	X(SAMPLE_OFF, sample_off, NONE, 1, TB_COL_SIZE) \
 	X(SAMPLE_ON, sample_on, NONE, 1, 0) \
 	/* a thread renamed itself; updates names, never a CSV row */ \
 	X(COMM, comm, TASK, 0, 0)
@@ -141,10 +141,13 @@ enum tb_drop_cause {
 	TB_DROP_MAX,
 };
 
-/* tb_hdr.flags */
+/*
+ * tb_hdr.flags. Not the CSV's TB_F_* bits, which the decoder translates to:
+ * these have the low 8 bits (the entry index takes 8-15), and TB_F_'s bit
+ * order is the order the flags column names them in, fixed by the schema.
+ */
 #define TB_RF_FAILED	0x1	/* the allocation returned NULL or an error */
 #define TB_RF_OVERFLOW	0x2	/* calloc/reallocarray: nmemb * size overflowed */
-#define TB_RF_VFORK	0x4	/* fork: the child shares the parent's memory until exec */
 #define TB_RF_INTERNAL	0x8	/* free called from inside the allocator's own library */
 #define TB_RF_SAMPLED	0x10	/* recorded under --sample: one call in N */
 #define TB_RF_LIBC	0x20	/* allocation made by the C library or the dynamic loader */

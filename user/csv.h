@@ -17,20 +17,20 @@
  * kind fills); the others are filled whenever set.
  */
 enum {
-	COL_SIZE = 1 << 0,
-	COL_ADDR = 1 << 1,
-	COL_OLD_ADDR = 1 << 2,
-	COL_LATENCY = 1 << 3,
-	COL_PROT = 1 << 4,
-	COL_SYSFLAGS = 1 << 5,
-	COL_FD = 1 << 6,
-	COL_OLD_SIZE = 1 << 7,
-	COL_ALIGN = 1 << 8,
+	TB_COL_SIZE = 1 << 0,
+	TB_COL_ADDR = 1 << 1,
+	TB_COL_OLD_ADDR = 1 << 2,
+	TB_COL_LATENCY = 1 << 3,
+	TB_COL_PROT = 1 << 4,
+	TB_COL_SYSFLAGS = 1 << 5,
+	TB_COL_FD = 1 << 6,
+	TB_COL_OLD_SIZE = 1 << 7,
+	TB_COL_ALIGN = 1 << 8,
 };
 
-#define COLS_ALLOC	(COL_SIZE | COL_ADDR | COL_LATENCY)
-#define COLS_REALLOC	(COLS_ALLOC | COL_OLD_ADDR)
-#define COLS_ALIGNED	(COLS_ALLOC | COL_ALIGN)
+#define TB_COLS_ALLOC	(TB_COL_SIZE | TB_COL_ADDR | TB_COL_LATENCY)
+#define TB_COLS_REALLOC	(TB_COLS_ALLOC | TB_COL_OLD_ADDR)
+#define TB_COLS_ALIGNED	(TB_COLS_ALLOC | TB_COL_ALIGN)
 
 struct csv_writer;
 

@@ -338,7 +338,7 @@ int loader__attach_kernel(struct loader *l)
 }
 
 /* How a link's probes fire: at entry, at return, or both as one session. */
-enum probe_kind { AT_ENTRY, AT_RETURN, AS_SESSION };
+enum probe_kind { TB_AT_ENTRY, TB_AT_RETURN, TB_AS_SESSION };
 
 static int uprobe_multi(const struct loader *l, struct bpf_program *prog, const char *path,
 			const uint64_t *offsets, const uint64_t *cookies, unsigned cnt,
@@ -346,12 +346,12 @@ static int uprobe_multi(const struct loader *l, struct bpf_program *prog, const 
 {
 	struct link_create_uprobe_multi attr = {
 		.prog_fd = bpf_program__fd(prog),
-		.attach_type = kind == AS_SESSION ? l->session_type : TB_TRACE_UPROBE_MULTI,
+		.attach_type = kind == TB_AS_SESSION ? l->session_type : TB_TRACE_UPROBE_MULTI,
 		.path = (uintptr_t)path,
 		.offsets = (uintptr_t)offsets,
 		.cookies = (uintptr_t)cookies,
 		.cnt = cnt,
-		.multi_flags = kind == AT_RETURN ? TB_F_UPROBE_MULTI_RETURN : 0,
+		.multi_flags = kind == TB_AT_RETURN ? TB_F_UPROBE_MULTI_RETURN : 0,
 	};
 	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 
@@ -441,7 +441,7 @@ static int add_probes(struct loader *l, struct bpf_program *prog, const struct a
 	if (l->kf.uprobe_multi)
 		return add_multi(l, prog, lib, offsets, cookies, cnt, kind);
 	return perfprobes__attach(&l->classic, bpf_program__fd(prog), lib->path, offsets, cookies,
-				  cnt, kind == AT_RETURN);
+				  cnt, kind == TB_AT_RETURN);
 }
 
 static int set_lib_info(struct loader *l, const struct alloc_lib *lib, __u32 idx)
@@ -572,7 +572,7 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 	set_fast_dispatch(l, offs, cookies, n, lib->exit_off != 0, verbose);
 	if (l->session_type)
 		n = entry_only(offs, cookies, n);
-	err = add_probes(l, l->skel->progs.alloc_enter, lib, offs, cookies, n, AT_ENTRY);
+	err = add_probes(l, l->skel->progs.alloc_enter, lib, offs, cookies, n, TB_AT_ENTRY);
 	if (err)
 		return err;
 	l->nlibs++;
@@ -587,9 +587,9 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 			lib->path);
 	if (l->session_type)
 		return add_multi(l, l->skel->progs.alloc_call, lib, call_offs, call_cookies, ncalls,
-				 AS_SESSION);
+				 TB_AS_SESSION);
 	return add_probes(l, l->skel->progs.alloc_exit, lib, call_offs, call_cookies, ncalls,
-			  AT_RETURN);
+			  TB_AT_RETURN);
 }
 
 int loader__watch(struct loader *l, pid_t pid, uint32_t state)

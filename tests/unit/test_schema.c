@@ -24,9 +24,9 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } doc_cols[] = {
-	{ "size", COL_SIZE },	   { "addr", COL_ADDR },	 { "old_addr", COL_OLD_ADDR },
-	{ "latency_ns", COL_LATENCY }, { "prot", COL_PROT }, { "sysflags", COL_SYSFLAGS },
-	{ "fd", COL_FD },	   { "old_size", COL_OLD_SIZE },
+	{ "size", TB_COL_SIZE },	   { "addr", TB_COL_ADDR },	 { "old_addr", TB_COL_OLD_ADDR },
+	{ "latency_ns", TB_COL_LATENCY }, { "prot", TB_COL_PROT }, { "sysflags", TB_COL_SYSFLAGS },
+	{ "fd", TB_COL_FD },	   { "old_size", TB_COL_OLD_SIZE },
 };
 
 static char *slurp(const char *path)
