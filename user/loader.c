@@ -137,8 +137,10 @@ static int make_rings(struct loader *l)
 	const bool *online = l->online;
 
 	l->ring_fds = malloc(l->nr_cpus * sizeof(*l->ring_fds));
-	if (!l->ring_fds)
+	if (!l->ring_fds) {
+		fprintf(stderr, "tlsbpf: cannot make the ring buffers: %s\n", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	for (int i = 0; i < l->nr_cpus; i++)
 		l->ring_fds[i] = -1;
 	for (__u32 cpu = 0; cpu < (__u32)l->nr_cpus; cpu++) {
@@ -176,8 +178,10 @@ static int plan_rings(struct loader *l, const struct env *env)
 		return l->nr_cpus ?: -EINVAL;
 	}
 	l->online = calloc(l->nr_cpus, sizeof(*l->online));
-	if (!l->online)
+	if (!l->online) {
+		fprintf(stderr, "tlsbpf: cannot plan the ring buffers: %s\n", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	parse_cpu_list("/sys/devices/system/cpu/online", l->online, l->nr_cpus);
 	share = ring_share(env->ringbuf_mb, n_online(l->online, l->nr_cpus));
 	l->ring_bytes = share / 4;
@@ -304,12 +308,18 @@ int loader__open_load(struct loader *l, const struct env *env)
 		__u8 one = 1;
 
 		strncpy(key, env->comms[i], sizeof(key) - 1);
-		if (bpf_map__update_elem(l->skel->maps.comms, key, sizeof(key), &one, 1, 0))
-			return -errno;
+		if (bpf_map__update_elem(l->skel->maps.comms, key, sizeof(key), &one, 1, 0)) {
+			err = -errno;
+			fprintf(stderr, "tlsbpf: --comm '%s': cannot add it to the BPF map: %s\n",
+				env->comms[i], strerror(-err));
+			return err;
+		}
 	}
 	l->percpu = calloc(l->nr_cpus, sizeof(uint64_t));
-	if (!l->percpu)
+	if (!l->percpu) {
+		fprintf(stderr, "tlsbpf: cannot count the drops: %s\n", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	return make_rings(l);
 }
 
@@ -415,10 +425,13 @@ static int add_multi(struct loader *l, struct bpf_program *prog, const struct al
 	if (!cnt)
 		return 0;
 	if (l->nmulti == (int)(sizeof(l->multi_fds) / sizeof(l->multi_fds[0])))
-		return -E2BIG;
-	fd = keep_spec(l, prog, lib->path, offsets, cookies, cnt, kind);
-	if (fd < 0)
+		fd = -E2BIG;
+	else
+		fd = keep_spec(l, prog, lib->path, offsets, cookies, cnt, kind);
+	if (fd < 0) {
+		fprintf(stderr, "tlsbpf: cannot probe %s: %s\n", lib->path, strerror(-fd));
 		return fd;
+	}
 	/* a library found while --sample-by time has the probes off: made with the next window */
 	fd = l->probes_off ? -1 : uprobe_multi(l, prog, lib->path, offsets, cookies, cnt, kind);
 	if (fd < 0 && !l->probes_off) {
@@ -545,8 +558,11 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 	unsigned n = 0, ncalls = 0;
 	int err;
 
-	if (idx >= TB_MAX_LIBS)
+	if (idx >= TB_MAX_LIBS) {
+		fprintf(stderr, "tlsbpf: cannot probe %s: %d allocator libraries are probed already\n",
+			lib->path, TB_MAX_LIBS);
 		return -E2BIG;
+	}
 	err = set_lib_info(l, lib, idx);
 	for (int i = 0; i < lib->n; i++) {
 		offs[i] = lib->offsets[i];
@@ -566,8 +582,11 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 				"frees from inside the library are looked for after it)\n",
 				lib->exit_name, lib->path, (unsigned long long)lib->exit_off);
 	}
-	if (err)
+	if (err) {
+		fprintf(stderr, "tlsbpf: cannot probe %s: cannot tell the probes about it: %s\n",
+			lib->path, strerror(-err));
 		return err;
+	}
 	/* every probe that reads its page offset, whichever link carries it */
 	set_fast_dispatch(l, offs, cookies, n, lib->exit_off != 0, verbose);
 	if (l->session_type)

@@ -225,15 +225,8 @@ static int run_pids(const struct env *env)
 		return 2;
 	if (session__open(&s, env, TB_MODE_PIDS))
 		goto fail;
-	for (int i = 0; i < n && !err; i++) {
-		err = attach__probe_process(&s.loader, &s.probed, pids[i], env, NULL);
-		if (err == -ENOENT)
-			fprintf(stderr, "tlsbpf: -p %d: a kernel thread, with no allocator to watch\n",
-				pids[i]);
-		else if (err)
-			fprintf(stderr, "tlsbpf: -p %d: cannot read its mappings: %s\n", pids[i],
-				strerror(-err));
-	}
+	for (int i = 0; i < n && !err; i++)
+		err = attach__probe_pid(&s.loader, &s.probed, pids[i], env);
 	if (err || probe_user_libs(&s) || session__start_consumer(&s))
 		goto fail;
 	if (!s.loader.nlibs) {

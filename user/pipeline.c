@@ -38,8 +38,10 @@ int pipeline__open(struct pipeline *p, const struct env *env, const struct tb_ow
 	for (int i = 0; i < TB_MAX_OUTPUTS; i++)
 		p->report_fd[i] = -1;
 	p->corr = correlator__new();
-	if (!p->corr)
+	if (!p->corr) {
+		fprintf(stderr, "tlsbpf: cannot make the model: %s\n", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	err = open_reports(p, env, owner);
 	if (err)
 		return err;
@@ -147,6 +149,8 @@ int pipeline__close_outputs(struct pipeline *p)
 	}
 	if (p->live) {
 		e = live_writer__close(p->live);
+		if (e)
+			fprintf(stderr, "tlsbpf: writing the live view failed: %s\n", strerror(-e));
 		err = err ? err : e;
 		p->live = NULL;
 	}
