@@ -7,21 +7,6 @@
 #include <unistd.h>
 #include "pipeline.h"
 
-/* The end-of-run reports' files, so that a path that cannot be written fails before the run. */
-static int open_reports(struct pipeline *p, const struct env *env, const struct tb_owner *owner)
-{
-	for (int i = 0; env_outputs[i].option && i < TB_MAX_OUTPUTS; i++) {
-		const char *path = env__output_path(env, &env_outputs[i]);
-
-		if (!env_outputs[i].report || !path)
-			continue;
-		p->report_fd[i] = outfile__open(path, owner);
-		if (p->report_fd[i] < 0)
-			return p->report_fd[i];
-	}
-	return 0;
-}
-
 static void live_open(struct pipeline *p, const struct env *env)
 {
 	live_writer__set_filter(p->live, &env->filter);
@@ -35,14 +20,13 @@ int pipeline__open(struct pipeline *p, const struct env *env, const struct tb_ow
 	int err;
 
 	memset(p, 0, sizeof(*p));
-	for (int i = 0; i < TB_MAX_OUTPUTS; i++)
-		p->report_fd[i] = -1;
+	report_files__init(&p->reports);
 	p->corr = correlator__new();
 	if (!p->corr) {
 		fprintf(stderr, "tlsbpf: cannot make the model: %s\n", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	err = open_reports(p, env, owner);
+	err = report_files__open(&p->reports, env, owner);
 	if (err)
 		return err;
 	if (env->csv_path) {
@@ -108,32 +92,12 @@ void pipeline__stop_view_on(struct pipeline *p, const volatile sig_atomic_t *fla
 		live_writer__stop_on(p->live, flag);
 }
 
-int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_owner *owner,
-		     const struct tb_run_info *info)
+int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_run_info *info)
 {
-	struct tb_run_info r = *info, *run = &r;
-	bool on_stderr = !env->summary_path && !env->summary_json_path;
-	int err = 0, e;
+	struct tb_run_info run = *info;
 
-	r.top = env->top;
-	if (on_stderr)
-		err = report__text(p->corr, run, stderr);
-	for (int i = 0; env_outputs[i].option && i < TB_MAX_OUTPUTS; i++) {
-		if (p->report_fd[i] < 0)
-			continue;
-		e = report__to_fd(p->report_fd[i], env_outputs[i].report, p->corr, run);
-		p->report_fd[i] = -1;
-		if (!e)
-			continue;
-		fprintf(stderr, "tlsbpf: cannot write the report to '%s': %s%s\n",
-			env__output_path(env, &env_outputs[i]), strerror(-e),
-			on_stderr ? "" : "; the report follows on stderr");
-		if (!on_stderr)
-			report__text(p->corr, run, stderr);
-		on_stderr = true;
-		err = err ? err : e;
-	}
-	return err;
+	run.top = env->top;
+	return report_files__write(&p->reports, env, p->corr, &run, stderr);
 }
 
 int pipeline__close_outputs(struct pipeline *p)
@@ -165,9 +129,8 @@ int pipeline__close(struct pipeline *p)
 		free(p->execs[i].file);
 
 	/* no model: pipeline__open never ran (or failed before any file), and the fds are not ours */
-	for (int i = 0; i < TB_MAX_OUTPUTS && p->corr; i++)
-		if (p->report_fd[i] >= 0)
-			close(p->report_fd[i]);
+	if (p->corr)
+		report_files__close(&p->reports);
 
 	correlator__free(p->corr);
 	memset(p, 0, sizeof(*p));

@@ -508,7 +508,7 @@ int session__finish(struct session *s)
 	err = pipeline__close_outputs(&s->pipe);
 	/* a run that failed before watching anything said why in one line already */
 	if (s->watching)
-		err = pipeline__report(&s->pipe, s->env, &s->owner, &info) ?: err;
+		err = pipeline__report(&s->pipe, s->env, &info) ?: err;
 	pipeline__close(&s->pipe);
 	return err;
 }
