@@ -7,6 +7,31 @@
 #include <unistd.h>
 #include "pipeline.h"
 
+static int csv_write(void *w, const struct tb_event *e)
+{
+	return csv_writer__write(w, e);
+}
+
+static int csv_close(void *w)
+{
+	return csv_writer__close(w);
+}
+
+static int live_write(void *w, const struct tb_event *e)
+{
+	return live_writer__write(w, e);
+}
+
+static int live_flush(void *w)
+{
+	return live_writer__flush(w);
+}
+
+static int live_close(void *w)
+{
+	return live_writer__close(w);
+}
+
 static void live_open(struct pipeline *p, const struct env *env)
 {
 	live_writer__set_filter(p->live, &env->filter);
@@ -30,14 +55,18 @@ int pipeline__open(struct pipeline *p, const struct env *env, const struct tb_ow
 	if (err)
 		return err;
 	if (env->csv_path) {
-		p->csv = csv_writer__open(env->csv_path, owner);
-		if (!p->csv)
+		struct csv_writer *csv = csv_writer__open(env->csv_path, owner);
+
+		if (!csv)
 			return -errno;
+		p->out[p->nout++] = (struct tb_output){ "the CSV", csv, csv_write, NULL, csv_close };
 	}
 	if (live_view) {
 		p->live = live_writer__open(env->live_path, owner, ts_base_ns);
 		if (!p->live)
 			return -errno;
+		p->out[p->nout++] = (struct tb_output){ "the live view", p->live, live_write,
+							live_flush, live_close };
 		live_open(p, env);
 	}
 	return 0;
@@ -66,10 +95,8 @@ void pipeline__event(struct pipeline *p, struct tb_event *e)
 	} else if (e->type == TB_EV_LOST) {
 		p->lost += e->size;
 	}
-	if (p->csv)
-		csv_writer__write(p->csv, e);
-	if (p->live)
-		live_writer__write(p->live, e);
+	for (unsigned i = 0; i < p->nout; i++)
+		p->out[i].write(p->out[i].w, e);
 }
 
 void pipeline__lost(struct pipeline *p, uint64_t n)
@@ -82,8 +109,9 @@ void pipeline__lost(struct pipeline *p, uint64_t n)
 
 void pipeline__flush(struct pipeline *p)
 {
-	if (p->live)
-		live_writer__flush(p->live);
+	for (unsigned i = 0; i < p->nout; i++)
+		if (p->out[i].flush)
+			p->out[i].flush(p->out[i].w);
 }
 
 void pipeline__stop_view_on(struct pipeline *p, const volatile sig_atomic_t *flag)
@@ -104,20 +132,14 @@ int pipeline__close_outputs(struct pipeline *p)
 {
 	int err = 0, e;
 
-	if (p->csv) {
-		e = csv_writer__close(p->csv);
+	for (unsigned i = 0; i < p->nout; i++) {
+		e = p->out[i].close(p->out[i].w);
 		if (e)
-			fprintf(stderr, "tlsbpf: writing the CSV failed: %s\n", strerror(-e));
-		err = e;
-		p->csv = NULL;
-	}
-	if (p->live) {
-		e = live_writer__close(p->live);
-		if (e)
-			fprintf(stderr, "tlsbpf: writing the live view failed: %s\n", strerror(-e));
+			fprintf(stderr, "tlsbpf: writing %s failed: %s\n", p->out[i].what, strerror(-e));
 		err = err ? err : e;
-		p->live = NULL;
 	}
+	p->nout = 0;
+	p->live = NULL;
 	return err;
 }
 

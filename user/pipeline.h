@@ -7,13 +7,15 @@
 #include "csv.h"
 #include "env.h"
 #include "live.h"
+#include "output.h"
 #include "report_files.h"
 
 struct pipeline {
 	struct correlator *corr;
 	struct report_files reports;	/* opened first, written at the end */
-	struct csv_writer *csv;
-	struct live_writer *live;
+	struct tb_output out[TB_MAX_SINKS];	/* written in order, every event */
+	unsigned nout;
+	struct live_writer *live;	/* also out's: for what only the live view takes */
 	uint64_t seq;	/* rows so far */
 	uint64_t lost;	/* events lost so far */
 	uint64_t last_ts;
