@@ -186,7 +186,7 @@ static FILE *open_maps(pid_t pid)
 	return fopen(path, "re");
 }
 
-/* 1: nothing mapped, a kernel thread, which never calls malloc; the loader said why it failed */
+/* 0, -errno (the loader said why), or 1: nothing mapped (a kernel thread) */
 static int probe_maps(struct loader *l, struct probed_set *set, pid_t pid, FILE *f,
 		      const struct env *env, int *newly)
 {
