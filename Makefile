@@ -36,7 +36,7 @@ LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -l
 ALL_CFLAGS := -D_GNU_SOURCE $(CFLAGS) $(WARN) $(INCLUDES) -DTLSBPF_VERSION='"$(VERSION)"' -MMD -MP
 
 # Modules that need no BPF (the unit tests link these) and the ones that drive the kernel side.
-CORE_SRCS := event correlate report report_md csv live outfile placement
+CORE_SRCS := event correlate report report_md report_files csv live outfile placement
 LOADER_SRCS := env libc_resolve kfeatures perfprobe confine loader launcher attach decode consumer pipeline timesample session analyze main
 CORE_OBJS := $(CORE_SRCS:%=$(OUTPUT)/user/%.o)
 LOADER_OBJS := $(LOADER_SRCS:%=$(OUTPUT)/user/%.o)
@@ -75,7 +75,7 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)/.deps-ok
 	$(Q)if [ -r /sys/kernel/btf/vmlinux ] && $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp 2>/dev/null; \
 	then mv $@.tmp $@; else rm -f $@.tmp; cp vmlinux/$(ARCH)/vmlinux.h $@; fi
 
-# -mcpu=v3: the allocation ring's compare-and-swap is a BPF v3 atomic (kernel 5.12 on).
+# -mcpu=v3: the allocation ring's compare-and-swap is a BPF v3 atomic (kernel 5.12 on, below our 5.15 floor).
 $(OUTPUT)/tlsbpf.bpf.o: bpf/tlsbpf.bpf.c bpf/tlsbpf.h $(OUTPUT)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -c $< -o $@

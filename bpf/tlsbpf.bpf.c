@@ -8,8 +8,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define CLONE_VM 0x00000100
-#define CLONE_VFORK 0x00004000
 #define CLONE_THREAD 0x00010000
 
 /* x86_64 and arm64 syscall numbers of the memory calls we follow. */
@@ -114,14 +112,10 @@ struct {
 	__type(value, __u8);
 } comms SEC(".maps");
 
-/*
- * Records lost: [0] ring buffer full, [1] a map was full (inflight, watched,
- * sysargs), [2] an allocating call whose return never came (a signal handler
- * jumped out of it) or that was made in signal handlers nested too deep.
- */
+/* Records lost, by enum tb_drop_cause. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 3);
+	__uint(max_entries, TB_DROP_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
@@ -220,7 +214,7 @@ struct {
 	__type(value, struct sysargs);
 } sysargs SEC(".maps");
 
-static __always_inline void count_drop(__u32 why)
+static __always_inline void count_drop(__u32 why)	/* an enum tb_drop_cause */
 {
 	__u64 *n = bpf_map_lookup_elem(&drops, &why);
 
@@ -253,7 +247,7 @@ static __always_inline void *reserve(__u64 size)
 	void *rec = ring ? bpf_ringbuf_reserve(ring, size, 0) : NULL;
 
 	if (!rec)
-		count_drop(0);
+		count_drop(TB_DROP_RING_FULL);
 	return rec;
 }
 
@@ -368,7 +362,7 @@ static __always_inline struct tb_rec_alloc *alloc_reserve(void)
 			return &s->rec;
 		break;
 	}
-	count_drop(0);
+	count_drop(TB_DROP_RING_FULL);
 	return NULL;
 }
 
@@ -586,7 +580,7 @@ static __always_inline struct call *call_slot(struct task_struct *task)
 		return c;
 	c = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!c)
-		count_drop(1);
+		count_drop(TB_DROP_MAP_FULL);
 	return c;
 }
 
@@ -610,7 +604,7 @@ static __always_inline __u64 probe_cookie(struct pt_regs *ctx)
 static __always_inline void call_abandon(struct call_state *s)
 {
 	if (s->depth && !s->skip && s->window == sample_window && !(sample_window & 1))
-		count_drop(2);
+		count_drop(TB_DROP_NO_RETURN);
 	s->depth = 0;
 }
 
@@ -665,7 +659,7 @@ static __always_inline bool call_nested(struct call *c, struct task_struct *task
 		return false;
 	call_unwind(c, task, sp);
 	if (c->s.depth && c->deep)
-		count_drop(2);	/* a handler's call, past the levels we track */
+		count_drop(TB_DROP_NO_RETURN);	/* a handler's call, past the levels we track */
 	return c->s.depth;
 }
 
@@ -827,7 +821,7 @@ static __always_inline void remember_sampled(struct tb_rec_alloc *r)
 
 	r->h.flags |= TB_RF_SAMPLED;
 	if (r->addr && bpf_map_update_elem(&sampled, &r->addr, &one, BPF_ANY))
-		count_drop(1);	/* its free will not be recorded: say so */
+		count_drop(TB_DROP_MAP_FULL);	/* its free will not be recorded: say so */
 }
 
 /* An allocating call returns: one record with its arguments, result and time taken. */
@@ -1022,7 +1016,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		a.start_brk = BPF_CORE_READ(task, mm, start_brk);
 	}
 	if (bpf_map_update_elem(&sysargs, &tid, &a, BPF_ANY))
-		count_drop(1);
+		count_drop(TB_DROP_MAP_FULL);
 	return 0;
 }
 
@@ -1122,14 +1116,12 @@ int BPF_PROG(task_newtask, struct task_struct *task, __u64 clone_flags)
 		return 0;
 	child = BPF_CORE_READ(task, tgid);
 	if (!thread && bpf_map_update_elem(&watched, &child, &state, BPF_ANY))
-		count_drop(1);
+		count_drop(TB_DROP_MAP_FULL);
 	r = reserve(sizeof(*r));
 	if (!r)
 		return 0;
 	fill_hdr(&r->h, thread ? TB_EV_THREAD : TB_EV_FORK, pid_tgid);
 	task_fill(r, task);
-	if ((clone_flags & (CLONE_VM | CLONE_VFORK)) == (CLONE_VM | CLONE_VFORK))
-		r->h.flags |= TB_RF_VFORK;
 	r->clone_flags = clone_flags;
 	r->origin_pid = pid_tgid >> 32;
 	r->origin_tid = (__u32)pid_tgid;
@@ -1179,7 +1171,7 @@ static __always_inline __u32 *watch_on_exec(struct task_struct *p, __u32 tgid)
 		}
 	}
 	if (bpf_map_update_elem(&watched, &tgid, &state, BPF_ANY))
-		count_drop(1);
+		count_drop(TB_DROP_MAP_FULL);
 	return bpf_map_lookup_elem(&watched, &tgid);
 }
 

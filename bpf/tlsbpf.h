@@ -7,48 +7,147 @@
 #define TB_PATH_LEN 256
 #define TB_ARGS_LEN 256	/* exec: bytes of the new image's argument strings kept */
 #define TB_MAX_WATCHED 65536	/* processes watched at once */
-#define TB_MAX_INFLIGHT 65536	/* threads inside a probed call at once */
+#define TB_MAX_INFLIGHT 65536	/* threads inside a watched memory syscall at once (sysargs) */
 #define TB_MAX_SAMPLED (1 << 20)	/* --sample: recorded blocks live at once */
 
 /*
- * Event types. The numbering is internal (never written out: the CSV carries
- * names), but TB_EV_MALLOC..TB_EV_PVALLOC must stay contiguous: the BPF side
- * receives the allocator function as a uprobe cookie in that range.
+ * Every event kind, once: X(KIND, name, record, row, cols) makes TB_EV_KIND.
+ * name: the word in the CSV event column and in --events; record: the
+ * ring-buffer record it comes in (NONE: the loader makes it, it never comes
+ * from the kernel); row: whether it is a CSV row; cols: the columns whose
+ * meaning depends on the kind that it fills (user/csv.h's TB_COL_*, expanded
+ * only on the user side). docs/csv.md carries the same tables for people, and
+ * tests/unit/test_schema.c holds the two in step.
+ *
+ * The numbering is internal (never written out: the CSV carries names), but
+ * TB_EV_MALLOC..TB_EV_PVALLOC must stay contiguous: the BPF side receives the
+ * allocator function as a uprobe cookie in that range.
  */
+#define TB_EVENTS(X) \
+	X(MALLOC, malloc, ALLOC, 1, TB_COLS_ALLOC) \
+	X(CALLOC, calloc, ALLOC, 1, TB_COLS_ALLOC | TB_COL_OLD_SIZE) \
+	X(REALLOC, realloc, ALLOC, 1, TB_COLS_REALLOC) \
+	X(REALLOCARRAY, reallocarray, ALLOC, 1, TB_COLS_REALLOC | TB_COL_OLD_SIZE) \
+	X(FREE, free, ALLOC, 1, TB_COL_ADDR) \
+	X(POSIX_MEMALIGN, posix_memalign, ALLOC, 1, TB_COLS_ALIGNED) \
+	X(ALIGNED_ALLOC, aligned_alloc, ALLOC, 1, TB_COLS_ALIGNED) \
+	X(MEMALIGN, memalign, ALLOC, 1, TB_COLS_ALIGNED) \
+	X(VALLOC, valloc, ALLOC, 1, TB_COLS_ALLOC) \
+	X(PVALLOC, pvalloc, ALLOC, 1, TB_COLS_ALLOC) \
+	/* mmap: old_size (the offset) only for a file, the writer's one exception */ \
+	X(MMAP, mmap, VM, 1, TB_COL_SIZE | TB_COL_ADDR | TB_COL_PROT | TB_COL_SYSFLAGS | TB_COL_FD | \
+	  TB_COL_OLD_SIZE) \
+	X(MUNMAP, munmap, VM, 1, TB_COL_SIZE | TB_COL_ADDR) \
+	X(MREMAP, mremap, VM, 1, TB_COL_SIZE | TB_COL_ADDR | TB_COL_OLD_ADDR | TB_COL_SYSFLAGS | \
+	  TB_COL_OLD_SIZE) \
+	X(MPROTECT, mprotect, VM, 1, TB_COL_SIZE | TB_COL_ADDR | TB_COL_PROT) \
+	X(MADVISE, madvise, VM, 1, TB_COL_SIZE | TB_COL_ADDR | TB_COL_SYSFLAGS) \
+	X(BRK, brk, VM, 1, TB_COL_SIZE | TB_COL_ADDR | TB_COL_OLD_ADDR) \
+	X(FORK, fork, TASK, 1, TB_COL_SYSFLAGS) \
+	X(THREAD, thread, TASK, 1, TB_COL_ADDR | TB_COL_SYSFLAGS) \
+	X(EXEC, exec, EXEC, 1, 0) \
+	X(EXIT_THREAD, exit_thread, TASK, 1, 0) \
+	X(EXIT, exit, TASK, 1, TB_COL_SIZE) \
+	/* made by the loader from the drop counters */ \
+	X(LOST, lost, NONE, 1, TB_COL_SIZE) \
+	/* --sample-by time: the loader took the allocator probes off, and put them back */ \
+	X(SAMPLE_OFF, sample_off, NONE, 1, TB_COL_SIZE) \
+	X(SAMPLE_ON, sample_on, NONE, 1, 0) \
+	/* a thread renamed itself; updates names, never a CSV row */ \
+	X(COMM, comm, TASK, 0, 0)
+
 enum tb_event_type {
 	TB_EV_NONE = 0,
-	TB_EV_MALLOC,
-	TB_EV_CALLOC,
-	TB_EV_REALLOC,
-	TB_EV_REALLOCARRAY,
-	TB_EV_FREE,
-	TB_EV_POSIX_MEMALIGN,
-	TB_EV_ALIGNED_ALLOC,
-	TB_EV_MEMALIGN,
-	TB_EV_VALLOC,
-	TB_EV_PVALLOC,
-	TB_EV_MMAP,
-	TB_EV_MUNMAP,
-	TB_EV_MREMAP,
-	TB_EV_MPROTECT,
-	TB_EV_MADVISE,
-	TB_EV_BRK,
-	TB_EV_FORK,
-	TB_EV_THREAD,
-	TB_EV_EXEC,
-	TB_EV_EXIT_THREAD,
-	TB_EV_EXIT,
-	TB_EV_LOST,	/* made by the loader from the drop counters */
-	TB_EV_SAMPLE_OFF,	/* --sample-by time: the loader took the allocator probes off */
-	TB_EV_SAMPLE_ON,	/* and put them back */
-	TB_EV_COMM,	/* a thread renamed itself; updates names, never a CSV row */
+#define TB_X_ENUM(kind, name, record, row, cols) TB_EV_##kind,
+	TB_EVENTS(TB_X_ENUM)
+#undef TB_X_ENUM
 	TB_EV_MAX,
 };
 
-/* tb_hdr.flags */
+/* The ring-buffer record an event kind comes in: the record argument of TB_EVENTS. */
+enum tb_rec_kind {
+	TB_REC_NONE = 0,
+	TB_REC_ALLOC,	/* struct tb_rec_alloc, through the allocation ring's slots */
+	TB_REC_VM,	/* struct tb_rec_vm */
+	TB_REC_TASK,	/* struct tb_rec_task */
+	TB_REC_EXEC,	/* struct tb_rec_exec */
+};
+
+/* Bit masks of the kinds in a class, one bit per kind: a class test is a shift, not a table. */
+#define TB_X_BIT_IF(kind, cond) | ((cond) ? 1u << TB_EV_##kind : 0u)
+#define TB_X_ALLOC(kind, name, rec, row, cols) TB_X_BIT_IF(kind, TB_REC_##rec == TB_REC_ALLOC)
+#define TB_X_VM(kind, name, rec, row, cols) TB_X_BIT_IF(kind, TB_REC_##rec == TB_REC_VM)
+#define TB_X_TASK(kind, name, rec, row, cols) TB_X_BIT_IF(kind, TB_REC_##rec == TB_REC_TASK)
+#define TB_X_ROW(kind, name, rec, row, cols) TB_X_BIT_IF(kind, row)
+#define TB_EV_ALLOC_MASK (0u TB_EVENTS(TB_X_ALLOC))
+#define TB_EV_VM_MASK (0u TB_EVENTS(TB_X_VM))
+#define TB_EV_TASK_MASK (0u TB_EVENTS(TB_X_TASK))
+#define TB_EV_ROW_MASK (0u TB_EVENTS(TB_X_ROW))
+
+_Static_assert(TB_EV_MAX <= 32, "a class mask has a bit per event kind");
+_Static_assert(TB_EV_ALLOC_MASK == (1u << (TB_EV_PVALLOC + 1)) - (1u << TB_EV_MALLOC),
+	       "malloc .. pvalloc are contiguous and are all the allocation ring's kinds");
+
+static inline int tb_ev_in(unsigned mask, unsigned type)
+{
+	return type < TB_EV_MAX && ((mask >> type) & 1);
+}
+
+/* The malloc family and free: what the allocation ring carries. */
+static inline int tb_ev_is_alloc(unsigned type)
+{
+	return tb_ev_in(TB_EV_ALLOC_MASK, type);
+}
+
+/* An allocation that hands out a block: the malloc family but free. */
+static inline int tb_ev_allocates(unsigned type)
+{
+	return tb_ev_is_alloc(type) && type != TB_EV_FREE;
+}
+
+/* mmap, munmap, mremap, mprotect, madvise, brk */
+static inline int tb_ev_is_vm(unsigned type)
+{
+	return tb_ev_in(TB_EV_VM_MASK, type);
+}
+
+/* Kinds carried by struct tb_rec_task: fork, thread, exit_thread, exit, comm. */
+static inline int tb_ev_is_task(unsigned type)
+{
+	return tb_ev_in(TB_EV_TASK_MASK, type);
+}
+
+/* Kinds written as CSV rows, and read back from them. */
+static inline int tb_ev_is_row(unsigned type)
+{
+	return tb_ev_in(TB_EV_ROW_MASK, type);
+}
+
+/*
+ * Why records were lost, once: X(CAUSE, phrase) makes TB_DROP_CAUSE, the
+ * drops map's index, and the words tlsbpf -v counts it with.
+ */
+#define TB_DROP_CAUSES(X) \
+	X(RING_FULL, "with a ring full") \
+	/* inflight, watched, sysargs */ \
+	X(MAP_FULL, "with a map full") \
+	/* a signal handler jumped out of an allocating call, or handlers nested too deep */ \
+	X(NO_RETURN, "calls whose return never came")
+
+enum tb_drop_cause {
+#define TB_X_DROP(cause, phrase) TB_DROP_##cause,
+	TB_DROP_CAUSES(TB_X_DROP)
+#undef TB_X_DROP
+	TB_DROP_MAX,
+};
+
+/*
+ * tb_hdr.flags. Not the CSV's TB_F_* bits, which the decoder translates to:
+ * these have the low 8 bits (the entry index takes 8-15), and TB_F_'s bit
+ * order is the order the flags column names them in, fixed by the schema.
+ */
 #define TB_RF_FAILED	0x1	/* the allocation returned NULL or an error */
 #define TB_RF_OVERFLOW	0x2	/* calloc/reallocarray: nmemb * size overflowed */
-#define TB_RF_VFORK	0x4	/* fork: the child shares the parent's memory until exec */
 #define TB_RF_INTERNAL	0x8	/* free called from inside the allocator's own library */
 #define TB_RF_SAMPLED	0x10	/* recorded under --sample: one call in N */
 #define TB_RF_LIBC	0x20	/* allocation made by the C library or the dynamic loader */
@@ -202,6 +301,24 @@ struct tb_rec_exec {
 	char filename[TB_PATH_LEN];
 	char args[TB_ARGS_LEN];
 };
+
+/* Each record's bytes, by TB_EVENTS's record argument: what the reader checks lengths against. */
+#define TB_REC_SIZE_NONE 0
+#define TB_REC_SIZE_ALLOC sizeof(struct tb_rec_alloc)
+#define TB_REC_SIZE_VM sizeof(struct tb_rec_vm)
+#define TB_REC_SIZE_TASK sizeof(struct tb_rec_task)
+#define TB_REC_SIZE_EXEC sizeof(struct tb_rec_exec)
+
+/* Both sides compile these: a layout clang -target bpf and the host disagree on fails here. */
+_Static_assert(sizeof(struct tb_hdr) == 24, "tb_hdr layout");
+_Static_assert(sizeof(struct tb_rec_alloc) == 56, "tb_rec_alloc layout");
+_Static_assert(sizeof(struct tb_rec_vm) == 72, "tb_rec_vm layout");
+_Static_assert(sizeof(struct tb_rec_task) == 64, "tb_rec_task layout");
+_Static_assert(sizeof(struct tb_rec_exec) == 32 + TB_COMM_LEN + TB_PATH_LEN + TB_ARGS_LEN,
+	       "tb_rec_exec layout");
+_Static_assert(sizeof(struct tb_slot_pos) == 128, "prod and cons on cache lines of their own");
+_Static_assert(sizeof(struct tb_wake) == 24, "tb_wake layout");
+_Static_assert(sizeof(struct tb_lib) == (9 + TB_EV_PVALLOC + 1) * 8, "tb_lib layout");
 
 /* Values of the watched map. */
 #define TB_WATCH_PENDING 1	/* launched, waiting for its exec: record nothing yet */

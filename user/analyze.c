@@ -9,58 +9,7 @@
 #include "model.h"
 #include "csv.h"
 #include "outfile.h"
-#include "report.h"
-
-#define MAX_REPORTS 16
-
-/* Every report file is opened before the CSV is read, so a bad path fails before the work. */
-static int open_reports(const struct env *env, int *fds)
-{
-	struct tb_owner owner = outfile__caller();	/* under sudo, the files are the caller's */
-
-	for (int i = 0; i < MAX_REPORTS; i++)
-		fds[i] = -1;
-	for (int i = 0; env_outputs[i].option && i < MAX_REPORTS; i++) {
-		const char *path = env__output_path(env, &env_outputs[i]);
-
-		if (!env_outputs[i].report || !path)
-			continue;
-		fds[i] = outfile__open(path, &owner);
-		if (fds[i] < 0)
-			return fds[i];
-	}
-	return 0;
-}
-
-/* The reports asked for; one that cannot be written is said, and the text goes to stderr. */
-static int write_reports(const struct env *env, int *fds, const struct correlator *c,
-			 const struct tb_run_info *run)
-{
-	int err = 0, e;
-
-	if (!env->summary_path && !env->summary_json_path)
-		err = report__to_fd(dup(STDOUT_FILENO), report__text, c, run);
-	for (int i = 0; env_outputs[i].option && i < MAX_REPORTS; i++) {
-		if (fds[i] < 0)
-			continue;
-		e = report__to_fd(fds[i], env_outputs[i].report, c, run);
-		fds[i] = -1;
-		if (!e)
-			continue;
-		fprintf(stderr, "tlsbpf: cannot write the report to '%s': %s; the report follows "
-				"on stderr\n", env__output_path(env, &env_outputs[i]), strerror(-e));
-		report__text(c, run, stderr);
-		err = err ? err : e;
-	}
-	return err;
-}
-
-static void close_reports(int *fds)
-{
-	for (int i = 0; i < MAX_REPORTS; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-}
+#include "report_files.h"
 
 static int replay(struct csv_reader *r, struct correlator *c, struct tb_run_info *run)
 {
@@ -121,22 +70,26 @@ int analyze__main(const struct env *env)
 {
 	struct tb_run_info run = {};
 	struct correlator *c;
+	struct tb_owner owner = outfile__caller();	/* under sudo, the files are the caller's */
+	struct report_files reports;
 	struct csv_reader *r;
-	int n, err, fds[MAX_REPORTS];
+	int n, err;
 	char what[1024];
 
-	err = open_reports(env, fds);
+	report_files__init(&reports);
+	err = report_files__open(&reports, env, &owner);
 	r = err ? NULL : csv_reader__open(env->argv[0]);
 	if (!r) {
 		if (!err)
 			fprintf(stderr, "tlsbpf: cannot read '%s': %s\n", env->argv[0], strerror(errno));
-		close_reports(fds);
+		report_files__close(&reports);
 		return 1;
 	}
 	c = correlator__new();
 	if (!c) {
+		fprintf(stderr, "tlsbpf: cannot make the model: %s\n", strerror(ENOMEM));
 		csv_reader__close(r);
-		close_reports(fds);
+		report_files__close(&reports);
 		return 1;
 	}
 	snprintf(what, sizeof(what), "analyze %s", env->argv[0]);
@@ -147,8 +100,8 @@ int analyze__main(const struct env *env)
 	if (n < 0)
 		fprintf(stderr, "tlsbpf: %s: %s\n", env->argv[0], csv_reader__error(r));
 	else
-		err = write_reports(env, fds, c, &run);
-	close_reports(fds);
+		err = report_files__write(&reports, env, c, &run, stdout);
+	report_files__close(&reports);
 	correlator__free(c);
 	csv_reader__close(r);
 	return n < 0 || err ? 1 : 0;

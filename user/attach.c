@@ -178,20 +178,22 @@ int attach__probe_exec(struct loader *l, struct probed_set *set, const char *fil
 	return loader__attach_lib(l, &lib, env->verbose);
 }
 
-int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid,
-			  const struct env *env, int *newly)
+static FILE *open_maps(pid_t pid)
 {
-	char path[64], line[PATH_MAX + 128];
-	bool mapped = false;
-	FILE *f;
-	int err = 0, none;
+	char path[64];
 
-	if (!newly)
-		newly = &none;
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
+	return fopen(path, "re");
+}
+
+/* 0, -errno (the loader said why), or 1: nothing mapped (a kernel thread) */
+static int probe_maps(struct loader *l, struct probed_set *set, pid_t pid, FILE *f,
+		      const struct env *env, int *newly)
+{
+	char line[PATH_MAX + 128];
+	bool mapped = false;
+	int err = 0;
+
 	while (!err && fgets(line, sizeof(line), f)) {
 		mapped = true;
 		char perms[8], *file = strchr(line, '/');
@@ -204,9 +206,43 @@ int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid,
 			continue;
 		err = probe_file(l, set, pid, file, env, newly);
 	}
+	return err ? err : !mapped;
+}
+
+int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid,
+			  const struct env *env, int *newly)
+{
+	FILE *f = open_maps(pid);
+	int err, none;
+
+	if (!f)
+		return -errno;
+	err = probe_maps(l, set, pid, f, env, newly ? newly : &none);
 	fclose(f);
-	/* no mapping at all: a kernel thread, which never calls malloc */
-	return err ? err : mapped ? 0 : -ENOENT;
+	return err == 1 ? -ENOENT : err;
+}
+
+int attach__probe_pid(struct loader *l, struct probed_set *set, pid_t pid, const struct env *env)
+{
+	FILE *f = open_maps(pid);
+	int err, none;
+
+	if (!f) {
+		err = -errno;
+		/* no maps file: told as before, as a process with nothing mapped */
+		if (err != -ENOENT) {
+			fprintf(stderr, "tlsbpf: -p %d: cannot read its mappings: %s\n", pid,
+				strerror(-err));
+			return err;
+		}
+	} else {
+		err = probe_maps(l, set, pid, f, env, &none);
+		fclose(f);
+		if (err != 1)
+			return err;
+	}
+	fprintf(stderr, "tlsbpf: -p %d: a kernel thread, with no allocator to watch\n", pid);
+	return -ENOENT;
 }
 
 static int cmp_tid(const void *a, const void *b)

@@ -31,6 +31,8 @@ int attach__check_pids(const struct env *env, pid_t *pids, int *npids, int max);
  * NULL) is raised by the number of files probed. */
 int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid,
 			  const struct env *env, int *newly);
+/* -p: the same, saying in one line why PID cannot be watched. */
+int attach__probe_pid(struct loader *l, struct probed_set *set, pid_t pid, const struct env *env);
 
 /*
  * A process that exec'd FILE and ended before its maps could be read: probe

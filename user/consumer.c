@@ -23,7 +23,7 @@
  */
 #define CLOCK_SLACK_NS	1000000ULL
 
-enum head { H_EMPTY, H_RECORD, H_BUSY };
+enum head { TB_H_EMPTY, TB_H_RECORD, TB_H_BUSY };
 
 struct tb_ring {
 	unsigned long *cons;		/* the consumer position, shared with the kernel */
@@ -73,13 +73,13 @@ static void ring_look(struct tb_ring *r)
 
 	for (;;) {
 		if (r->pos >= r->seen) {
-			r->state = H_EMPTY;
+			r->state = TB_H_EMPTY;
 			return;
 		}
 		hdr = (const uint32_t *)(r->data + (r->pos & r->mask));
 		len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
 		if (r->slots ? !len : len & BPF_RINGBUF_BUSY_BIT) {
-			r->state = H_BUSY;
+			r->state = TB_H_BUSY;
 			return;
 		}
 		if (r->slots || !(len & BPF_RINGBUF_DISCARD_BIT))
@@ -89,7 +89,7 @@ static void ring_look(struct tb_ring *r)
 	r->rec = (const char *)hdr + BPF_RINGBUF_HDR_SZ;
 	r->len = len;
 	r->ts = len >= sizeof(struct tb_hdr) ? ((const struct tb_hdr *)r->rec)->ts_ns : 0;
-	r->state = H_RECORD;
+	r->state = TB_H_RECORD;
 }
 
 static void round_begin(struct consumer *c, uint64_t t0)
@@ -178,11 +178,11 @@ static void merge(struct consumer *c, uint64_t t0, bool final)
 		for (int i = 0; i < c->nrings; i++) {
 			struct tb_ring *r = &c->rings[i];
 
-			if (r->state == H_BUSY)
+			if (r->state == TB_H_BUSY)
 				ring_look(r);
-			if (r->state == H_BUSY && !final && busy_bound(r) < limit)
+			if (r->state == TB_H_BUSY && !final && busy_bound(r) < limit)
 				limit = busy_bound(r);
-			if (r->state != H_RECORD)
+			if (r->state != TB_H_RECORD)
 				continue;
 			if (!best || r->ts < best->ts) {
 				if (best)
@@ -203,15 +203,14 @@ static void merge(struct consumer *c, uint64_t t0, bool final)
 		/* the earliest ring's run up to the next ring's head needs no other look */
 		do
 			hand_on(c, best);
-		while (best->state == H_RECORD && best->ts <= second && (best->ts < limit || final));
+		while (best->state == TB_H_RECORD && best->ts <= second && (best->ts < limit || final));
 	}
 }
 
-static int consume_round(struct consumer *c, uint64_t t0, bool final)
+static void consume_round(struct consumer *c, uint64_t t0, bool final)
 {
 	round_begin(c, t0);
 	merge(c, t0, final);
-	return 0;
 }
 
 static void ring_start(struct tb_ring *r)
@@ -326,7 +325,8 @@ int consumer__poll(struct consumer *c, int timeout_ms)
 		return -errno;
 	c->rounds++;
 	c->woken += n > 0;
-	return consume_round(c, mono_ns() - CLOCK_SLACK_NS, false);
+	consume_round(c, mono_ns() - CLOCK_SLACK_NS, false);
+	return 0;
 }
 
 void consumer__drain(struct consumer *c)

@@ -1646,8 +1646,8 @@ static void take_hint(struct correlator *c, struct tb_process *p, const struct t
 	uint64_t base = hint_base, addr = e->addr;
 	struct tb_map *m;
 
-	if (!addr || !base || e->type > TB_EV_PVALLOC || classify(p, addr, &base, &m) !=
-							    TB_REG_UNKNOWN)
+	if (!addr || !base || !tb_ev_is_alloc(e->type) ||
+	    classify(p, addr, &base, &m) != TB_REG_UNKNOWN)
 		return;
 	base = hint_base;
 	if (hint == TB_REG_ARENA) {
@@ -1695,7 +1695,7 @@ void correlator__process(struct correlator *c, struct tb_event *e)
 	e->region_base = 0;
 	if (on_task_event(c, e))
 		return;
-	if (e->type <= TB_EV_NONE || e->type > TB_EV_BRK || !e->pid)
+	if ((!tb_ev_is_alloc(e->type) && !tb_ev_is_vm(e->type)) || !e->pid)
 		return;
 	p = proc_get(c, e->pid, e->ts_ns, e->comm);
 	t = p ? thread_get(c, p, e->tid ? e->tid : e->pid, e->ts_ns, e->comm) : NULL;

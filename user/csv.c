@@ -28,46 +28,10 @@
  */
 #define ROW_MAX		2048
 
-/* Columns whose meaning depends on the event type; the rest are filled whenever set. */
-enum {
-	COL_SIZE = 1 << 0,
-	COL_ADDR = 1 << 1,
-	COL_OLD_ADDR = 1 << 2,
-	COL_LATENCY = 1 << 3,
-	COL_PROT = 1 << 4,
-	COL_SYSFLAGS = 1 << 5,
-	COL_FD = 1 << 6,
-	COL_OLD_SIZE = 1 << 7,
-	COL_ALIGN = 1 << 8,
-};
-
-#define COLS_ALLOC	(COL_SIZE | COL_ADDR | COL_LATENCY)
-#define COLS_REALLOC	(COLS_ALLOC | COL_OLD_ADDR)
-#define COLS_ALIGNED	(COLS_ALLOC | COL_ALIGN)
-
-/* docs/csv.md carries this table for people: keep the two in step. */
 static const unsigned short type_cols[TB_EV_MAX] = {
-	[TB_EV_MALLOC] = COLS_ALLOC,
-	[TB_EV_CALLOC] = COLS_ALLOC | COL_OLD_SIZE,
-	[TB_EV_REALLOC] = COLS_REALLOC,
-	[TB_EV_REALLOCARRAY] = COLS_REALLOC | COL_OLD_SIZE,
-	[TB_EV_FREE] = COL_ADDR,
-	[TB_EV_POSIX_MEMALIGN] = COLS_ALIGNED,
-	[TB_EV_ALIGNED_ALLOC] = COLS_ALIGNED,
-	[TB_EV_MEMALIGN] = COLS_ALIGNED,
-	[TB_EV_VALLOC] = COLS_ALLOC,
-	[TB_EV_PVALLOC] = COLS_ALLOC,
-	[TB_EV_MMAP] = COL_SIZE | COL_ADDR | COL_PROT | COL_SYSFLAGS | COL_FD | COL_OLD_SIZE,
-	[TB_EV_MUNMAP] = COL_SIZE | COL_ADDR,
-	[TB_EV_MREMAP] = COL_SIZE | COL_ADDR | COL_OLD_ADDR | COL_SYSFLAGS | COL_OLD_SIZE,
-	[TB_EV_MPROTECT] = COL_SIZE | COL_ADDR | COL_PROT,
-	[TB_EV_MADVISE] = COL_SIZE | COL_ADDR | COL_SYSFLAGS,
-	[TB_EV_BRK] = COL_SIZE | COL_ADDR | COL_OLD_ADDR,
-	[TB_EV_FORK] = COL_SYSFLAGS,
-	[TB_EV_THREAD] = COL_ADDR | COL_SYSFLAGS,
-	[TB_EV_EXIT] = COL_SIZE,
-	[TB_EV_LOST] = COL_SIZE,
-	[TB_EV_SAMPLE_OFF] = COL_SIZE,
+#define TB_X_COLS(kind, name, record, row, cols) [TB_EV_##kind] = (cols),
+	TB_EVENTS(TB_X_COLS)
+#undef TB_X_COLS
 };
 
 /* A thread's "pid,tid,comm," as last written: consecutive rows mostly come from a few threads. */
@@ -469,10 +433,10 @@ static char *put_event_cols(struct csv_writer *w, char *p, const struct tb_event
 	p = put_who(w, p, e);
 	p = put_name(p, &event_names[e->type]);
 	*p++ = ',';
-	p = dec_col(p, cols & COL_SIZE, e->size);
-	p = hex_col(p, cols & COL_ADDR, e->addr);
-	p = hex_col(p, cols & COL_OLD_ADDR, e->old_addr);
-	return dec_col(p, cols & COL_LATENCY, e->latency_ns);
+	p = dec_col(p, cols & TB_COL_SIZE, e->size);
+	p = hex_col(p, cols & TB_COL_ADDR, e->addr);
+	p = hex_col(p, cols & TB_COL_OLD_ADDR, e->old_addr);
+	return dec_col(p, cols & TB_COL_LATENCY, e->latency_ns);
 }
 
 static char *put_place(struct who *h, char *p, const struct tb_event *e)
@@ -524,16 +488,16 @@ static char *put_correlation_cols(struct csv_writer *w, char *p, const struct tb
 static char *put_extension_cols(char *p, const struct tb_event *e, unsigned cols)
 {
 	/* an allocator row leaves them all empty: one store */
-	if (!(cols & (COL_ALIGN | COL_PROT | COL_SYSFLAGS | COL_FD | COL_OLD_SIZE)) && !e->err &&
+	if (!(cols & (TB_COL_ALIGN | TB_COL_PROT | TB_COL_SYSFLAGS | TB_COL_FD | TB_COL_OLD_SIZE)) && !e->err &&
 	    !e->detail[0] && !e->args) {
 		memcpy(p, ",,,,,,,\n", 8);
 		return p + 8;
 	}
-	p = dec_col(p, cols & COL_ALIGN, e->align);
-	p = dec_col(p, cols & COL_PROT, e->prot);
-	p = hex_col(p, cols & COL_SYSFLAGS, e->sysflags);
-	p = sdec_col(p, cols & COL_FD, e->fd);
-	p = dec_col(p, cols & COL_OLD_SIZE, e->old_size);
+	p = dec_col(p, cols & TB_COL_ALIGN, e->align);
+	p = dec_col(p, cols & TB_COL_PROT, e->prot);
+	p = hex_col(p, cols & TB_COL_SYSFLAGS, e->sysflags);
+	p = sdec_col(p, cols & TB_COL_FD, e->fd);
+	p = dec_col(p, cols & TB_COL_OLD_SIZE, e->old_size);
 	p = sdec_col(p, e->err, e->err);
 	if (e->detail[0])
 		p += csv_quote(p, e->detail, strnlen(e->detail, TB_PATH_LEN - 1));
@@ -581,15 +545,13 @@ int csv_writer__write(struct csv_writer *w, const struct tb_event *e)
 
 	if (w->err)
 		return w->err;
-	if (e->type == TB_EV_COMM)
-		return 0;
-	if (e->type == TB_EV_NONE || (unsigned)e->type >= TB_EV_MAX)
-		return -EINVAL;
+	if (!tb_ev_is_row(e->type))
+		return e->type == TB_EV_COMM ? 0 : -EINVAL;
 	if (w->len > WBUF_SIZE - ROW_MAX && csv_writer__flush(w))
 		return w->err;
 	cols = type_cols[e->type];
 	if (e->type == TB_EV_MMAP && e->fd < 0)
-		cols &= ~COL_OLD_SIZE;
+		cols &= ~TB_COL_OLD_SIZE;
 	p = w->buf + w->len;
 	p = put_event_cols(w, p, e, cols);
 	p = put_correlation_cols(w, p, e);
@@ -653,42 +615,42 @@ int csv_writer__close(struct csv_writer *w)
 #define ERR_MAX		256
 #define SHOW_MAX	40		/* bytes of a bad value quoted in a message */
 
-enum col_kind { K_DEC, K_DEC32, K_SDEC32, K_HEX, K_TEXT, K_EVENT, K_REGION, K_FLAGS, K_ARGS };
+enum col_kind { TB_K_DEC, TB_K_DEC32, TB_K_SDEC32, TB_K_HEX, TB_K_TEXT, TB_K_EVENT, TB_K_REGION, TB_K_FLAGS, TB_K_ARGS };
 
 struct column {
 	const char *name;
 	unsigned char kind;
 	unsigned char required;
 	unsigned short off;	/* into struct tb_event */
-	unsigned short max;	/* K_TEXT: the size of the destination */
+	unsigned short max;	/* TB_K_TEXT: the size of the destination */
 };
 
 #define COL(n, k, req, field, m) { n, k, req, offsetof(struct tb_event, field), m }
 
 static const struct column columns[CSV_NCOLS] = {
-	COL("seq", K_DEC, 1, seq, 0),
-	COL("ts_ns", K_DEC, 1, ts_ns, 0),
-	COL("pid", K_DEC32, 1, pid, 0),
-	COL("tid", K_DEC32, 1, tid, 0),
-	COL("comm", K_TEXT, 0, comm, TB_COMM_LEN),
-	COL("event", K_EVENT, 1, type, 0),
-	COL("size", K_DEC, 0, size, 0),
-	COL("addr", K_HEX, 0, addr, 0),
-	COL("old_addr", K_HEX, 0, old_addr, 0),
-	COL("latency_ns", K_DEC, 0, latency_ns, 0),
-	COL("region", K_REGION, 0, region, 0),
-	COL("region_base", K_HEX, 0, region_base, 0),
-	COL("origin_pid", K_DEC32, 0, origin_pid, 0),
-	COL("origin_tid", K_DEC32, 0, origin_tid, 0),
-	COL("flags", K_FLAGS, 0, flags, 0),
-	COL("align", K_DEC, 0, align, 0),
-	COL("prot", K_DEC32, 0, prot, 0),
-	COL("sysflags", K_HEX, 0, sysflags, 0),
-	COL("fd", K_SDEC32, 0, fd, 0),
-	COL("old_size", K_DEC, 0, old_size, 0),
-	COL("err", K_SDEC32, 0, err, 0),
-	COL("detail", K_TEXT, 0, detail, TB_PATH_LEN),
-	COL("args", K_ARGS, 0, args, TB_ARGS_LEN),
+	COL("seq", TB_K_DEC, 1, seq, 0),
+	COL("ts_ns", TB_K_DEC, 1, ts_ns, 0),
+	COL("pid", TB_K_DEC32, 1, pid, 0),
+	COL("tid", TB_K_DEC32, 1, tid, 0),
+	COL("comm", TB_K_TEXT, 0, comm, TB_COMM_LEN),
+	COL("event", TB_K_EVENT, 1, type, 0),
+	COL("size", TB_K_DEC, 0, size, 0),
+	COL("addr", TB_K_HEX, 0, addr, 0),
+	COL("old_addr", TB_K_HEX, 0, old_addr, 0),
+	COL("latency_ns", TB_K_DEC, 0, latency_ns, 0),
+	COL("region", TB_K_REGION, 0, region, 0),
+	COL("region_base", TB_K_HEX, 0, region_base, 0),
+	COL("origin_pid", TB_K_DEC32, 0, origin_pid, 0),
+	COL("origin_tid", TB_K_DEC32, 0, origin_tid, 0),
+	COL("flags", TB_K_FLAGS, 0, flags, 0),
+	COL("align", TB_K_DEC, 0, align, 0),
+	COL("prot", TB_K_DEC32, 0, prot, 0),
+	COL("sysflags", TB_K_HEX, 0, sysflags, 0),
+	COL("fd", TB_K_SDEC32, 0, fd, 0),
+	COL("old_size", TB_K_DEC, 0, old_size, 0),
+	COL("err", TB_K_SDEC32, 0, err, 0),
+	COL("detail", TB_K_TEXT, 0, detail, TB_PATH_LEN),
+	COL("args", TB_K_ARGS, 0, args, TB_ARGS_LEN),
 };
 
 struct field {
@@ -1142,11 +1104,11 @@ static void add_name(struct name *v, int *n, const char *s, int value)
 	v[(*n)++] = (struct name){ s, strlen(s), value };
 }
 
-/* Only the names the reader accepts: events from malloc to lost, regions but "". */
+/* Only the names the reader accepts: the events written as rows, regions but "". */
 static void names_init(struct names *nm)
 {
-	for (int t = TB_EV_MALLOC; t < TB_EV_COMM; t++)
-		if (strcmp(tb_event_name(t), "?"))
+	for (int t = TB_EV_MALLOC; t < TB_EV_MAX; t++)
+		if (tb_ev_is_row(t))
 			add_name(nm->events, &nm->nevents, tb_event_name(t), t);
 	for (int g = TB_REG_HEAP; g < TB_REG_MAX; g++)
 		add_name(nm->regions, &nm->nregions, tb_region_name(g), g);
@@ -1203,41 +1165,41 @@ static int parse_field(struct csv_reader *r, const struct field *f, const struct
 	int n;
 
 	switch (c->kind) {
-	case K_DEC:
+	case TB_K_DEC:
 		if (parse_dec(f, UINT64_MAX, (uint64_t *)dst))
 			break;
 		return 0;
-	case K_DEC32:
+	case TB_K_DEC32:
 		if (parse_dec(f, UINT32_MAX, &v))
 			break;
 		*(uint32_t *)dst = v;
 		return 0;
-	case K_SDEC32:
+	case TB_K_SDEC32:
 		if (parse_sdec32(f, (int32_t *)dst))
 			break;
 		return 0;
-	case K_HEX:
+	case TB_K_HEX:
 		if (parse_hex(f, (uint64_t *)dst))
 			return fail(r, "bad hex in %s: '%s'", c->name, shown(f, show));
 		return 0;
-	case K_TEXT:
+	case TB_K_TEXT:
 		return parse_text(r, f, c, dst);
-	case K_ARGS:
+	case TB_K_ARGS:
 		e->args = r->args;
 		return parse_text(r, f, c, r->args);
-	case K_EVENT:
+	case TB_K_EVENT:
 		n = name_value(r->names.events, r->names.nevents, f->s, f->len);
 		if (n < 0)
 			return fail(r, "unknown event '%s'", shown(f, show));
 		e->type = n;
 		return 0;
-	case K_REGION:
+	case TB_K_REGION:
 		n = name_value(r->names.regions, r->names.nregions, f->s, f->len);
 		if (n < 0)
 			return fail(r, "unknown region '%s'", shown(f, show));
 		e->region = n;
 		return 0;
-	case K_FLAGS:
+	case TB_K_FLAGS:
 		if (parse_flag_names(&r->names, f, &e->flags))
 			return fail(r, "unknown flags '%s'", shown(f, show));
 		return 0;

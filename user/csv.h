@@ -12,6 +12,26 @@
 	"seq,ts_ns,pid,tid,comm,event,size,addr,old_addr,latency_ns,region,region_base,"      \
 	"origin_pid,origin_tid,flags,align,prot,sysflags,fd,old_size,err,detail,args"
 
+/*
+ * Columns whose meaning depends on the event kind (TB_EVENTS says which each
+ * kind fills); the others are filled whenever set.
+ */
+enum {
+	TB_COL_SIZE = 1 << 0,
+	TB_COL_ADDR = 1 << 1,
+	TB_COL_OLD_ADDR = 1 << 2,
+	TB_COL_LATENCY = 1 << 3,
+	TB_COL_PROT = 1 << 4,
+	TB_COL_SYSFLAGS = 1 << 5,
+	TB_COL_FD = 1 << 6,
+	TB_COL_OLD_SIZE = 1 << 7,
+	TB_COL_ALIGN = 1 << 8,
+};
+
+#define TB_COLS_ALLOC	(TB_COL_SIZE | TB_COL_ADDR | TB_COL_LATENCY)
+#define TB_COLS_REALLOC	(TB_COLS_ALLOC | TB_COL_OLD_ADDR)
+#define TB_COLS_ALIGNED	(TB_COLS_ALLOC | TB_COL_ALIGN)
+
 struct csv_writer;
 
 /* NULL with errno set on failure (after printing one line about it). */

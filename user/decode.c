@@ -223,14 +223,9 @@ static const char *join_args(struct decoder *d, const struct tb_rec_exec *r)
 }
 
 static const size_t rec_size[TB_EV_MAX] = {
-	[TB_EV_MALLOC... TB_EV_PVALLOC] = sizeof(struct tb_rec_alloc),
-	[TB_EV_MMAP... TB_EV_BRK] = sizeof(struct tb_rec_vm),
-	[TB_EV_FORK] = sizeof(struct tb_rec_task),
-	[TB_EV_THREAD] = sizeof(struct tb_rec_task),
-	[TB_EV_EXEC] = sizeof(struct tb_rec_exec),
-	[TB_EV_EXIT_THREAD] = sizeof(struct tb_rec_task),
-	[TB_EV_EXIT] = sizeof(struct tb_rec_task),
-	[TB_EV_COMM] = sizeof(struct tb_rec_task),
+#define TB_X_SIZE(kind, name, record, row, cols) [TB_EV_##kind] = TB_REC_SIZE_##record,
+	TB_EVENTS(TB_X_SIZE)
+#undef TB_X_SIZE
 };
 
 /*
@@ -267,9 +262,9 @@ int decoder__record(struct decoder *d, const void *data, size_t size, struct tb_
 	e->pid = h->pid;
 	e->tid = h->tid;
 	e->fd = -1;
-	if (h->type <= TB_EV_PVALLOC) {
+	if (tb_ev_is_alloc(h->type)) {
 		decode_alloc(data, e);
-	} else if (h->type <= TB_EV_BRK) {
+	} else if (tb_ev_is_vm(h->type)) {
 		decode_vm(data, e);
 	} else if (h->type == TB_EV_EXEC) {
 		const struct tb_rec_exec *r = data;

@@ -125,56 +125,56 @@ static const char usage[] =
 	"stdin); it takes only the report options. No root needed.\n";
 
 enum {
-	OPT_CSV = 256,
-	OPT_SUMMARY,
-	OPT_SUMMARY_JSON,
-	OPT_REPORT,
-	OPT_LIB,
-	OPT_RINGBUF,
-	OPT_AS_ROOT,
-	OPT_EMPTY,
-	OPT_AT_ENTRY,
-	OPT_CONFINE,
-	OPT_NO_CONFINE,
-	OPT_SAMPLE,
-	OPT_SAMPLE_BY,
-	OPT_SAMPLE_WINDOW,
-	OPT_COMM,
-	OPT_LIVE,
-	OPT_DURATION,
-	OPT_TOP,
-	OPT_EVENTS,
-	OPT_FILTER_PID,
-	OPT_FILTER_TID,
+	TB_OPT_CSV = 256,
+	TB_OPT_SUMMARY,
+	TB_OPT_SUMMARY_JSON,
+	TB_OPT_REPORT,
+	TB_OPT_LIB,
+	TB_OPT_RINGBUF,
+	TB_OPT_AS_ROOT,
+	TB_OPT_EMPTY,
+	TB_OPT_AT_ENTRY,
+	TB_OPT_CONFINE,
+	TB_OPT_NO_CONFINE,
+	TB_OPT_SAMPLE,
+	TB_OPT_SAMPLE_BY,
+	TB_OPT_SAMPLE_WINDOW,
+	TB_OPT_COMM,
+	TB_OPT_LIVE,
+	TB_OPT_DURATION,
+	TB_OPT_TOP,
+	TB_OPT_EVENTS,
+	TB_OPT_FILTER_PID,
+	TB_OPT_FILTER_TID,
 };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "all", no_argument, NULL, 'a' },
-	{ "comm", required_argument, NULL, OPT_COMM },
-	{ "live", no_argument, NULL, OPT_LIVE },
-	{ "events", required_argument, NULL, OPT_EVENTS },
-	{ "filter-pid", required_argument, NULL, OPT_FILTER_PID },
-	{ "filter-tid", required_argument, NULL, OPT_FILTER_TID },
-	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "comm", required_argument, NULL, TB_OPT_COMM },
+	{ "live", no_argument, NULL, TB_OPT_LIVE },
+	{ "events", required_argument, NULL, TB_OPT_EVENTS },
+	{ "filter-pid", required_argument, NULL, TB_OPT_FILTER_PID },
+	{ "filter-tid", required_argument, NULL, TB_OPT_FILTER_TID },
+	{ "duration", required_argument, NULL, TB_OPT_DURATION },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "output", required_argument, NULL, 'o' },
-	{ "csv", required_argument, NULL, OPT_CSV },
-	{ "summary", required_argument, NULL, OPT_SUMMARY },
-	{ "summary-json", required_argument, NULL, OPT_SUMMARY_JSON },
-	{ "report", required_argument, NULL, OPT_REPORT },
-	{ "top", required_argument, NULL, OPT_TOP },
-	{ "lib", required_argument, NULL, OPT_LIB },
-	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
+	{ "csv", required_argument, NULL, TB_OPT_CSV },
+	{ "summary", required_argument, NULL, TB_OPT_SUMMARY },
+	{ "summary-json", required_argument, NULL, TB_OPT_SUMMARY_JSON },
+	{ "report", required_argument, NULL, TB_OPT_REPORT },
+	{ "top", required_argument, NULL, TB_OPT_TOP },
+	{ "lib", required_argument, NULL, TB_OPT_LIB },
+	{ "ringbuf-mb", required_argument, NULL, TB_OPT_RINGBUF },
 	{ "user", required_argument, NULL, 'u' },
-	{ "as-root", no_argument, NULL, OPT_AS_ROOT },
-	{ "empty-probes", no_argument, NULL, OPT_EMPTY },
-	{ "probe-at-entry", no_argument, NULL, OPT_AT_ENTRY },
-	{ "confine", no_argument, NULL, OPT_CONFINE },
-	{ "no-confine", no_argument, NULL, OPT_NO_CONFINE },
-	{ "sample", required_argument, NULL, OPT_SAMPLE },
-	{ "sample-by", required_argument, NULL, OPT_SAMPLE_BY },
-	{ "sample-window", required_argument, NULL, OPT_SAMPLE_WINDOW },
+	{ "as-root", no_argument, NULL, TB_OPT_AS_ROOT },
+	{ "empty-probes", no_argument, NULL, TB_OPT_EMPTY },
+	{ "probe-at-entry", no_argument, NULL, TB_OPT_AT_ENTRY },
+	{ "confine", no_argument, NULL, TB_OPT_CONFINE },
+	{ "no-confine", no_argument, NULL, TB_OPT_NO_CONFINE },
+	{ "sample", required_argument, NULL, TB_OPT_SAMPLE },
+	{ "sample-by", required_argument, NULL, TB_OPT_SAMPLE_BY },
+	{ "sample-window", required_argument, NULL, TB_OPT_SAMPLE_WINDOW },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -191,7 +191,7 @@ const struct env_output env_outputs[] = {
 };
 
 /* What `tlsbpf analyze` takes: the reports; everything else is about watching. */
-static const int analyze_opts[] = { OPT_SUMMARY, OPT_SUMMARY_JSON, OPT_REPORT, OPT_TOP, 'h', 'V' };
+static const int analyze_opts[] = { TB_OPT_SUMMARY, TB_OPT_SUMMARY_JSON, TB_OPT_REPORT, TB_OPT_TOP, 'h', 'V' };
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -286,8 +286,8 @@ static uint32_t event_bits(const char *name, size_t len)
 	if (t != TB_EV_NONE)
 		return 1u << t;
 	for (t = TB_EV_MALLOC; t < TB_EV_MAX; t++)
-		if ((len == 5 && !memcmp(name, "alloc", 5) && tb_is_alloc(t)) ||
-		    (len == 2 && !memcmp(name, "vm", 2) && t >= TB_EV_MMAP && t <= TB_EV_BRK))
+		if ((len == 5 && !memcmp(name, "alloc", 5) && tb_ev_allocates(t)) ||
+		    (len == 2 && !memcmp(name, "vm", 2) && tb_ev_is_vm(t)))
 			bits |= 1u << t;
 	return bits;
 }
@@ -353,42 +353,42 @@ static int parse_one(struct env *env, int opt, const char *arg)
 		env->pid_lists[env->npid_lists++] = arg;
 		return 0;
 	case 'a': env->all = true; return 0;
-	case OPT_COMM:
+	case TB_OPT_COMM:
 		if (env->ncomms == TB_MAX_COMMS)
 			return usage_error("too many --comm options (at most %s)", "8");
 		if (!*arg || strlen(arg) > 15)
 			return usage_error("--comm wants a thread name of 1 to 15 bytes, not '%s'", arg);
 		env->comms[env->ncomms++] = arg;
 		return 0;
-	case OPT_LIVE: env->live = true; return 0;
-	case OPT_EVENTS: return parse_events(env, arg);
-	case OPT_FILTER_PID:
+	case TB_OPT_LIVE: env->live = true; return 0;
+	case TB_OPT_EVENTS: return parse_events(env, arg);
+	case TB_OPT_FILTER_PID:
 		return parse_ids("--filter-pid", arg, env->filter.pids, &env->filter.npids);
-	case OPT_FILTER_TID:
+	case TB_OPT_FILTER_TID:
 		return parse_ids("--filter-tid", arg, env->filter.tids, &env->filter.ntids);
-	case OPT_DURATION: return parse_duration(env, arg);
+	case TB_OPT_DURATION: return parse_duration(env, arg);
 	case 'q': env->quiet = true; return 0;
 	case 'o': env->live_path = arg; return 0;
-	case OPT_CSV: env->csv_path = arg; return 0;
-	case OPT_SUMMARY: env->summary_path = arg; return 0;
-	case OPT_SUMMARY_JSON: env->summary_json_path = arg; return 0;
-	case OPT_REPORT: env->report_md_path = arg; return 0;
-	case OPT_TOP: return parse_top(env, arg);
-	case OPT_LIB:
+	case TB_OPT_CSV: env->csv_path = arg; return 0;
+	case TB_OPT_SUMMARY: env->summary_path = arg; return 0;
+	case TB_OPT_SUMMARY_JSON: env->summary_json_path = arg; return 0;
+	case TB_OPT_REPORT: env->report_md_path = arg; return 0;
+	case TB_OPT_TOP: return parse_top(env, arg);
+	case TB_OPT_LIB:
 		if (env->nlibs == TB_MAX_USER_LIBS)
 			return usage_error("too many --lib options (at most %s)", "16");
 		env->libs[env->nlibs++] = arg;
 		return 0;
-	case OPT_RINGBUF: return parse_ringbuf(env, arg);
+	case TB_OPT_RINGBUF: return parse_ringbuf(env, arg);
 	case 'u': env->user = arg; return 0;
-	case OPT_AS_ROOT: env->as_root = true; return 0;
-	case OPT_EMPTY: env->empty_probes = true; return 0;
-	case OPT_AT_ENTRY: env->probe_at_entry = true; return 0;
-	case OPT_CONFINE: env->confine = true; return 0;
-	case OPT_NO_CONFINE: env->no_confine = true; return 0;
-	case OPT_SAMPLE: return parse_sample(env, arg);
-	case OPT_SAMPLE_BY: return parse_sample_by(env, arg);
-	case OPT_SAMPLE_WINDOW: return parse_sample_window(env, arg);
+	case TB_OPT_AS_ROOT: env->as_root = true; return 0;
+	case TB_OPT_EMPTY: env->empty_probes = true; return 0;
+	case TB_OPT_AT_ENTRY: env->probe_at_entry = true; return 0;
+	case TB_OPT_CONFINE: env->confine = true; return 0;
+	case TB_OPT_NO_CONFINE: env->no_confine = true; return 0;
+	case TB_OPT_SAMPLE: return parse_sample(env, arg);
+	case TB_OPT_SAMPLE_BY: return parse_sample_by(env, arg);
+	case TB_OPT_SAMPLE_WINDOW: return parse_sample_window(env, arg);
 	case 'v': env->verbose = true; return 0;
 	case 'h': fputs(usage, stdout); return 1;
 	case 'V': printf("tlsbpf %s\n", TLSBPF_VERSION); return 1;

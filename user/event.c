@@ -4,31 +4,9 @@
 #include "event.h"
 
 static const char *const event_names[TB_EV_MAX] = {
-	[TB_EV_MALLOC] = "malloc",
-	[TB_EV_CALLOC] = "calloc",
-	[TB_EV_REALLOC] = "realloc",
-	[TB_EV_REALLOCARRAY] = "reallocarray",
-	[TB_EV_FREE] = "free",
-	[TB_EV_POSIX_MEMALIGN] = "posix_memalign",
-	[TB_EV_ALIGNED_ALLOC] = "aligned_alloc",
-	[TB_EV_MEMALIGN] = "memalign",
-	[TB_EV_VALLOC] = "valloc",
-	[TB_EV_PVALLOC] = "pvalloc",
-	[TB_EV_MMAP] = "mmap",
-	[TB_EV_MUNMAP] = "munmap",
-	[TB_EV_MREMAP] = "mremap",
-	[TB_EV_MPROTECT] = "mprotect",
-	[TB_EV_MADVISE] = "madvise",
-	[TB_EV_BRK] = "brk",
-	[TB_EV_FORK] = "fork",
-	[TB_EV_THREAD] = "thread",
-	[TB_EV_EXEC] = "exec",
-	[TB_EV_EXIT_THREAD] = "exit_thread",
-	[TB_EV_EXIT] = "exit",
-	[TB_EV_LOST] = "lost",
-	[TB_EV_SAMPLE_OFF] = "sample_off",
-	[TB_EV_SAMPLE_ON] = "sample_on",
-	[TB_EV_COMM] = "comm",
+#define TB_X_NAME(kind, name, record, row, cols) [TB_EV_##kind] = #name,
+	TB_EVENTS(TB_X_NAME)
+#undef TB_X_NAME
 };
 
 /*
@@ -146,8 +124,9 @@ const char *tb_event_name(enum tb_event_type type)
 
 enum tb_event_type tb_event_from_name(const char *name, size_t len)
 {
-	for (int t = TB_EV_MALLOC; t < TB_EV_COMM; t++)
-		if (strlen(event_names[t]) == len && memcmp(event_names[t], name, len) == 0)
+	for (int t = TB_EV_MALLOC; t < TB_EV_MAX; t++)
+		if (tb_ev_is_row(t) && strlen(event_names[t]) == len &&
+		    memcmp(event_names[t], name, len) == 0)
 			return t;
 	return TB_EV_NONE;
 }

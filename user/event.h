@@ -86,9 +86,4 @@ const char *tb_region_name(enum tb_region region);
 enum tb_region tb_region_from_name(const char *name, size_t len);
 const char *tb_flag_name(unsigned bit_index);
 
-static inline int tb_is_alloc(enum tb_event_type t)
-{
-	return t >= TB_EV_MALLOC && t <= TB_EV_PVALLOC && t != TB_EV_FREE;
-}
-
 #endif /* TB_EVENT_H */

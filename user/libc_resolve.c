@@ -125,15 +125,15 @@ static Elf_Scn *find_section(Elf *elf, Elf64_Word type)
  * program can run in the thread, at __libc_thread_freeres, after the TLS and
  * pthread key destructors. Without that mark the check is off.
  */
-enum { MARK_TLS_DTORS = TB_NFUNCS, MARK_FREERES, SYM_MAIN, NSYMS };
+enum { TB_MARK_TLS_DTORS = TB_NFUNCS, TB_MARK_FREERES, TB_SYM_MAIN, TB_NSYMS };
 
-/* vaddrs' slots: NSYMS of those, then one per tb_entries after its first */
-#define NSLOTS (NSYMS + TB_MAX_ENTRIES)
+/* vaddrs' slots: TB_NSYMS of those, then one per tb_entries after its first */
+#define NSLOTS (TB_NSYMS + TB_MAX_ENTRIES)
 
 static const char *const other_syms[] = {
-	[MARK_TLS_DTORS - TB_NFUNCS] = "__call_tls_dtors",
-	[MARK_FREERES - TB_NFUNCS] = "__libc_thread_freeres",
-	[SYM_MAIN - TB_NFUNCS] = "main",
+	[TB_MARK_TLS_DTORS - TB_NFUNCS] = "__call_tls_dtors",
+	[TB_MARK_FREERES - TB_NFUNCS] = "__libc_thread_freeres",
+	[TB_SYM_MAIN - TB_NFUNCS] = "main",
 };
 
 /* Index into vaddrs: an allocator function, a mark or main, or -1. */
@@ -142,12 +142,12 @@ static int func_index(const char *name)
 	for (int i = 0; i < TB_NFUNCS; i++)
 		if (strcmp(name, alloc_funcs[i].name) == 0)
 			return i;
-	for (int i = TB_NFUNCS; i < NSYMS; i++)
+	for (int i = TB_NFUNCS; i < TB_NSYMS; i++)
 		if (strcmp(name, other_syms[i - TB_NFUNCS]) == 0)
 			return i;
 	for (unsigned k = 1; k < tb_nentries; k++)
 		if (strcmp(name, tb_entries[k].name) == 0)
-			return NSYMS + k - 1;
+			return TB_NSYMS + k - 1;
 	return -1;
 }
 
@@ -183,8 +183,8 @@ static void exit_mark(Elf *elf, const uint64_t *vaddrs, struct alloc_lib *lib)
 	GElf_Ehdr eh;
 	int mark;
 
-	lib->in_program = vaddrs[SYM_MAIN] || (gelf_getehdr(elf, &eh) && eh.e_type == ET_EXEC);
-	mark = lib->in_program || !vaddrs[MARK_TLS_DTORS] ? MARK_FREERES : MARK_TLS_DTORS;
+	lib->in_program = vaddrs[TB_SYM_MAIN] || (gelf_getehdr(elf, &eh) && eh.e_type == ET_EXEC);
+	mark = lib->in_program || !vaddrs[TB_MARK_TLS_DTORS] ? TB_MARK_FREERES : TB_MARK_TLS_DTORS;
 	if (!vaddrs[mark] || vaddr_to_offset(elf, vaddrs[mark], &lib->exit_off))
 		lib->exit_off = 0;
 	else
@@ -287,7 +287,7 @@ int libc_resolve__functions(const char *path, struct alloc_lib *lib)
 			     alloc_funcs[i].name);
 	/* the allocator's own entry points, only beside a malloc: no C library has them */
 	for (unsigned k = 1; vaddrs[0] && k < tb_nentries; k++)
-		add_function(f.elf, lib, vaddrs[NSYMS + k - 1], sizes[NSYMS + k - 1],
+		add_function(f.elf, lib, vaddrs[TB_NSYMS + k - 1], sizes[TB_NSYMS + k - 1],
 			     tb_entries[k].type, k, tb_entries[k].name);
 	if (vaddrs[1]) {
 		uint64_t shift = 0;

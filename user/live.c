@@ -49,7 +49,7 @@ struct line {
 };
 
 /* Parts of an event a type-specific printer already showed, so the tail skips them. */
-enum { SHOWN_ERR = 1, SHOWN_DETAIL = 2, SHOWN_ORIGIN = 4 };
+enum { TB_SHOWN_ERR = 1, TB_SHOWN_DETAIL = 2, TB_SHOWN_ORIGIN = 4 };
 
 struct name_bit {
 	uint64_t bit;
@@ -285,7 +285,7 @@ static int add_exit(struct line *l, const struct tb_event *e)
 	if (e->detail[0]) {
 		add(l, " %s (%llu)", escaped(detail, sizeof(detail), e->detail, TB_PATH_LEN),
 		    (unsigned long long)e->size);
-		return SHOWN_DETAIL;
+		return TB_SHOWN_DETAIL;
 	}
 	if (e->size > 128 && e->size < 128 + 65) {
 		sig = sigabbrev_np(e->size - 128);
@@ -308,14 +308,14 @@ static int add_task(struct line *l, const struct tb_event *e)
 	case TB_EV_FORK:
 		add(l, " child %u of %u/%u%s", e->pid, e->origin_pid, e->origin_tid,
 		    e->sysflags & CLONE_VFORK ? " (vfork)" : "");
-		return SHOWN_ORIGIN;
+		return TB_SHOWN_ORIGIN;
 	case TB_EV_THREAD:
 		add(l, " new thread %u by %u stack 0x%llx", e->tid, e->origin_tid,
 		    (unsigned long long)e->addr);
-		return SHOWN_ORIGIN;
+		return TB_SHOWN_ORIGIN;
 	case TB_EV_EXEC:
 		add(l, " %s", escaped(detail, sizeof(detail), e->detail, TB_PATH_LEN));
-		return SHOWN_DETAIL;
+		return TB_SHOWN_DETAIL;
 	case TB_EV_EXIT:
 		return add_exit(l, e);
 	case TB_EV_LOST:
@@ -354,11 +354,11 @@ static void add_tail(struct line *l, const struct tb_event *e, int shown)
 	}
 	if (sep[0] == '|')
 		add(l, "]");
-	if (e->origin_pid && !(shown & SHOWN_ORIGIN))
+	if (e->origin_pid && !(shown & TB_SHOWN_ORIGIN))
 		add(l, " from %u/%u", e->origin_pid, e->origin_tid);
-	if (e->err && !(shown & SHOWN_ERR))
+	if (e->err && !(shown & TB_SHOWN_ERR))
 		add(l, " error %d (%s)", e->err, strerror(-e->err));
-	if (e->detail[0] && !(shown & SHOWN_DETAIL))
+	if (e->detail[0] && !(shown & TB_SHOWN_DETAIL))
 		add(l, " %s", escaped(detail, sizeof(detail), e->detail, TB_PATH_LEN));
 }
 
@@ -368,11 +368,11 @@ static size_t format_line(const struct live_writer *w, const struct tb_event *e,
 	int shown;
 
 	add_prefix(&l, w, e);
-	if (tb_is_alloc(e->type))
+	if (tb_ev_allocates(e->type))
 		shown = add_alloc(&l, e);
 	else if (e->type == TB_EV_FREE)
 		shown = add_free(&l, e);
-	else if (e->type >= TB_EV_MMAP && e->type <= TB_EV_BRK)
+	else if (tb_ev_is_vm(e->type))
 		shown = add_vm(&l, e);
 	else
 		shown = add_task(&l, e);

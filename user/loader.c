@@ -137,8 +137,10 @@ static int make_rings(struct loader *l)
 	const bool *online = l->online;
 
 	l->ring_fds = malloc(l->nr_cpus * sizeof(*l->ring_fds));
-	if (!l->ring_fds)
+	if (!l->ring_fds) {
+		fprintf(stderr, "tlsbpf: cannot make the ring buffers: %s\n", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	for (int i = 0; i < l->nr_cpus; i++)
 		l->ring_fds[i] = -1;
 	for (__u32 cpu = 0; cpu < (__u32)l->nr_cpus; cpu++) {
@@ -176,8 +178,10 @@ static int plan_rings(struct loader *l, const struct env *env)
 		return l->nr_cpus ?: -EINVAL;
 	}
 	l->online = calloc(l->nr_cpus, sizeof(*l->online));
-	if (!l->online)
+	if (!l->online) {
+		fprintf(stderr, "tlsbpf: cannot plan the ring buffers: %s\n", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	parse_cpu_list("/sys/devices/system/cpu/online", l->online, l->nr_cpus);
 	share = ring_share(env->ringbuf_mb, n_online(l->online, l->nr_cpus));
 	l->ring_bytes = share / 4;
@@ -304,12 +308,18 @@ int loader__open_load(struct loader *l, const struct env *env)
 		__u8 one = 1;
 
 		strncpy(key, env->comms[i], sizeof(key) - 1);
-		if (bpf_map__update_elem(l->skel->maps.comms, key, sizeof(key), &one, 1, 0))
-			return -errno;
+		if (bpf_map__update_elem(l->skel->maps.comms, key, sizeof(key), &one, 1, 0)) {
+			err = -errno;
+			fprintf(stderr, "tlsbpf: --comm '%s': cannot add it to the BPF map: %s\n",
+				env->comms[i], strerror(-err));
+			return err;
+		}
 	}
 	l->percpu = calloc(l->nr_cpus, sizeof(uint64_t));
-	if (!l->percpu)
+	if (!l->percpu) {
+		fprintf(stderr, "tlsbpf: cannot count the drops: %s\n", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	return make_rings(l);
 }
 
@@ -338,7 +348,7 @@ int loader__attach_kernel(struct loader *l)
 }
 
 /* How a link's probes fire: at entry, at return, or both as one session. */
-enum probe_kind { AT_ENTRY, AT_RETURN, AS_SESSION };
+enum probe_kind { TB_AT_ENTRY, TB_AT_RETURN, TB_AS_SESSION };
 
 static int uprobe_multi(const struct loader *l, struct bpf_program *prog, const char *path,
 			const uint64_t *offsets, const uint64_t *cookies, unsigned cnt,
@@ -346,12 +356,12 @@ static int uprobe_multi(const struct loader *l, struct bpf_program *prog, const 
 {
 	struct link_create_uprobe_multi attr = {
 		.prog_fd = bpf_program__fd(prog),
-		.attach_type = kind == AS_SESSION ? l->session_type : TB_TRACE_UPROBE_MULTI,
+		.attach_type = kind == TB_AS_SESSION ? l->session_type : TB_TRACE_UPROBE_MULTI,
 		.path = (uintptr_t)path,
 		.offsets = (uintptr_t)offsets,
 		.cookies = (uintptr_t)cookies,
 		.cnt = cnt,
-		.multi_flags = kind == AT_RETURN ? TB_F_UPROBE_MULTI_RETURN : 0,
+		.multi_flags = kind == TB_AT_RETURN ? TB_F_UPROBE_MULTI_RETURN : 0,
 	};
 	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 
@@ -415,10 +425,13 @@ static int add_multi(struct loader *l, struct bpf_program *prog, const struct al
 	if (!cnt)
 		return 0;
 	if (l->nmulti == (int)(sizeof(l->multi_fds) / sizeof(l->multi_fds[0])))
-		return -E2BIG;
-	fd = keep_spec(l, prog, lib->path, offsets, cookies, cnt, kind);
-	if (fd < 0)
+		fd = -E2BIG;
+	else
+		fd = keep_spec(l, prog, lib->path, offsets, cookies, cnt, kind);
+	if (fd < 0) {
+		fprintf(stderr, "tlsbpf: cannot probe %s: %s\n", lib->path, strerror(-fd));
 		return fd;
+	}
 	/* a library found while --sample-by time has the probes off: made with the next window */
 	fd = l->probes_off ? -1 : uprobe_multi(l, prog, lib->path, offsets, cookies, cnt, kind);
 	if (fd < 0 && !l->probes_off) {
@@ -441,7 +454,7 @@ static int add_probes(struct loader *l, struct bpf_program *prog, const struct a
 	if (l->kf.uprobe_multi)
 		return add_multi(l, prog, lib, offsets, cookies, cnt, kind);
 	return perfprobes__attach(&l->classic, bpf_program__fd(prog), lib->path, offsets, cookies,
-				  cnt, kind == AT_RETURN);
+				  cnt, kind == TB_AT_RETURN);
 }
 
 static int set_lib_info(struct loader *l, const struct alloc_lib *lib, __u32 idx)
@@ -463,7 +476,7 @@ static int set_lib_info(struct loader *l, const struct alloc_lib *lib, __u32 idx
 
 	/* the standard functions only: ranges_init finds the library's base by them */
 	for (int i = 0; i < lib->n; i++)
-		if (lib->cookies[i] <= TB_EV_PVALLOC && !lib->entries[i])
+		if (tb_ev_is_alloc(lib->cookies[i]) && !lib->entries[i])
 			info.probe_off[lib->cookies[i]] = lib->offsets[i];
 	if (bpf_map__update_elem(l->skel->maps.libs, &idx, sizeof(idx), &info, sizeof(info), 0))
 		return -errno;
@@ -545,8 +558,11 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 	unsigned n = 0, ncalls = 0;
 	int err;
 
-	if (idx >= TB_MAX_LIBS)
+	if (idx >= TB_MAX_LIBS) {
+		fprintf(stderr, "tlsbpf: cannot probe %s: %d allocator libraries are probed already\n",
+			lib->path, TB_MAX_LIBS);
 		return -E2BIG;
+	}
 	err = set_lib_info(l, lib, idx);
 	for (int i = 0; i < lib->n; i++) {
 		offs[i] = lib->offsets[i];
@@ -566,13 +582,16 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 				"frees from inside the library are looked for after it)\n",
 				lib->exit_name, lib->path, (unsigned long long)lib->exit_off);
 	}
-	if (err)
+	if (err) {
+		fprintf(stderr, "tlsbpf: cannot probe %s: cannot tell the probes about it: %s\n",
+			lib->path, strerror(-err));
 		return err;
+	}
 	/* every probe that reads its page offset, whichever link carries it */
 	set_fast_dispatch(l, offs, cookies, n, lib->exit_off != 0, verbose);
 	if (l->session_type)
 		n = entry_only(offs, cookies, n);
-	err = add_probes(l, l->skel->progs.alloc_enter, lib, offs, cookies, n, AT_ENTRY);
+	err = add_probes(l, l->skel->progs.alloc_enter, lib, offs, cookies, n, TB_AT_ENTRY);
 	if (err)
 		return err;
 	l->nlibs++;
@@ -587,9 +606,9 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 			lib->path);
 	if (l->session_type)
 		return add_multi(l, l->skel->progs.alloc_call, lib, call_offs, call_cookies, ncalls,
-				 AS_SESSION);
+				 TB_AS_SESSION);
 	return add_probes(l, l->skel->progs.alloc_exit, lib, call_offs, call_cookies, ncalls,
-			  AT_RETURN);
+			  TB_AT_RETURN);
 }
 
 int loader__watch(struct loader *l, pid_t pid, uint32_t state)
@@ -690,11 +709,11 @@ int loader__close_exits(struct loader *l, pid_t *pids, int n, int cap, bool *swe
 	return left;
 }
 
-uint64_t loader__drops_by_cause(struct loader *l, uint64_t cause[3])
+uint64_t loader__drops_by_cause(struct loader *l, uint64_t cause[TB_DROP_MAX])
 {
 	uint64_t total = 0;
 
-	for (__u32 key = 0; key < 3; key++) {
+	for (__u32 key = 0; key < TB_DROP_MAX; key++) {
 		cause[key] = 0;
 		if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.drops), &key, l->percpu))
 			continue;
@@ -707,7 +726,7 @@ uint64_t loader__drops_by_cause(struct loader *l, uint64_t cause[3])
 
 uint64_t loader__drops(struct loader *l)
 {
-	uint64_t cause[3];
+	uint64_t cause[TB_DROP_MAX];
 
 	return loader__drops_by_cause(l, cause);
 }

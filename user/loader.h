@@ -72,8 +72,8 @@ int loader__probes_on(struct loader *l);
 bool loader__probes_released(struct loader *l);
 /* Records lost so far, over all CPUs and causes. */
 uint64_t loader__drops(struct loader *l);
-/* The same, and by cause: a ring full, a map full, a call whose return never came. */
-uint64_t loader__drops_by_cause(struct loader *l, uint64_t cause[3]);
+/* The same, and by cause (enum tb_drop_cause). */
+uint64_t loader__drops_by_cause(struct loader *l, uint64_t cause[TB_DROP_MAX]);
 /* Where the consumer finds the records. */
 void loader__ring_set(const struct loader *l, struct tb_ring_set *set);
 /* Wakeups the probes forced on the consumer and slot races, summed over the CPUs. */

@@ -175,7 +175,7 @@ static int run_command(const struct env *env)
 	ret = resolve_command(env->argv[0], path, sizeof(path));
 	if (ret)
 		return ret;
-	if (session__open(&s, env, MODE_LAUNCH) || probe_for_command(&s, &cf, path) ||
+	if (session__open(&s, env, TB_MODE_LAUNCH) || probe_for_command(&s, &cf, path) ||
 	    session__start_consumer(&s)) {
 		session__finish(&s);
 		confine__cleanup(&cf);
@@ -223,17 +223,10 @@ static int run_pids(const struct env *env)
 
 	if (attach__check_pids(env, pids, &n, MAX_PIDS))
 		return 2;
-	if (session__open(&s, env, MODE_PIDS))
+	if (session__open(&s, env, TB_MODE_PIDS))
 		goto fail;
-	for (int i = 0; i < n && !err; i++) {
-		err = attach__probe_process(&s.loader, &s.probed, pids[i], env, NULL);
-		if (err == -ENOENT)
-			fprintf(stderr, "tlsbpf: -p %d: a kernel thread, with no allocator to watch\n",
-				pids[i]);
-		else if (err)
-			fprintf(stderr, "tlsbpf: -p %d: cannot read its mappings: %s\n", pids[i],
-				strerror(-err));
-	}
+	for (int i = 0; i < n && !err; i++)
+		err = attach__probe_pid(&s.loader, &s.probed, pids[i], env);
 	if (err || probe_user_libs(&s) || session__start_consumer(&s))
 		goto fail;
 	if (!s.loader.nlibs) {
@@ -259,7 +252,7 @@ static int run_all(const struct env *env)
 	char libc[PATH_MAX];
 	int n, err;
 
-	if (session__open(&s, env, MODE_ALL))
+	if (session__open(&s, env, TB_MODE_ALL))
 		goto fail;
 	if (!libc_resolve__system_libc(libc, sizeof(libc)) && session__probe_file(&s, libc, false))
 		goto fail;

@@ -103,7 +103,9 @@ int perfprobes__attach(struct perfprobes *ps, int prog_fd, const char *path,
 
 	if (!jobs || err) {
 		free(jobs);
-		return err ?: -ENOMEM;
+		err = err ?: -ENOMEM;
+		fprintf(stderr, "tlsbpf: cannot probe %s: %s\n", path, strerror(-err));
+		return err;
 	}
 	for (unsigned i = 0; i < cnt; i++) {
 		jobs[i] = (struct job){ .ps = ps, .prog_fd = prog_fd, .path = path,
@@ -120,8 +122,10 @@ int perfprobes__attach(struct perfprobes *ps, int prog_fd, const char *path,
 			fprintf(stderr, "tlsbpf: cannot probe %s at offset %#llx: %s\n", path,
 				(unsigned long long)offsets[i], strerror(-err));
 		}
-		if (jobs[i].probe.pfd >= 0 && keep(ps, &jobs[i].probe) && !err)
+		if (jobs[i].probe.pfd >= 0 && keep(ps, &jobs[i].probe) && !err) {
 			err = -ENOMEM;
+			fprintf(stderr, "tlsbpf: cannot probe %s: %s\n", path, strerror(ENOMEM));
+		}
 	}
 	free(jobs);
 	return err;

@@ -7,19 +7,29 @@
 #include <unistd.h>
 #include "pipeline.h"
 
-/* The end-of-run reports' files, so that a path that cannot be written fails before the run. */
-static int open_reports(struct pipeline *p, const struct env *env, const struct tb_owner *owner)
+static int csv_write(void *w, const struct tb_event *e)
 {
-	for (int i = 0; env_outputs[i].option && i < TB_MAX_OUTPUTS; i++) {
-		const char *path = env__output_path(env, &env_outputs[i]);
+	return csv_writer__write(w, e);
+}
 
-		if (!env_outputs[i].report || !path)
-			continue;
-		p->report_fd[i] = outfile__open(path, owner);
-		if (p->report_fd[i] < 0)
-			return p->report_fd[i];
-	}
-	return 0;
+static int csv_close(void *w)
+{
+	return csv_writer__close(w);
+}
+
+static int live_write(void *w, const struct tb_event *e)
+{
+	return live_writer__write(w, e);
+}
+
+static int live_flush(void *w)
+{
+	return live_writer__flush(w);
+}
+
+static int live_close(void *w)
+{
+	return live_writer__close(w);
 }
 
 static void live_open(struct pipeline *p, const struct env *env)
@@ -35,23 +45,28 @@ int pipeline__open(struct pipeline *p, const struct env *env, const struct tb_ow
 	int err;
 
 	memset(p, 0, sizeof(*p));
-	for (int i = 0; i < TB_MAX_OUTPUTS; i++)
-		p->report_fd[i] = -1;
+	report_files__init(&p->reports);
 	p->corr = correlator__new();
-	if (!p->corr)
+	if (!p->corr) {
+		fprintf(stderr, "tlsbpf: cannot make the model: %s\n", strerror(ENOMEM));
 		return -ENOMEM;
-	err = open_reports(p, env, owner);
+	}
+	err = report_files__open(&p->reports, env, owner);
 	if (err)
 		return err;
 	if (env->csv_path) {
-		p->csv = csv_writer__open(env->csv_path, owner);
-		if (!p->csv)
+		struct csv_writer *csv = csv_writer__open(env->csv_path, owner);
+
+		if (!csv)
 			return -errno;
+		p->out[p->nout++] = (struct tb_output){ "the CSV", csv, csv_write, NULL, csv_close };
 	}
 	if (live_view) {
 		p->live = live_writer__open(env->live_path, owner, ts_base_ns);
 		if (!p->live)
 			return -errno;
+		p->out[p->nout++] = (struct tb_output){ "the live view", p->live, live_write,
+							live_flush, live_close };
 		live_open(p, env);
 	}
 	return 0;
@@ -60,7 +75,7 @@ int pipeline__open(struct pipeline *p, const struct env *env, const struct tb_ow
 void pipeline__event(struct pipeline *p, struct tb_event *e)
 {
 	/* a rename names a thread for the model and the live view; it is no CSV row */
-	if (e->type != TB_EV_COMM)
+	if (tb_ev_is_row(e->type))
 		e->seq = ++p->seq;
 	p->last_ts = e->ts_ns;
 	correlator__process(p->corr, e);
@@ -80,10 +95,8 @@ void pipeline__event(struct pipeline *p, struct tb_event *e)
 	} else if (e->type == TB_EV_LOST) {
 		p->lost += e->size;
 	}
-	if (p->csv)
-		csv_writer__write(p->csv, e);
-	if (p->live)
-		live_writer__write(p->live, e);
+	for (unsigned i = 0; i < p->nout; i++)
+		p->out[i].write(p->out[i].w, e);
 }
 
 void pipeline__lost(struct pipeline *p, uint64_t n)
@@ -96,8 +109,9 @@ void pipeline__lost(struct pipeline *p, uint64_t n)
 
 void pipeline__flush(struct pipeline *p)
 {
-	if (p->live)
-		live_writer__flush(p->live);
+	for (unsigned i = 0; i < p->nout; i++)
+		if (p->out[i].flush)
+			p->out[i].flush(p->out[i].w);
 }
 
 void pipeline__stop_view_on(struct pipeline *p, const volatile sig_atomic_t *flag)
@@ -106,50 +120,26 @@ void pipeline__stop_view_on(struct pipeline *p, const volatile sig_atomic_t *fla
 		live_writer__stop_on(p->live, flag);
 }
 
-int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_owner *owner,
-		     const struct tb_run_info *info)
+int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_run_info *info)
 {
-	struct tb_run_info r = *info, *run = &r;
-	bool on_stderr = !env->summary_path && !env->summary_json_path;
-	int err = 0, e;
+	struct tb_run_info run = *info;
 
-	r.top = env->top;
-	if (on_stderr)
-		err = report__text(p->corr, run, stderr);
-	for (int i = 0; env_outputs[i].option && i < TB_MAX_OUTPUTS; i++) {
-		if (p->report_fd[i] < 0)
-			continue;
-		e = report__to_fd(p->report_fd[i], env_outputs[i].report, p->corr, run);
-		p->report_fd[i] = -1;
-		if (!e)
-			continue;
-		fprintf(stderr, "tlsbpf: cannot write the report to '%s': %s%s\n",
-			env__output_path(env, &env_outputs[i]), strerror(-e),
-			on_stderr ? "" : "; the report follows on stderr");
-		if (!on_stderr)
-			report__text(p->corr, run, stderr);
-		on_stderr = true;
-		err = err ? err : e;
-	}
-	return err;
+	run.top = env->top;
+	return report_files__write(&p->reports, env, p->corr, &run, stderr);
 }
 
 int pipeline__close_outputs(struct pipeline *p)
 {
 	int err = 0, e;
 
-	if (p->csv) {
-		e = csv_writer__close(p->csv);
+	for (unsigned i = 0; i < p->nout; i++) {
+		e = p->out[i].close(p->out[i].w);
 		if (e)
-			fprintf(stderr, "tlsbpf: writing the CSV failed: %s\n", strerror(-e));
-		err = e;
-		p->csv = NULL;
-	}
-	if (p->live) {
-		e = live_writer__close(p->live);
+			fprintf(stderr, "tlsbpf: writing %s failed: %s\n", p->out[i].what, strerror(-e));
 		err = err ? err : e;
-		p->live = NULL;
 	}
+	p->nout = 0;
+	p->live = NULL;
 	return err;
 }
 
@@ -161,9 +151,8 @@ int pipeline__close(struct pipeline *p)
 		free(p->execs[i].file);
 
 	/* no model: pipeline__open never ran (or failed before any file), and the fds are not ours */
-	for (int i = 0; i < TB_MAX_OUTPUTS && p->corr; i++)
-		if (p->report_fd[i] >= 0)
-			close(p->report_fd[i]);
+	if (p->corr)
+		report_files__close(&p->reports);
 
 	correlator__free(p->corr);
 	memset(p, 0, sizeof(*p));

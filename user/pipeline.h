@@ -7,15 +7,15 @@
 #include "csv.h"
 #include "env.h"
 #include "live.h"
-#include "report.h"
-
-#define TB_MAX_OUTPUTS 16
+#include "output.h"
+#include "report_files.h"
 
 struct pipeline {
 	struct correlator *corr;
-	int report_fd[TB_MAX_OUTPUTS];	/* by env_outputs row: opened first, written at the end */
-	struct csv_writer *csv;
-	struct live_writer *live;
+	struct report_files reports;	/* opened first, written at the end */
+	struct tb_output out[TB_MAX_SINKS];	/* written in order, every event */
+	unsigned nout;
+	struct live_writer *live;	/* also out's: for what only the live view takes */
 	uint64_t seq;	/* rows so far */
 	uint64_t lost;	/* events lost so far */
 	uint64_t last_ts;
@@ -36,13 +36,8 @@ void pipeline__event(struct pipeline *p, struct tb_event *e);
 /* N more events were lost; they become one `lost` row. */
 void pipeline__lost(struct pipeline *p, uint64_t n);
 void pipeline__flush(struct pipeline *p);
-/*
- * Writes the reports the options ask for into the files opened at the start.
- * One that fails (a full disk) is said in one line, and the text report then
- * goes to stderr, so what was collected is never lost.
- */
-int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_owner *owner,
-		     const struct tb_run_info *run);
+/* Writes the reports the options ask for into the files opened at the start (report_files.h). */
+int pipeline__report(struct pipeline *p, const struct env *env, const struct tb_run_info *run);
 /* Flushes and closes the CSV and live view; 0 or the first write error as -errno. */
 int pipeline__close_outputs(struct pipeline *p);
 /* A signal: the live view on a terminal stops as soon as *flag is set; files stay complete. */

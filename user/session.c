@@ -77,7 +77,7 @@ static int check_system(void)
 int session__open(struct session *s, const struct env *env, enum session_mode mode)
 {
 	/* -a makes events fast: a status line a second, unless asked for every event */
-	bool live_view = !env->quiet && (mode != MODE_ALL || env->live || env->live_path);
+	bool live_view = !env->quiet && (mode != TB_MODE_ALL || env->live || env->live_path);
 	int err;
 
 	/* stdout holds another output: the live view only goes to a file of its own */
@@ -239,7 +239,7 @@ static void status_line(struct session *s, uint64_t now, uint64_t *next, uint64_
 {
 	size_t procs;
 
-	if (s->mode != MODE_ALL || s->env->quiet || s->env->live || now < *next)
+	if (s->mode != TB_MODE_ALL || s->env->quiet || s->env->live || now < *next)
 		return;
 	procs = correlator__live_processes(s->pipe.corr);
 	fprintf(stderr, "tlsbpf: %llu events/s, %zu process%s, %llu lost\n",
@@ -252,9 +252,9 @@ static void status_line(struct session *s, uint64_t now, uint64_t *next, uint64_
 /* Has what this mode watches ended? Launch: the command and all it started; -p: all of them. */
 static bool watched_ended(struct session *s, bool *child_done)
 {
-	if (s->mode == MODE_ALL)
+	if (s->mode == TB_MODE_ALL)
 		return false;
-	if (s->mode == MODE_LAUNCH) {
+	if (s->mode == TB_MODE_LAUNCH) {
 		if (!*child_done)
 			*child_done = reap(s);
 		else
@@ -279,7 +279,7 @@ static bool stop_requested(struct session *s, uint64_t now, uint64_t *grace)
 	if (!sig)
 		return false;
 	s->stop_signal = sig;
-	if (s->mode != MODE_LAUNCH)
+	if (s->mode != TB_MODE_LAUNCH)
 		return true;
 	/* a reaped command's pid may be another process's by now */
 	if ((!signal_from_tty || !session_signal) && !s->child_reaped)
@@ -425,19 +425,31 @@ static double cpu_seconds(int who)
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+static void say_drops(const uint64_t cause[TB_DROP_MAX])
+{
+	static const char *const phrase[TB_DROP_MAX] = {
+#define TB_X_PHRASE(cause, words) [TB_DROP_##cause] = words,
+		TB_DROP_CAUSES(TB_X_PHRASE)
+#undef TB_X_PHRASE
+	};
+
+	fprintf(stderr, "tlsbpf: records lost:");
+	for (int i = 0; i < TB_DROP_MAX; i++)
+		fprintf(stderr, "%s %" PRIu64 " %s", i ? "," : "", cause[i], phrase[i]);
+	fprintf(stderr, "\n");
+}
+
 /* -v: what watching cost tlsbpf, and how its rings were drained. */
 static void say_costs(struct session *s)
 {
 	struct tb_wake w = { 0 };
-	uint64_t cause[3] = { 0 };
+	uint64_t cause[TB_DROP_MAX] = { 0 };
 
 	if (s->loader.skel) {
 		w = loader__wake_totals(&s->loader);
 		loader__drops_by_cause(&s->loader, cause);
 	}
-	fprintf(stderr, "tlsbpf: records lost: %" PRIu64 " with a ring full, %" PRIu64 " with a "
-		"map full, %" PRIu64 " calls whose return never came\n", cause[0], cause[1],
-		cause[2]);
+	say_drops(cause);
 	fprintf(stderr, "tlsbpf: cpu time: tlsbpf %.3f s, the processes it reaped %.3f s\n",
 		cpu_seconds(RUSAGE_SELF), cpu_seconds(RUSAGE_CHILDREN));
 	fprintf(stderr, "tlsbpf: consumer rounds: %" PRIu64 ", %" PRIu64 " of them woken by a ring; "
@@ -486,8 +498,8 @@ int session__finish(struct session *s)
 	info.duration_ns = session__now_ns() - s->start_ns;
 	info.events = s->pipe.seq;
 	info.lost = s->pipe.lost;
-	info.attached = s->mode != MODE_LAUNCH;
-	info.have_status = s->mode == MODE_LAUNCH && s->child_reaped;
+	info.attached = s->mode != TB_MODE_LAUNCH;
+	info.have_status = s->mode == TB_MODE_LAUNCH && s->child_reaped;
 	info.exit_status = s->status;
 	info.sample_every = s->env->sample > 1 && !s->env->sample_by_time ? s->env->sample : 0;
 	info.out_of_order = s->cons.out_of_order;
@@ -496,7 +508,7 @@ int session__finish(struct session *s)
 	err = pipeline__close_outputs(&s->pipe);
 	/* a run that failed before watching anything said why in one line already */
 	if (s->watching)
-		err = pipeline__report(&s->pipe, s->env, &s->owner, &info) ?: err;
+		err = pipeline__report(&s->pipe, s->env, &info) ?: err;
 	pipeline__close(&s->pipe);
 	return err;
 }
@@ -569,7 +581,7 @@ static int nleftovers;
 
 void session__freeze_leftovers(struct session *s)
 {
-	if (s->mode == MODE_LAUNCH)
+	if (s->mode == TB_MODE_LAUNCH)
 		stop_descendants(leftovers, &nleftovers);
 }
 

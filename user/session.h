@@ -10,7 +10,7 @@
 #include "pipeline.h"
 #include "timesample.h"
 
-enum session_mode { MODE_LAUNCH, MODE_PIDS, MODE_ALL };
+enum session_mode { TB_MODE_LAUNCH, TB_MODE_PIDS, TB_MODE_ALL };
 
 /* Who pays the probes' trap: what -v and the report say. */
 enum session_scope {
@@ -26,9 +26,9 @@ struct session {
 	struct consumer cons;
 	struct pipeline pipe;
 	struct probed_set probed;
-	pid_t child;		/* MODE_LAUNCH: the command */
-	int status;		/* MODE_LAUNCH: its exit status, shell style, once reaped */
-	bool child_reaped;	/* MODE_LAUNCH: the command ended before tlsbpf did */
+	pid_t child;		/* TB_MODE_LAUNCH: the command */
+	int status;		/* TB_MODE_LAUNCH: its exit status, shell style, once reaped */
+	bool child_reaped;	/* TB_MODE_LAUNCH: the command ended before tlsbpf did */
 	int stop_signal;	/* the signal that asked tlsbpf to stop (SIGINT for --duration) */
 	uint64_t start_ns;
 	uint64_t live_ns;	/* when the probes were live and watching began: --duration counts from it */

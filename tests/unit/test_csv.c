@@ -634,7 +634,7 @@ static struct tb_event rnd_event(uint64_t seq)
 static struct tb_event as_written(const struct tb_event *in)
 {
 	struct tb_event e = *in;
-	int alloc = tb_is_alloc(e.type), vm = e.type >= TB_EV_MMAP && e.type <= TB_EV_BRK;
+	int alloc = tb_ev_allocates(e.type), vm = tb_ev_is_vm(e.type);
 	int t = e.type;
 
 	if (!(alloc || vm || t == TB_EV_EXIT || t == TB_EV_LOST))
