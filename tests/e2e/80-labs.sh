@@ -121,12 +121,16 @@ tid = allocs(rs)[next(k for k in allocs(rs) if k[1] == start)]['tid']
 mine = [r for r in rs if r['tid'] == tid and r['event'] in ('malloc', 'free')]
 last = mine[-1]
 hdr = int(last['addr'], 16) - 8	# the size word glibc read on that free
-end = rs[-1]
+# the exit row, which only exit_thread rows of threads dying with it may follow (docs/csv.md)
+ends = [i for i, r in enumerate(rs) if r['event'] == 'exit']
+end = rs[ends[-1]] if ends else rs[-1]
+after = rs[ends[-1] + 1:] if ends else []
 done(last['event'] == 'free' and start <= hdr < start + n and end['event'] == 'exit'
-     and end['size'] == '134',
+     and end['size'] == '134' and len(ends) == 1
+     and all(r['event'] == 'exit_thread' and r['pid'] == end['pid'] for r in after),
      f"lab wrote {n} B at {o['addr']}; thread {tid}'s last call frees {last['addr']}, whose "
-     f"size word at {hdr:#x} lies in that write; last row {end['event']} {end['size']} "
-     f"{end['detail']!r}")
+     f"size word at {hdr:#x} lies in that write; exit row {end['event']} {end['size']} "
+     f"{end['detail']!r}, then {len(after)} exit_thread rows")
 PY
 
 # ---- 08c: what a child forked while threads hold blocks may free ----------------------------

@@ -92,9 +92,10 @@ made = [r['tid'] for r in rows if r['event'] == 'thread']
 side = made[0] if made else None
 mine = sorted(r['size'] for r in rows if r['event'] == 'malloc' and r['tid'] == side)
 gone = [r['tid'] for r in rows if r['event'] == 'exit_thread']
+ends = [r['tid'] for r in rows if r['event'] == 'exit']
 print(f"thread {side}: malloc sizes {mine}; exit_thread rows for {gone}; "
-      f"the exit row from {rows[-1]['tid']}")
-sys.exit(0 if side and mine == ['100', '200'] and pid in gone + [rows[-1]['tid']] else 1)
+      f"the exit row from {ends[0] if ends else None}")
+sys.exit(0 if side and mine == ['100', '200'] and pid in gone + ends else 1)
 PY
 
 # Threads dying together each read the process empty in the kernel: exactly one
