@@ -5,7 +5,7 @@
  * write the same bytes again: the writer's output is what the reader takes.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iuser -Ibpf -o fuzz_csv \
- *	tests/fuzz/fuzz_csv.c user/csv.c user/outfile.c user/event.c
+ *	tests/fuzz/fuzz_csv.c user/csv_write.c user/csv_read.c user/outfile.c user/event.c
  *   ./fuzz_csv -max_total_time=60 CORPUS_DIR
  */
 #include <stdio.h>

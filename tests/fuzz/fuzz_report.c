@@ -6,7 +6,7 @@
  * vfork or CLONE_VM child's arenas are its parent's) must resolve.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iuser -Ibpf \
- *	-o fuzz_report tests/fuzz/fuzz_report.c user/csv.c user/outfile.c user/event.c \
+ *	-o fuzz_report tests/fuzz/fuzz_report.c user/csv_write.c user/csv_read.c user/outfile.c user/event.c \
  *	user/correlate.c user/report.c user/report_md.c
  *   ./fuzz_report -max_total_time=60 CORPUS_DIR
  *
