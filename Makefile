@@ -36,7 +36,7 @@ LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -l
 ALL_CFLAGS := -D_GNU_SOURCE $(CFLAGS) $(WARN) $(INCLUDES) -DTLSBPF_VERSION='"$(VERSION)"' -MMD -MP
 
 # Modules that need no BPF (the unit tests link these) and the ones that drive the kernel side.
-CORE_SRCS := event tables registry forkexec correlate report report_md report_files csv_write csv_read live outfile placement
+CORE_SRCS := event tables registry arena forkexec correlate report report_md report_files csv_write csv_read live outfile placement
 LOADER_SRCS := env libc_resolve kfeatures perfprobe confine loader launcher attach probe_policy decode consumer pipeline timesample session analyze main
 CORE_OBJS := $(CORE_SRCS:%=$(OUTPUT)/user/%.o)
 LOADER_OBJS := $(LOADER_SRCS:%=$(OUTPUT)/user/%.o)

@@ -7,7 +7,7 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iuser -Ibpf \
  *	-o fuzz_report tests/fuzz/fuzz_report.c user/csv_write.c user/csv_read.c user/outfile.c user/event.c \
- *	user/tables.c user/registry.c user/forkexec.c user/correlate.c \
+ *	user/tables.c user/registry.c user/arena.c user/forkexec.c user/correlate.c \
  *	user/report.c user/report_md.c
  *   ./fuzz_report -max_total_time=60 CORPUS_DIR
  *
