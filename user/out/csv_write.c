@@ -506,18 +506,9 @@ struct csv_writer *csv_writer__open(const char *path, const struct tb_owner *own
 	int fd;
 
 	wnames_init();
-	w = malloc(sizeof(*w));
-	if (!w) {
-		fprintf(stderr, "tlsbpf: cannot open '%s': %s\n", path, strerror(ENOMEM));
-		errno = ENOMEM;
+	w = outfile__open_writer(path, owner, sizeof(*w), &fd);
+	if (!w)
 		return NULL;
-	}
-	fd = outfile__open(path, owner);
-	if (fd < 0) {
-		free(w);
-		errno = -fd;
-		return NULL;
-	}
 	memset(w, 0, offsetof(struct csv_writer, buf));
 	w->fd = fd;
 	/* not standard output: a file someone else also writes to is not ours to truncate */
