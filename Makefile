@@ -31,13 +31,14 @@ CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame
 LDFLAGS += -fsanitize=address,undefined
 endif
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
-INCLUDES := -I$(OUTPUT) -Iuser -Ibpf
+INCLUDES := -I$(OUTPUT) -Iuser -Iuser/out -Ibpf
 LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lelf -lcapstone -lpthread
 ALL_CFLAGS := -D_GNU_SOURCE $(CFLAGS) $(WARN) $(INCLUDES) -DTLSBPF_VERSION='"$(VERSION)"' -MMD -MP
 
 # Modules that need no BPF (the unit tests link these) and the ones that drive the kernel side.
-CORE_SRCS := event correlate report report_md report_files csv live outfile placement
-LOADER_SRCS := env libc_resolve kfeatures perfprobe confine loader launcher attach decode consumer pipeline timesample session analyze main
+CORE_SRCS := event tables registry arena forkexec correlate placement \
+	out/report out/report_md out/report_files out/csv_write out/csv_read out/live out/outfile
+LOADER_SRCS := env libc_resolve kfeatures perfprobe confine loader launcher attach probe_policy decode consumer pipeline timesample session analyze main
 CORE_OBJS := $(CORE_SRCS:%=$(OUTPUT)/user/%.o)
 LOADER_OBJS := $(LOADER_SRCS:%=$(OUTPUT)/user/%.o)
 
@@ -66,7 +67,7 @@ $(OUTPUT)/.deps-ok: scripts/install-deps.sh | $(OUTPUT)
 	$(Q)scripts/install-deps.sh build
 	$(Q)touch $@
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/progs $(OUTPUT)/unit $(OUTPUT)/bench:
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/user/out $(OUTPUT)/progs $(OUTPUT)/unit $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
 # CO-RE needs the running kernel's types when it has them; the committed copy serves otherwise.
@@ -84,7 +85,7 @@ $(OUTPUT)/tlsbpf.skel.h: $(OUTPUT)/tlsbpf.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name tlsbpf_bpf > $@
 
-$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user $(OUTPUT)/.deps-ok
+$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user $(OUTPUT)/user/out $(OUTPUT)/.deps-ok
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -149,7 +150,7 @@ clean:
 	$(call msg,CLEAN,)
 	$(Q)rm -rf $(OUTPUT) tlsbpf $(LABS)
 
--include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/unit/*.d)
+-include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/user/out/*.d $(OUTPUT)/unit/*.d)
 
 # The labs built against musl, to compare its allocator with glibc's: `make labs-musl`.
 MUSL_CC ?= musl-gcc

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "analyze.h"
@@ -14,6 +13,7 @@
 #include "env.h"
 #include "launcher.h"
 #include "libc_resolve.h"
+#include "probe_policy.h"
 #include "session.h"
 
 #define MAX_PIDS 1024
@@ -43,87 +43,6 @@ static int resolve_command(const char *command, char *path, size_t sz)
 	if (!err)
 		return check_interpreter(command, path);
 	return err == -ENOENT ? 127 : 126;
-}
-
-/* Every --lib, each probed once whatever else found it. */
-static int probe_user_libs(struct session *s)
-{
-	for (int i = 0; i < s->env->nlibs; i++) {
-		char real[PATH_MAX];
-		struct stat st;
-		int err;
-
-		if (!realpath(s->env->libs[i], real) || stat(real, &st)) {
-			fprintf(stderr, "tlsbpf: cannot use --lib '%s': %s\n", s->env->libs[i],
-				strerror(errno));
-			return -ENOENT;
-		}
-		err = session__probe_file(s, real, true);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-/*
- * Only the private copies are probed; the command and its children load them.
- * 1 when confining cannot apply or failed and --confine was not insisted on:
- * the caller probes the files instead, as -v says.
- */
-static int probe_confined(struct session *s, struct confine *cf, const char *provider,
-			  const char *libc, enum provider_via via, const char *path)
-{
-	const char *why = confine__why_not(path, via);
-	int err;
-
-	if (!why) {
-		err = confine__prepare(cf, provider, libc);
-		if (err)
-			why = strerror(-err);
-	}
-	if (why && s->env->confine) {
-		fprintf(stderr, "tlsbpf: --confine: '%s' %s: run without --confine\n", path, why);
-		return -EINVAL;
-	}
-	if (why) {
-		if (s->env->verbose)
-			fprintf(stderr, "tlsbpf: not confined: '%s' %s\n", path, why);
-		return 1;
-	}
-	for (int i = 0; i < cf->ncopies; i++) {
-		err = session__probe_file(s, cf->copies[i], i == 0);
-		if (err)
-			return err;
-	}
-	session__set_scope(s, TB_SCOPE_CONFINED, cf->ncopies);
-	return probe_user_libs(s);
-}
-
-/* The command's own allocator, the system C library for its children, and every --lib. */
-static int probe_for_command(struct session *s, struct confine *cf, const char *path)
-{
-	char provider[PATH_MAX] = "", libc[PATH_MAX] = "";
-	enum provider_via via = TB_VIA_SELF;	/* not found: only --lib names it */
-	int err;
-
-	if (libc_resolve__provider(path, provider, sizeof(provider), &via) && !s->env->nlibs) {
-		fprintf(stderr, "tlsbpf: cannot find which library serves malloc to '%s' "
-				"(a static binary?): name it with --lib PATH\n", path);
-		return -ENOENT;
-	}
-	if (libc_resolve__system_libc(libc, sizeof(libc)) || !strcmp(libc, provider))
-		libc[0] = 0;
-	if (!s->env->no_confine) {
-		err = probe_confined(s, cf, provider, libc, via, path);
-		if (err <= 0)
-			return err;
-	}
-	session__set_scope(s, TB_SCOPE_FILES, 0);
-	if (provider[0] && (err = session__probe_file(s, provider, true)))
-		return err;
-	if (libc[0] && (err = session__probe_file(s, libc, false)))
-		return err;
-	return probe_user_libs(s);
 }
 
 static void join_argv(char **argv, int argc, char *buf, size_t sz)
@@ -175,7 +94,7 @@ static int run_command(const struct env *env)
 	ret = resolve_command(env->argv[0], path, sizeof(path));
 	if (ret)
 		return ret;
-	if (session__open(&s, env, TB_MODE_LAUNCH) || probe_for_command(&s, &cf, path) ||
+	if (session__open(&s, env, TB_MODE_LAUNCH) || probe_policy__command(&s, &cf, path) ||
 	    session__start_consumer(&s)) {
 		session__finish(&s);
 		confine__cleanup(&cf);
@@ -219,20 +138,15 @@ static int run_pids(const struct env *env)
 {
 	static pid_t pids[MAX_PIDS];
 	static struct session s;
-	int n, err = 0;
+	int n, err;
 
 	if (attach__check_pids(env, pids, &n, MAX_PIDS))
 		return 2;
 	if (session__open(&s, env, TB_MODE_PIDS))
 		goto fail;
-	for (int i = 0; i < n && !err; i++)
-		err = attach__probe_pid(&s.loader, &s.probed, pids[i], env);
-	if (err || probe_user_libs(&s) || session__start_consumer(&s))
+	if (probe_policy__pids(&s, pids, n) || session__start_consumer(&s) ||
+	    probe_policy__check_found(&s))
 		goto fail;
-	if (!s.loader.nlibs) {
-		fprintf(stderr, "tlsbpf: no file the process maps defines malloc: name it with --lib\n");
-		goto fail;
-	}
 	session__install_signals();
 	watch_pids(&s, pids, n);
 	session__set_scope(&s, TB_SCOPE_FILES, 0);
@@ -249,14 +163,10 @@ fail:
 static int run_all(const struct env *env)
 {
 	static struct session s;
-	char libc[PATH_MAX];
 	int n, err;
 
-	if (session__open(&s, env, TB_MODE_ALL))
-		goto fail;
-	if (!libc_resolve__system_libc(libc, sizeof(libc)) && session__probe_file(&s, libc, false))
-		goto fail;
-	if (probe_user_libs(&s) || session__start_consumer(&s))
+	if (session__open(&s, env, TB_MODE_ALL) || probe_policy__all(&s) ||
+	    session__start_consumer(&s))
 		goto fail;
 	session__set_scope(&s, TB_SCOPE_FILES, 0);
 	session__install_signals();

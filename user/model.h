@@ -29,7 +29,7 @@ enum tb_block_state {
  * Memory: 24 bytes a slot. The table doubles when 3/4 full, so it runs between
  * 3/8 and 3/4 full: 32 to 64 bytes per record, about 46 on average. Tombstones
  * are records too; they are dropped at a rehash once they outnumber the live
- * blocks and pass TB_FREED_KEEP (see correlate.c), which bounds them.
+ * blocks and pass TB_FREED_KEEP (see tables.c), which bounds them.
  */
 struct tb_block {
 	uint64_t addr;

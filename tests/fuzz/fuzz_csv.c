@@ -4,8 +4,8 @@
  * refused without a crash, and whatever it yields, written and read back, must
  * write the same bytes again: the writer's output is what the reader takes.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iuser -Ibpf -o fuzz_csv \
- *	tests/fuzz/fuzz_csv.c user/csv.c user/outfile.c user/event.c
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iuser -Iuser/out -Ibpf -o fuzz_csv \
+ *	tests/fuzz/fuzz_csv.c user/out/csv_write.c user/out/csv_read.c user/out/outfile.c user/event.c
  *   ./fuzz_csv -max_total_time=60 CORPUS_DIR
  */
 #include <stdio.h>

@@ -5,9 +5,10 @@
  * reports. Nothing may crash, and the model's cross-process references (a
  * vfork or CLONE_VM child's arenas are its parent's) must resolve.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iuser -Ibpf \
- *	-o fuzz_report tests/fuzz/fuzz_report.c user/csv.c user/outfile.c user/event.c \
- *	user/correlate.c user/report.c user/report_md.c
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iuser -Iuser/out -Ibpf \
+ *	-o fuzz_report tests/fuzz/fuzz_report.c user/event.c user/tables.c user/registry.c \
+ *	user/arena.c user/forkexec.c user/correlate.c user/out/csv_write.c user/out/csv_read.c \
+ *	user/out/outfile.c user/out/report.c user/out/report_md.c
  *   ./fuzz_report -max_total_time=60 CORPUS_DIR
  *
  * A corpus to start from: the CSVs tests/unit/test_replay writes, or any

@@ -22,6 +22,7 @@ struct tb_run_info {
 };
 
 struct tb_process;
+struct tb_thread;
 
 /* ---- shared by the text and Markdown reports ---- */
 
@@ -42,6 +43,8 @@ void report__proc_sums(const struct correlator *c, const struct tb_process *p, u
 uint32_t report__tasks(const struct correlator *c);
 /* One past the last of image k's threads in p->threads. */
 uint32_t report__image_end(const struct tb_process *p, uint32_t k);
+/* Most common positive distance between a thread's consecutive blocks; 0 when unknown. */
+uint64_t report__thread_spacing(const struct tb_thread *t);
 
 int report__text(const struct correlator *c, const struct tb_run_info *run, FILE *out);
 

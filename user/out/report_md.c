@@ -54,19 +54,6 @@ static const char *md_size(uint64_t v, char *buf, size_t cap)
 	return buf;
 }
 
-/* Most common positive distance between a thread's consecutive blocks; 0 when unknown. */
-static uint64_t md_spacing(const struct tb_thread *t)
-{
-	const struct tb_spacing *best = NULL;
-
-	if (t->allocs < 2)
-		return 0;
-	for (int i = 0; i < TB_SPACING_SLOTS; i++)
-		if (t->spacing[i].count && (!best || t->spacing[i].count > best->count))
-			best = &t->spacing[i];
-	return best ? best->delta : 0;
-}
-
 /* The arena a heap belongs to: a thread arena that outgrew its first heap is one arena. */
 static uint32_t md_arena_root(const struct tb_process *p, uint32_t ai)
 {
@@ -286,7 +273,7 @@ static void md_spacing_group(const struct correlator *c, const struct tb_process
 	for (uint32_t i = 0; i < p->nthreads; i++) {
 		const struct tb_thread *t = c->threads[p->threads[i]];
 
-		if (md_spacing(t) == sp && shown++ < MD_LIST_MAX)
+		if (report__thread_spacing(t) == sp && shown++ < MD_LIST_MAX)
 			fprintf(out, "%s T%" PRIu32, shown > 1 ? "," : "", t->label);
 	}
 	if (shown > MD_LIST_MAX)
@@ -300,7 +287,7 @@ static void md_find_spacing(const struct correlator *c, const struct tb_process 
 	uint32_t n = 0, k;
 
 	for (uint32_t i = 0; i < p->nthreads && n < 16; i++) {
-		uint64_t sp = md_spacing(c->threads[p->threads[i]]);
+		uint64_t sp = report__thread_spacing(c->threads[p->threads[i]]);
 
 		for (k = 0; k < n && seen[k] != sp; k++)
 			;

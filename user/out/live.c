@@ -502,18 +502,10 @@ struct live_writer *live_writer__open(const char *path, const struct tb_owner *o
 
 	if (!path)
 		path = "-";
-	w = calloc(1, sizeof(*w));
-	if (!w) {
-		fprintf(stderr, "tlsbpf: cannot open '%s': %s\n", path, strerror(ENOMEM));
-		errno = ENOMEM;
+	w = outfile__open_writer(path, owner, sizeof(*w), &fd);
+	if (!w)
 		return NULL;
-	}
-	fd = outfile__open(path, owner);
-	if (fd < 0) {
-		free(w);
-		errno = -fd;
-		return NULL;
-	}
+	memset(w, 0, sizeof(*w));
 	w->fd = fd;
 	w->ts_base_ns = ts_base_ns;
 	/* a person reads a terminal: a flood there folds; a file or a pipe gets every line */

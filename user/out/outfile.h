@@ -22,6 +22,12 @@ struct tb_owner outfile__caller(void);
  */
 int outfile__open(const char *path, const struct tb_owner *owner);
 
+/*
+ * A writer's record of size bytes, not cleared, and PATH opened into *fd as
+ * outfile__open does. NULL with errno set on failure, after one line about it.
+ */
+void *outfile__open_writer(const char *path, const struct tb_owner *owner, size_t size, int *fd);
+
 /* The whole buffer, through EINTR, short writes and a non-blocking descriptor; 0 or -errno. */
 int outfile__write_all(int fd, const char *buf, size_t len);
 

@@ -116,8 +116,7 @@ static uint32_t image_arenas_end(const struct tb_process *p, uint32_t k)
 	return k + 1 < p->nimages ? p->images[k + 1].first_arena : p->narenas;
 }
 
-/* Most common positive distance between a thread's consecutive blocks; 0 when unknown. */
-static uint64_t thread_spacing(const struct tb_thread *t)
+uint64_t report__thread_spacing(const struct tb_thread *t)
 {
 	const struct tb_spacing *best = NULL;
 
@@ -376,7 +375,7 @@ static void text_thread_row(struct table *tb, const struct correlator *c,
 			    const struct tb_thread *t, unsigned top)
 {
 	char comm[TB_COMM_LEN * 4 + 1];
-	uint64_t sp = thread_spacing(t);
+	uint64_t sp = report__thread_spacing(t);
 	struct sbuf arenas = { 0 };
 
 	thread_arenas_text(c, t, top, &arenas);
@@ -1049,7 +1048,7 @@ static void jw_bool(struct jw *w, const char *key, int v)
 
 static void json_thread_counts(struct jw *w, const struct tb_thread *t)
 {
-	uint64_t sp = thread_spacing(t);
+	uint64_t sp = report__thread_spacing(t);
 
 	jw_u64(w, "allocations", t->allocs);
 	jw_u64(w, "failed", t->failed);

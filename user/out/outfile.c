@@ -172,3 +172,21 @@ struct tb_owner outfile__caller(void)
 	}
 	return o;
 }
+
+void *outfile__open_writer(const char *path, const struct tb_owner *owner, size_t size, int *fd)
+{
+	void *w = malloc(size);
+
+	if (!w) {
+		fprintf(stderr, "tlsbpf: cannot open '%s': %s\n", path, strerror(ENOMEM));
+		errno = ENOMEM;
+		return NULL;
+	}
+	*fd = outfile__open(path, owner);
+	if (*fd < 0) {
+		free(w);
+		errno = -*fd;
+		return NULL;
+	}
+	return w;
+}
