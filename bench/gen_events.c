@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Must match TB_CSV_HEADER in user/csv.h. */
+/* Must match TB_CSV_HEADER in user/out/csv.h. */
 #define HEADER                                                                                 \
 	"seq,ts_ns,pid,tid,comm,event,size,addr,old_addr,latency_ns,region,region_base,"      \
 	"origin_pid,origin_tid,flags,align,prot,sysflags,fd,old_size,err,detail\n"

@@ -15,7 +15,7 @@
  * name: the word in the CSV event column and in --events; record: the
  * ring-buffer record it comes in (NONE: the loader makes it, it never comes
  * from the kernel); row: whether it is a CSV row; cols: the columns whose
- * meaning depends on the kind that it fills (user/csv.h's TB_COL_*, expanded
+ * meaning depends on the kind that it fills (user/out/csv.h's TB_COL_*, expanded
  * only on the user side). docs/csv.md carries the same tables for people, and
  * tests/unit/test_schema.c holds the two in step.
  *
