@@ -201,15 +201,22 @@ static int usage_error(const char *fmt, const char *arg)
 	return -EINVAL;
 }
 
-static int parse_ringbuf(struct env *env, const char *arg)
+/* A whole decimal number from min to max: no sign, no suffix, nothing after it. */
+static bool whole_number(const char *arg, unsigned long min, unsigned long max, unsigned long *v)
 {
 	char *end;
-	unsigned long v;
 
 	errno = 0;
-	v = strtoul(arg, &end, 10);
+	*v = strtoul(arg, &end, 10);
+	return !errno && !*end && arg[0] != '-' && *arg && *v >= min && *v <= max;
+}
+
+static int parse_ringbuf(struct env *env, const char *arg)
+{
+	unsigned long v;
+
 	/* the kernel wants a power-of-two number of pages; 1 MiB to 1 GiB is sane */
-	if (errno || *end || arg[0] == '-' || v < 1 || v > 1024 || (v & (v - 1)))
+	if (!whole_number(arg, 1, 1024, &v) || (v & (v - 1)))
 		return usage_error("--ringbuf-mb wants a power of two from 1 to 1024, not '%s'", arg);
 	env->ringbuf_mb = v;
 	return 0;
@@ -217,12 +224,9 @@ static int parse_ringbuf(struct env *env, const char *arg)
 
 static int parse_duration(struct env *env, const char *arg)
 {
-	char *end;
 	unsigned long v;
 
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || *end || arg[0] == '-' || !*arg || v < 1 || v > 31 * 24 * 3600)
+	if (!whole_number(arg, 1, 31 * 24 * 3600, &v))
 		return usage_error("--duration wants whole seconds from 1 to 2678400, not '%s'", arg);
 	env->duration_s = v;
 	return 0;
@@ -230,12 +234,9 @@ static int parse_duration(struct env *env, const char *arg)
 
 static int parse_sample(struct env *env, const char *arg)
 {
-	char *end;
 	unsigned long v;
 
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || *end || arg[0] == '-' || !*arg || v < 1 || v > 1000000)
+	if (!whole_number(arg, 1, 1000000, &v))
 		return usage_error("--sample wants a whole number from 1 to 1000000, not '%s'", arg);
 	env->sample = v;
 	return 0;
@@ -251,12 +252,9 @@ static int parse_sample_by(struct env *env, const char *arg)
 
 static int parse_sample_window(struct env *env, const char *arg)
 {
-	char *end;
 	unsigned long v;
 
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || *end || arg[0] == '-' || !*arg || v < 1 || v > 60000)
+	if (!whole_number(arg, 1, 60000, &v))
 		return usage_error("--sample-window wants milliseconds from 1 to 60000, not '%s'",
 				   arg);
 	env->sample_window_ms = v;
@@ -265,12 +263,9 @@ static int parse_sample_window(struct env *env, const char *arg)
 
 static int parse_top(struct env *env, const char *arg)
 {
-	char *end;
 	unsigned long v;
 
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || *end || arg[0] == '-' || !*arg || v > 1000000)
+	if (!whole_number(arg, 0, 1000000, &v))
 		return usage_error("--top wants a whole number from 0 (all) to 1000000, not '%s'",
 				   arg);
 	env->top = v;
