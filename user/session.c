@@ -400,8 +400,8 @@ int session__loop(struct session *s)
 		}
 		err = sample_switch(s, session__now_ns());
 		if (err) {
-			fprintf(stderr, "tlsbpf: cannot put the allocator probes back for the next "
-					"sampling window: %s\n", strerror(-err));
+			fprintf(stderr, "tlsbpf: --sample-by time: cannot %s the allocator probes: "
+					"%s\n", s->sampler.on ? "put back" : "take off", strerror(-err));
 			return err;
 		}
 		dropped = account_drops(s);
