@@ -778,7 +778,23 @@ static void *release_link(void *arg)
 	return NULL;
 }
 
-/* The links taken off, released side by side on a thread of their own. */
+/*
+ * Each link's release waits out a grace period (tens of ms here, more for
+ * uprobes): release them side by side, so that all take one wait.
+ */
+static void release_side_by_side(struct link_ref *refs, int n)
+{
+	for (int i = 0; i < n; i++)
+		refs[i].started = !pthread_create(&refs[i].tid, NULL, release_link, &refs[i]);
+	for (int i = 0; i < n; i++) {
+		if (refs[i].started)
+			pthread_join(refs[i].tid, NULL);
+		else
+			release_link(&refs[i]);
+	}
+}
+
+/* The links taken off, released on a thread of their own. */
 struct off_batch {
 	int *releasing;
 	int n;
@@ -789,15 +805,7 @@ static void *release_batch(void *arg)
 {
 	struct off_batch *b = arg;
 
-	for (int i = 0; i < b->n; i++)
-		b->refs[i].started = !pthread_create(&b->refs[i].tid, NULL, release_link,
-						     &b->refs[i]);
-	for (int i = 0; i < b->n; i++) {
-		if (b->refs[i].started)
-			pthread_join(b->refs[i].tid, NULL);
-		else
-			release_link(&b->refs[i]);
-	}
+	release_side_by_side(b->refs, b->n);
 	__atomic_sub_fetch(b->releasing, 1, __ATOMIC_RELEASE);
 	free(b);
 	return NULL;
@@ -859,10 +867,7 @@ int loader__probes_on(struct loader *l)
 	return 0;
 }
 
-/*
- * Each link's release waits out a grace period (tens of ms here, more for
- * uprobes): release them side by side, so tlsbpf's exit takes one wait.
- */
+/* Every link at the end, so that tlsbpf's exit takes one wait. */
 static void release_links(struct loader *l)
 {
 	int n = 0, max = l->nmulti + l->nlinks;
@@ -878,14 +883,7 @@ static void release_links(struct loader *l)
 		if (!refs)
 			release_link(r);
 	}
-	for (int i = 0; i < n; i++)
-		refs[i].started = !pthread_create(&refs[i].tid, NULL, release_link, &refs[i]);
-	for (int i = 0; i < n; i++) {
-		if (refs[i].started)
-			pthread_join(refs[i].tid, NULL);
-		else
-			release_link(&refs[i]);
-	}
+	release_side_by_side(refs, n);
 	free(refs);
 	specs_free(l);
 	l->nmulti = l->nlinks = 0;
