@@ -376,7 +376,12 @@ static void sample_start(struct session *s)
 		return;
 	time_sampler__init(&s->sampler, s->env->sample,
 			   s->env->sample_window_ms ? s->env->sample_window_ms : 20, s->live_ns);
-	tb_event_sample(&e, TB_EV_SAMPLE_ON, s->live_ns, 0);
+	/*
+	 * The first window opened as the probes were attached, before the command
+	 * was let run: stamped at the session's start, no record precedes it.
+	 */
+	s->sampler.since_ns = s->start_ns;
+	tb_event_sample(&e, TB_EV_SAMPLE_ON, s->start_ns, 0);
 	consumer__mark(&s->cons, &e);
 }
 
