@@ -65,14 +65,14 @@ static const char usage[] =
 	"      --ringbuf-mb N      space for allocator calls in MiB, a power of two\n"
 	"                          (default 32), shared equally by the CPUs (1 MiB each\n"
 	"                          at least); a quarter more holds the other events\n"
-	"      --confine           probe a private copy of the command's allocator\n"
-	"                          library, so other processes pay nothing for the\n"
-	"                          probes; the default wherever it is exact (a\n"
-	"                          command that loads it by name): given, refuse a\n"
-	"                          command it cannot apply to\n"
-	"      --no-confine        probe the command's library file itself: every\n"
-	"                          process that maps it pays the probes' trap, as\n"
-	"                          under -p and -a\n"
+	"      --confine           keep the probes to the watched processes, so other\n"
+	"                          processes pay nothing for them: a private copy of\n"
+	"                          the command's allocator library, or with -p\n"
+	"                          breakpoints placed in the processes alone (Linux\n"
+	"                          6.12 or later, tracefs); the default wherever it\n"
+	"                          is exact: given, refuse where it cannot apply\n"
+	"      --no-confine        probe the library files themselves: every process\n"
+	"                          that maps one pays the probes' trap, as under -a\n"
 	"      --sample N          record one allocation call in N per thread, and the\n"
 	"                          free of each block recorded (flag 'sampled'); every\n"
 	"                          call still pays the probes' trap\n"
@@ -454,10 +454,10 @@ static int check_operands(struct env *env)
 	}
 	if ((env->argc > 0) + (env->npid_lists > 0) + env->all > 1)
 		return usage_error("give one of a command, -p or -a%s", "");
-	if (env->confine && (env->npid_lists || env->all))
-		return usage_error("--confine is for a launched command, not -p or -a%s", "");
-	if (env->no_confine && (env->npid_lists || env->all))
-		return usage_error("--no-confine is for a launched command, not -p or -a%s", "");
+	if (env->confine && env->all)
+		return usage_error("--confine is for a launched command or -p, not -a%s", "");
+	if (env->no_confine && env->all)
+		return usage_error("--no-confine is for a launched command or -p, not -a%s", "");
 	if (env->confine && env->no_confine)
 		return usage_error("--confine and --no-confine contradict each other%s", "");
 	if (env->ncomms && !env->all)

@@ -24,6 +24,7 @@ struct env {
 	unsigned sample_window_ms;	/* --sample-window: how long each time the probes are on */
 	bool confine;		/* --confine: a private copy of the command's C library, or refuse */
 	bool no_confine;	/* --no-confine: probe the library file even where a copy would do */
+	bool per_process;	/* -p: probes placed in the watched processes (not an option) */
 	bool probe_at_entry;	/* --probe-at-entry: no moving probes past single-stepped instructions */
 	bool empty_probes;	/* benchmark floor: probes attached, programs return at once */
 	bool analyze;		/* `tlsbpf analyze FILE.csv` */

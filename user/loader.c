@@ -258,8 +258,14 @@ static int open_and_load(struct loader *l, const struct env *env, __u32 session_
 }
 
 /* What -v says of the return probes and of how the probes are linked. */
-static void say_probes(const struct loader *l)
+static void say_probes(const struct loader *l, const struct env *env)
 {
+	if (env->per_process) {
+		fprintf(stderr, "tlsbpf: probes: a tracefs uprobe per function and direction, "
+			"its breakpoints placed in the watched processes' threads and copied into "
+			"what they start; return probes: uretprobes\n");
+		return;
+	}
 	fprintf(stderr, "tlsbpf: probes: %s\n", l->kf.uprobe_multi ?
 		"one uprobe_multi link per library and direction" : getenv("TLSBPF_OLDEST") ?
 		"a classic uprobe per function and direction (TLSBPF_OLDEST is set)" :
@@ -286,6 +292,9 @@ int loader__open_load(struct loader *l, const struct env *env)
 			"with BTF and uprobes (see docs/kernels.md)\n", l->kf.missing);
 		return err;
 	}
+	/* probes in chosen processes are perf events (pidprobe.c): programs loaded for those */
+	if (env->per_process)
+		l->kf.uprobe_multi = l->kf.sessions = false;
 	sessions = l->kf.sessions;
 	err = plan_rings(l, env);
 	if (err)
@@ -302,7 +311,7 @@ int loader__open_load(struct loader *l, const struct env *env)
 	if (err)
 		return err;
 	if (env->verbose)
-		say_probes(l);
+		say_probes(l, env);
 	for (int i = 0; i < env->ncomms; i++) {
 		char key[TB_COMM_LEN] = {};
 		__u8 one = 1;
@@ -451,6 +460,9 @@ static int add_probes(struct loader *l, struct bpf_program *prog, const struct a
 		      const uint64_t *offsets, const uint64_t *cookies, unsigned cnt,
 		      enum probe_kind kind)
 {
+	if (l->pp && !l->pp->sealed)
+		return pidprobe__add(l->pp, bpf_program__fd(prog), lib->path, offsets, cookies, cnt,
+				     kind == TB_AT_RETURN);
 	if (l->kf.uprobe_multi)
 		return add_multi(l, prog, lib, offsets, cookies, cnt, kind);
 	return perfprobes__attach(&l->classic, bpf_program__fd(prog), lib->path, offsets, cookies,

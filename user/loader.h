@@ -14,6 +14,7 @@
 #include "placement.h"
 #include "kfeatures.h"
 #include "perfprobe.h"
+#include "pidprobe.h"
 
 struct tlsbpf_bpf;
 struct bpf_link;
@@ -28,6 +29,7 @@ struct loader {
 	bool probes_off;	/* --sample-by time: between loader__probes_off and _on */
 	int releasing;		/* batches of links taken off whose release goes on (atomic) */
 	struct perfprobes classic;	/* without uprobe_multi: a classic uprobe per offset */
+	struct pidprobe *pp;	/* -p: probes placed in the watched processes until sealed */
 	struct kfeatures kf;
 	int nlibs;	/* libraries probed, each an entry of the libs map */
 	__u32 session_type;	/* attach type of uprobe sessions; 0: entry and return links */

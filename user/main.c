@@ -119,44 +119,59 @@ static int run_command(const struct env *env)
 	return s.status ? s.status : err ? 1 : 0;
 }
 
-/* -p's processes, each watched; the report's name for them. */
-static void watch_pids(struct session *s, const pid_t *pids, int n)
+/* -p's processes, each watched once its probes are placed; the report's name for them. */
+static void watch_pids(struct session *s, struct pidprobe *pp, const pid_t *pids, int n)
 {
 	int off = snprintf(s->what, sizeof(s->what), "pid"), err;
 
 	for (int i = 0; i < n; i++) {
-		err = attach__watch(&s->loader, s->pipe.corr, pids[i], session__now_ns());
+		err = pp ? pidprobe__place(pp, pids[i]) : 0;
+		if (err)
+			fprintf(stderr, "tlsbpf: -p %d: cannot place probes in it: %s\n", pids[i],
+				strerror(-err));
+		else
+			err = attach__watch(&s->loader, s->pipe.corr, pids[i], session__now_ns());
 		if (err)
 			fprintf(stderr, "tlsbpf: -p %d: %s (it ended?)\n", pids[i], strerror(-err));
 		else if (off < (int)sizeof(s->what))
 			off += snprintf(s->what + off, sizeof(s->what) - off, "%s%d", i ? "," : " ",
 					pids[i]);
 	}
+	/* a library found later (an exec) goes on its file: these processes' events are set */
+	if (pp)
+		pp->sealed = true;
 }
 
-static int run_pids(const struct env *env)
+static int run_pids(struct env *env)
 {
 	static pid_t pids[MAX_PIDS];
+	static struct pidprobe probes, *pp = &probes;
 	static struct session s;
 	int n, err;
 
 	if (attach__check_pids(env, pids, &n, MAX_PIDS))
 		return 2;
+	if (probe_policy__pid_scope(env, pp))
+		return 1;
 	if (session__open(&s, env, TB_MODE_PIDS))
 		goto fail;
+	s.loader.pp = env->per_process ? pp : NULL;
 	if (probe_policy__pids(&s, pids, n) || session__start_consumer(&s) ||
 	    probe_policy__check_found(&s))
 		goto fail;
 	session__install_signals();
-	watch_pids(&s, pids, n);
-	session__set_scope(&s, TB_SCOPE_FILES, 0);
+	watch_pids(&s, s.loader.pp, pids, n);
+	session__set_scope(&s, env->per_process ? TB_SCOPE_PROCESSES : TB_SCOPE_FILES, 0);
 	if (env->verbose)
 		fprintf(stderr, "tlsbpf: probes live after %.1f ms\n",
 			(session__now_ns() - s.start_ns) / 1e6);
 	err = session__loop(&s);
-	return session__finish(&s) || err ? 1 : 0;
+	err = session__finish(&s) || err ? 1 : 0;
+	pidprobe__destroy(pp);
+	return err;
 fail:
 	session__finish(&s);
+	pidprobe__destroy(pp);
 	return 1;
 }
 

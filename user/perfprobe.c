@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include "perfprobe.h"
+#include "release.h"
 
 #define PMU_DIR "/sys/bus/event_source/devices/uprobe"
 
@@ -131,78 +132,6 @@ int perfprobes__attach(struct perfprobes *ps, int prog_fd, const char *path,
 	return err;
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
-/* In the background process: close every descriptor but the probes' (events and links). */
-static void keep_only(int *fds, int n)
-{
-	int lo = 0;
-
-	qsort(fds, n, sizeof(*fds), cmp_int);
-	for (int i = 0; i < n; i++) {
-		if (fds[i] > lo)
-			syscall(__NR_close_range, lo, fds[i] - 1, 0);
-		lo = fds[i] + 1;
-	}
-	syscall(__NR_close_range, lo, ~0U, 0);
-}
-
-/* Wait for the other end of a pipe to close. */
-static void await_close(int fd)
-{
-	char c;
-
-	while (read(fd, &c, 1) < 0 && errno == EINTR)
-		;
-	close(fd);
-}
-
-/*
- * The kernel releases a classic uprobe at its descriptors' last close, one at a time under a
- * global lock, each release waiting out RCU grace periods (on Linux 6.18, 20 to 45 ms for the
- * BPF link and 70 to 300 ms for the perf event): 20 probes would hold tlsbpf's exit for
- * seconds. A child takes them over and closes them once tlsbpf's own copies are gone, so that
- * its closes are the last ones and tlsbpf goes on at once. Returns the pipe end to close when
- * they are, or -1 if no child could take them.
- */
-static int hand_off(int *fds, int n)
-{
-	int held[2], dropped[2];
-	pid_t pid;
-
-	if (pipe2(held, O_CLOEXEC))
-		return -1;
-	if (pipe2(dropped, O_CLOEXEC)) {
-		close(held[0]);
-		close(held[1]);
-		return -1;
-	}
-	pid = fork();
-	if (pid == 0) {
-		prctl(PR_SET_NAME, "tlsbpf-release");
-		/* out of the terminal's session: nothing of the run is left in it, no ^C reaches this */
-		setsid();
-		fds[n++] = held[1];
-		fds[n++] = dropped[0];
-		keep_only(fds, n);
-		close(held[1]);	/* nothing else of tlsbpf's is held here */
-		await_close(dropped[0]);
-		_exit(0);	/* the kernel releases the probes as this process ends */
-	}
-	close(held[1]);
-	close(dropped[0]);
-	if (pid < 0) {
-		close(held[0]);
-		close(dropped[1]);
-		return -1;
-	}
-	await_close(held[0]);
-	return dropped[1];
-}
-
 void perfprobes__release(struct perfprobes *ps)
 {
 	int *fds = calloc(2 * ps->n + 2, sizeof(*fds)), n = 0, handed = -1;
@@ -213,7 +142,7 @@ void perfprobes__release(struct perfprobes *ps)
 			fds[n++] = ps->v[i].link_fd;
 	}
 	if (n)
-		handed = hand_off(fds, n);
+		handed = release__hand_off(fds, n, NULL, NULL);
 	/* without a child to take them, the slow way: links first, so the programs stop at once */
 	for (int i = 0; i < ps->n; i++)
 		if (ps->v[i].link_fd >= 0)

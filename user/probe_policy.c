@@ -97,6 +97,30 @@ int probe_policy__pids(struct session *s, const pid_t *pids, int n)
 	return err ?: probe_user_libs(s);
 }
 
+int probe_policy__pid_scope(struct env *env, struct pidprobe *pp)
+{
+	const char *why = NULL;
+	int err = 0;
+
+	if (env->no_confine)
+		return 0;
+	if (env->sample_by_time)
+		why = "--sample-by time takes the probes off and puts them back, which only "
+		      "uprobe_multi links on the files can do";
+	else if ((err = pidprobe__init(pp, &why)))
+		why = why ? why : strerror(-err);
+	if (why && env->confine) {
+		fprintf(stderr, "tlsbpf: --confine: cannot keep the probes to the watched processes: "
+			"%s: run without --confine\n", why);
+		return -EINVAL;
+	}
+	if (why && env->verbose)
+		fprintf(stderr, "tlsbpf: probes on the library files, not in the processes alone: "
+			"%s\n", why);
+	env->per_process = !why;
+	return 0;
+}
+
 int probe_policy__check_found(const struct session *s)
 {
 	if (s->loader.nlibs)

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 #include "confine.h"
+#include "pidprobe.h"
 #include "session.h"
 
 /*
@@ -14,6 +15,12 @@
 int probe_policy__command(struct session *s, struct confine *cf, const char *path);
 /* -p: every file each process maps that defines malloc, and every --lib. */
 int probe_policy__pids(struct session *s, const pid_t *pids, int n);
+/*
+ * -p: breakpoints placed in the watched processes alone (env->per_process set,
+ * pp ready) wherever the kernel allows and --no-confine is not given, else the
+ * files; -EINVAL, said in one line, when --confine insists and it cannot be.
+ */
+int probe_policy__pid_scope(struct env *env, struct pidprobe *pp);
 /* -p: -ENOENT, said in one line, when no file probed defines malloc. */
 int probe_policy__check_found(const struct session *s);
 /* -a: the system C library and every --lib. */

@@ -128,11 +128,21 @@ int session__probe_file(struct session *s, const char *path, bool required)
 	return loader__attach_lib(&s->loader, &lib, s->env->verbose);
 }
 
+/* Processes the model knows: those given and what they started while watched. */
+static unsigned watched_count(const struct session *s)
+{
+	return s->pipe.corr ? s->pipe.corr->nprocs : 0;
+}
+
 static const char *scope_text(struct session *s)
 {
 	bool libs = s->env->nlibs > 0;
 
-	if (s->scope == TB_SCOPE_FILES)
+	if (s->scope == TB_SCOPE_PROCESSES)
+		snprintf(s->scope_text, sizeof(s->scope_text), "placed in the %u process%s watched "
+			 "alone (what they start gets them at birth): no other process pays the trap",
+			 watched_count(s), watched_count(s) == 1 ? "" : "es");
+	else if (s->scope == TB_SCOPE_FILES)
 		snprintf(s->scope_text, sizeof(s->scope_text), "on the library file%s: every "
 			 "process that maps it pays the trap", s->loader.nlibs > 1 ? "s" : "");
 	else if (s->ncopies == 1)
@@ -317,9 +327,10 @@ static void follow_execs(struct session *s)
 		}
 		if (newly && s->scope != TB_SCOPE_FILES) {
 			if (s->env->verbose)
-				fprintf(stderr, "tlsbpf: pid %d exec'd a program that does not load "
-					"the private copy: its allocator's file is probed\n",
-					p->execs[i].pid);
+				fprintf(stderr, "tlsbpf: pid %d exec'd a program that %s: its "
+					"allocator's file is probed\n", p->execs[i].pid,
+					s->scope == TB_SCOPE_PROCESSES ? "brings an allocator not "
+					"probed yet" : "does not load the private copy");
 			session__set_scope(s, TB_SCOPE_FILES, 0);
 		}
 	}

@@ -16,6 +16,7 @@ enum session_mode { TB_MODE_LAUNCH, TB_MODE_PIDS, TB_MODE_ALL };
 enum session_scope {
 	TB_SCOPE_FILES,		/* the library files: every process that maps one */
 	TB_SCOPE_CONFINED,	/* private copies only the command and its descendants load */
+	TB_SCOPE_PROCESSES,	/* -p: breakpoints placed in the watched processes alone */
 };
 
 struct session {

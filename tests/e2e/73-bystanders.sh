@@ -20,14 +20,24 @@ PY
 }
 
 # bystander [OPTION]: while tlsbpf watches a sleeper, an unwatched program makes 20,000
-# malloc+free pairs; prints how many runs of tlsbpf's allocator programs that cost
+# malloc+free pairs; prints how many runs of tlsbpf's allocator programs that cost. With -p,
+# tlsbpf attaches to a sleeper already running.
 bystander() {
 	local pid tpid ids
 	cp /bin/sleep "$T/sleeper"
-	$TLSBPF -v -q "$@" --summary "$T/sum" --summary-json "$T/sum.json" -- "$T/sleeper" 30 \
-		>/dev/null 2>"$T/err" &
-	tpid=$!
-	for _ in $(seq 200); do pid=$(pgrep -f "^$T/sleeper") && break; sleep 0.05; done
+	if [ "${1-}" = -p ]; then
+		shift
+		"$T/sleeper" 30 &
+		pid=$!
+		$TLSBPF -v -q "$@" --summary "$T/sum" -p "$pid" >/dev/null 2>"$T/err" &
+		tpid=$!
+		for _ in $(seq 200); do grep -q "probes live" "$T/err" && break; sleep 0.05; done
+	else
+		$TLSBPF -v -q "$@" --summary "$T/sum" --summary-json "$T/sum.json" -- "$T/sleeper" 30 \
+			>/dev/null 2>"$T/err" &
+		tpid=$!
+		for _ in $(seq 200); do pid=$(pgrep -f "^$T/sleeper") && break; sleep 0.05; done
+	fi
 	# this tlsbpf's programs, by the ids its file descriptors hold: others may run meanwhile
 	ids=$(cat /proc/$tpid/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | tr '\n' ' ')
 	sysctl -qw kernel.bpf_stats_enabled=1
@@ -56,6 +66,26 @@ check "--no-confine: the same mallocs each run tlsbpf's entry probe (ran $ran ti
 check "-v says every process that maps the file pays: $(grep 'tlsbpf: probes on' "$T/err")" \
 	grep -q "probes on the library file: every process that maps it pays the trap" "$T/err"
 check "the report says so too: $(grep '^probes:' "$T/sum")" \
+	grep -q "^probes: on the library file: every process that maps it pays the trap" "$T/sum"
+
+# -p: the breakpoints go into the watched process alone where the kernel can keep a child's
+# inherited probes apart from its parent's (Linux 6.12 on); --no-confine puts them on the file.
+read -r kmaj kmin _ <<<"$(uname -r | tr '.-' '  ')"
+if [ $(( kmaj > 6 || (kmaj == 6 && kmin >= 12) )) = 1 ]; then
+	ran=$(bystander -p)
+	check "-p: an unwatched program's 20,000 mallocs run none of tlsbpf's probes (ran $ran times)" \
+		[ "$ran" -eq 0 ]
+	check "-p: -v says the probes are in the watched process alone: $(grep 'tlsbpf: probes placed' "$T/err")" \
+		grep -q "probes placed in the 1 process watched alone" "$T/err"
+	check "-p: the report says so too: $(grep '^probes:' "$T/sum")" \
+		grep -q "^probes: placed in the 1 process watched alone.*no other process pays the trap" "$T/sum"
+else
+	skip "-p: an unwatched program runs none of tlsbpf's probes" "Linux $kmaj.$kmin: probes on the files"
+fi
+ran=$(bystander -p --no-confine)
+check "-p --no-confine: the same mallocs each run tlsbpf's entry probe (ran $ran times)" \
+	[ "$ran" -ge 20000 ]
+check "-p --no-confine: the report says every process that maps the file pays: $(grep '^probes:' "$T/sum")" \
 	grep -q "^probes: on the library file: every process that maps it pays the trap" "$T/sum"
 
 # A grandchild that clears its environment still loads the copy (bound over the library file in

@@ -3,8 +3,10 @@
  * tp_forkburst: children that allocate at once. Waits until GOFILE exists (tlsbpf attached),
  * then forks CHILDREN children in a burst; each calls malloc as the first thing after fork
  * returns, KEEP blocks of distinct sizes, frees them, and (every other one) forks a grandchild
- * that does the same. Every process writes one line per call it made to LOGDIR/log.PID:
- * "malloc SIZE ADDR" or "free ADDR", the truth a trace is checked against.
+ * that does the same. With AGAIN 1, a child that forked a grandchild allocates as much again
+ * once it has reaped it (a parent's probes must outlive its child's). Every process writes
+ * one line per call it made to LOGDIR/log.PID: "malloc SIZE ADDR" or "free ADDR", the truth a
+ * trace is checked against.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,7 +26,7 @@ static void record(void **blocks, const size_t *sizes, int n)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/log.%d", logdir, getpid());
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0)
 		_exit(3);
 	for (int i = 0; i < n; i++) {
@@ -54,16 +56,17 @@ static void allocate(int who, int keep)
 
 int main(int argc, char **argv)
 {
-	int children, keep;
+	int children, keep, again;
 	pid_t pids[512];
 
-	if (argc != 5 || (children = atoi(argv[3])) < 1 || children > 256 ||
+	if (argc < 5 || argc > 6 || (children = atoi(argv[3])) < 1 || children > 256 ||
 	    (keep = atoi(argv[4])) < 1 || keep > KEEP_MAX) {
-		fprintf(stderr, "usage: tp_forkburst GOFILE LOGDIR CHILDREN(1-256) KEEP(1-%d)\n",
-			KEEP_MAX);
+		fprintf(stderr, "usage: tp_forkburst GOFILE LOGDIR CHILDREN(1-256) KEEP(1-%d) "
+			"[AGAIN]\n", KEEP_MAX);
 		return 2;
 	}
 	logdir = argv[2];
+	again = argc == 6 && atoi(argv[5]);
 	while (access(argv[1], F_OK))
 		usleep(10000);
 	for (int c = 0; c < children; c++) {
@@ -74,7 +77,8 @@ int main(int argc, char **argv)
 				allocate(children + c + 1, keep);
 				_exit(0);
 			}
-			wait(NULL);
+			if (wait(NULL) > 0 && again)
+				allocate(2 * children + c + 1, keep);
 			_exit(0);
 		}
 	}

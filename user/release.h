@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* release.h: the kernel's slow release of probes, handed to a process that outlives tlsbpf. */
+#ifndef TB_RELEASE_H
+#define TB_RELEASE_H
+
+/*
+ * The kernel releases a uprobe at its descriptors' last close, one at a time under a global
+ * lock, each release waiting out RCU grace periods (on Linux 6.18, 20 to 45 ms for a BPF link
+ * and 70 to 300 ms for a perf event): 20 probes would hold tlsbpf's exit for seconds. A child
+ * takes fds (n of them, with room for 2 more) over, keeps nothing else of tlsbpf's, and once
+ * tlsbpf's own copies are gone runs finish(arg) if given and ends, so that its closes are the
+ * last ones and tlsbpf goes on at once. Returns the pipe end to close when tlsbpf's copies
+ * are, or -1 if no child could take them.
+ */
+int release__hand_off(int *fds, int n, void (*finish)(void *), void *arg);
+
+#endif
