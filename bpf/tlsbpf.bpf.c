@@ -120,6 +120,14 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
+/* Allocator calls of processes not watched that trapped all the same: the file-wide probes' tax. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} bystander_calls SEC(".maps");
+
 /* library index (TB_COOKIE_LIB) -> struct tb_lib */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -572,12 +580,25 @@ static __always_inline bool sample_this(struct call *t, struct call_state *c)
  * having one is the answer, so the watched-map lookup is paid once per thread,
  * not once per call. exec drops the slot, since it may change the answer.
  */
+static __always_inline void count_bystander(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&bystander_calls, &zero);
+
+	if (n)
+		*n += 1;
+}
+
 static __always_inline struct call *call_slot(struct task_struct *task)
 {
 	struct call *c = bpf_task_storage_get(&inflight, task, 0, 0);
 
-	if (c || !is_active(task->tgid))
+	if (c)
 		return c;
+	if (!is_active(task->tgid)) {
+		count_bystander();
+		return NULL;
+	}
 	c = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!c)
 		count_drop(TB_DROP_MAP_FULL);

@@ -736,6 +736,18 @@ uint64_t loader__drops_by_cause(struct loader *l, uint64_t cause[TB_DROP_MAX])
 	return total;
 }
 
+uint64_t loader__bystander_calls(struct loader *l)
+{
+	uint64_t sum = 0;
+	__u32 key = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.bystander_calls), &key, l->percpu))
+		return 0;
+	for (int cpu = 0; cpu < l->nr_cpus; cpu++)
+		sum += l->percpu[cpu];
+	return sum;
+}
+
 uint64_t loader__drops(struct loader *l)
 {
 	uint64_t cause[TB_DROP_MAX];

@@ -72,6 +72,8 @@ int loader__probes_on(struct loader *l);
  * wait: both would fire, and every call would be recorded twice.
  */
 bool loader__probes_released(struct loader *l);
+/* Allocator calls of processes not watched that trapped on tlsbpf's probes so far. */
+uint64_t loader__bystander_calls(struct loader *l);
 /* Records lost so far, over all CPUs and causes. */
 uint64_t loader__drops(struct loader *l);
 /* The same, and by cause (enum tb_drop_cause). */

@@ -134,6 +134,18 @@ static unsigned watched_count(const struct session *s)
 	return s->pipe.corr ? s->pipe.corr->nprocs : 0;
 }
 
+/* Who pays for probes on files, and how many calls of others have paid so far. */
+static void files_text(struct session *s)
+{
+	uint64_t taxed = s->loader.skel ? loader__bystander_calls(&s->loader) : 0;
+	int n = snprintf(s->scope_text, sizeof(s->scope_text), "on the library file%s: every "
+			 "process that maps it pays the trap", s->loader.nlibs > 1 ? "s" : "");
+
+	if (taxed && n < (int)sizeof(s->scope_text))
+		snprintf(s->scope_text + n, sizeof(s->scope_text) - n, " (%" PRIu64 " calls of "
+			 "processes not watched did)", taxed);
+}
+
 static const char *scope_text(struct session *s)
 {
 	bool libs = s->env->nlibs > 0;
@@ -143,8 +155,7 @@ static const char *scope_text(struct session *s)
 			 "alone (what they start gets them at birth): no other process pays the trap",
 			 watched_count(s), watched_count(s) == 1 ? "" : "es");
 	else if (s->scope == TB_SCOPE_FILES)
-		snprintf(s->scope_text, sizeof(s->scope_text), "on the library file%s: every "
-			 "process that maps it pays the trap", s->loader.nlibs > 1 ? "s" : "");
+		files_text(s);
 	else if (s->ncopies == 1)
 		snprintf(s->scope_text, sizeof(s->scope_text), "on a private copy of the C "
 			 "library that only the command and what it starts load: no other process "
@@ -247,15 +258,19 @@ static bool reap(struct session *s)
 /* -a: a line a second on stderr instead of a line per event. */
 static void status_line(struct session *s, uint64_t now, uint64_t *next, uint64_t *seen)
 {
+	uint64_t taxed;
 	size_t procs;
 
 	if (s->mode != TB_MODE_ALL || s->env->quiet || s->env->live || now < *next)
 		return;
 	procs = correlator__live_processes(s->pipe.corr);
-	fprintf(stderr, "tlsbpf: %llu events/s, %zu process%s, %llu lost\n",
+	taxed = loader__bystander_calls(&s->loader);
+	fprintf(stderr, "tlsbpf: %llu events/s, %zu process%s, %llu lost; %llu calls/s of "
+		"processes not watched paid the probes' trap\n",
 		(unsigned long long)(s->pipe.seq - *seen), procs, procs == 1 ? "" : "es",
-		(unsigned long long)s->pipe.lost);
+		(unsigned long long)s->pipe.lost, (unsigned long long)(taxed - s->taxed_seen));
 	*seen = s->pipe.seq;
+	s->taxed_seen = taxed;
 	*next = now + STATUS_NS;
 }
 
@@ -508,6 +523,7 @@ int session__finish(struct session *s)
 	unfollowed_execs(s);
 	if (s->env->verbose && s->watching)
 		say_costs(s);
+	info.probes = scope_text(s);	/* it reads the loader's count of bystanders' calls */
 	loader__destroy(&s->loader);
 	attach__probed_free(&s->probed);
 	info.command = s->what;
@@ -519,7 +535,6 @@ int session__finish(struct session *s)
 	info.exit_status = s->status;
 	info.sample_every = s->env->sample > 1 && !s->env->sample_by_time ? s->env->sample : 0;
 	info.out_of_order = s->cons.out_of_order;
-	info.probes = scope_text(s);
 	consumer__close(&s->cons);
 	err = pipeline__close_outputs(&s->pipe);
 	/* a run that failed before watching anything said why in one line already */

@@ -39,6 +39,7 @@ struct session {
 	enum session_scope scope;
 	int ncopies;		/* TB_SCOPE_CONFINED: private copies probed */
 	char scope_text[256];	/* the report's line on who pays */
+	uint64_t taxed_seen;	/* -a's status line: bystander calls at the last line */
 	pid_t closing[256];	/* exit row seen, some thread may still be on its way out */
 	int nclosing;
 	bool sweep_exits;	/* an exit row may have been lost: look for such processes in the map */

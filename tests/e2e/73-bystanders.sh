@@ -87,6 +87,9 @@ check "-p --no-confine: the same mallocs each run tlsbpf's entry probe (ran $ran
 	[ "$ran" -ge 20000 ]
 check "-p --no-confine: the report says every process that maps the file pays: $(grep '^probes:' "$T/sum")" \
 	grep -q "^probes: on the library file: every process that maps it pays the trap" "$T/sum"
+taxed=$(sed -n 's/^probes: .*(\([0-9]*\) calls of processes not watched did)$/\1/p' "$T/sum")
+check "-p --no-confine: the report counts the calls of processes not watched that trapped (${taxed:-none}), at least the bystander's 20,000 mallocs and 20,000 frees" \
+	[ "${taxed:-0}" -ge 40000 ]
 
 # A grandchild that clears its environment still loads the copy (bound over the library file in
 # the command's own mount namespace), and the command's environment is its own.
