@@ -80,6 +80,27 @@ else
 		grep -q "^probes: on the library file: every process that maps it pays the trap" "$T/sum"
 fi
 
+# --confine insists: where the probes cannot be kept to the watched processes, one line, exit 1
+sleep 30 &
+sleeper=$!
+if [ "$placed" = 1 ]; then
+	$TLSBPF -q --confine --sample 4 --sample-by time -p "$sleeper" >/dev/null 2>"$T/err"
+	rc=$?
+	check "--confine -p refuses --sample-by time, in one line (exit $rc): $(cat "$T/err")" \
+		[ "$rc" -eq 1 -a "$(wc -l <"$T/err")" -eq 1 ]
+	grep -q "^tlsbpf: --confine: cannot keep the probes to the watched processes: --sample-by time" "$T/err" ||
+		check "the line says why" false
+else
+	$TLSBPF -q --confine -p "$sleeper" >/dev/null 2>"$T/err"
+	rc=$?
+	check "Linux $kmaj.$kmin: --confine -p refuses, in one line (exit $rc): $(cat "$T/err")" \
+		[ "$rc" -eq 1 -a "$(wc -l <"$T/err")" -eq 1 ]
+	grep -q "^tlsbpf: --confine: cannot keep the probes to the watched processes: this kernel" "$T/err" ||
+		check "the line says why" false
+fi
+kill "$sleeper"
+wait "$sleeper" 2>/dev/null
+
 # One CPU for all: a child and its grandchild switch straight from one to the other, the case
 # where the kernel would swap their probes; each child allocates again once its grandchild ended.
 attach_burst "" "taskset -c 0" 40 30 1

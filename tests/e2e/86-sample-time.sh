@@ -34,17 +34,32 @@ mode = sys.argv[5]
 real = not sys.argv[6]
 pid = said['pid']
 st = j['sample_by_time']
-frac = st['on_ns'] / st['span_ns']
-on, inside = False, 0
+on, inside, life = False, 0, [None, None]
 for r in rows:
-    if r['event'] == 'sample_on':
-        on = True
-    elif r['event'] == 'sample_off':
-        on = False
+    t = int(r['ts_ns'])
+    if r['event'] in ('sample_on', 'sample_off'):
+        on = r['event'] == 'sample_on'
+    elif r['pid'] == pid and r['event'] in ('exec', 'exit'):
+        life[r['event'] == 'exit'] = t
     elif r['event'] == 'malloc' and r['pid'] == pid and on:
         inside += 1
 # the loop is paced at one call per period, slow enough to keep under the probes (an emulated
-# machine too): the share of time is the share of calls
+# machine too): the share of the program's own lifetime the probes were on is the share of its
+# calls seen (the first window opens with the session, before the program even starts)
+# attached (-p), the program ran before: its watched life begins with the session
+life[0] = life[0] if life[0] is not None else int(rows[0]['ts_ns'])
+life[1] = life[1] if life[1] is not None else int(rows[-1]['ts_ns'])
+clip = 0
+on = False
+for r in rows:
+    if r['event'] in ('sample_on', 'sample_off'):
+        t = min(max(int(r['ts_ns']), life[0]), life[1])
+        if r['event'] == 'sample_off' and on:
+            clip += t - since
+        on, since = r['event'] == 'sample_on', t
+if on:
+    clip += life[1] - since
+frac = clip / (life[1] - life[0])
 seen = inside / int(said['mallocs'])
 ons = sum(r['event'] == 'sample_on' for r in rows)
 offs = sum(r['event'] == 'sample_off' for r in rows)
@@ -55,7 +70,8 @@ hedged = proc['sample_unseen_blocks'] == 0 or 'free may have come while the prob
 ok = ((abs(seen / frac - 1) < 0.2 or not real) and st['windows'] == ons and offs in (ons - 1, ons)
       and not flags and leaks <= {(777, 1), (777, 2), (777, 3)} and hedged
       and j['events_lost'] == 0)
-print(f"{mode}: stated {100 * frac:.2f}% of the time in {st['windows']} windows, "
+print(f"{mode}: stated {100 * st['on_ns'] / st['span_ns']:.2f}% of the time in {st['windows']} "
+      f"windows, {100 * frac:.2f}% of the program's lifetime; "
       f"{inside} of the program's {said['mallocs']} mallocs seen in them ({100 * seen:.2f}%"
       f"{'' if real else ', not compared in the emulated guest'}); "
       f"rows sample_on {ons}, sample_off {offs}; double/invalid flags {len(flags)}; "
