@@ -538,6 +538,25 @@ static void on_proc_exit(struct correlator *c, struct tb_event *e)
  * called a leak, and a free after the gap of a block freed before it, or of
  * one never seen, is of unknown origin (as after lost events).
  */
+/*
+ * A freed block keeps only the low 8 bits of the loss generation: when they come round to
+ * where they started, every tombstone is marked as having a gap since its free, or one freed
+ * 256 losses ago would match again and a free that a loss hid the malloc of would be called
+ * a double free.
+ */
+static void loss_bump(struct correlator *c)
+{
+	if ((uint8_t)++c->loss_gen)
+		return;
+	for (uint32_t i = 0; i < c->nprocs; i++) {
+		struct tb_process *p = c->procs[i];
+
+		for (uint32_t k = 0; !p->exited && k < p->blocks.cap; k++)
+			if (p->blocks.slot[k].state == TB_B_FREED)
+				p->blocks.slot[k].unseen = 1;
+	}
+}
+
 static void on_sample_off(struct correlator *c, struct tb_event *e)
 {
 	for (uint32_t i = 0; i < c->nprocs; i++) {
@@ -570,7 +589,7 @@ static int on_task_event(struct correlator *c, struct tb_event *e)
 	switch (e->type) {
 	case TB_EV_LOST:
 		c->lost += e->size;
-		c->loss_gen++;
+		loss_bump(c);
 		break;
 	case TB_EV_FORK:
 		on_fork(c, e);

@@ -535,6 +535,30 @@ static void test_lazy_and_lost(void)
 	correlator__free(c);
 }
 
+/* 256 losses after a free, the generation's low 8 bits are back: still no double free. */
+static void test_loss_wrap(void)
+{
+	struct correlator *c = correlator__new();
+	struct tb_event e;
+
+	start_proc(c, 960);
+	mal(c, 960, 960, 8, HEAP + 0x10);
+	fre(c, 960, 960, HEAP + 0x10);
+	for (int i = 0; i < 256; i++) {
+		e = ev(TB_EV_LOST, 0, 0);
+		e.size = 1;
+		run(c, e);
+	}
+	e = fre(c, 960, 960, HEAP + 0x10);
+	CHECK(e.flags == TB_F_UNKNOWN_ORIGIN,
+	      "256 losses after a free: a second free of it is of unknown origin, not a double free");
+	mal(c, 960, 960, 8, HEAP + 0x10);
+	fre(c, 960, 960, HEAP + 0x10);
+	e = fre(c, 960, 960, HEAP + 0x10);
+	CHECK(e.flags == TB_F_DOUBLE_FREE, "with no loss since, a second free is a double free again");
+	correlator__free(c);
+}
+
 static void sample_switch(struct correlator *c, enum tb_event_type type, uint64_t on_ns)
 {
 	struct tb_event e = ev(type, 0, 0);
@@ -1178,6 +1202,7 @@ int main(int argc, char **argv)
 	test_pid_tid_reuse();
 	test_interleaved_threads();
 	test_lazy_and_lost();
+	test_loss_wrap();
 	test_time_windows();
 	test_seeded();
 	test_munmap_split_and_brk();
