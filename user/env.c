@@ -305,7 +305,8 @@ static int parse_events(struct env *env, const char *arg)
 			return 0;
 	}
 	for (int t = TB_EV_MALLOC; t < TB_EV_MAX; t++)
-		off += snprintf(known + off, sizeof(known) - off, "%s, ", tb_event_name(t));
+		if (tb_ev_is_row(t))	/* a thread's name is a column, never a row of its own */
+			off += snprintf(known + off, sizeof(known) - off, "%s, ", tb_event_name(t));
 	snprintf(known + off, sizeof(known) - off, "alloc or vm");
 	fprintf(stderr, "tlsbpf: --events: no event is called '%.*s': choose from %s\n",
 		(int)(end - p), p, known);
