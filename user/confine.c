@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "confine.h"
+#include "release.h"
 
 /* The name the loader looks the library up by: its DT_SONAME, or its file name. */
 static int soname_of(const char *path, char *out, size_t sz)
@@ -130,22 +131,6 @@ static int add_copy(struct confine *cf, const char *lib)
 	return copy_file(lib, copy);
 }
 
-/* A live tlsbpf made it: its copies are its own. */
-static bool owner_alive(pid_t pid)
-{
-	char path[64], comm[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = 0;
-	fclose(f);
-	return strncmp(comm, "tlsbpf", 6) == 0;
-}
-
 /* Copies left by a tlsbpf that was killed: the directory names the pid that made it. */
 static void remove_stale(void)
 {
@@ -157,7 +142,7 @@ static void remove_stale(void)
 	while (d && (de = readdir(d))) {
 		DIR *sub;
 
-		if (sscanf(de->d_name, "tlsbpf-confine.%d.", &pid) != 1 || owner_alive(pid))
+		if (sscanf(de->d_name, "tlsbpf-confine.%d.", &pid) != 1 || release__owner_alive(pid))
 			continue;
 		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
 		sub = opendir(path);

@@ -36,22 +36,6 @@ static int write_events(const char *line)
 	return err;
 }
 
-/* A live tlsbpf made it: its events are its own to remove. */
-static bool owner_alive(pid_t pid)
-{
-	char path[64], comm[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = 0;
-	fclose(f);
-	return pid != getpid() && strncmp(comm, "tlsbpf", 6) == 0;
-}
-
 /* Events of a tlsbpf that ended without removing them (killed, crashed): nobody else's. */
 static void remove_stale(void)
 {
@@ -63,7 +47,7 @@ static void remove_stale(void)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%*c:" GROUP "/%127s", name) != 1 ||
-		    sscanf(name, GROUP "_%d_%d", &pid, &n) != 2 || owner_alive(pid))
+		    sscanf(name, GROUP "_%d_%d", &pid, &n) != 2 || release__owner_alive(pid))
 			continue;
 		snprintf(cmd, sizeof(cmd), "-:" GROUP "/%s\n", name);
 		write_events(cmd);

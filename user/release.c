@@ -2,7 +2,9 @@
 /* release.c: the kernel's slow release of probes, handed to a process that outlives tlsbpf. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -74,3 +76,20 @@ int release__hand_off(int *fds, int n, void (*finish)(void *), void *arg)
 	return dropped[1];
 }
 
+
+bool release__owner_alive(pid_t pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	if (pid == getpid())	/* a tlsbpf that had our pid before us: what it left is stale */
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = 0;
+	fclose(f);
+	return strncmp(comm, "tlsbpf", 6) == 0;
+}

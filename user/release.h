@@ -3,6 +3,9 @@
 #ifndef TB_RELEASE_H
 #define TB_RELEASE_H
 
+#include <stdbool.h>
+#include <sys/types.h>
+
 /*
  * The kernel releases a uprobe at its descriptors' last close, one at a time under a global
  * lock, each release waiting out RCU grace periods (on Linux 6.18, 20 to 45 ms for a BPF link
@@ -13,5 +16,11 @@
  * are, or -1 if no child could take them.
  */
 int release__hand_off(int *fds, int n, void (*finish)(void *), void *arg);
+/*
+ * Is a tlsbpf other than this one running as pid? What a tlsbpf leaves behind when killed
+ * (private copies, tracefs events) carries its pid: the next one removes it unless this says
+ * its owner still runs.
+ */
+bool release__owner_alive(pid_t pid);
 
 #endif
