@@ -33,7 +33,7 @@ endif
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 INCLUDES := -I$(OUTPUT) -Iuser -Iuser/out -Ibpf
 LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lelf -lcapstone -lpthread
-ALL_CFLAGS := -D_GNU_SOURCE $(CFLAGS) $(WARN) $(INCLUDES) -DTLSBPF_VERSION='"$(VERSION)"' -MMD -MP
+ALL_CFLAGS := -D_GNU_SOURCE $(CPPFLAGS) $(CFLAGS) $(WARN) $(INCLUDES) -DTLSBPF_VERSION='"$(VERSION)"' -MMD -MP
 
 # Modules that need no BPF (the unit tests link these) and the ones that drive the kernel side.
 CORE_SRCS := event tables registry arena forkexec correlate placement \
@@ -50,7 +50,7 @@ BENCH := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/*.c))
 PROG_CFLAGS := -O1 -g -pthread -fno-builtin -Wall -Wextra
 
 .DELETE_ON_ERROR:
-.PHONY: all deps test-deps bench-deps labs progs unit test test-vm demo bench install clean
+.PHONY: all deps test-deps bench-deps labs progs unit test test-vm demo bench install uninstall deb deb-check clean
 
 all: $(BIN) labs progs $(BENCH)
 
@@ -63,8 +63,9 @@ test-deps:
 bench-deps:
 	$(Q)scripts/install-deps.sh bench
 
+# A package build has its Build-Depends already and must not run apt: NO_DEPS=1.
 $(OUTPUT)/.deps-ok: scripts/install-deps.sh | $(OUTPUT)
-	$(Q)scripts/install-deps.sh build
+	$(Q)[ "$(NO_DEPS)" = 1 ] || scripts/install-deps.sh build
 	$(Q)touch $@
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/user/out $(OUTPUT)/progs $(OUTPUT)/unit $(OUTPUT)/bench:
@@ -142,9 +143,42 @@ bench: all $(BENCH)
 	$(Q)scripts/install-deps.sh bench
 	$(Q)bench/run
 
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tlsbpf
+# What a package or `make install` puts where Debian keeps it: the tool, its manual page and
+# completion, the docs, and the labs (programs in lib/tlsbpf/labs, sources beside their reports).
+BINDIR := $(DESTDIR)$(PREFIX)/bin
+MANDIR := $(DESTDIR)$(PREFIX)/share/man/man1
+COMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+DOCDIR := $(DESTDIR)$(PREFIX)/share/doc/tlsbpf
+LABDIR := $(DESTDIR)$(PREFIX)/lib/tlsbpf/labs
+DOCS := README.md $(filter-out docs/tlsbpf.1,$(wildcard docs/*.md))
+
+install: $(BIN) labs
+	install -d $(BINDIR) $(MANDIR) $(COMPDIR) $(DOCDIR)/labs $(LABDIR)
+	install -m 0755 $(BIN) $(BINDIR)/tlsbpf
+	gzip -9n <docs/tlsbpf.1 >$(MANDIR)/tlsbpf.1.gz
+	chmod 0644 $(MANDIR)/tlsbpf.1.gz
+	install -m 0644 completions/tlsbpf.bash $(COMPDIR)/tlsbpf
+	install -m 0644 $(DOCS) $(DOCDIR)
+	install -m 0644 docs/labs/* labs/*.c $(wildcard labs/*.h) $(DOCDIR)/labs
+	install -m 0755 $(LABS) $(LABDIR)
+
+uninstall:
+	rm -f $(BINDIR)/tlsbpf $(MANDIR)/tlsbpf.1.gz $(COMPDIR)/tlsbpf
+	rm -rf $(DOCDIR) $(DESTDIR)$(PREFIX)/lib/tlsbpf
+
+# The Debian package, from debian/, into $(OUTPUT)/deb: `make deb`.
+deb:
+	$(Q)scripts/install-deps.sh deb
+	$(Q)dpkg-buildpackage -us -uc -b
+	$(Q)mkdir -p $(OUTPUT)/deb
+	$(Q)mv ../tlsbpf_$(VERSION)_*.deb ../tlsbpf_$(VERSION)_*.buildinfo ../tlsbpf_$(VERSION)_*.changes \
+		$(wildcard ../tlsbpf-dbgsym_$(VERSION)_*.deb) $(OUTPUT)/deb/
+	$(Q)ls $(OUTPUT)/deb/*.deb
+
+# The package judged by lintian, unpacked and run: what CI checks of it.
+deb-check:
+	$(Q)scripts/install-deps.sh deb
+	$(Q)OUTPUT=$(OUTPUT) scripts/check-deb.sh
 
 clean:
 	$(call msg,CLEAN,)

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # install-deps.sh: install the Debian packages tlsbpf builds and tests with, when any is missing.
-# Usage: install-deps.sh [build|test|bench|vm]   (test and bench include the ones before them;
-# vm is the test set and what tests/vm needs to boot other kernels)
+# Usage: install-deps.sh [build|test|bench|vm|deb]   (test and bench include the ones before
+# them; vm is the test set and what tests/vm needs to boot other kernels; deb is the build set
+# and what `make deb` and its checks need)
 set -euo pipefail
 
 build=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc libcapstone-dev)
 test=(g++ musl-tools libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 python3 redis-server redis-tools
-      bpftrace)
+      bpftrace man-db groff-base)
 bench=(heaptrack time)
 vm=(qemu-system-x86 busybox-static)
+deb=(debhelper dpkg-dev fakeroot lintian man-db groff-base bash-completion)
 
 want=("${build[@]}")
 case "${1:-build}" in
@@ -17,7 +19,8 @@ build) ;;
 test) want+=("${test[@]}") ;;
 bench) want+=("${test[@]}" "${bench[@]}") ;;
 vm) want+=("${test[@]}" "${vm[@]}") ;;
-*) echo "install-deps.sh: unknown set '$1' (build, test, bench or vm)" >&2; exit 2 ;;
+deb) want+=("${deb[@]}") ;;
+*) echo "install-deps.sh: unknown set '$1' (build, test, bench, vm or deb)" >&2; exit 2 ;;
 esac
 
 missing=()
