@@ -151,7 +151,7 @@ static int run_pids(struct env *env)
 
 	if (attach__check_pids(env, pids, &n, MAX_PIDS))
 		return 2;
-	if (probe_policy__pid_scope(env, pp))
+	if (probe_policy__pid_scope(env, pp, pids, n))
 		return 1;
 	if (session__open(&s, env, TB_MODE_PIDS))
 		goto fail;

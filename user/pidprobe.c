@@ -56,14 +56,57 @@ static void remove_stale(void)
 }
 
 /* Each perf event is a file descriptor: a thread per event and per thread of the process. */
-static void raise_fd_limit(void)
+static rlim_t raise_fd_limit(void)
 {
 	struct rlimit rl;
 
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	return rl.rlim_cur;
+}
+
+static int count_threads(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		n += atoi(de->d_name) > 0;
+	closedir(d);
+	return n;
+}
+
+/*
+ * Every thread there is at the start takes a perf event per probe (those started later get
+ * copies, which cost no descriptor): refuse rather than fail half-way at the limit.
+ */
+static int check_fd_budget(const pid_t *pids, int n, const char **why)
+{
+	static char text[160];
+	rlim_t limit = raise_fd_limit();
+	unsigned long threads = 0, need;
+
+	for (int i = 0; i < n; i++)
+		threads += count_threads(pids[i]);
+	need = threads * TB_PP_EVENTS_PER_THREAD + 256;
+	if (limit == RLIM_INFINITY || need <= limit)
+		return 0;
+	snprintf(text, sizeof(text), "the %lu thread%s given would take about %lu file descriptors, "
+		 "more than the limit of %lu", threads, threads == 1 ? "" : "s", need,
+		 (unsigned long)limit);
+	*why = text;
+	return -EMFILE;
 }
 
 /*
@@ -115,11 +158,14 @@ static int check_no_swap(pid_t holder)
 	return fd < 0 ? fd : 0;
 }
 
-int pidprobe__init(struct pidprobe *pp, const char **why)
+int pidprobe__init(struct pidprobe *pp, const pid_t *pids, int n, const char **why)
 {
 	int err;
 
 	memset(pp, 0, sizeof(*pp));
+	err = check_fd_budget(pids, n, why);
+	if (err)
+		return err;
 	pp->owner = getpid();
 	if (access(TRACEFS "/uprobe_events", W_OK) &&
 	    mount("tracefs", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY) {
@@ -144,7 +190,6 @@ int pidprobe__init(struct pidprobe *pp, const char **why)
 		return err;
 	}
 	remove_stale();
-	raise_fd_limit();
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #define TB_PP_MAX_EVENTS 128	/* tracefs uprobe events: entries and returns of every library */
+#define TB_PP_EVENTS_PER_THREAD 40	/* what a thread there at the start costs: two libraries' worth */
 
 /*
  * A tracefs uprobe event per probed offset (named tlsbpf_<our pid>_<n>, group
@@ -48,11 +49,12 @@ struct pidprobe {
 };
 
 /*
- * Mount tracefs if it is missing, start the holder, check that the kernel can
+ * Check that the threads of pids (n of them) fit the open-file limit, raised to its
+ * maximum; mount tracefs if it is missing, start the holder, check that the kernel can
  * keep inherited events apart, remove the events a tlsbpf that died left
  * behind; 0, or -errno with *why saying what is missing (the caller falls back).
  */
-int pidprobe__init(struct pidprobe *pp, const char **why);
+int pidprobe__init(struct pidprobe *pp, const pid_t *pids, int n, const char **why);
 /* A uprobe (uretprobe when ret) event at each offset of path, run by prog_fd with each cookie. */
 int pidprobe__add(struct pidprobe *pp, int prog_fd, const char *path, const uint64_t *offsets,
 		  const uint64_t *cookies, unsigned cnt, bool ret);

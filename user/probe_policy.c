@@ -97,7 +97,7 @@ int probe_policy__pids(struct session *s, const pid_t *pids, int n)
 	return err ?: probe_user_libs(s);
 }
 
-int probe_policy__pid_scope(struct env *env, struct pidprobe *pp)
+int probe_policy__pid_scope(struct env *env, struct pidprobe *pp, const pid_t *pids, int n)
 {
 	const char *why = NULL;
 	int err = 0;
@@ -107,7 +107,7 @@ int probe_policy__pid_scope(struct env *env, struct pidprobe *pp)
 	if (env->sample_by_time)
 		why = "--sample-by time takes the probes off and puts them back, which only "
 		      "uprobe_multi links on the files can do";
-	else if ((err = pidprobe__init(pp, &why)))
+	else if ((err = pidprobe__init(pp, pids, n, &why)))
 		why = why ? why : strerror(-err);
 	if (why && env->confine) {
 		fprintf(stderr, "tlsbpf: --confine: cannot keep the probes to the watched processes: "

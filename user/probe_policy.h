@@ -20,7 +20,7 @@ int probe_policy__pids(struct session *s, const pid_t *pids, int n);
  * pp ready) wherever the kernel allows and --no-confine is not given, else the
  * files; -EINVAL, said in one line, when --confine insists and it cannot be.
  */
-int probe_policy__pid_scope(struct env *env, struct pidprobe *pp);
+int probe_policy__pid_scope(struct env *env, struct pidprobe *pp, const pid_t *pids, int n);
 /* -p: -ENOENT, said in one line, when no file probed defines malloc. */
 int probe_policy__check_found(const struct session *s);
 /* -a: the system C library and every --lib. */
