@@ -45,6 +45,8 @@ static const char usage[] =
 	"      --filter-pid PID[,PID...]  live view: only these processes\n"
 	"      --filter-tid TID[,TID...]  live view: only these threads\n"
 	"      --csv FILE          every event as CSV schema v1 ('-' for stdout)\n"
+	"      --json-lines FILE   the same rows as JSON, one object a line, the CSV's\n"
+	"                          columns as its keys ('-' for stdout)\n"
 	"      --summary FILE      end-of-run report to FILE instead of stderr\n"
 	"      --summary-json FILE the same report as JSON (no text report then,\n"
 	"                          unless --summary names a file for it too)\n"
@@ -126,6 +128,7 @@ static const char usage[] =
 
 enum {
 	TB_OPT_CSV = 256,
+	TB_OPT_JSON_LINES,
 	TB_OPT_SUMMARY,
 	TB_OPT_SUMMARY_JSON,
 	TB_OPT_REPORT,
@@ -160,6 +163,7 @@ static const struct option long_opts[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "csv", required_argument, NULL, TB_OPT_CSV },
+	{ "json-lines", required_argument, NULL, TB_OPT_JSON_LINES },
 	{ "summary", required_argument, NULL, TB_OPT_SUMMARY },
 	{ "summary-json", required_argument, NULL, TB_OPT_SUMMARY_JSON },
 	{ "report", required_argument, NULL, TB_OPT_REPORT },
@@ -184,6 +188,7 @@ static const struct option long_opts[] = {
 const struct env_output env_outputs[] = {
 	{ "-o", offsetof(struct env, live_path), NULL },
 	{ "--csv", offsetof(struct env, csv_path), NULL },
+	{ "--json-lines", offsetof(struct env, json_lines_path), NULL },
 	{ "--summary", offsetof(struct env, summary_path), report__text },
 	{ "--summary-json", offsetof(struct env, summary_json_path), report__json },
 	{ "--report", offsetof(struct env, report_md_path), report__markdown },
@@ -366,6 +371,7 @@ static int parse_one(struct env *env, int opt, const char *arg)
 	case 'q': env->quiet = true; return 0;
 	case 'o': env->live_path = arg; return 0;
 	case TB_OPT_CSV: env->csv_path = arg; return 0;
+	case TB_OPT_JSON_LINES: env->json_lines_path = arg; return 0;
 	case TB_OPT_SUMMARY: env->summary_path = arg; return 0;
 	case TB_OPT_SUMMARY_JSON: env->summary_json_path = arg; return 0;
 	case TB_OPT_REPORT: env->report_md_path = arg; return 0;

@@ -31,6 +31,7 @@ struct env {
 	const char *user;	/* -u: run the command as this user */
 	const char *live_path;	/* -o: live view to a file instead of stdout */
 	const char *csv_path;	/* --csv; "-" is stdout */
+	const char *json_lines_path;	/* --json-lines: the CSV's rows as JSON; "-" is stdout */
 	const char *summary_path;	/* --summary; default stderr */
 	const char *summary_json_path;
 	const char *report_md_path;	/* --report: a lab report skeleton in Markdown */

@@ -61,6 +61,12 @@ int pipeline__open(struct pipeline *p, const struct env *env, const struct tb_ow
 			return -errno;
 		p->out[p->nout++] = (struct tb_output){ "the CSV", csv, csv_write, NULL, csv_close };
 	}
+	if (env->json_lines_path) {
+		err = jsonl_output__open(&p->out[p->nout], env->json_lines_path, owner);
+		if (err)
+			return err;
+		p->nout++;
+	}
 	if (live_view) {
 		p->live = live_writer__open(env->live_path, owner, ts_base_ns);
 		if (!p->live)

@@ -6,6 +6,7 @@
 #include "correlate.h"
 #include "csv.h"
 #include "env.h"
+#include "jsonl.h"
 #include "live.h"
 #include "output.h"
 #include "report_files.h"

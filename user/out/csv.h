@@ -32,6 +32,9 @@ enum {
 #define TB_COLS_REALLOC	(TB_COLS_ALLOC | TB_COL_OLD_ADDR)
 #define TB_COLS_ALIGNED	(TB_COLS_ALLOC | TB_COL_ALIGN)
 
+/* The TB_COL_* columns a row of e fills: what every per-event output writes or leaves empty. */
+unsigned csv_row_cols(const struct tb_event *e);
+
 struct csv_writer;
 
 /* NULL with errno set on failure (after printing one line about it). */

@@ -498,6 +498,19 @@ static char *put_extension_cols(char *p, const struct tb_event *e, unsigned cols
 }
 
 
+static inline unsigned row_cols(const struct tb_event *e)
+{
+	/* an anonymous mapping has no file offset */
+	if (e->type == TB_EV_MMAP && e->fd < 0)
+		return type_cols[e->type] & ~TB_COL_OLD_SIZE;
+	return type_cols[e->type];
+}
+
+unsigned csv_row_cols(const struct tb_event *e)
+{
+	return row_cols(e);
+}
+
 struct csv_writer *csv_writer__open(const char *path, const struct tb_owner *owner)
 {
 	static const char header[] = TB_CSV_HEADER "\n";
@@ -529,9 +542,7 @@ int csv_writer__write(struct csv_writer *w, const struct tb_event *e)
 		return e->type == TB_EV_COMM ? 0 : -EINVAL;
 	if (w->len > WBUF_SIZE - ROW_MAX && csv_writer__flush(w))
 		return w->err;
-	cols = type_cols[e->type];
-	if (e->type == TB_EV_MMAP && e->fd < 0)
-		cols &= ~TB_COL_OLD_SIZE;
+	cols = row_cols(e);
 	p = w->buf + w->len;
 	p = put_event_cols(w, p, e, cols);
 	p = put_correlation_cols(w, p, e);

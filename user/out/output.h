@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* output.h: what every per-event output (the CSV, the live view) offers the pipeline. */
+/* output.h: what every per-event output (the CSV, the JSON lines, the live view) offers the pipeline. */
 #ifndef TB_OUTPUT_H
 #define TB_OUTPUT_H
 
@@ -13,6 +13,6 @@ struct tb_output {
 	int (*close)(void *w);	/* flushes, closes, frees; 0 or the first error as -errno */
 };
 
-#define TB_MAX_SINKS 2
+#define TB_MAX_SINKS 3	/* the CSV, the JSON lines, the live view */
 
 #endif
