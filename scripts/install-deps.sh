@@ -8,7 +8,7 @@ set -euo pipefail
 
 build=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc libcapstone-dev)
 test=(g++ musl-tools libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 python3 redis-server redis-tools
-      bpftrace man-db groff-base)
+      bpftrace man-db groff-base jq python3-pandas sqlite3)
 bench=(heaptrack time)
 vm=(qemu-system-x86 busybox-static)
 deb=(debhelper dpkg-dev fakeroot lintian man-db groff-base bash-completion)
