@@ -5,9 +5,9 @@
 # also works sourced by hand in a shell without the bash-completion package.
 
 _tlsbpf_opts='-p --pid -a --all --comm --duration -q --quiet -o --output --live --events
-	--filter-pid --filter-tid --csv --summary --summary-json --report --top --lib --ringbuf-mb
-	--confine --no-confine --sample --sample-by --sample-window --probe-at-entry -u --user
-	--as-root --empty-probes -v --verbose -h --help -V --version'
+	--filter-pid --filter-tid --csv --json-lines --summary --summary-json --report --top --lib
+	--ringbuf-mb --confine --no-confine --sample --sample-by --sample-window --probe-at-entry
+	-u --user --as-root --empty-probes -v --verbose -h --help -V --version'
 _tlsbpf_analyze_opts='--summary --summary-json --report --top -h --help'
 _tlsbpf_events='malloc calloc realloc reallocarray free posix_memalign aligned_alloc memalign
 	valloc pvalloc mmap munmap mremap mprotect madvise brk fork thread exec exit_thread exit
@@ -76,7 +76,7 @@ _tlsbpf_argument() { # PREV CUR
 	--lib)
 		COMPREPLY=()
 		_tlsbpf_libs "$2" ;;
-	--csv | --summary | --summary-json | -o | --output)
+	--csv | --json-lines | --summary | --summary-json | -o | --output)
 		COMPREPLY=()
 		_tlsbpf_files "$2" ;;
 	--report)
