@@ -6,6 +6,7 @@
 
 #define MAP_LEN (64 * 1024)
 #define MMAP_THRESHOLD (128 * 1024)	/* glibc's default M_MMAP_THRESHOLD */
+#define HEAP_MAX (64UL * 1024 * 1024)	/* a thread arena's heap: its size and alignment */
 
 enum { SMALL, MEDIUM, LARGE, NSIZES };
 
@@ -15,6 +16,7 @@ struct holder {
 	pid_t pid, tid;
 	void *blocks[NSIZES];
 	const char *regions[NSIZES];
+	int from_top[NSIZES];	/* not mapped: the chunk after the block is its arena's top */
 };
 
 static struct {
@@ -31,7 +33,8 @@ static void usage(void)
 	       "  main, each thread and a forked child allocate one block of each size; main\n"
 	       "  also maps %d KiB of private and of shared anonymous memory. prints each\n"
 	       "  block's region and the /proc/self/maps lines holding them. exit status 1 when\n"
-	       "  glibc did not serve LARGE by mmap or served SMALL by mmap.\n"
+	       "  glibc mapped a block whose chunk is below its mmap threshold (128 KiB), or\n"
+	       "  served one at or above it from anywhere but its own mapping or the top chunk.\n"
 	       "  -L repeats the experiment for SECONDS (0: until SIGINT/SIGTERM), quietly\n",
 	       lab_prog, MAP_LEN / 1024);
 }
@@ -77,7 +80,38 @@ static void parse(int argc, char **argv)
 		lab_bad_usage("unexpected argument '%s'", argv[optind]);
 }
 
-/* One block of each size; returns how many landed against expectation (0 when unknowable). */
+/* glibc's chunk for a request: request + 8 bytes of size word, rounded up to 16, at least 32. */
+static size_t chunk_for(size_t req)
+{
+	size_t c = (req + sizeof(size_t) + 15) & ~(size_t)15;
+
+	return c < 32 ? 32 : c;
+}
+
+/*
+ * Whether the chunk right after a block (not mapped) is its arena's top chunk: the one that
+ * ends where the arena's memory ends, sbrk(0) for the main arena, heap_info's size (the third
+ * word at the 64 MiB-aligned start of a thread arena's heap) for the others. glibc only gets
+ * here for a chunk at or above the threshold when the top chunk could serve it.
+ */
+static int next_is_top(const void *p, const char *region)
+{
+	uintptr_t next = LAB_ADDR(p) - 2 * sizeof(size_t) + lab_chunk(p);
+	uintptr_t end = next + (*(const size_t *)(next + sizeof(size_t)) & ~(size_t)7);
+
+	if (!strcmp(region, "heap"))
+		return end == LAB_ADDR(sbrk(0));
+	uintptr_t base = LAB_ADDR(p) & ~(HEAP_MAX - 1);
+
+	return end == base + ((const size_t *)base)[2];
+}
+
+/*
+ * One block of each size; returns how many landed against glibc's rule (0 when unknowable):
+ * sysmalloc maps a chunk of its own only for a chunk of at least the threshold, and only when
+ * the arena's top chunk cannot serve it, so a mapped chunk below the threshold, or one at or
+ * above it served from neither a mapping nor the top, is a mismatch.
+ */
 static int hold_blocks(struct holder *h)
 {
 	int bad = 0;
@@ -89,10 +123,15 @@ static int hold_blocks(struct holder *h)
 		if (!h->blocks[k])
 			lab_die("%s: malloc(%ld) failed", h->who, cfg.sizes[k]);
 		h->regions[k] = lab_region(h->blocks[k]);
-	}
-	if (lab_hdr_ok) {
-		bad += strcmp(h->regions[LARGE], "mmap_chunk") != 0;
-		bad += strcmp(h->regions[SMALL], "mmap_chunk") == 0;
+		if (!lab_hdr_ok)
+			continue;
+		/* at once: a later malloc in this arena would move the top */
+		if (strcmp(h->regions[k], "mmap_chunk"))
+			h->from_top[k] = next_is_top(h->blocks[k], h->regions[k]);
+		if (chunk_for(cfg.sizes[k]) < MMAP_THRESHOLD)
+			bad += !strcmp(h->regions[k], "mmap_chunk");
+		else
+			bad += strcmp(h->regions[k], "mmap_chunk") && !h->from_top[k];
 	}
 	return bad;
 }
@@ -106,9 +145,11 @@ static void free_blocks(struct holder *h)
 static void say_blocks(const struct holder *h)
 {
 	for (int k = 0; k < NSIZES; k++)
-		lab_say("block who=%s pid=%d tid=%d size=%ld addr=0x%lx region=%s\n", h->who,
-			(int)h->pid, (int)h->tid, cfg.sizes[k], LAB_ADDR(h->blocks[k]),
-			h->regions[k]);
+		lab_say("block who=%s pid=%d tid=%d size=%ld chunk=%zu addr=0x%lx region=%s"
+			" from_top=%s\n", h->who, (int)h->pid, (int)h->tid, cfg.sizes[k],
+			chunk_for(cfg.sizes[k]), LAB_ADDR(h->blocks[k]), h->regions[k],
+			!lab_hdr_ok ? "na" : !strcmp(h->regions[k], "mmap_chunk") ? "-" :
+			h->from_top[k] ? "1" : "0");
 }
 
 static void *holder_run(void *arg)

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The labs alone, no tlsbpf: the claims their reports make about glibc hold in their own output.
+# A glibc that changes one of these behaviours fails here, and the report must change with it.
+. "$(dirname "$0")/lib.sh"
+
+LIMIT=20	# seconds for one run of a lab
+
+# The lab's record lines ("kind key=value ..."), and a verdict with its figures.
+cat >"$T/labq.py" <<'PY'
+import collections, re, sys
+def recs(path, kind):
+    out = []
+    for line in open(path):
+        f = line.split()
+        if f and f[0] == kind:
+            out.append(dict(x.split('=', 1) for x in f[1:] if '=' in x))
+    return out
+def done(ok, msg):
+    print(msg)
+    sys.exit(0 if ok else 1)
+PY
+
+# verify WHAT ARGS... <<'PY': run the Python check on stdin; its last line joins WHAT.
+verify() {
+	local what=$1 out rc
+	shift
+	out=$(python3 -c "$(cat "$T/labq.py"; cat)" "$@" 2>&1)
+	rc=$?
+	check "$what: $(echo "$out" | tail -n 1)" [ "$rc" -eq 0 ]
+}
+
+# lab TAG LAB ARGS...: run the lab alone into $T/TAG.out; rc_lab is its exit status.
+lab() {
+	local tag=$1 name=$2
+	shift 2
+	{ timeout "$LIMIT" "./labs/$name" "$@" >"$T/$tag.out" 2>"$T/$tag.err"; } 2>/dev/null
+	rc_lab=$?
+}
+
+# ---- 08e: the mmap threshold is on the chunk, and only when the top chunk cannot serve ---------
+lab 08e-100k 08e_heapmap -l 100000
+check "08e -l 100000 (the report's own command) exits 0 (got $rc_lab)" [ "$rc_lab" -eq 0 ]
+verify "08e -l 100000: every 100000-byte block comes from its arena's top chunk" \
+	"$T/08e-100k.out" <<'PY'
+b = [x for x in recs(sys.argv[1], 'block') if x['size'] == '100000']
+s = recs(sys.argv[1], 'summary')[0]
+done(len(b) == 4 and all(x['region'] in ('heap', 'arena') and x['from_top'] == '1' for x in b)
+     and s['mismatches'] == '0',
+     f"{len(b)} blocks: " + ", ".join(f"{x['who']} {x['region']} from_top={x['from_top']}"
+                                     for x in b) + f"; mismatches={s['mismatches']}")
+PY
+
+# 132000 bytes: a 132016-byte chunk, above 128 KiB; after 32 and 32 bytes the fresh top of the
+# brk heap and of each new thread arena (132 KiB) still holds it, so nothing is mapped; the
+# child's top, left short by the parent's blocks, cannot, so its block is mapped.
+lab 08e-top 08e_heapmap -s 32 -m 32 -l 132000
+verify "08e -s 32 -m 32 -l 132000: chunks above the threshold come from the top while it fits" \
+	"$T/08e-top.out" <<'PY'
+b = {x['who']: x for x in recs(sys.argv[1], 'block') if x['size'] == '132000'}
+s = recs(sys.argv[1], 'summary')[0]
+ok = (set(b) == {'main', 't0', 't1', 'child'} and b['main']['chunk'] == '132016'
+      and b['main']['region'] == 'heap' and b['main']['from_top'] == '1'
+      and all(b[t]['region'] == 'arena' and b[t]['from_top'] == '1' for t in ('t0', 't1'))
+      and b['child']['region'] == 'mmap_chunk' and s['mismatches'] == '0')
+done(ok, ", ".join(f"{w} {x['region']} from_top={x['from_top']}" for w, x in b.items())
+     + f"; mismatches={s['mismatches']}")
+PY
+
+lab 08e-132k 08e_heapmap -l 132000
+verify "08e -l 132000: after 32 and 4096 bytes the top cannot serve it: every block mapped" \
+	"$T/08e-132k.out" <<'PY'
+b = [x for x in recs(sys.argv[1], 'block') if x['size'] == '132000']
+done(len(b) == 4 and all(x['region'] == 'mmap_chunk' for x in b)
+     and recs(sys.argv[1], 'summary')[0]['mismatches'] == '0',
+     ", ".join(f"{x['who']} {x['region']}" for x in b))
+PY
