@@ -74,3 +74,40 @@ done(len(b) == 4 and all(x['region'] == 'mmap_chunk' for x in b)
      and recs(sys.argv[1], 'summary')[0]['mismatches'] == '0',
      ", ".join(f"{x['who']} {x['region']}" for x in b))
 PY
+
+# ---- 08a: glibc's arena limit, 8 per CPU, counts the main arena -------------------------------
+cpus=$(getconf _NPROCESSORS_ONLN)
+lim=$((8 * cpus))
+lab 08a-lim 08a_tls_malloc_layout_map -t "$lim" -l 300
+verify "08a -t $lim ($cpus CPUs): $((lim - 1)) thread arenas, one worker on the brk heap" \
+	"$T/08a-lim.out" "$lim" <<'PY'
+s, lim = recs(sys.argv[1], 'summary')[0], int(sys.argv[2])
+heap = {b['thread'] for b in recs(sys.argv[1], 'block') if b['region'] == 'heap'}
+done(s['distinct_arenas'] == str(lim) and s['thread_arenas'] == str(lim - 1)
+     and s['workers_on_heap'] == '1' and len(heap) == 1,
+     f"distinct_arenas={s['distinct_arenas']} thread_arenas={s['thread_arenas']} "
+     f"workers_on_heap={s['workers_on_heap']}, workers with heap blocks {sorted(heap)}")
+PY
+for t in $((lim + 4)) $((lim * 5 / 2)); do
+	lab "08a-$t" 08a_tls_malloc_layout_map -t "$t" -l 300
+	verify "08a -t $t: still $lim arenas, the main arena one of them" "$T/08a-$t.out" "$lim" <<'PY'
+s, lim = recs(sys.argv[1], 'summary')[0], int(sys.argv[2])
+done(s['distinct_arenas'] == str(lim) and s['thread_arenas'] == str(lim - 1)
+     and int(s['workers_on_heap']) >= 1,
+     f"threads={s['threads']} distinct_arenas={s['distinct_arenas']} "
+     f"thread_arenas={s['thread_arenas']} workers_on_heap={s['workers_on_heap']}")
+PY
+done
+
+# a thread with no arena takes one off glibc's free_list first: one after another, all share one
+lab 08a-serial 08a_tls_malloc_layout_map -S -t 4 -l 0
+verify "08a -S -t 4: threads run one after another reuse one arena, first block and all" \
+	"$T/08a-serial.out" <<'PY'
+s = recs(sys.argv[1], 'summary')[0]
+first = {}
+for b in recs(sys.argv[1], 'block'):
+    first.setdefault(b['thread'], b['addr'])
+done(s['distinct_arenas'] == '1' and s['thread_arenas'] == '1' and len(first) == 4
+     and len(set(first.values())) == 1,
+     f"distinct_arenas={s['distinct_arenas']}; first blocks {sorted(set(first.values()))}")
+PY
