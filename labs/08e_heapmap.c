@@ -203,11 +203,19 @@ static void *map_anon(int shared)
 	return p;
 }
 
-/* The child allocates in its only thread and reads its own maps: the parent's are not its own. */
-__attribute__((noreturn)) static void child_run(void)
+/*
+ * The child allocates in its only thread and reads its own maps: the parent's are not its own.
+ * It first writes 'C' over the parent's 'P' in the private map, the shared map and main's small
+ * block; the parent reads the three bytes back once the child is gone.
+ */
+__attribute__((noreturn)) static void child_run(char *const marks[3])
 {
 	struct holder h = { .who = "child" };
-	int bad = hold_blocks(&h);
+	int bad;
+
+	for (int i = 0; i < 3; i++)
+		*(volatile char *)marks[i] = 'C';
+	bad = hold_blocks(&h);
 
 	say_blocks(&h);
 	say_maps(h.blocks, NSIZES);
@@ -266,13 +274,21 @@ static int experiment(int *child_status)
 	maps[1] = map_anon(1);
 	say_parent(h, maps);
 	if (cfg.fork) {
-		pid_t pid = lab_fork();
+		char *marks[3] = { maps[0], maps[1], h[0].blocks[SMALL] };
+		pid_t pid;
 		int status;
 
+		for (int i = 0; i < 3; i++)
+			*(volatile char *)marks[i] = 'P';
+		pid = lab_fork();
 		if (pid == 0)
-			child_run();
+			child_run(marks);
 		status = lab_wait(pid);
 		*child_status = *child_status ? *child_status : status;
+		/* MAP_SHARED pages are the same pages in both; the others were copied on write */
+		lab_say("after_child private=%c shared=%c malloc=%c\n",
+			*(volatile char *)marks[0], *(volatile char *)marks[1],
+			*(volatile char *)marks[2]);
 	}
 	stop_holders(h);
 	free_blocks(&h[0]);

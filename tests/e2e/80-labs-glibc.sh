@@ -111,3 +111,12 @@ done(s['distinct_arenas'] == '1' and s['thread_arenas'] == '1' and len(first) ==
      and len(set(first.values())) == 1,
      f"distinct_arenas={s['distinct_arenas']}; first blocks {sorted(set(first.values()))}")
 PY
+
+# ---- 08e: fork copies private memory on write, but MAP_SHARED pages stay one -------------------
+lab 08e-fork 08e_heapmap
+verify "08e: after the child wrote 'C', the parent sees it in the shared map only" \
+	"$T/08e-fork.out" <<'PY'
+a = recs(sys.argv[1], 'after_child')
+done(len(a) == 1 and a[0] == {'private': 'P', 'shared': 'C', 'malloc': 'P'},
+     " ".join(f"{k}={v}" for k, v in (a[0] if a else {}).items()) or "no after_child line")
+PY
