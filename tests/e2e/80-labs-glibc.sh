@@ -120,3 +120,24 @@ a = recs(sys.argv[1], 'after_child')
 done(len(a) == 1 and a[0] == {'private': 'P', 'shared': 'C', 'malloc': 'P'},
      " ".join(f"{k}={v}" for k, v in (a[0] if a else {}).items()) or "no after_child line")
 PY
+
+# ---- 08b: malloc(64) has 72 usable bytes; only a write past them reaches the next size word ----
+lab 08b-16 08b_tls_corruption_chain --overrun
+verify "08b --overrun: 80 bytes into a block of 72 usable abort the next free (status $rc_lab)" \
+	"$T/08b-16.out" "$T/08b-16.err" "$rc_lab" <<'PY'
+o = recs(sys.argv[1], 'overrun')
+err = open(sys.argv[2]).read()
+done(len(o) == 1 and o[0]['bytes'] == '80' and o[0]['usable'] == '72' and sys.argv[3] == '134'
+     and 'free(): invalid size' in err,
+     f"{o}; stderr {err.strip()!r}")
+PY
+lab 08b-8 08b_tls_corruption_chain --overrun -x 8
+verify "08b --overrun -x 8: 72 bytes stay within the usable size, unnoticed (status $rc_lab)" \
+	"$T/08b-8.out" "$rc_lab" <<'PY'
+o = recs(sys.argv[1], 'overrun')
+s = recs(sys.argv[1], 'summary')
+quiet = '# the overrun went unnoticed by the allocator' in open(sys.argv[1]).read()
+done(len(o) == 1 and o[0]['bytes'] == '72' and o[0]['usable'] == '72' and quiet
+     and s and s[0]['bleed'] == '0' and sys.argv[2] == '1',
+     f"{o}; unnoticed: {quiet}; bleed={s[0]['bleed'] if s else None}")
+PY
