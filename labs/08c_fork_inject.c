@@ -2,18 +2,23 @@
 /* 08c_fork_inject: what a child forked while threads hold blocks inherits, and may free. */
 #include "common.h"
 
+#include <fcntl.h>
+
 #define CHILD_BYTE 0xcc	/* the child's writes; no thread fills with it */
+#define PAGE 4096UL
+#define HEAP_ALIGN (64UL << 20)	/* a thread arena's heap starts with heap_info, then the arena */
 
 struct worker {
 	pthread_t thread;
 	int index;
 	pid_t tid;
 	unsigned char **blocks;
+	unsigned char *probe;	/* -p: a block holding one whole page of its own */
 	int intact;
 };
 
 static struct {
-	int threads, blocks, child_frees, child_allocs;
+	int threads, blocks, child_frees, child_allocs, pagemap;
 	long size, loop_secs;
 } cfg = { .threads = 3, .blocks = 4, .child_frees = 2, .child_allocs = 3, .size = 64,
 	  .loop_secs = -1 };
@@ -24,11 +29,14 @@ static pthread_barrier_t held, released;
 static void usage(void)
 {
 	printf("usage: %s [-t THREADS] [-n BLOCKS] [-s SIZE] [-c CHILD_FREES] [-k CHILD_ALLOCS]"
-	       " [-L SECONDS]\n"
+	       " [-p] [-L SECONDS]\n"
 	       "  threads hold BLOCKS blocks each while the main thread forks; the child checks\n"
 	       "  and writes the inherited blocks, frees CHILD_FREES of each thread's, allocates\n"
 	       "  and frees CHILD_ALLOCS of its own; then the parent's threads check and free\n"
 	       "  all of theirs.\n"
+	       "  -p: thread 0 also holds a block with a whole page in it; parent and child read\n"
+	       "  /proc/self/pagemap for the frames of that page and of its arena's first page\n"
+	       "  (frames need root; na otherwise)\n"
 	       "  -L repeats the experiment for SECONDS (0: until SIGINT/SIGTERM), quietly\n",
 	       lab_prog);
 }
@@ -38,7 +46,7 @@ static void parse(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt(argc, argv, ":ht:n:s:c:k:L:")) != -1) {
+	while ((c = getopt(argc, argv, ":ht:n:s:c:k:pL:")) != -1) {
 		switch (c) {
 		case 't':
 			cfg.threads = lab_num(optarg, c, 1, LAB_MAX_THREADS);
@@ -54,6 +62,9 @@ static void parse(int argc, char **argv)
 			break;
 		case 'k':
 			cfg.child_allocs = lab_num(optarg, c, 0, 100000);
+			break;
+		case 'p':
+			cfg.pagemap = 1;
 			break;
 		case 'L':
 			cfg.loop_secs = lab_num(optarg, c, 0, LONG_MAX);
@@ -87,6 +98,12 @@ static void *worker_run(void *arg)
 			lab_die("thread %d: malloc(%ld) failed", w->index, cfg.size);
 		memset(w->blocks[j], fill_byte(w->index), cfg.size);
 	}
+	if (cfg.pagemap && w->index == 0) {
+		w->probe = malloc(2 * PAGE);
+		if (!w->probe)
+			lab_die("thread 0: malloc(%lu) failed", 2 * PAGE);
+		memset(w->probe, fill_byte(0), 2 * PAGE);
+	}
 	lab_barrier_wait(&held);
 	/* the main thread forks and reaps the child in between */
 	lab_barrier_wait(&released);
@@ -95,7 +112,50 @@ static void *worker_run(void *arg)
 		w->intact &= lab_all_bytes(w->blocks[j], fill_byte(w->index), cfg.size);
 	for (int j = 0; j < cfg.blocks; j++)
 		free(w->blocks[j]);
+	free(w->probe);
 	return NULL;
+}
+
+/* The page frame behind a virtual page, from /proc/self/pagemap; 0 if absent or hidden. */
+static unsigned long frame_of(const void *page)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);	/* no malloc: the child reads it too */
+
+	if (fd < 0)
+		lab_die("cannot open /proc/self/pagemap: %s", strerror(errno));
+	if (pread(fd, &e, sizeof(e), (off_t)(LAB_ADDR(page) / PAGE * sizeof(e))) != sizeof(e))
+		e = 0;
+	close(fd);
+	return e >> 63 ? (unsigned long)(e & ((1ULL << 55) - 1)) : 0;	/* bit 63: present */
+}
+
+static const char *fmt_frame(unsigned long pfn, char buf[24])
+{
+	if (!pfn)
+		return "na";
+	snprintf(buf, 24, "0x%lx", pfn);
+	return buf;
+}
+
+/* The page wholly inside thread 0's probe block, and its arena's first page (malloc_state). */
+static unsigned char *probe_page(void)
+{
+	return (unsigned char *)((LAB_ADDR(workers[0].probe) + PAGE - 1) & ~(PAGE - 1));
+}
+
+static void *arena_page(void)
+{
+	return (void *)(LAB_ADDR(workers[0].probe) & ~(HEAP_ALIGN - 1));
+}
+
+/* who: parent or child; when: after_fork, after_child_write or after_child_exit */
+static void say_frames(const char *who, const char *when, unsigned long block, unsigned long arena)
+{
+	char b1[24], b2[24];
+
+	lab_say("pagemap who=%s when=%s block_page=%s arena_page=%s\n", who, when,
+		fmt_frame(block, b1), fmt_frame(arena, b2));
 }
 
 /* The child's copy of each thread's blocks: read all, free the first few, scribble on the rest. */
@@ -123,8 +183,19 @@ static int child_inherited(pid_t pid, pid_t tid)
 __attribute__((noreturn)) static void child_run(void)
 {
 	pid_t pid = getpid(), tid = lab_tid();
-	void **own = lab_zalloc(cfg.child_allocs, sizeof(*own));
-	int intact = child_inherited(pid, tid);
+	void **own;
+	int intact;
+
+	if (cfg.pagemap) {	/* before this process writes anything of the probe's */
+		unsigned long arena = frame_of(arena_page());
+
+		say_frames("child", "after_fork", frame_of(probe_page()), arena);
+		memset(probe_page(), CHILD_BYTE, PAGE);
+		say_frames("child", "after_child_write", frame_of(probe_page()),
+			   frame_of(arena_page()));
+	}
+	own = lab_zalloc(cfg.child_allocs, sizeof(*own));
+	intact = child_inherited(pid, tid);
 
 	for (int k = 0; k < cfg.child_allocs; k++) {
 		own[k] = malloc(cfg.size);
@@ -147,16 +218,25 @@ __attribute__((noreturn)) static void child_run(void)
 static int fork_child(void)
 {
 	pid_t pid;
+	int status;
 
 	for (int i = 0; i < cfg.threads; i++)
 		for (int j = 0; j < cfg.blocks; j++)
 			lab_say("hold thread=%d tid=%d addr=0x%lx\n", i, (int)workers[i].tid,
 				LAB_ADDR(workers[i].blocks[j]));
+	if (cfg.pagemap)
+		say_frames("parent", "before_fork", frame_of(probe_page()), frame_of(arena_page()));
 	pid = lab_fork();
 	if (pid == 0)
 		child_run();
+	if (cfg.pagemap)
+		say_frames("parent", "after_fork", frame_of(probe_page()), frame_of(arena_page()));
 	lab_say("fork parent=%d child=%d\n", (int)getpid(), (int)pid);
-	return lab_wait(pid);
+	status = lab_wait(pid);
+	if (cfg.pagemap)
+		say_frames("parent", "after_child_exit", frame_of(probe_page()),
+			   frame_of(arena_page()));
+	return status;
 }
 
 /* One run; returns the child's status and clears *intact if the parent saw the child's writes. */

@@ -141,3 +141,27 @@ done(len(o) == 1 and o[0]['bytes'] == '72' and o[0]['usable'] == '72' and quiet
      and s and s[0]['bleed'] == '0' and sys.argv[2] == '1',
      f"{o}; unnoticed: {quiet}; bleed={s[0]['bleed'] if s else None}")
 PY
+
+# ---- 08c: copy-on-write, frame by frame; the arena's first page is copied at the fork itself ---
+lab 08c-p 08c_fork_inject -p
+verify "08c -p: one frame for the block's page until the child writes it; two for the arena's" \
+	"$T/08c-p.out" <<'PY'
+f = {(r['who'], r['when']): r for r in recs(sys.argv[1], 'pagemap')}
+want = [('parent', 'before_fork'), ('parent', 'after_fork'), ('child', 'after_fork'),
+        ('child', 'after_child_write'), ('parent', 'after_child_exit')]
+if len(f) != 5 or any(k not in f for k in want):
+    done(False, f"pagemap lines: {sorted(f)}")
+if any(r['block_page'] == 'na' for r in f.values()):
+    print("no frames: /proc/self/pagemap hides them from this user")
+    sys.exit(0)
+b = {k: f[k]['block_page'] for k in want}
+a = {k: f[k]['arena_page'] for k in want}
+old = b[('parent', 'before_fork')]
+done(b[('parent', 'after_fork')] == old and b[('child', 'after_fork')] == old
+     and b[('child', 'after_child_write')] != old and b[('parent', 'after_child_exit')] == old
+     and a[('parent', 'after_fork')] != a[('child', 'after_fork')]
+     and a[('parent', 'before_fork')] in (a[('parent', 'after_fork')], a[('child', 'after_fork')]),
+     "block page: " + ", ".join(f"{w} {t} {v}" for (w, t), v in b.items())
+     + "; arena page after fork: parent " + a[('parent', 'after_fork')]
+     + ", child " + a[('child', 'after_fork')])
+PY
