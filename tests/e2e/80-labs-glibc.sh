@@ -165,3 +165,16 @@ done(b[('parent', 'after_fork')] == old and b[('child', 'after_fork')] == old
      + "; arena page after fork: parent " + a[('parent', 'after_fork')]
      + ", child " + a[('child', 'after_fork')])
 PY
+
+# ---- 08d: 2000 blocks of 64 run past the arena's first 132 KiB and stay 80 bytes apart ---------
+lab 08d-2000 08d_tls_alloc_inspector -t 1 -n 2000
+verify "08d -t 1 -n 2000: the 80-byte rhythm holds as the arena grows in place" \
+	"$T/08d-2000.out" <<'PY'
+a = recs(sys.argv[1], 'alloc')
+addrs = [int(x['addr'], 16) for x in a]
+d = collections.Counter(y - x for x, y in zip(addrs, addrs[1:]))
+span = addrs[-1] + 80 - (addrs[0] & ~((64 << 20) - 1)) if addrs else 0
+done(len(a) == 2000 and d == {80: 1999} and span > 132 * 1024,
+     f"{len(a)} blocks, deltas {dict(d)}, the last ends {span} B into its 64 MiB heap "
+     f"(first read-write part: {132 * 1024} B)")
+PY
