@@ -161,6 +161,41 @@ static void report(const struct worker *w)
 	}
 }
 
+/*
+ * How much of each thread arena's read-write part is resident, from /proc/self/smaps: the
+ * mapping that starts at the arena's 64 MiB-aligned base.
+ */
+static void say_resident(void)
+{
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned long lo, hi, kb;
+	int cur = -1;
+
+	if (lab_quiet || !lab_hdr_ok)
+		return;
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		lab_die("cannot open /proc/self/smaps: %s", strerror(errno));
+	while (getline(&line, &cap, f) > 0) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			cur = -1;
+			for (int i = 0; i < narenas; i++)
+				if (arenas[i] != MAIN_HEAP_KEY && arenas[i] == lo)
+					cur = i;
+			continue;
+		}
+		if (cur >= 0 && sscanf(line, "Rss: %lu kB", &kb) == 1) {
+			printf("resident arena=0x%lx rw_kb=%lu rss_kb=%lu\n", (unsigned long)lo,
+			       (hi - lo) / 1024, kb);
+			cur = -1;
+		}
+	}
+	free(line);
+	fclose(f);
+}
+
 /* One run: all threads allocate, hold together, free. Returns the overlaps found. */
 static int experiment(void)
 {
@@ -182,6 +217,7 @@ static int experiment(void)
 		pthread_barrier_destroy(&all_live);
 	/* the records were taken while every block was live, so they still tell the layout */
 	report(w);
+	say_resident();
 	/* one after another, a thread may get back what the last one freed: no overlap to find */
 	bad = cfg.serial ? 0 : count_overlaps(w);
 	for (int i = 0; i < cfg.threads; i++)

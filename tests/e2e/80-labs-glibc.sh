@@ -178,3 +178,12 @@ done(len(a) == 2000 and d == {80: 1999} and span > 132 * 1024,
      f"{len(a)} blocks, deltas {dict(d)}, the last ends {span} B into its 64 MiB heap "
      f"(first read-write part: {132 * 1024} B)")
 PY
+
+# ---- 08a: of each thread arena's 132 KiB read-write part, one page is resident ----------------
+lab 08a-rss 08a_tls_malloc_layout_map -t 4 -l 0
+verify "08a -t 4: smaps gives each thread arena 132 KiB read-write, 4 KiB resident" \
+	"$T/08a-rss.out" <<'PY'
+r = recs(sys.argv[1], 'resident')
+done(len(r) == 4 and all(x['rw_kb'] == '132' and x['rss_kb'] == '4' for x in r),
+     ", ".join(f"{x['arena']} {x['rw_kb']} KiB rw, {x['rss_kb']} KiB resident" for x in r))
+PY
