@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 
 #define CHILD_BYTE 0xcc	/* the child's writes; no thread fills with it */
 #define PAGE 4096UL
@@ -195,7 +196,16 @@ __attribute__((noreturn)) static void child_run(void)
 			   frame_of(arena_page()));
 	}
 	own = lab_zalloc(cfg.child_allocs, sizeof(*own));
+#ifdef __GLIBC__
+	/* mallinfo2 sums every arena: the fastbins include the parent's arenas' copies */
+	size_t fast0 = lab_hdr_ok ? mallinfo2().smblks : 0;
+#endif
 	intact = child_inherited(pid, tid);
+#ifdef __GLIBC__
+	if (lab_hdr_ok)
+		lab_say("child_bins pid=%d inherited_frees=%d fastbin_blocks_added=%zu\n",
+			(int)pid, cfg.threads * cfg.child_frees, mallinfo2().smblks - fast0);
+#endif
 
 	for (int k = 0; k < cfg.child_allocs; k++) {
 		own[k] = malloc(cfg.size);

@@ -187,3 +187,15 @@ r = recs(sys.argv[1], 'resident')
 done(len(r) == 4 and all(x['rw_kb'] == '132' and x['rss_kb'] == '4' for x in r),
      ", ".join(f"{x['arena']} {x['rw_kb']} KiB rw, {x['rss_kb']} KiB resident" for x in r))
 PY
+
+# ---- 08c: past the tcache's 7 per size, the child's frees land in the parent arenas' fastbins --
+for spec in "3 4 2 0" "8 16 16 121"; do
+	set -- $spec
+	lab "08c-bins-$1" 08c_fork_inject -t "$1" -n "$2" -c "$3"
+	verify "08c -t $1 -n $2 -c $3: $(( $1 * $3 )) inherited frees, $4 of them into fastbins" \
+		"$T/08c-bins-$1.out" "$4" <<'PY'
+b = recs(sys.argv[1], 'child_bins')
+done(len(b) == 1 and b[0]['fastbin_blocks_added'] == sys.argv[2],
+     f"{b}")
+PY
+done
