@@ -162,6 +162,33 @@ static void report(const struct worker *w)
 }
 
 /*
+ * After the threads exited: the chunk just before each worker's first block, when glibc marks
+ * it free (its size in the block's prev_size word, PREV_INUSE clear in the block's size word).
+ * In a fresh arena that is the thread's tcache, freed at thread exit; a free chunk's size word
+ * keeps PREV_INUSE and its size only, not NON_MAIN_ARENA.
+ */
+static void say_freed_before(const struct worker *w)
+{
+	if (lab_quiet || !lab_hdr_ok || cfg.serial)
+		return;
+	for (int i = 0; i < cfg.threads; i++) {
+		const char *b = w[i].blocks[0].addr;
+		const size_t *hdr, *prev;
+
+		if (strcmp(w[i].blocks[0].region, "arena"))
+			continue;
+		/* glibc's words around a block: prev_size, then size, then the block */
+		__asm__("" : "+r"(b));
+		hdr = (const size_t *)(b - 2 * sizeof(size_t));
+		if (hdr[1] & 1)
+			continue;	/* the chunk before is in use: prev_size holds no size */
+		prev = (const size_t *)((const char *)hdr - hdr[0]);
+		printf("freed_before thread=%d chunk=0x%lx size_word=0x%zx\n", i, LAB_ADDR(prev),
+		       prev[1]);
+	}
+}
+
+/*
  * How much of each thread arena's read-write part is resident, from /proc/self/smaps: the
  * mapping that starts at the arena's 64 MiB-aligned base.
  */
@@ -217,6 +244,7 @@ static int experiment(void)
 		pthread_barrier_destroy(&all_live);
 	/* the records were taken while every block was live, so they still tell the layout */
 	report(w);
+	say_freed_before(w);
 	say_resident();
 	/* one after another, a thread may get back what the last one freed: no overlap to find */
 	bad = cfg.serial ? 0 : count_overlaps(w);

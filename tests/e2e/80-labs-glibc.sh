@@ -199,3 +199,11 @@ done(len(b) == 1 and b[0]['fastbin_blocks_added'] == sys.argv[2],
      f"{b}")
 PY
 done
+
+# ---- 08a: a free chunk's size word drops NON_MAIN_ARENA: the exited thread's tcache reads 0x291 -
+verify "08a -t 4: the freed chunk before each worker's first block reads 0x291, no 0x4" \
+	"$T/08a-rss.out" <<'PY'
+f = recs(sys.argv[1], 'freed_before')
+done(len(f) == 4 and all(x['size_word'] == '0x291' and x['chunk'].endswith('8d0') for x in f),
+     ", ".join(f"{x['chunk']} {x['size_word']}" for x in f))
+PY
