@@ -20,7 +20,7 @@ struct holder {
 };
 
 static struct {
-	int threads, fork;
+	int threads, fork, threshold, pin;
 	long sizes[NSIZES], loop_secs;
 } cfg = { .threads = 2, .fork = 1, .sizes = { 32, 4096, 1024 * 1024 }, .loop_secs = -1 };
 
@@ -30,19 +30,24 @@ static int bad_total;	/* threads add to it before the barrier, main reads it aft
 static void usage(void)
 {
 	printf("usage: %s [-t THREADS] [-s SMALL] [-m MEDIUM] [-l LARGE] [--no-fork] [-L SECONDS]\n"
+	       "       %s --threshold [--pin] [-l LARGE]\n"
 	       "  main, each thread and a forked child allocate one block of each size; main\n"
 	       "  also maps %d KiB of private and of shared anonymous memory. prints each\n"
 	       "  block's region and the /proc/self/maps lines holding them. exit status 1 when\n"
 	       "  glibc mapped a block whose chunk is below its mmap threshold (128 KiB), or\n"
 	       "  served one at or above it from anywhere but its own mapping or the top chunk.\n"
-	       "  -L repeats the experiment for SECONDS (0: until SIGINT/SIGTERM), quietly\n",
-	       lab_prog, MAP_LEN / 1024);
+	       "  -L repeats the experiment for SECONDS (0: until SIGINT/SIGTERM), quietly\n"
+	       "  --threshold: only allocate LARGE, free it and allocate it again in the main\n"
+	       "  thread, and print where both landed; --pin first sets the threshold by mallopt\n",
+	       lab_prog, lab_prog, MAP_LEN / 1024);
 }
 
 static void parse(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "no-fork", no_argument, NULL, 'F' },
+		{ "threshold", no_argument, NULL, 'T' },
+		{ "pin", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -65,6 +70,12 @@ static void parse(int argc, char **argv)
 			break;
 		case 'F':
 			cfg.fork = 0;
+			break;
+		case 'T':
+			cfg.threshold = 1;
+			break;
+		case 'P':
+			cfg.pin = 1;
 			break;
 		case 'L':
 			cfg.loop_secs = lab_num(optarg, c, 0, LONG_MAX);
@@ -311,6 +322,29 @@ static void pin_mmap_threshold(void)
 #endif
 }
 
+/* glibc's dynamic threshold: does freeing a mapped LARGE make the next one come from the heap? */
+static int threshold_probe(void)
+{
+	const char *first, *second;
+	void *p;
+
+	if (cfg.pin)
+		pin_mmap_threshold();
+	p = malloc(cfg.sizes[LARGE]);
+	if (!p)
+		lab_die("malloc(%ld) failed", cfg.sizes[LARGE]);
+	first = lab_region(p);
+	free(p);
+	p = malloc(cfg.sizes[LARGE]);
+	if (!p)
+		lab_die("malloc(%ld) failed", cfg.sizes[LARGE]);
+	second = lab_region(p);
+	free(p);
+	printf("threshold size=%ld chunk=%zu pinned=%d first=%s second=%s\n", cfg.sizes[LARGE],
+	       chunk_for(cfg.sizes[LARGE]), cfg.pin, first, second);
+	return lab_exit_code(0);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long iterations = 0;
@@ -318,6 +352,8 @@ int main(int argc, char **argv)
 
 	lab_init(argv[0]);
 	parse(argc, argv);
+	if (cfg.threshold)
+		return threshold_probe();
 	if (cfg.loop_secs >= 0) {
 		lab_loop_start(cfg.loop_secs);
 		pin_mmap_threshold();
