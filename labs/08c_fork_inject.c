@@ -19,7 +19,7 @@ struct worker {
 };
 
 static struct {
-	int threads, blocks, child_frees, child_allocs, pagemap;
+	int threads, blocks, child_frees, child_allocs, pagemap, child_thread;
 	long size, loop_secs;
 } cfg = { .threads = 3, .blocks = 4, .child_frees = 2, .child_allocs = 3, .size = 64,
 	  .loop_secs = -1 };
@@ -30,7 +30,7 @@ static pthread_barrier_t held, released;
 static void usage(void)
 {
 	printf("usage: %s [-t THREADS] [-n BLOCKS] [-s SIZE] [-c CHILD_FREES] [-k CHILD_ALLOCS]"
-	       " [-p] [-L SECONDS]\n"
+	       " [-p] [-T] [-L SECONDS]\n"
 	       "  threads hold BLOCKS blocks each while the main thread forks; the child checks\n"
 	       "  and writes the inherited blocks, frees CHILD_FREES of each thread's, allocates\n"
 	       "  and frees CHILD_ALLOCS of its own; then the parent's threads check and free\n"
@@ -38,6 +38,7 @@ static void usage(void)
 	       "  -p: thread 0 also holds a block with a whole page in it; parent and child read\n"
 	       "  /proc/self/pagemap for the frames of that page and of its arena's first page\n"
 	       "  (frames need root; na otherwise)\n"
+	       "  -T: the child also starts a thread that allocates one block\n"
 	       "  -L repeats the experiment for SECONDS (0: until SIGINT/SIGTERM), quietly\n",
 	       lab_prog);
 }
@@ -47,7 +48,7 @@ static void parse(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt(argc, argv, ":ht:n:s:c:k:pL:")) != -1) {
+	while ((c = getopt(argc, argv, ":ht:n:s:c:k:pTL:")) != -1) {
 		switch (c) {
 		case 't':
 			cfg.threads = lab_num(optarg, c, 1, LAB_MAX_THREADS);
@@ -66,6 +67,9 @@ static void parse(int argc, char **argv)
 			break;
 		case 'p':
 			cfg.pagemap = 1;
+			break;
+		case 'T':
+			cfg.child_thread = 1;
 			break;
 		case 'L':
 			cfg.loop_secs = lab_num(optarg, c, 0, LONG_MAX);
@@ -181,6 +185,26 @@ static int child_inherited(pid_t pid, pid_t tid)
 	return intact;
 }
 
+/* A thread born in the child: which arena serves it, and was it a parent thread's? */
+static void *child_thread_run(void *arg)
+{
+	void *p = malloc(cfg.size);
+	int owner = -1;
+
+	(void)arg;
+	if (!p)
+		lab_die("child thread: malloc(%ld) failed", cfg.size);
+	for (int i = 0; i < cfg.threads; i++)
+		if ((LAB_ADDR(p) & ~(HEAP_ALIGN - 1)) ==
+		    (LAB_ADDR(workers[i].blocks[0]) & ~(HEAP_ALIGN - 1)) &&
+		    !strcmp(lab_region(p), "arena"))
+			owner = i;
+	lab_say("child_thread pid=%d tid=%d addr=0x%lx region=%s parent_thread_arena=%d\n",
+		(int)getpid(), (int)lab_tid(), LAB_ADDR(p), lab_region(p), owner);
+	free(p);
+	return NULL;
+}
+
 __attribute__((noreturn)) static void child_run(void)
 {
 	pid_t pid = getpid(), tid = lab_tid();
@@ -218,6 +242,12 @@ __attribute__((noreturn)) static void child_run(void)
 		lab_say("child_free pid=%d tid=%d addr=0x%lx inherited=0\n", (int)pid, (int)tid,
 			LAB_ADDR(own[k]));
 		free(own[k]);
+	}
+	if (cfg.child_thread) {
+		pthread_t t;
+
+		lab_thread_start(&t, child_thread_run, NULL);
+		lab_thread_join(t);
 	}
 	if (!intact)
 		fprintf(stderr, "%s: child found an inherited block changed\n", lab_prog);

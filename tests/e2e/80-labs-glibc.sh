@@ -222,3 +222,11 @@ done(len(t) == 1 and t[0]['first'] == 'mmap_chunk' and t[0]['second'] == sys.arg
      " ".join(f"{k}={v}" for k, v in (t[0] if t else {}).items()) or "no threshold line")
 PY
 done
+
+# ---- 08c: the child's arenas all go on its free_list: a thread it starts takes a parent's ------
+lab 08c-T 08c_fork_inject -T
+verify "08c -T: the child's new thread allocates from a parent thread's arena" "$T/08c-T.out" <<'PY'
+c = recs(sys.argv[1], 'child_thread')
+done(len(c) == 1 and c[0]['region'] == 'arena' and c[0]['parent_thread_arena'] != '-1',
+     " ".join(f"{k}={v}" for k, v in (c[0] if c else {}).items()) or "no child_thread line")
+PY
