@@ -19,18 +19,20 @@ struct worker {
 };
 
 static struct {
-	int threads, blocks, child_frees, child_allocs, pagemap, child_thread;
+	int threads, blocks, child_frees, child_allocs, pagemap, child_thread, use_calloc;
 	long size, loop_secs;
 } cfg = { .threads = 3, .blocks = 4, .child_frees = 2, .child_allocs = 3, .size = 64,
 	  .loop_secs = -1 };
 
 static struct worker *workers;
+static uintptr_t *child_freed;	/* the child's frees of inherited blocks, in order */
+static int n_child_freed;
 static pthread_barrier_t held, released;
 
 static void usage(void)
 {
 	printf("usage: %s [-t THREADS] [-n BLOCKS] [-s SIZE] [-c CHILD_FREES] [-k CHILD_ALLOCS]"
-	       " [-p] [-T] [-L SECONDS]\n"
+	       " [-p] [-T] [-C] [-L SECONDS]\n"
 	       "  threads hold BLOCKS blocks each while the main thread forks; the child checks\n"
 	       "  and writes the inherited blocks, frees CHILD_FREES of each thread's, allocates\n"
 	       "  and frees CHILD_ALLOCS of its own; then the parent's threads check and free\n"
@@ -39,6 +41,7 @@ static void usage(void)
 	       "  /proc/self/pagemap for the frames of that page and of its arena's first page\n"
 	       "  (frames need root; na otherwise)\n"
 	       "  -T: the child also starts a thread that allocates one block\n"
+	       "  -C: the child allocates its own blocks with calloc instead of malloc\n"
 	       "  -L repeats the experiment for SECONDS (0: until SIGINT/SIGTERM), quietly\n",
 	       lab_prog);
 }
@@ -48,7 +51,7 @@ static void parse(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt(argc, argv, ":ht:n:s:c:k:pTL:")) != -1) {
+	while ((c = getopt(argc, argv, ":ht:n:s:c:k:pTCL:")) != -1) {
 		switch (c) {
 		case 't':
 			cfg.threads = lab_num(optarg, c, 1, LAB_MAX_THREADS);
@@ -70,6 +73,9 @@ static void parse(int argc, char **argv)
 			break;
 		case 'T':
 			cfg.child_thread = 1;
+			break;
+		case 'C':
+			cfg.use_calloc = 1;
 			break;
 		case 'L':
 			cfg.loop_secs = lab_num(optarg, c, 0, LONG_MAX);
@@ -179,6 +185,7 @@ static int child_inherited(pid_t pid, pid_t tid)
 			}
 			lab_say("child_free pid=%d tid=%d addr=0x%lx inherited=1\n", (int)pid,
 				(int)tid, LAB_ADDR(b));
+			child_freed[n_child_freed++] = LAB_ADDR(b);
 			free(b);
 		}
 	}
@@ -220,6 +227,7 @@ __attribute__((noreturn)) static void child_run(void)
 			   frame_of(arena_page()));
 	}
 	own = lab_zalloc(cfg.child_allocs, sizeof(*own));
+	child_freed = lab_zalloc(cfg.threads * cfg.child_frees, sizeof(*child_freed));
 #ifdef __GLIBC__
 	/* mallinfo2 sums every arena: the fastbins include the parent's arenas' copies */
 	size_t fast0 = lab_hdr_ok ? mallinfo2().smblks : 0;
@@ -232,11 +240,17 @@ __attribute__((noreturn)) static void child_run(void)
 #endif
 
 	for (int k = 0; k < cfg.child_allocs; k++) {
-		own[k] = malloc(cfg.size);
+		int rank = 0;	/* 1: the inherited block freed last, 2: the one before, ... */
+
+		own[k] = cfg.use_calloc ? calloc(1, cfg.size) : malloc(cfg.size);
 		if (!own[k])
-			lab_die("child: malloc(%ld) failed", cfg.size);
-		lab_say("child_alloc pid=%d tid=%d addr=0x%lx\n", (int)pid, (int)tid,
-			LAB_ADDR(own[k]));
+			lab_die("child: %s(%ld) failed", cfg.use_calloc ? "calloc" : "malloc",
+				cfg.size);
+		for (int i = 0; i < n_child_freed; i++)
+			if (child_freed[i] == LAB_ADDR(own[k]))
+				rank = n_child_freed - i;
+		lab_say("child_alloc pid=%d tid=%d addr=0x%lx by=%s freed_rank=%d\n", (int)pid,
+			(int)tid, LAB_ADDR(own[k]), cfg.use_calloc ? "calloc" : "malloc", rank);
 	}
 	for (int k = 0; k < cfg.child_allocs; k++) {
 		lab_say("child_free pid=%d tid=%d addr=0x%lx inherited=0\n", (int)pid, (int)tid,

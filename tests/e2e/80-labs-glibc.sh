@@ -230,3 +230,14 @@ c = recs(sys.argv[1], 'child_thread')
 done(len(c) == 1 and c[0]['region'] == 'arena' and c[0]['parent_thread_arena'] != '-1',
      " ".join(f"{k}={v}" for k, v in (c[0] if c else {}).items()) or "no child_thread line")
 PY
+
+# ---- 08c: malloc takes the tcache's chunks last freed first; calloc never takes them -----------
+lab 08c-m 08c_fork_inject
+lab 08c-C 08c_fork_inject -C
+verify "08c: the child's malloc gets its last 3 frees back, newest first; calloc none of them" \
+	"$T/08c-m.out" "$T/08c-C.out" <<'PY'
+m = [x['freed_rank'] for x in recs(sys.argv[1], 'child_alloc')]
+c = [x['freed_rank'] for x in recs(sys.argv[2], 'child_alloc')]
+done(m == ['1', '2', '3'] and c == ['0', '0', '0'],
+     f"malloc freed_rank {m}, calloc freed_rank {c}")
+PY
