@@ -201,6 +201,37 @@ static void say_maps(void *const *addrs, int n)
 	fclose(f);
 }
 
+/*
+ * How far above the program the brk heap starts: the kernel randomizes the start of brk. The
+ * program's mappings are the file-backed ones below [heap].
+ */
+static void say_heap_gap(void)
+{
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned long lo, hi, prog_end = 0, heap = 0;
+
+	if (lab_quiet)
+		return;
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		lab_die("cannot open /proc/self/maps: %s", strerror(errno));
+	while (getline(&line, &cap, f) > 0) {
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		if (strstr(line, "[heap]"))
+			heap = lo;
+		else if (!heap && strchr(line, '/'))
+			prog_end = hi;
+	}
+	free(line);
+	fclose(f);
+	if (heap && prog_end)
+		printf("heap_gap program_end=0x%lx heap_start=0x%lx bytes=%lu\n", prog_end, heap,
+		       heap - prog_end);
+}
+
 static void *map_anon(int shared)
 {
 	void *p = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE,
@@ -279,6 +310,7 @@ static int experiment(int *child_status)
 	bad_total = 0;
 	strcpy(h[0].who, "main");
 	bad = hold_blocks(&h[0]);
+	say_heap_gap();
 	start_holders(h);
 	lab_barrier_wait(&all_held);
 	maps[0] = map_anon(0);

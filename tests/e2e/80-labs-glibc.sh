@@ -241,3 +241,18 @@ c = [x['freed_rank'] for x in recs(sys.argv[2], 'child_alloc')]
 done(m == ['1', '2', '3'] and c == ['0', '0', '0'],
      f"malloc freed_rank {m}, calloc freed_rank {c}")
 PY
+
+# ---- 08e: the brk heap starts a random distance above the program ----------------------------
+if [ "$(cat /proc/sys/kernel/randomize_va_space 2>/dev/null)" = 2 ]; then
+	for i in 1 2 3 4 5; do
+		lab "08e-gap-$i" 08e_heapmap --no-fork -t 0
+	done
+	verify "08e: five runs, five gaps between the program and its brk heap" \
+		"$T"/08e-gap-*.out <<'PY'
+g = [int(recs(p, 'heap_gap')[0]['bytes']) for p in sys.argv[1:] if recs(p, 'heap_gap')]
+done(len(g) == 5 and len(set(g)) >= 2 and all(x >= 0 for x in g),
+     "gaps in MiB: " + ", ".join(f"{x / 2**20:.0f}" for x in g))
+PY
+else
+	skip "08e: the brk heap's random start" "address space randomization is not 2 here"
+fi
