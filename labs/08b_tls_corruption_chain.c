@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* 08b_tls_corruption_chain: when one thread writes over another thread's block, does it spread? */
 #include "common.h"
+#include <malloc.h>
 
 #define MAX_THREADS 16		/* fill bytes 'A' + i stay distinct from OVERRUN_BYTE */
-#define OVERRUN_EXTRA 16	/* past the block: the next chunk's prev_size and size words */
+#define OVERRUN_EXTRA 16	/* past the block: its 8 bytes of slack, then the next size word */
 #define OVERRUN_BYTE 'X'	/* as a glibc size word: misaligned, so free() must object */
 
 struct worker {
@@ -15,20 +16,22 @@ struct worker {
 };
 
 static struct {
-	int threads, blocks, victim, overrun;
+	int threads, blocks, victim, overrun, extra;
 	long size, loop_secs;
-} cfg = { .threads = 3, .blocks = 3, .size = 64, .victim = 1, .loop_secs = -1 };
+} cfg = { .threads = 3, .blocks = 3, .size = 64, .victim = 1, .extra = OVERRUN_EXTRA,
+	  .loop_secs = -1 };
 
 static struct worker *workers;
 static pthread_barrier_t filled, attacked;
 
 static void usage(void)
 {
-	printf("usage: %s [-t THREADS] [-n BLOCKS] [-s SIZE] [-v VICTIM] [--overrun] [-L SECONDS]\n"
+	printf("usage: %s [-t THREADS] [-n BLOCKS] [-s SIZE] [-v VICTIM] [--overrun [-x EXTRA]]\n"
+	       "          [-L SECONDS]\n"
 	       "  each thread fills its blocks with its own byte; thread 0 then overwrites\n"
 	       "  block 0 of thread VICTIM and every thread checks its blocks for damage.\n"
-	       "  --overrun: thread 0 writes SIZE+%d bytes into its own block instead and frees,\n"
-	       "  so glibc's checks should abort the program\n"
+	       "  --overrun: thread 0 writes SIZE+EXTRA bytes (EXTRA %d by default) into its own\n"
+	       "  block instead and frees, so glibc's checks should abort the program\n"
 	       "  -L repeats the experiment for SECONDS (0: until SIGINT/SIGTERM), quietly\n",
 	       lab_prog, OVERRUN_EXTRA);
 }
@@ -43,7 +46,7 @@ static void parse(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":ht:n:s:v:L:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ht:n:s:v:x:L:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			cfg.threads = lab_num(optarg, c, 2, MAX_THREADS);
@@ -59,6 +62,9 @@ static void parse(int argc, char **argv)
 			break;
 		case 'o':
 			cfg.overrun = 1;
+			break;
+		case 'x':
+			cfg.extra = lab_num(optarg, c, 1, 4096);
 			break;
 		case 'L':
 			cfg.loop_secs = lab_num(optarg, c, 0, LONG_MAX);
@@ -95,9 +101,12 @@ static void attack(const struct worker *self)
  */
 static void overrun(const struct worker *self)
 {
-	long bytes = cfg.size + OVERRUN_EXTRA;
+	long bytes = cfg.size + cfg.extra;
+	char buf[24];
 
-	printf("overrun addr=0x%lx bytes=%ld\n", LAB_ADDR(self->blocks[0]), bytes);
+	/* glibc's usable size: the chunk minus its own size word, the next prev_size included */
+	printf("overrun addr=0x%lx bytes=%ld usable=%s\n", LAB_ADDR(self->blocks[0]), bytes,
+	       lab_fmt_size(lab_hdr_ok ? malloc_usable_size(self->blocks[0]) : 0, buf));
 	fflush(stdout);
 	memset(self->blocks[0], OVERRUN_BYTE, bytes);
 }

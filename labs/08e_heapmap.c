@@ -6,6 +6,7 @@
 
 #define MAP_LEN (64 * 1024)
 #define MMAP_THRESHOLD (128 * 1024)	/* glibc's default M_MMAP_THRESHOLD */
+#define HEAP_MAX (64UL * 1024 * 1024)	/* a thread arena's heap: its size and alignment */
 
 enum { SMALL, MEDIUM, LARGE, NSIZES };
 
@@ -15,10 +16,11 @@ struct holder {
 	pid_t pid, tid;
 	void *blocks[NSIZES];
 	const char *regions[NSIZES];
+	int from_top[NSIZES];	/* not mapped: the chunk after the block is its arena's top */
 };
 
 static struct {
-	int threads, fork;
+	int threads, fork, threshold, pin;
 	long sizes[NSIZES], loop_secs;
 } cfg = { .threads = 2, .fork = 1, .sizes = { 32, 4096, 1024 * 1024 }, .loop_secs = -1 };
 
@@ -28,18 +30,24 @@ static int bad_total;	/* threads add to it before the barrier, main reads it aft
 static void usage(void)
 {
 	printf("usage: %s [-t THREADS] [-s SMALL] [-m MEDIUM] [-l LARGE] [--no-fork] [-L SECONDS]\n"
+	       "       %s --threshold [--pin] [-l LARGE]\n"
 	       "  main, each thread and a forked child allocate one block of each size; main\n"
 	       "  also maps %d KiB of private and of shared anonymous memory. prints each\n"
 	       "  block's region and the /proc/self/maps lines holding them. exit status 1 when\n"
-	       "  glibc did not serve LARGE by mmap or served SMALL by mmap.\n"
-	       "  -L repeats the experiment for SECONDS (0: until SIGINT/SIGTERM), quietly\n",
-	       lab_prog, MAP_LEN / 1024);
+	       "  glibc mapped a block whose chunk is below its mmap threshold (128 KiB), or\n"
+	       "  served one at or above it from anywhere but its own mapping or the top chunk.\n"
+	       "  -L repeats the experiment for SECONDS (0: until SIGINT/SIGTERM), quietly\n"
+	       "  --threshold: only allocate LARGE, free it and allocate it again in the main\n"
+	       "  thread, and print where both landed; --pin first sets the threshold by mallopt\n",
+	       lab_prog, lab_prog, MAP_LEN / 1024);
 }
 
 static void parse(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "no-fork", no_argument, NULL, 'F' },
+		{ "threshold", no_argument, NULL, 'T' },
+		{ "pin", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -63,6 +71,12 @@ static void parse(int argc, char **argv)
 		case 'F':
 			cfg.fork = 0;
 			break;
+		case 'T':
+			cfg.threshold = 1;
+			break;
+		case 'P':
+			cfg.pin = 1;
+			break;
 		case 'L':
 			cfg.loop_secs = lab_num(optarg, c, 0, LONG_MAX);
 			break;
@@ -77,7 +91,38 @@ static void parse(int argc, char **argv)
 		lab_bad_usage("unexpected argument '%s'", argv[optind]);
 }
 
-/* One block of each size; returns how many landed against expectation (0 when unknowable). */
+/* glibc's chunk for a request: request + 8 bytes of size word, rounded up to 16, at least 32. */
+static size_t chunk_for(size_t req)
+{
+	size_t c = (req + sizeof(size_t) + 15) & ~(size_t)15;
+
+	return c < 32 ? 32 : c;
+}
+
+/*
+ * Whether the chunk right after a block (not mapped) is its arena's top chunk: the one that
+ * ends where the arena's memory ends, sbrk(0) for the main arena, heap_info's size (the third
+ * word at the 64 MiB-aligned start of a thread arena's heap) for the others. glibc only gets
+ * here for a chunk at or above the threshold when the top chunk could serve it.
+ */
+static int next_is_top(const void *p, const char *region)
+{
+	uintptr_t next = LAB_ADDR(p) - 2 * sizeof(size_t) + lab_chunk(p);
+	uintptr_t end = next + (*(const size_t *)(next + sizeof(size_t)) & ~(size_t)7);
+
+	if (!strcmp(region, "heap"))
+		return end == LAB_ADDR(sbrk(0));
+	uintptr_t base = LAB_ADDR(p) & ~(HEAP_MAX - 1);
+
+	return end == base + ((const size_t *)base)[2];
+}
+
+/*
+ * One block of each size; returns how many landed against glibc's rule (0 when unknowable):
+ * sysmalloc maps a chunk of its own only for a chunk of at least the threshold, and only when
+ * the arena's top chunk cannot serve it, so a mapped chunk below the threshold, or one at or
+ * above it served from neither a mapping nor the top, is a mismatch.
+ */
 static int hold_blocks(struct holder *h)
 {
 	int bad = 0;
@@ -89,10 +134,15 @@ static int hold_blocks(struct holder *h)
 		if (!h->blocks[k])
 			lab_die("%s: malloc(%ld) failed", h->who, cfg.sizes[k]);
 		h->regions[k] = lab_region(h->blocks[k]);
-	}
-	if (lab_hdr_ok) {
-		bad += strcmp(h->regions[LARGE], "mmap_chunk") != 0;
-		bad += strcmp(h->regions[SMALL], "mmap_chunk") == 0;
+		if (!lab_hdr_ok)
+			continue;
+		/* at once: a later malloc in this arena would move the top */
+		if (strcmp(h->regions[k], "mmap_chunk"))
+			h->from_top[k] = next_is_top(h->blocks[k], h->regions[k]);
+		if (chunk_for(cfg.sizes[k]) < MMAP_THRESHOLD)
+			bad += !strcmp(h->regions[k], "mmap_chunk");
+		else
+			bad += strcmp(h->regions[k], "mmap_chunk") && !h->from_top[k];
 	}
 	return bad;
 }
@@ -106,9 +156,11 @@ static void free_blocks(struct holder *h)
 static void say_blocks(const struct holder *h)
 {
 	for (int k = 0; k < NSIZES; k++)
-		lab_say("block who=%s pid=%d tid=%d size=%ld addr=0x%lx region=%s\n", h->who,
-			(int)h->pid, (int)h->tid, cfg.sizes[k], LAB_ADDR(h->blocks[k]),
-			h->regions[k]);
+		lab_say("block who=%s pid=%d tid=%d size=%ld chunk=%zu addr=0x%lx region=%s"
+			" from_top=%s\n", h->who, (int)h->pid, (int)h->tid, cfg.sizes[k],
+			chunk_for(cfg.sizes[k]), LAB_ADDR(h->blocks[k]), h->regions[k],
+			!lab_hdr_ok ? "na" : !strcmp(h->regions[k], "mmap_chunk") ? "-" :
+			h->from_top[k] ? "1" : "0");
 }
 
 static void *holder_run(void *arg)
@@ -149,6 +201,37 @@ static void say_maps(void *const *addrs, int n)
 	fclose(f);
 }
 
+/*
+ * How far above the program the brk heap starts: the kernel randomizes the start of brk. The
+ * program's mappings are the file-backed ones below [heap].
+ */
+static void say_heap_gap(void)
+{
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned long lo, hi, prog_end = 0, heap = 0;
+
+	if (lab_quiet)
+		return;
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		lab_die("cannot open /proc/self/maps: %s", strerror(errno));
+	while (getline(&line, &cap, f) > 0) {
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		if (strstr(line, "[heap]"))
+			heap = lo;
+		else if (!heap && strchr(line, '/'))
+			prog_end = hi;
+	}
+	free(line);
+	fclose(f);
+	if (heap && prog_end)
+		printf("heap_gap program_end=0x%lx heap_start=0x%lx bytes=%lu\n", prog_end, heap,
+		       heap - prog_end);
+}
+
 static void *map_anon(int shared)
 {
 	void *p = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE,
@@ -162,11 +245,19 @@ static void *map_anon(int shared)
 	return p;
 }
 
-/* The child allocates in its only thread and reads its own maps: the parent's are not its own. */
-__attribute__((noreturn)) static void child_run(void)
+/*
+ * The child allocates in its only thread and reads its own maps: the parent's are not its own.
+ * It first writes 'C' over the parent's 'P' in the private map, the shared map and main's small
+ * block; the parent reads the three bytes back once the child is gone.
+ */
+__attribute__((noreturn)) static void child_run(char *const marks[3])
 {
 	struct holder h = { .who = "child" };
-	int bad = hold_blocks(&h);
+	int bad;
+
+	for (int i = 0; i < 3; i++)
+		*(volatile char *)marks[i] = 'C';
+	bad = hold_blocks(&h);
 
 	say_blocks(&h);
 	say_maps(h.blocks, NSIZES);
@@ -219,19 +310,28 @@ static int experiment(int *child_status)
 	bad_total = 0;
 	strcpy(h[0].who, "main");
 	bad = hold_blocks(&h[0]);
+	say_heap_gap();
 	start_holders(h);
 	lab_barrier_wait(&all_held);
 	maps[0] = map_anon(0);
 	maps[1] = map_anon(1);
 	say_parent(h, maps);
 	if (cfg.fork) {
-		pid_t pid = lab_fork();
+		char *marks[3] = { maps[0], maps[1], h[0].blocks[SMALL] };
+		pid_t pid;
 		int status;
 
+		for (int i = 0; i < 3; i++)
+			*(volatile char *)marks[i] = 'P';
+		pid = lab_fork();
 		if (pid == 0)
-			child_run();
+			child_run(marks);
 		status = lab_wait(pid);
 		*child_status = *child_status ? *child_status : status;
+		/* MAP_SHARED pages are the same pages in both; the others were copied on write */
+		lab_say("after_child private=%c shared=%c malloc=%c\n",
+			*(volatile char *)marks[0], *(volatile char *)marks[1],
+			*(volatile char *)marks[2]);
 	}
 	stop_holders(h);
 	free_blocks(&h[0]);
@@ -254,6 +354,29 @@ static void pin_mmap_threshold(void)
 #endif
 }
 
+/* glibc's dynamic threshold: does freeing a mapped LARGE make the next one come from the heap? */
+static int threshold_probe(void)
+{
+	const char *first, *second;
+	void *p;
+
+	if (cfg.pin)
+		pin_mmap_threshold();
+	p = malloc(cfg.sizes[LARGE]);
+	if (!p)
+		lab_die("malloc(%ld) failed", cfg.sizes[LARGE]);
+	first = lab_region(p);
+	free(p);
+	p = malloc(cfg.sizes[LARGE]);
+	if (!p)
+		lab_die("malloc(%ld) failed", cfg.sizes[LARGE]);
+	second = lab_region(p);
+	free(p);
+	printf("threshold size=%ld chunk=%zu pinned=%d first=%s second=%s\n", cfg.sizes[LARGE],
+	       chunk_for(cfg.sizes[LARGE]), cfg.pin, first, second);
+	return lab_exit_code(0);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long iterations = 0;
@@ -261,6 +384,8 @@ int main(int argc, char **argv)
 
 	lab_init(argv[0]);
 	parse(argc, argv);
+	if (cfg.threshold)
+		return threshold_probe();
 	if (cfg.loop_secs >= 0) {
 		lab_loop_start(cfg.loop_secs);
 		pin_mmap_threshold();
