@@ -36,7 +36,7 @@ LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -l
 ALL_CFLAGS := -D_GNU_SOURCE $(CPPFLAGS) $(CFLAGS) $(WARN) $(INCLUDES) -DTLSBPF_VERSION='"$(VERSION)"' -MMD -MP
 
 # Modules that need no BPF (the unit tests link these) and the ones that drive the kernel side.
-CORE_SRCS := event tables registry arena forkexec correlate placement \
+CORE_SRCS := event idmap tables registry arena forkexec correlate placement \
 	out/report out/report_md out/report_files out/csv_write out/csv_read out/jsonl out/live out/outfile
 LOADER_SRCS := env libc_resolve kfeatures release perfprobe pidprobe confine loader launcher attach probe_policy decode consumer pipeline timesample session analyze main
 CORE_OBJS := $(CORE_SRCS:%=$(OUTPUT)/user/%.o)

@@ -317,6 +317,28 @@ int attach__watch(struct loader *l, struct correlator *c, pid_t pid, uint64_t ts
 	return err;
 }
 
+void attach__pids(struct loader *l, struct correlator *c, const pid_t *pids, int n,
+		  uint64_t (*now_ns)(void), char *what, size_t cap)
+{
+	int off = snprintf(what, cap, "pid"), err;
+
+	for (int i = 0; i < n; i++) {
+		err = l->pp ? pidprobe__place(l->pp, pids[i]) : 0;
+		if (err)
+			fprintf(stderr, "tlsbpf: -p %d: cannot place probes in it: %s\n", pids[i],
+				strerror(-err));
+		else
+			err = attach__watch(l, c, pids[i], now_ns());
+		if (err)
+			fprintf(stderr, "tlsbpf: -p %d: %s (it ended?)\n", pids[i], strerror(-err));
+		else if (off < (int)cap)
+			off += snprintf(what + off, cap - off, "%s%d", i ? "," : " ", pids[i]);
+	}
+	/* a library found later (an exec) goes on its file: these processes' events are set */
+	if (l->pp)
+		l->pp->sealed = true;
+}
+
 static bool comm_matches(const struct env *env, pid_t pid)
 {
 	char path[64], comm[TB_COMM_LEN + 1] = "";

@@ -49,6 +49,15 @@ bool attach__exec_unprobed(struct probed_set *set, const char *file);
 int attach__watch(struct loader *l, struct correlator *c, pid_t pid, uint64_t ts_ns);
 
 /*
+ * -p: each process's probes placed in it (l->pp, when they go in the watched
+ * processes alone), then the process watched, seeded at now_ns() read once
+ * its placing is done; one line for each that cannot be. Names the ones
+ * watched in what ("pid 12,34"), then seals l->pp.
+ */
+void attach__pids(struct loader *l, struct correlator *c, const pid_t *pids, int n,
+		  uint64_t (*now_ns)(void), char *what, size_t cap);
+
+/*
  * -a: probe and seed every process now running (except tlsbpf), matching
  * --comm when given. Returns how many processes are watched, or -errno.
  */

@@ -86,7 +86,12 @@ static void set_origin(const struct correlator *c, struct tb_event *e, uint32_t 
 
 /* ---- --sample: the marks that decide which frees are recorded ---------------------------- */
 
-/* Taken marks keep their keys (the map has no deletion): drop them once they dominate. */
+/*
+ * Taken marks keep their keys, mapped to TB_NONE, so that taking one costs no
+ * re-placing of its cluster: drop them all at once when they dominate. The
+ * arrays are freed here by hand, not by idmap_free(): this is inlined into
+ * block_alloc(), where that call cost a register spill on every allocation.
+ */
 static void marks_compact(struct correlator *c)
 {
 	struct tb_idmap n = { 0 };
@@ -935,12 +940,9 @@ void correlator__free(struct correlator *c)
 	}
 	free(c->procs);
 	free(c->threads);
-	free(c->pid_map.keys);
-	free(c->pid_map.vals);
-	free(c->tid_map.keys);
-	free(c->tid_map.vals);
-	free(c->marks.keys);
-	free(c->marks.vals);
+	idmap_free(&c->pid_map);
+	idmap_free(&c->tid_map);
+	idmap_free(&c->marks);
 	free(c);
 }
 

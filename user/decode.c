@@ -8,78 +8,74 @@
 #include <string.h>
 #include <unistd.h>
 #include "decode.h"
+#include "idmap.h"
 
-/* tid -> name, open addressing; a tid of 0 marks an empty slot. */
-struct comm_slot {
-	uint32_t tid;
-	char comm[TB_COMM_LEN];
-};
-
+/*
+ * Each thread's name, by tid: the id map gives its entry in names. An exited
+ * thread's entry goes on a free list threaded through the freed names, so the
+ * array is only as long as the most threads alive at once.
+ */
 struct decoder {
-	struct comm_slot *slots;
-	size_t cap;	/* a power of two */
-	size_t used;
-	char args[TB_ARGS_LEN];	/* the last exec's arguments, which its event points to */
+	struct tb_idmap tids;		/* tid -> its entry in names */
+	char (*names)[TB_COMM_LEN];
+	uint32_t nnames, cap_names;	/* entries handed out, freed ones included */
+	uint32_t free_name;		/* the last entry freed, or IDMAP_NONE */
+	char args[TB_ARGS_LEN];		/* the last exec's arguments, which its event points to */
 };
 
-static size_t slot_of(const struct decoder *d, uint32_t tid)
+/* An entry for a thread's name, a freed one first; IDMAP_NONE when memory ran out. */
+static uint32_t name_new(struct decoder *d)
 {
-	size_t i = (tid * 2654435761u) & (d->cap - 1);
+	uint32_t i = d->free_name;
+	void *v;
 
-	while (d->slots[i].tid && d->slots[i].tid != tid)
-		i = (i + 1) & (d->cap - 1);
-	return i;
-}
-
-static int grow(struct decoder *d)
-{
-	struct comm_slot *old = d->slots;
-	size_t oldcap = d->cap;
-
-	d->cap = oldcap ? oldcap * 2 : 1024;
-	d->slots = calloc(d->cap, sizeof(*d->slots));
-	if (!d->slots) {
-		d->slots = old;
-		d->cap = oldcap;
-		return -ENOMEM;
+	if (i != IDMAP_NONE) {
+		memcpy(&d->free_name, d->names[i], sizeof(d->free_name));
+		return i;
 	}
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i].tid)
-			d->slots[slot_of(d, old[i].tid)] = old[i];
-	free(old);
-	return 0;
+	if (d->nnames == d->cap_names) {
+		v = reallocarray(d->names, d->cap_names ? d->cap_names * 2 : 64, TB_COMM_LEN);
+		if (!v)
+			return IDMAP_NONE;
+		d->names = v;
+		d->cap_names = d->cap_names ? d->cap_names * 2 : 64;
+	}
+	return d->nnames++;
 }
 
+/* A freed entry holds the index of the one freed before it. */
+static void name_free(struct decoder *d, uint32_t i)
+{
+	memcpy(d->names[i], &d->free_name, sizeof(d->free_name));
+	d->free_name = i;
+}
+
+/* Without memory for it, the name is not kept: the thread's next event asks /proc. */
 static void comm_set(struct decoder *d, uint32_t tid, const char *comm)
 {
-	size_t i;
+	uint32_t i = idmap_get(&d->tids, tid);
 
-	if ((d->used + 1) * 2 > d->cap && grow(d))
-		return;
-	i = slot_of(d, tid);
-	if (!d->slots[i].tid) {
-		d->slots[i].tid = tid;
-		d->used++;
+	if (i == IDMAP_NONE) {
+		i = name_new(d);
+		if (i == IDMAP_NONE)
+			return;
+		if (idmap_put(&d->tids, tid, i)) {
+			name_free(d, i);
+			return;
+		}
 	}
-	memcpy(d->slots[i].comm, comm, TB_COMM_LEN);
-	d->slots[i].comm[TB_COMM_LEN - 1] = 0;
+	memcpy(d->names[i], comm, TB_COMM_LEN);
+	d->names[i][TB_COMM_LEN - 1] = 0;
 }
 
-/* Deleting from linear probing: re-place the rest of the cluster. */
 static void comm_del(struct decoder *d, uint32_t tid)
 {
-	size_t i = slot_of(d, tid), j;
+	uint32_t i = idmap_get(&d->tids, tid);
 
-	if (!d->slots[i].tid)
+	if (i == IDMAP_NONE)
 		return;
-	d->slots[i].tid = 0;
-	d->used--;
-	for (j = (i + 1) & (d->cap - 1); d->slots[j].tid; j = (j + 1) & (d->cap - 1)) {
-		struct comm_slot s = d->slots[j];
-
-		d->slots[j].tid = 0;
-		d->slots[slot_of(d, s.tid)] = s;
-	}
+	idmap_del(&d->tids, tid);
+	name_free(d, i);
 }
 
 /* A thread whose birth we did not see (attach, or a lost record): ask /proc once. */
@@ -104,10 +100,10 @@ static void comm_from_proc(struct decoder *d, uint32_t pid, uint32_t tid, char *
 
 static void comm_get(struct decoder *d, uint32_t pid, uint32_t tid, char *out)
 {
-	size_t i = d->cap ? slot_of(d, tid) : 0;
+	uint32_t i = idmap_get(&d->tids, tid);
 
-	if (d->cap && d->slots[i].tid)
-		memcpy(out, d->slots[i].comm, TB_COMM_LEN);
+	if (i != IDMAP_NONE)
+		memcpy(out, d->names[i], TB_COMM_LEN);
 	else
 		comm_from_proc(d, pid, tid, out);
 }
@@ -285,16 +281,16 @@ struct decoder *decoder__new(void)
 {
 	struct decoder *d = calloc(1, sizeof(*d));
 
-	if (d && grow(d)) {
-		free(d);
-		return NULL;
-	}
+	if (d)
+		d->free_name = IDMAP_NONE;
 	return d;
 }
 
 void decoder__free(struct decoder *d)
 {
-	if (d)
-		free(d->slots);
+	if (!d)
+		return;
+	idmap_free(&d->tids);
+	free(d->names);
 	free(d);
 }

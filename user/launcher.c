@@ -1,15 +1,72 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* launcher.c: fork, drop to the invoking user, wait at the barrier, exec; exec errors come back over a pipe. */
+/* launcher.c: find the command, fork it as the invoking user, hold it at a barrier until watched, exec. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "confine.h"
 #include "launcher.h"
+#include "libc_resolve.h"
+#include "loader.h"
+
+/* Who the command runs as. */
+struct tb_cred {
+	bool drop;	/* false: keep tlsbpf's own (root) identity */
+	uid_t uid;
+	gid_t gid;
+	char user[64];	/* for its supplementary groups; "" uses only gid */
+};
+
+struct launch {
+	bool stdout_to_stderr;	/* in: an output of tlsbpf's holds stdout, so the command's goes to stderr */
+	const struct confine *cf;	/* in: the private copies to bind in its namespace, or NULL */
+	bool verbose;		/* in: -v, to say when the copies cannot be bound */
+	pid_t pid;
+	int go_fd;	/* closing or writing it releases the child */
+	int err_fd;	/* the child's exec errno, or EOF once exec succeeded */
+};
+
+/* A script whose interpreter is missing fails at exec: say so now, as a shell would. */
+static int check_interpreter(const char *command, const char *path)
+{
+	char interp[PATH_MAX];
+
+	if (libc_resolve__interpreter(path, interp, sizeof(interp)) || access(interp, X_OK) == 0)
+		return 0;
+	fprintf(stderr, "tlsbpf: cannot run '%s': its interpreter '%s': %s\n", command, interp,
+		strerror(errno));
+	return 126;
+}
+
+int launcher__resolve(const char *command, char *path, size_t sz)
+{
+	int err = libc_resolve__command(command, path, sz);
+
+	if (err == -ENOENT)
+		fprintf(stderr, "tlsbpf: command not found: %s\n", command);
+	else if (err == -EISDIR)
+		fprintf(stderr, "tlsbpf: cannot run '%s': it is a directory\n", command);
+	else if (err)
+		fprintf(stderr, "tlsbpf: cannot run '%s': %s\n", command, strerror(-err));
+	if (!err)
+		return check_interpreter(command, path);
+	return err == -ENOENT ? 127 : 126;
+}
+
+void launcher__command_line(char **argv, int argc, char *buf, size_t sz)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < argc && off < sz; i++)
+		off += snprintf(buf + off, sz - off, "%s%s", i ? " " : "", argv[i]);
+}
 
 static int parse_id(const char *s, unsigned *out)
 {
@@ -42,7 +99,8 @@ static int cred_from_user(const char *user, struct tb_cred *cred)
 	return 0;
 }
 
-int launcher__cred(const struct env *env, struct tb_cred *cred)
+/* From -u, --as-root and SUDO_UID/SUDO_GID; 0 or -errno (already reported). */
+static int choose_cred(const struct env *env, struct tb_cred *cred)
 {
 	const char *suid = getenv("SUDO_UID"), *sgid = getenv("SUDO_GID");
 	const char *suser = getenv("SUDO_USER");
@@ -106,7 +164,9 @@ static void child_main(struct launch *lc, int go_rd, int err_wr, const char *pat
 	_exit(err == -ENOENT ? 127 : 126);
 }
 
-int launcher__start(struct launch *lc, const char *path, char **argv, const struct tb_cred *cred)
+/* Fork the child, which drops privileges and waits; 0 or -errno. */
+static int start_held(struct launch *lc, const char *path, char **argv,
+			  const struct tb_cred *cred)
 {
 	int go[2], errp[2];
 
@@ -137,7 +197,8 @@ int launcher__start(struct launch *lc, const char *path, char **argv, const stru
 	return 0;
 }
 
-int launcher__release(struct launch *lc)
+/* Let the child exec; 0 once it did, or the -errno its exec failed with. */
+static int let_exec(struct launch *lc)
 {
 	char go = 1;
 	int err = 0;
@@ -154,4 +215,32 @@ int launcher__release(struct launch *lc)
 	close(lc->err_fd);
 	lc->err_fd = -1;
 	return n == sizeof(err) ? err : 0;
+}
+
+int launcher__run(const struct env *env, const struct confine *cf, const char *path,
+		  struct loader *l, pid_t *pid)
+{
+	struct launch lc = { .stdout_to_stderr = env__stdout_output(env) != NULL,
+			     .cf = cf->ncopies ? cf : NULL, .verbose = env->verbose };
+	struct tb_cred cred;
+	int err;
+
+	if (choose_cred(env, &cred))
+		return 2;
+	err = start_held(&lc, path, env->argv, &cred);
+	if (err) {
+		fprintf(stderr, "tlsbpf: cannot start '%s': %s\n", env->argv[0], strerror(-err));
+		return 126;
+	}
+	err = loader__watch(l, lc.pid, TB_WATCH_PENDING);
+	if (!err)
+		err = let_exec(&lc);
+	if (err) {
+		fprintf(stderr, "tlsbpf: cannot run '%s': %s\n", env->argv[0], strerror(-err));
+		waitpid(lc.pid, NULL, 0);
+		loader__unwatch(l, lc.pid);
+		return err == -ENOENT ? 127 : 126;
+	}
+	*pid = lc.pid;
+	return 0;
 }

@@ -3,34 +3,28 @@
 #ifndef TB_LAUNCHER_H
 #define TB_LAUNCHER_H
 
-#include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 #include "env.h"
 
-/* Who the command runs as. */
-struct tb_cred {
-	bool drop;	/* false: keep tlsbpf's own (root) identity */
-	uid_t uid;
-	gid_t gid;
-	char user[64];	/* for its supplementary groups; "" uses only gid */
-};
-
 struct confine;
+struct loader;
 
-struct launch {
-	bool stdout_to_stderr;	/* in: an output of tlsbpf's holds stdout, so the command's goes to stderr */
-	const struct confine *cf;	/* in: the private copies to bind in its namespace, or NULL */
-	bool verbose;		/* in: -v, to say when the copies cannot be bound */
-	pid_t pid;
-	int go_fd;	/* closing or writing it releases the child */
-	int err_fd;	/* the child's exec errno, or EOF once exec succeeded */
-};
-
-/* From -u, --as-root and SUDO_UID/SUDO_GID; 0 or -errno (already reported). */
-int launcher__cred(const struct env *env, struct tb_cred *cred);
-/* Fork the child, which drops privileges and waits; 0 or -errno. */
-int launcher__start(struct launch *lc, const char *path, char **argv, const struct tb_cred *cred);
-/* Let the child exec; 0 once it did, or the -errno its exec failed with. */
-int launcher__release(struct launch *lc);
+/*
+ * The file COMMAND names, found as a shell finds it, into path; 0, or the
+ * status a shell gives a command it cannot run (127 not found, 126 otherwise),
+ * said in one line.
+ */
+int launcher__resolve(const char *command, char *path, size_t sz);
+/* The command line as the report names it: the arguments joined by spaces. */
+void launcher__command_line(char **argv, int argc, char *buf, size_t sz);
+/*
+ * Start the command at path held at the barrier, as -u, --as-root or sudo
+ * says, in cf's namespace when cf has private copies; watch it in l; then let
+ * it exec. 0 with *pid set, or the status a shell would give, said in one
+ * line (2: the user to run it as is unusable).
+ */
+int launcher__run(const struct env *env, const struct confine *cf, const char *path,
+		  struct loader *l, pid_t *pid);
 
 #endif

@@ -8,8 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "event.h"
+#include "idmap.h"
 
-#define TB_NONE UINT32_MAX		/* no thread, arena or process index */
+#define TB_NONE IDMAP_NONE		/* no thread, arena or process index; an id map's "no such key" */
 #define TB_OFF_NONE UINT32_MAX		/* block's region base did not fit the offset field */
 #define TB_ARENA_SIZE (64ULL << 20)	/* glibc HEAP_MAX_SIZE on 64-bit: heaps are aligned to it */
 #define TB_SPACING_SLOTS 8
@@ -198,13 +199,6 @@ struct tb_process {
 	uint32_t nimages, cap_images;
 	uint64_t inherited_leak_blocks, inherited_leak_bytes;
 	uint64_t unseen_blocks;	/* --sample: live at exit, but their free may have gone unseen */
-};
-
-/* pid or (pid << 32 | tid) -> index, open addressing; UINT64_MAX marks an empty slot. */
-struct tb_idmap {
-	uint64_t *keys;
-	uint32_t *vals;
-	uint32_t cap, n;
 };
 
 #define TB_RECENT_THREADS	8	/* a power of two */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* tables.c: the model's containers: growable arrays, id maps, block tables, mapping lists. */
+/* tables.c: the model's containers: growable arrays, block tables, mapping lists. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,48 +21,6 @@ int grow(void **v, uint32_t *cap, uint32_t need, size_t elem)
 		return -ENOMEM;
 	*v = nv;
 	*cap = n;
-	return 0;
-}
-
-/* ---- pid and thread indices ------------------------------------------------------------- */
-
-static int idmap_rehash(struct tb_idmap *m, uint32_t cap)
-{
-	struct tb_idmap n = { .cap = cap, .n = m->n };
-
-	n.keys = malloc(cap * sizeof(*n.keys));
-	n.vals = malloc(cap * sizeof(*n.vals));
-	if (!n.keys || !n.vals) {
-		free(n.keys);
-		free(n.vals);
-		return -ENOMEM;
-	}
-	memset(n.keys, 0xff, cap * sizeof(*n.keys));
-	for (uint32_t i = 0; i < m->cap; i++) {
-		if (m->keys[i] == UINT64_MAX)
-			continue;
-		uint32_t j = idmap_slot(&n, m->keys[i]);
-
-		n.keys[j] = m->keys[i];
-		n.vals[j] = m->vals[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	*m = n;
-	return 0;
-}
-
-int idmap_put(struct tb_idmap *m, uint64_t key, uint32_t val)
-{
-	uint32_t i;
-
-	if ((m->n + 1) * 2 > m->cap && idmap_rehash(m, m->cap ? m->cap * 2 : 64))
-		return -ENOMEM;
-	i = idmap_slot(m, key);
-	if (m->keys[i] != key)
-		m->n++;
-	m->keys[i] = key;
-	m->vals[i] = val;
 	return 0;
 }
 

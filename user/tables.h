@@ -1,42 +1,20 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* tables.h: the model's containers: growable arrays, id maps, block tables, mapping lists. */
+/* tables.h: the model's containers: growable arrays, block tables, mapping lists (id maps: idmap.h). */
 #ifndef TB_TABLES_H
 #define TB_TABLES_H
 
+#include "idmap.h"
 #include "model.h"
 
-#define GOLDEN 0x9E3779B97F4A7C15ULL
 #define TB_FREED_KEEP (1u << 20) /* tombstones kept per process before they may be dropped */
 
 /* Leaves *v alone on failure, so the caller's array stays valid. */
 int grow(void **v, uint32_t *cap, uint32_t need, size_t elem);
 
 /*
- * The lookups are inline: they run for nearly every event, and a call into
- * another file costs the correlator's hot path.
+ * The lookups are inline, as the id map's are: they run for nearly every
+ * event, and a call into another file costs the correlator's hot path.
  */
-static inline uint32_t idmap_slot(const struct tb_idmap *m, uint64_t key)
-{
-	uint32_t i = (uint32_t)((key * GOLDEN) >> 32) & (m->cap - 1);
-
-	while (m->keys[i] != UINT64_MAX && m->keys[i] != key)
-		i = (i + 1) & (m->cap - 1);
-	return i;
-}
-
-static inline uint32_t idmap_get(const struct tb_idmap *m, uint64_t key)
-{
-	uint32_t i;
-
-	if (!m->cap)
-		return TB_NONE;
-	i = idmap_slot(m, key);
-	return m->keys[i] == key ? m->vals[i] : TB_NONE;
-}
-
-/* Maps key to val, replacing what a reused pid or tid pointed to. */
-int idmap_put(struct tb_idmap *m, uint64_t key, uint32_t val);
-
 static inline struct tb_block *btab_find(const struct tb_btab *t, uint64_t addr)
 {
 	uint32_t i = (uint32_t)((addr * GOLDEN) >> t->shift);

@@ -6,9 +6,9 @@
  * vfork or CLONE_VM child's arenas are its parent's) must resolve.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iuser -Iuser/out -Ibpf \
- *	-o fuzz_report tests/fuzz/fuzz_report.c user/event.c user/tables.c user/registry.c \
- *	user/arena.c user/forkexec.c user/correlate.c user/out/csv_write.c user/out/csv_read.c \
- *	user/out/outfile.c user/out/report.c user/out/report_md.c
+ *	-o fuzz_report tests/fuzz/fuzz_report.c user/event.c user/idmap.c user/tables.c \
+ *	user/registry.c user/arena.c user/forkexec.c user/correlate.c user/out/csv_write.c \
+ *	user/out/csv_read.c user/out/outfile.c user/out/report.c user/out/report_md.c
  *   ./fuzz_report -max_total_time=60 CORPUS_DIR
  *
  * A corpus to start from: the CSVs tests/unit/test_replay writes, or any
