@@ -237,6 +237,10 @@ int launcher__run(const struct env *env, const struct confine *cf, const char *p
 		err = let_exec(&lc);
 	if (err) {
 		fprintf(stderr, "tlsbpf: cannot run '%s': %s\n", env->argv[0], strerror(-err));
+		if (lc.go_fd >= 0) {	/* never let go: the pipe's end makes it exit unrun */
+			close(lc.go_fd);
+			close(lc.err_fd);
+		}
 		waitpid(lc.pid, NULL, 0);
 		loader__unwatch(l, lc.pid);
 		return err == -ENOENT ? 127 : 126;
