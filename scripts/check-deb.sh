@@ -16,6 +16,14 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 dpkg -x "$deb" "$root"
 "$root/usr/bin/tlsbpf" --version
+# apt pulls what the binary links: every library it needs comes from a package it depends on
+depends=$(dpkg-deb -f "$deb" Depends)
+for lib in $(objdump -p "$root/usr/bin/tlsbpf" | awk '$1 == "NEEDED" { print $2 }'); do
+	pkg=$(dpkg -S "*/x86_64-linux-gnu/$lib" 2>/dev/null | head -1 | cut -d: -f1)
+	[[ ", $depends" == *", $pkg "* || ", $depends," == *", $pkg,"* ]] ||
+		{ echo "check-deb: $lib comes from $pkg, which Depends ($depends) lacks" >&2; exit 1; }
+done
+echo "check-deb: Depends: $depends"
 man --warnings -l "$root/usr/share/man/man1/tlsbpf.1.gz" >/dev/null
 if [ "$(id -u)" -eq 0 ]; then
 	"$root/usr/bin/tlsbpf" -q --csv "$root/08c.csv" -- "$root/usr/lib/tlsbpf/labs/08c_fork_inject" \
