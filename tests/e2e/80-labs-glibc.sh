@@ -20,15 +20,6 @@ def done(ok, msg):
     sys.exit(0 if ok else 1)
 PY
 
-# verify WHAT ARGS... <<'PY': run the Python check on stdin; its last line joins WHAT.
-verify() {
-	local what=$1 out rc
-	shift
-	out=$(python3 -c "$(cat "$T/labq.py"; cat)" "$@" 2>&1)
-	rc=$?
-	check "$what: $(echo "$out" | tail -n 1)" [ "$rc" -eq 0 ]
-}
-
 # lab TAG LAB ARGS...: run the lab alone into $T/TAG.out; rc_lab is its exit status.
 lab() {
 	local tag=$1 name=$2

@@ -27,15 +27,6 @@ def done(ok, msg):
     sys.exit(0 if ok else 1)
 PY
 
-# verify WHAT ARGS... <<'PY': run the Python check on stdin once; its line of figures joins WHAT.
-verify() {
-	local what=$1 out rc
-	shift
-	out=$(python3 -c "$(cat "$T/labq.py"; cat)" "$@" 2>&1)
-	rc=$?
-	check "$what: $(echo "$out" | tail -n 1)" [ "$rc" -eq 0 ]
-}
-
 # run_lab TAG LAB ARGS...: the lab alone, then under tlsbpf; $T/TAG.{plain,out,csv}, rc_*.
 run_lab() {
 	local tag=$1 lab=$2
