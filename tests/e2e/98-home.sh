@@ -75,8 +75,10 @@ rc=$?
 check "a path that leads nowhere offers nothing, and no error (exit $rc)" \
 	eval '[ "$rc" -eq 0 ] && [ ! -s "$T/c" ] && [ ! -s "$T/cerr" ]'
 
-# make install / uninstall under a DESTDIR, as a package build does
-make -s install DESTDIR="$T/root" PREFIX=/usr >"$T/inst" 2>&1
+# make install / uninstall under a DESTDIR, as a package build does, of the build under test
+# (the sanitizer's too): nothing is built again
+mk=(make -s OUTPUT="$OUTPUT" BIN="$TLSBPF" SANITIZE="${TLSBPF_SANITIZE:-}" DESTDIR="$T/root" PREFIX=/usr)
+"${mk[@]}" install >"$T/inst" 2>&1
 rc=$?
 want="usr/bin/tlsbpf usr/share/man/man1/tlsbpf.1.gz usr/share/bash-completion/completions/tlsbpf
 usr/share/doc/tlsbpf/README.md usr/share/doc/tlsbpf/csv.md usr/share/doc/tlsbpf/labs/08c.md
@@ -87,6 +89,6 @@ check "make install puts the tool, man page, completion, docs and labs in place 
 	[ "$rc" -eq 0 -a -z "$absent" ]
 check "the installed tlsbpf runs: $("$T/root/usr/bin/tlsbpf" --version 2>&1)" \
 	"$T/root/usr/bin/tlsbpf" --version
-make -s uninstall DESTDIR="$T/root" PREFIX=/usr >/dev/null 2>&1
+"${mk[@]}" uninstall >/dev/null 2>&1
 left=$(find "$T/root" -type f | sed "s|$T/root/||" | tr '\n' ' ')
 check "make uninstall takes every file back (left: ${left:-none})" [ -z "$left" ]
