@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "csv.h"
 #include "jsonl.h"
+#include "numfmt.h"
 
 #define WBUF_SIZE	(1u << 20)
 /*
@@ -60,17 +61,15 @@ static char *put_key(char *p, enum col c)
 	return p + keys[c].n;
 }
 
-static char *put_dec(char *p, uint64_t v)
+/* One of tlsbpf's own names (events, regions, flags): plain ASCII, nothing to escape. */
+static char *put_name(char *p, const char *name)
 {
-	char tmp[24];
-	unsigned n = 0;
+	size_t n = strlen(name);
 
-	do {
-		tmp[n++] = '0' + v % 10;
-		v /= 10;
-	} while (v);
-	while (n)
-		*p++ = tmp[--n];
+	*p++ = '"';
+	memcpy(p, name, n);
+	p += n;
+	*p++ = '"';
 	return p;
 }
 
@@ -103,7 +102,10 @@ static char *hex_key(char *p, enum col c, bool cond, uint64_t v)
 	p = put_key(p, c);
 	if (!cond)
 		return put_null(p);
-	return p + sprintf(p, "\"0x%llx\"", (unsigned long long)v);
+	*p++ = '"';
+	p = put_hex(p, v);	/* its scratch bytes past the digits: the quote overwrites them */
+	*p++ = '"';
+	return p;
 }
 
 static char *str_key(char *p, enum col c, const char *s, size_t len)
@@ -212,7 +214,7 @@ static char *put_event_keys(char *p, const struct tb_event *e, unsigned cols)
 	p = dec_key(p, C_TID, true, e->tid);
 	p = str_key(p, C_COMM, e->comm, strnlen(e->comm, TB_COMM_LEN - 1));
 	p = put_key(p, C_EVENT);
-	p += sprintf(p, "\"%s\"", tb_event_name(e->type));
+	p = put_name(p, tb_event_name(e->type));
 	p = dec_key(p, C_SIZE, cols & TB_COL_SIZE, e->size);
 	p = hex_key(p, C_ADDR, cols & TB_COL_ADDR, e->addr);
 	p = hex_key(p, C_OLD_ADDR, cols & TB_COL_OLD_ADDR, e->old_addr);
@@ -226,7 +228,7 @@ static char *put_flags(char *p, uint32_t flags)
 	*p++ = '[';
 	flags &= (1u << TB_F_NBITS) - 1;
 	while (flags) {
-		p += sprintf(p, "\"%s\"", tb_flag_name(__builtin_ctz(flags)));
+		p = put_name(p, tb_flag_name(__builtin_ctz(flags)));
 		flags &= flags - 1;
 		if (flags)
 			*p++ = ',';
@@ -242,7 +244,7 @@ static char *put_correlation_keys(char *p, const struct tb_event *e)
 
 	p = put_key(p, C_REGION);
 	if (placed)
-		p += sprintf(p, "\"%s\"", tb_region_name(e->region));
+		p = put_name(p, tb_region_name(e->region));
 	else
 		p = put_null(p);
 	p = hex_key(p, C_REGION_BASE, placed && e->region_base, e->region_base);
