@@ -118,12 +118,16 @@ check "--events with an unknown name: one line naming it" \
 
 # ---- --filter-pid: one of two processes, every line of it (a file gets every line) ----
 
-"$PROGS/tp_churn" -t 1 -L 2 -p 2000 >"$T/a.out" &
+# until told to stop, and watched for 2 s from when the probes are live: attaching may wait on
+# another tracer's uprobe releases
+"$PROGS/tp_churn" -t 1 -L 0 -p 2000 >"$T/a.out" &
 a=$!
-"$PROGS/tp_churn" -t 1 -L 2 -p 2000 >"$T/b.out" &
+"$PROGS/tp_churn" -t 1 -L 0 -p 2000 >"$T/b.out" &
 b=$!
 sleep 0.3
-$TLSBPF -p "$a,$b" --filter-pid "$a" -o "$T/pid.live" --csv "$T/pid.csv" 2>"$T/pid.err"
+$TLSBPF -p "$a,$b" --duration 2 --filter-pid "$a" -o "$T/pid.live" --csv "$T/pid.csv" \
+	2>"$T/pid.err"
+kill -TERM "$a" "$b"
 wait "$a" "$b"
 out=$(PYTHONPATH=$T python3 - "$T/pid.live" "$T/pid.csv" "$a" "$b" <<'PY'
 import collections, csv, sys
