@@ -248,8 +248,11 @@ int pidprobe__add(struct pidprobe *pp, int prog_fd, const char *path, const uint
 		struct pp_event *e = &pp->ev[pp->nevents];
 		int err;
 
-		if (pp->nevents == TB_PP_MAX_EVENTS)
+		if (pp->nevents == TB_PP_MAX_EVENTS) {
+			fprintf(stderr, "tlsbpf: more than %d probes to place in the processes: run "
+				"with --no-confine to probe the files\n", TB_PP_MAX_EVENTS);
 			return -E2BIG;
+		}
 		e->n = pp->next_n++;
 		snprintf(line, sizeof(line), "%c:" GROUP "/" GROUP "_%d_%d %s:%#llx\n", ret ? 'r' : 'p',
 			 pp->owner, e->n, path, (unsigned long long)offsets[i]);
@@ -263,8 +266,11 @@ int pidprobe__add(struct pidprobe *pp, int prog_fd, const char *path, const uint
 		pp->nevents++;
 		e->id = event_id(pp->owner, e->n);
 		err = e->id < 0 ? e->id : carry(pp, e, prog_fd, cookies[i]);
-		if (err)
+		if (err) {
+			fprintf(stderr, "tlsbpf: cannot attach the programs to the tracefs uprobe on %s "
+				"at %#llx: %s\n", path, (unsigned long long)offsets[i], strerror(-err));
 			return err;
+		}
 	}
 	return 0;
 }
