@@ -575,11 +575,7 @@ static __always_inline bool sample_this(struct call *t, struct call_state *c)
 	return t->sample_ctr++ % sample_every == 0;
 }
 
-/*
- * The thread's call slot, which exists only for threads of watched processes:
- * having one is the answer, so the watched-map lookup is paid once per thread,
- * not once per call. exec drops the slot, since it may change the answer.
- */
+/* A call of a process not watched that trapped all the same: bystander_calls. */
 static __always_inline void count_bystander(void)
 {
 	__u32 zero = 0;
@@ -589,6 +585,11 @@ static __always_inline void count_bystander(void)
 		*n += 1;
 }
 
+/*
+ * The thread's call slot, which exists only for threads of watched processes:
+ * having one is the answer, so the watched-map lookup is paid once per thread,
+ * not once per call. exec drops the slot, since it may change the answer.
+ */
 static __always_inline struct call *call_slot(struct task_struct *task)
 {
 	struct call *c = bpf_task_storage_get(&inflight, task, 0, 0);
