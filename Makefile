@@ -32,25 +32,41 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 INCLUDES := -I$(OUTPUT) -Iuser -Iuser/out -Ibpf
-LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lelf -lcapstone -lpthread
+# libdw reads debug info for the symbolizer; libiberty (static) demangles C++ names.
+SYM_LIBS := -ldw -lelf -lz -liberty
+LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lelf -lcapstone $(SYM_LIBS) -lpthread
 ALL_CFLAGS := -D_GNU_SOURCE $(CPPFLAGS) $(CFLAGS) $(WARN) $(INCLUDES) -DTLSBPF_VERSION='"$(VERSION)"' -MMD -MP
 
 # Modules that need no BPF (the unit tests link these) and the ones that drive the kernel side.
-CORE_SRCS := event idmap tables registry arena forkexec correlate placement \
-	out/report out/report_md out/report_files out/csv_write out/csv_read out/jsonl out/live out/outfile
+CORE_SRCS := event idmap tables registry arena pages faults forkexec correlate placement dwarf_index \
+	symbols procmaps stacks stacktab unwind sites out/stacks_write out/stacks_read out/prof_frame \
+	out/folded out/pprof out/report out/report_md out/report_sites out/report_prof out/html \
+	out/html_map out/html_grid out/html_chart out/html_flame out/html_sites out/perfetto \
+	out/history out/series out/report_files out/csv_write out/csv_read out/jsonl out/live \
+	out/outfile
 LOADER_SRCS := env libc_resolve kfeatures release perfprobe pidprobe confine loader launcher attach probe_policy decode consumer pipeline timesample session analyze main
 CORE_OBJS := $(CORE_SRCS:%=$(OUTPUT)/user/%.o)
 LOADER_OBJS := $(LOADER_SRCS:%=$(OUTPUT)/user/%.o)
 
 LABS := $(patsubst %.c,%,$(wildcard labs/08*.c))
-PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/progs/%,$(wildcard tests/progs/*.c))
+PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/progs/%,$(filter-out tests/progs/tp_stacks.c,$(wildcard tests/progs/*.c)))
+# tp_stacks twice, as the stacks it reports must come out of either: with frame pointers at -O0,
+# and at -O2 without them; -fno-plt, so it can find its own calls of malloc and free
+STACKS_fp_CFLAGS := -O0 -g -fno-omit-frame-pointer -fno-plt -pthread -fno-builtin -Wall -Wextra
+STACKS_nofp_CFLAGS := -O2 -g -fomit-frame-pointer -fno-plt -pthread -fno-builtin -Wall -Wextra
+STACK_PROGS := $(foreach v,fp nofp,$(OUTPUT)/progs/tp_stacks_$(v) $(OUTPUT)/progs/tp_stacks_lib_$(v).so)
+# tp_cxx: C++'s operators, -fno-plt as tp_stacks, -fno-builtin so no new/delete pair is elided
+CXX_PROGS := $(OUTPUT)/progs/tp_cxx
+CXX_PROG_FLAGS := -O1 -g -fno-omit-frame-pointer -fno-plt -pthread -fno-builtin \
+	-fsized-deallocation -Wall -Wextra -Wno-use-after-free
 SHIMS := $(patsubst tests/shims/%.c,$(OUTPUT)/progs/%.so,$(wildcard tests/shims/*.c))
 UNIT := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/test_*.c))
-BENCH := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(wildcard bench/*.c))
+BENCH := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(filter-out bench/symbolize.c,$(wildcard bench/*.c))) \
+	$(OUTPUT)/bench/symbolize $(OUTPUT)/bench/newdelete
 PROG_CFLAGS := -O1 -g -pthread -fno-builtin -Wall -Wextra
 
 .DELETE_ON_ERROR:
-.PHONY: all deps test-deps bench-deps labs progs unit test test-vm demo bench install uninstall deb deb-check clean
+.PHONY: all deps test-deps bench-deps labs lab-pictures progs unit test test-vm demo bench install uninstall deb deb-check clean
 
 all: $(BIN) labs progs $(BENCH)
 
@@ -68,7 +84,7 @@ $(OUTPUT)/.deps-ok: scripts/install-deps.sh | $(OUTPUT)
 	$(Q)[ "$(NO_DEPS)" = 1 ] || scripts/install-deps.sh build
 	$(Q)touch $@
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/user/out $(OUTPUT)/progs $(OUTPUT)/unit $(OUTPUT)/bench:
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/user/out $(OUTPUT)/progs $(OUTPUT)/unit $(OUTPUT)/bench $(OUTPUT)/syms:
 	$(Q)mkdir -p $@
 
 # CO-RE needs the running kernel's types when it has them; the committed copy serves otherwise.
@@ -99,11 +115,27 @@ $(BIN): $(CORE_OBJS) $(LOADER_OBJS)
 
 labs: $(LABS)
 
+# The labs' pictures in docs/labs/ from real runs (root, Chromium): `sudo make lab-pictures`.
+lab-pictures: $(BIN) $(LABS)
+	$(Q)scripts/lab-pictures.sh
+
 labs/%: labs/%.c $(wildcard labs/*.h) | $(OUTPUT)/.deps-ok
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(PROG_CFLAGS) $< -o $@ -ldl
 
-progs: $(PROGS) $(SHIMS)
+progs: $(PROGS) $(SHIMS) $(STACK_PROGS) $(CXX_PROGS)
+
+$(OUTPUT)/progs/tp_%: tests/progs/tp_%.cc | $(OUTPUT)/progs
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(CXX_PROG_FLAGS) $< -o $@ -ldl
+
+$(OUTPUT)/progs/tp_stacks_%: tests/progs/tp_stacks.c | $(OUTPUT)/progs
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(STACKS_$*_CFLAGS) $< -o $@ -ldl
+
+$(OUTPUT)/progs/tp_stacks_lib_%.so: tests/progs/tp_stacks.c | $(OUTPUT)/progs
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(STACKS_$*_CFLAGS) -DTP_STACKS_LIB -shared -fPIC $< -o $@
 
 $(OUTPUT)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) | $(OUTPUT)/progs
 	$(call msg,CC,$@)
@@ -119,7 +151,24 @@ unit: $(UNIT)
 # The test's own source and the objects: a .c its .d lists was #included, not linked.
 $(OUTPUT)/unit/%: tests/unit/%.c $(CORE_OBJS) $(OUTPUT)/user/env.o | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(filter %.o,$^) -lcapstone -lelf -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(filter %.o,$^) -lcapstone $(SYM_LIBS) -o $@
+
+# The symbolizer's test asks about call sites whose lines these programs know: built with
+# inlining (-O2, position-independent) and without (-O0, at fixed addresses), and a library.
+SYMS := $(OUTPUT)/syms/sites-O2 $(OUTPUT)/syms/sites-O0 $(OUTPUT)/syms/libsites.so
+$(OUTPUT)/unit/test_symbols $(OUTPUT)/unit/test_prof_frame: $(SYMS)
+
+$(OUTPUT)/syms/sites-O2: tests/syms/sites.c tests/syms/sites.h | $(OUTPUT)/syms
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -fno-builtin -Wall -Wextra $< -o $@ -ldl
+
+$(OUTPUT)/syms/sites-O0: tests/syms/sites.c tests/syms/sites.h | $(OUTPUT)/syms
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O0 -g -no-pie -fno-builtin -Wall -Wextra $< -o $@ -ldl
+
+$(OUTPUT)/syms/libsites.so: tests/syms/sites_lib.c tests/syms/sites.h | $(OUTPUT)/syms
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -fno-builtin -Wall -Wextra -shared -fPIC $< -o $@
 
 # Everything a test needs, then the suite: unit tests always, BPF tests as root.
 test: all unit
@@ -139,7 +188,23 @@ $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(PROG_CFLAGS) -O2 $< -o $@
 
-bench: all $(BENCH)
+$(OUTPUT)/bench/newdelete: bench/newdelete.cc | $(OUTPUT)/bench
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) -O2 -g -pthread -fno-builtin -fno-omit-frame-pointer -Wall -Wextra $< -o $@
+
+# the symbolizer's benchmark links the symbolizer itself
+SYMBOLIZE_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,symbols dwarf_index out/prof_frame out/pprof \
+	out/folded out/outfile)
+$(OUTPUT)/bench/symbolize: bench/symbolize.c $(SYMBOLIZE_OBJS) | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(SYMBOLIZE_OBJS) $(SYM_LIBS) -o $@
+
+# the same workload with frame pointers: a stack walk then has every frame to go through
+$(OUTPUT)/bench/workload_fp: bench/workload.c | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PROG_CFLAGS) -O2 -fno-omit-frame-pointer $< -o $@
+
+bench: all $(BENCH) $(OUTPUT)/bench/workload_fp
 	$(Q)scripts/install-deps.sh bench
 	$(Q)bench/run
 

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* workload.c: N malloc+free pairs in T threads (or as many as fit in -d MS), timed inside the program. */
+/*
+ * workload.c: N malloc+free pairs in T threads (or as many as fit in -d MS), timed inside the
+ * program; -s D makes the calls D frames deep (built as workload_fp with frame pointers, so
+ * that a stack walk has D frames to go through).
+ */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +12,7 @@
 #include <unistd.h>
 
 static long pairs = 1000000;
-static int threads = 2, mix, wait_ms, run_ms;
+static int threads = 2, mix, wait_ms, run_ms, depth = 1;
 static long done[64];	/* -d: pairs each thread made in its time */
 static pthread_barrier_t start;
 static unsigned long long spent[64];	/* each thread's own time in its loop */
@@ -22,12 +26,11 @@ static unsigned long long now_ns(void)
 }
 
 /* The mix: sizes from 16 B to 4 KiB, one call in eight a calloc, one in eight a realloc. */
-static void *churn(void *arg)
+__attribute__((noinline)) static void loop(void *arg)
 {
 	unsigned seed = (unsigned)(long)arg * 2654435761u + 1;
 	unsigned long long t0;
 
-	pthread_barrier_wait(&start);
 	t0 = now_ns();
 	for (long i = 0; run_ms || i < pairs; i++) {
 		void *p;
@@ -54,6 +57,22 @@ static void *churn(void *arg)
 		}
 	}
 	spent[(long)arg] = now_ns() - t0;
+}
+
+/* d - 1 frames above the loop; not a tail call, so each stays */
+__attribute__((noinline)) static void descend(int d, void *arg)
+{
+	if (d > 1)
+		descend(d - 1, arg);
+	else
+		loop(arg);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void *churn(void *arg)
+{
+	pthread_barrier_wait(&start);
+	descend(depth, arg);
 	return NULL;
 }
 
@@ -64,16 +83,17 @@ int main(int argc, char **argv)
 	double per = 0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:t:mw:d:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:t:mw:d:s:")) != -1) {
 		switch (opt) {
 		case 'n': pairs = atol(optarg); break;
 		case 't': threads = atoi(optarg); break;
 		case 'm': mix = 1; break;
 		case 'w': wait_ms = atoi(optarg); break;
 		case 'd': run_ms = atoi(optarg); break;
+		case 's': depth = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: workload [-n PAIRS_PER_THREAD] [-t THREADS<=64] [-m] "
-					"[-w MS_BEFORE_START] [-d MS_OF_PAIRS]\n");
+					"[-w MS_BEFORE_START] [-d MS_OF_PAIRS] [-s STACK_DEPTH]\n");
 			return 2;
 		}
 	}

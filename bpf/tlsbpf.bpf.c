@@ -40,6 +40,11 @@ const volatile __u32 empty_probes = 0;	/* benchmark floor: the probes fire and d
 const volatile __u32 watch_all = 0;	/* -a: every process that execs from now on is watched */
 const volatile __u32 filter_comm = 0;	/* -a --comm: only names in the comms map */
 const volatile __u32 self_tgid = 0;	/* tlsbpf itself: never watched, or it would feed on itself */
+const volatile __u32 pages_mode = TB_PAGES_OFF;	/* enum tb_pages_mode */
+const volatile __u32 stack_depth = 0;	/* frames kept of each call's stack; 0: none (--no-stacks) */
+const volatile __u32 stack_mode = TB_STACKS_FP;	/* --stacks: enum tb_stacks_mode */
+/* alloc_call serves the allocating functions: the verifier drops alloc_enter's copy of them */
+const volatile __u32 uprobe_sessions = 0;
 
 /*
  * Set by the loader before each library's probes go in, so never stale for a
@@ -59,6 +64,9 @@ __u32 fast_malloc_off = TB_NO_PAGE_OFF;
  */
 __u32 sample_window = 0;
 __u32 all_libs_gated = 0;	/* every probed library has an exit mark (tb_lib.exit_gated) */
+__u32 stack_next = 0;	/* stacks map entries handed out; entry 0 stays empty (no stack) */
+__u32 file_next = 0;	/* files map entries handed out; entry 0 stands for no file */
+__u32 sample_next = 0;	/* --stacks=dwarf: samples emitted, each one's seq */
 
 /*
  * One ring buffer per CPU, so that threads on different CPUs never share a
@@ -125,8 +133,16 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct tb_bystander);
 } bystander_calls SEC(".maps");
+
+/* tgid -> the last TB_EPOCH_SHIFT epoch it trapped in: who pays the tax, for -a's status line. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TB_MAX_BYSTANDERS);
+	__type(key, __u32);
+	__type(value, __u32);
+} bystanders SEC(".maps");
 
 /* library index (TB_COOKIE_LIB) -> struct tb_lib */
 struct {
@@ -135,6 +151,54 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tb_lib);
 } libs SEC(".maps");
+
+/* stack_id -> struct tb_stack: each distinct stack once, read in place by user space */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TB_MAX_STACKS);	/* the loader makes it 1 entry under --no-stacks */
+	__type(key, __u32);
+	__type(value, struct tb_stack);
+} stacks SEC(".maps");
+
+/* a stack's hash -> the stack_id of the first stack with that hash (the next are compared) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TB_MAX_STACKS);
+	__type(key, __u64);
+	__type(value, __u32);
+} stack_index SEC(".maps");
+
+/* file index -> struct tb_file: each file a frame's code came from, read in place by user space */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TB_MAX_FILES);	/* the loader makes it 1 entry under --no-stacks */
+	__type(key, __u32);
+	__type(value, struct tb_file);
+} files SEC(".maps");
+
+struct file_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+/* (device, inode) -> the file's index in files */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TB_MAX_FILES);
+	__type(key, struct file_key);
+	__type(value, __u32);
+} file_index SEC(".maps");
+
+/* By enum tb_stack_count: stacks kept, truncated, not kept, not placed, and collisions kept apart. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TB_STC_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stack_counts SEC(".maps");
 
 /* An allocator call in progress on one thread, from its entry to its return. */
 struct call_state {
@@ -149,10 +213,18 @@ struct call_state {
 	__u32 flags;
 	__u32 skip;	/* --sample: this call is not one of the recorded ones */
 	__u32 window;	/* sample_window when the call began */
-	__u32 pad;
+	__u32 stack_id;	/* where it was called from: the stacks map's index, 0 for none */
 };
 
 #define SIG_LEVELS 8	/* signal handlers running one inside another, tracked per thread */
+/*
+ * Bytes of the user stack read at once above the stack pointer: the frames
+ * in it cost no read of their own (one read of 16 bytes per frame cost more
+ * than the rest of the walk).
+ */
+#define STACK_WINDOW 1024	/* a power of two: frame_at masks its index with it */
+/* A thread's last stacks, looked at before the stack_index map: a hot loop's hit costs no lookup. */
+#define RECENT_STACKS 4
 
 /*
  * A thread's call, and the calls its signal handlers interrupted. A handler
@@ -173,6 +245,28 @@ struct call {
 	__u32 deep;	/* handlers delivered past SIG_LEVELS, not yet returned */
 	__u32 sample_ctr;	/* --sample: allocation calls this thread made */
 	__u32 exiting;	/* the thread has reached the library's exit mark */
+	__u32 stk_known;	/* stk_top, _start, _exec are read: once per thread (exec drops the slot) */
+	__u64 stk_top;	/* the end of user space */
+	__u64 stk_tramp;	/* uprobes' return trampoline page, 0 if none yet */
+	__u64 stk_start;	/* the process's start time and exec count: which address space */
+	__u64 stk_exec;
+	__u32 recent_id[RECENT_STACKS];	/* the thread's last stacks, by their call site's low bits */
+	/*
+	 * A C++ operator entered and its malloc or free not yet reached: where
+	 * the program called it (cxx_enter), which the call it makes takes.
+	 */
+	__u64 op_sp;	/* the stack pointer at the operator's entry; 0: none */
+	__u32 op_type;	/* TB_PROBE_CXX_NEW or _DELETE */
+	__u32 op_flags;	/* its entry index, in the record flags' bits (TB_COOKIE_ENTRY_MASK) */
+	__u32 op_stack_id;
+	__u32 op_pad;
+	/*
+	 * The stack being captured, and the top of the user stack copied in one
+	 * read: in the thread's own storage, since another program preempting
+	 * this one on its CPU would overwrite a per-CPU one.
+	 */
+	struct tb_stack walk;
+	__u64 window[STACK_WINDOW / 8];
 };
 
 /*
@@ -221,6 +315,19 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sysargs);
 } sysargs SEC(".maps");
+
+/* tgid -> the resident pages of each kind its last rss rows said */
+struct rss_rows {
+	__s64 pages[TB_RSS_KINDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TB_MAX_WATCHED);
+	__type(key, __u32);
+	__type(value, struct rss_rows);
+} rss_last SEC(".maps");
 
 static __always_inline void count_drop(__u32 why)	/* an enum tb_drop_cause */
 {
@@ -385,12 +492,14 @@ static __always_inline void wake_reader(struct tb_wake *w)
 }
 
 /* The len store hands the slot to the reader: it must come after the record's own stores. */
-static __always_inline void alloc_submit(struct tb_rec_alloc *r)
+static __always_inline void alloc_submit(struct tb_rec_alloc *r, __u32 stack_id)
 {
 	struct tb_slot *s = (void *)((char *)r - __builtin_offsetof(struct tb_slot, rec));
 	struct tb_wake *w = wake_state();
 	struct tb_slot_pos *sp;
 	__u32 cpu;
+
+	s->stack_id = stack_id;
 
 #if defined(__TARGET_ARCH_x86)
 	/* x86 makes stores visible in program order: only the compiler must keep it */
@@ -543,7 +652,7 @@ static __always_inline bool called_from_lib(struct pt_regs *ctx, __u32 lib, stru
 }
 
 static __always_inline void emit_free(struct pt_regs *ctx, __u64 pid_tgid, __u64 ptr,
-				      __u64 cookie, struct call *c)
+				      __u64 cookie, struct call *c, __u32 stack_id)
 {
 	struct tb_rec_alloc *r = alloc_reserve();
 	__u32 lib = TB_COOKIE_LIB(cookie);
@@ -560,7 +669,7 @@ static __always_inline void emit_free(struct pt_regs *ctx, __u64 pid_tgid, __u64
 	r->addr = ptr;
 	r->old_addr = 0;
 	r->arg = 0;
-	alloc_submit(r);
+	alloc_submit(r, stack_id);
 }
 
 /*
@@ -575,14 +684,25 @@ static __always_inline bool sample_this(struct call *t, struct call_state *c)
 	return t->sample_ctr++ % sample_every == 0;
 }
 
-/* A call of a process not watched that trapped all the same: bystander_calls. */
-static __always_inline void count_bystander(void)
+/*
+ * A call of a process not watched that trapped all the same: bystander_calls,
+ * and its process in bystanders. The table is written only when this CPU's
+ * last bystander was another process or an epoch ago, so a process that
+ * keeps calling costs a table write an epoch, not one a call.
+ */
+static __always_inline void count_bystander(__u32 tgid)
 {
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&bystander_calls, &zero);
+	__u32 zero = 0, epoch = bpf_ktime_get_ns() >> TB_EPOCH_SHIFT;
+	struct tb_bystander *b = bpf_map_lookup_elem(&bystander_calls, &zero);
 
-	if (n)
-		*n += 1;
+	if (!b)
+		return;
+	b->calls++;
+	if (b->last_tgid == tgid && b->last_epoch == epoch)
+		return;
+	b->last_tgid = tgid;
+	b->last_epoch = epoch;
+	bpf_map_update_elem(&bystanders, &tgid, &epoch, BPF_ANY);
 }
 
 /*
@@ -597,7 +717,7 @@ static __always_inline struct call *call_slot(struct task_struct *task)
 	if (c)
 		return c;
 	if (!is_active(task->tgid)) {
-		count_bystander();
+		count_bystander(task->tgid);
 		return NULL;
 	}
 	c = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -685,11 +805,592 @@ static __always_inline bool call_nested(struct call *c, struct task_struct *task
 	return c->s.depth;
 }
 
+/*
+ * Stacks. The call site is the return address on top of the stack: every
+ * probe sits before any write to the stack pointer (the loader's rule), so
+ * it is exact whether or not the caller keeps a frame pointer. Deeper frames
+ * come from the frame-pointer chain, which only code built with frame
+ * pointers keeps: a chain that leaves the stack, goes down, or gives an
+ * address no user code can be at stops the walk, and the stack is marked
+ * truncated rather than filled with what rbp happened to point at.
+ */
+#define STACK_SPAN (64ULL << 20)	/* a frame further above the stack pointer is no frame of it */
+#define PAGE_SZ 4096
+
+static __always_inline void count_stack(__u32 what)	/* an enum tb_stack_count */
+{
+	__u64 *n = bpf_map_lookup_elem(&stack_counts, &what);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline __u64 mix(__u64 h, __u64 x)
+{
+	h = (h ^ x) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+/* What a thread's stacks share, read at its first one. */
+static __always_inline void stack_space(struct task_struct *task, struct call *t)
+{
+	/* read, not walked: each walk of a trusted pointer costs the verifier a search of the
+	 * kernel's BTF by name (Linux 6.18), and this runs once per thread */
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+
+	t->stk_known = 1;
+	t->stk_top = mm ? BPF_CORE_READ(mm, task_size) : 0;
+	t->stk_start = BPF_CORE_READ(task, group_leader, start_time);
+	t->stk_exec = task->self_exec_id;
+}
+
+/*
+ * The top of the stack into t->window, as much as is mapped of it (the main
+ * thread's stack may end sooner); returns the bytes read, 0 if none.
+ */
+static __always_inline __u32 stack_window(struct call *t, __u64 sp)
+{
+	__u32 len = PAGE_SZ - (sp & (PAGE_SZ - 1));
+
+	/* the call site alone: its 8 bytes, not a window's copy */
+	if (stack_depth == 1)
+		return bpf_probe_read_user(t->window, 8, (void *)sp) ? 0 : 8;
+	if (!bpf_probe_read_user(t->window, STACK_WINDOW, (void *)sp))
+		return STACK_WINDOW;
+	/* the rest of sp's page is mapped, the stack's next page may not be */
+	if (len > STACK_WINDOW)
+		len = STACK_WINDOW;
+	if (len < 8 || bpf_probe_read_user(t->window, len, (void *)sp))
+		return 0;
+	return len;
+}
+
+/* The frame record (saved rbp, return address) at fp: from the window when it is in it. */
+static __always_inline int frame_at(struct call *t, __u64 sp, __u32 wlen, __u64 fp, __u64 fr[2])
+{
+	__u64 off = fp - sp, i = off >> 3;
+
+	/* the masks change nothing but tell the verifier: Linux 6.12's lost i's bound, tested
+	 * on a copy of it, and refused the index */
+	if (off + 16 <= wlen && i < STACK_WINDOW / 8 - 1) {
+		fr[0] = t->window[i & (STACK_WINDOW / 8 - 1)];
+		fr[1] = t->window[(i + 1) & (STACK_WINDOW / 8 - 1)];
+		return 0;
+	}
+	return bpf_probe_read_user(fr, 16, (void *)fp);
+}
+
+/* Which address space and the frames, into t->walk; non-zero if sp cannot be read. */
+static __always_inline int stack_walk(struct pt_regs *ctx, struct task_struct *task,
+				      struct call *t)
+{
+	__u64 sp = PT_REGS_SP(ctx), fp = PT_REGS_FP(ctx), lo = sp + 8, fr[2];
+	struct tb_stack *w = &t->walk;
+	__u32 n, wlen;
+	__u16 flags = 0;
+
+	/* a stack pointer off 8 bytes (never at a call) would misplace the window's frames */
+	if (sp & 7)
+		return -1;
+	if (!t->stk_known)
+		stack_space(task, t);
+	/*
+	 * the page of uprobes' return trampoline, which a probed function's return
+	 * address becomes; made at the first return probe, maybe after this thread's
+	 * first stack: looked for until it is there
+	 */
+	if (!t->stk_tramp)
+		t->stk_tramp = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	wlen = stack_window(t, sp);
+	if (!wlen)
+		return -1;
+	w->ip[0] = t->window[0];
+	w->tgid = task->tgid;
+	w->start_ns = t->stk_start;
+	w->exec_id = t->stk_exec;
+	for (n = 1; n < TB_MAX_STACK; n++) {
+		/*
+		 * _start clears rbp, so a chain ends at 0; but code without frame
+		 * pointers may leave rbp 0 all along: 0 in the call site's own
+		 * function, which would have a frame, says nothing was kept
+		 */
+		if (!fp) {
+			if (n == 1)
+				flags = TB_STK_TRUNCATED;
+			break;
+		}
+		if (n >= stack_depth) {
+			flags = TB_STK_TRUNCATED;
+			break;
+		}
+		/* a frame lies above the one before it, on this stack, aligned */
+		if (fp < lo || fp - sp > STACK_SPAN || (fp & 7) || frame_at(t, sp, wlen, fp, fr)) {
+			flags = TB_STK_TRUNCATED;
+			break;
+		}
+		/* a probed function's return address, which its return probe took: the frame is lost */
+		if (t->stk_tramp && fr[1] - t->stk_tramp < PAGE_SZ) {
+			flags = TB_STK_TRUNCATED | TB_STK_GAP;
+			break;
+		}
+		if (fr[1] < PAGE_SZ || fr[1] >= t->stk_top) {
+			flags = TB_STK_TRUNCATED;
+			break;
+		}
+		w->ip[n & (TB_MAX_STACK - 1)] = fr[1];
+		lo = fp + 16;
+		fp = fr[0];
+	}
+	w->nr = n;
+	w->flags = flags;
+	return 0;
+}
+
+/*
+ * w's hash, over what says which address space and every frame: only for a stack not recent.
+ * The loops over a stack's frames also stop at stack_depth, which no stack exceeds: a
+ * constant once loaded, so the verifier follows --stack-depth iterations, not TB_MAX_STACK
+ * (at the default depth, 41,000 fewer instructions to check per program: start-up time).
+ */
+static __always_inline void stack_hash(struct tb_stack *w)
+{
+	__u64 h = mix(mix(mix(w->tgid, w->start_ns), w->exec_id), (__u64)w->nr << 16 | w->flags);
+
+	for (int i = 0; i < TB_MAX_STACK && i < stack_depth && i < w->nr; i++)
+		h = mix(h, w->ip[i]);
+	w->hash = h ? h : 1;	/* 0 marks an entry being written */
+}
+
+static __always_inline bool stack_same(const struct tb_stack *a, const struct tb_stack *b)
+{
+	if (a->tgid != b->tgid || a->start_ns != b->start_ns ||
+	    a->exec_id != b->exec_id || a->nr != b->nr || (a->flags & ~TB_STK_COLLIDED) != b->flags)
+		return false;
+	for (int i = 0; i < TB_MAX_STACK && i < stack_depth && i < b->nr; i++)
+		if (a->ip[i] != b->ip[i])
+			return false;
+	return true;
+}
+
+/* Where one frame's code is, as bpf_find_vma's callback finds it. */
+struct place_ctx {
+	__u64 ip;
+	__u64 off;	/* in the file */
+	__u64 ino;	/* 0: in no file */
+	__u64 dentry, mnt;	/* the file's path, for a file met for the first time */
+	__u32 dev;
+	__u32 pad;
+};
+
+static long place_vma(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct place_ctx *c = data;
+	struct file *f = vma->vm_file;
+
+	c->ino = 0;
+	if (!f)
+		return 0;
+	c->off = c->ip - vma->vm_start + (vma->vm_pgoff << 12);
+	c->ino = f->f_inode->i_ino;
+	c->dev = f->f_inode->i_sb->s_dev;
+	c->dentry = (__u64)f->f_path.dentry;
+	c->mnt = (__u64)f->f_path.mnt;
+	return 0;
+}
+
+/*
+ * The file's path, from its own name up through the dentries, crossing from
+ * the root of each mount to where it is mounted: the path as the process saw
+ * it (a confined process's private copy of its C library shows as the
+ * library's own path, which it is mounted over).
+ */
+struct path_walk {
+	struct tb_file *f;
+	struct dentry *d;
+	struct vfsmount *vmnt;
+	struct mount *mnt;
+	__u32 n;	/* components and mount crossings (an empty component) taken */
+	bool ended;	/* at the namespace's root, or a dentry without a parent */
+};
+
+/*
+ * One step up: a component, or a mount crossing (an empty component). One
+ * count for both, or the verifier would follow every pairing of the two; a
+ * bpf_loop body, checked once.
+ */
+static long path_step(__u64 i, void *arg)
+{
+	struct path_walk *w = arg;
+	/* locals: BPF_CORE_READ would relocate the path_walk fields it was given too */
+	struct dentry *d = w->d, *parent;
+	struct mount *mnt = w->mnt, *up;
+	struct vfsmount *vmnt = w->vmnt;
+
+	if (i >= TB_PATH_COMPS || !w->f)
+		return 1;
+	w->f->comp[i][0] = 0;
+	if (d == BPF_CORE_READ(vmnt, mnt_root)) {
+		up = BPF_CORE_READ(mnt, mnt_parent);
+		if (up == mnt) {
+			w->ended = true;	/* the namespace's root */
+			return 1;
+		}
+		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = up;
+		w->vmnt = (void *)((char *)up + bpf_core_field_offset(struct mount, mnt));
+		w->n = i + 1;
+		return 0;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d) {
+		w->ended = true;
+		return 1;
+	}
+	bpf_probe_read_kernel_str(w->f->comp[i], TB_COMP_LEN, BPF_CORE_READ(d, d_name.name));
+	w->d = parent;
+	w->n = i + 1;
+	return 0;
+}
+
+static __always_inline void file_path(struct tb_file *f, struct dentry *d, struct vfsmount *vmnt)
+{
+	struct path_walk w = {
+		.f = f, .d = d, .vmnt = vmnt,
+		.mnt = (void *)((char *)vmnt - bpf_core_field_offset(struct mount, mnt)),
+	};
+
+	bpf_loop(TB_PATH_COMPS, path_step, &w, 0);
+	if (!w.ended)
+		f->flags |= TB_FILE_CUT;
+	f->ncomp = w.n;
+}
+
+/* The file's index in files, a new entry for a file met for the first time; TB_FILE_UNPLACED if full. */
+__noinline int file_of_global(struct place_ctx *c)
+{
+	struct file_key k = {};
+	struct tb_file *f;
+	__u32 *known, id;
+
+	/* with bpf_find_vma, which calls this, came bpf_loop (5.17): a check for older kernels,
+	 * which verify a global function even where nothing calls it */
+	if (!c || !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop))
+		return TB_FILE_UNPLACED;
+	k.ino = c->ino;
+	k.dev = c->dev;
+	known = bpf_map_lookup_elem(&file_index, &k);
+	if (known)
+		return *known;
+	if (*(volatile __u32 *)&file_next >= TB_MAX_FILES - 1)
+		return TB_FILE_UNPLACED;
+	id = __sync_fetch_and_add(&file_next, 1) + 1;
+	f = id < TB_MAX_FILES ? bpf_map_lookup_elem(&files, &id) : NULL;
+	if (!f)
+		return TB_FILE_UNPLACED;
+	f->ino = k.ino;
+	f->dev = k.dev;
+	f->flags = 0;
+	file_path(f, (void *)c->dentry, (void *)c->mnt);
+	asm volatile("" ::: "memory");
+	__sync_lock_test_and_set(&f->ready, 1);
+	/* two CPUs may place the same new file: both entries are right, user space joins them */
+	bpf_map_update_elem(&file_index, &k, &id, BPF_NOEXIST);
+	return id;
+}
+
+/*
+ * Each frame's file and offset, when its stack is first kept (so once per
+ * distinct stack): bpf_find_vma takes the mappings' lock only if it is free,
+ * and a frame it cannot place is left to user space, counted.
+ */
+struct place_loop {
+	struct tb_stack *e;
+	struct task_struct *task;
+	struct place_ctx c;
+	bool missed;
+};
+
+/* Frame i of the stack being kept, placed: bpf_loop's body, checked once whatever the depth. */
+static long place_frame(__u64 i, void *arg)
+{
+	struct place_loop *p = arg;
+	struct tb_stack *e = p->e;
+	__u32 file;
+
+	if (!e || i >= TB_MAX_STACK)
+		return 1;
+	p->c.ip = e->ip[i & (TB_MAX_STACK - 1)];
+	p->c.off = 0;
+	if (bpf_find_vma(p->task, p->c.ip, place_vma, &p->c, 0)) {
+		e->place[i & (TB_MAX_STACK - 1)] = TB_PLACE(TB_FILE_UNPLACED, 0);
+		p->missed = true;
+		return 0;
+	}
+	file = p->c.ino ? file_of_global(&p->c) : TB_FILE_NONE;
+	p->missed |= file == TB_FILE_UNPLACED;
+	e->place[i & (TB_MAX_STACK - 1)] = TB_PLACE(file, p->c.off);
+	return 0;
+}
+
+__noinline int stack_place_global(struct tb_stack *e)
+{
+	struct place_loop p = { .e = e, .task = bpf_get_current_task_btf() };
+
+	if (!e)
+		return 0;
+	/* bpf_find_vma and bpf_loop came in Linux 5.17: before, user space places every frame */
+	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_find_vma) ||
+	    !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop)) {
+		for (int i = 0; i < TB_MAX_STACK && i < stack_depth && i < e->nr; i++)
+			e->place[i] = TB_PLACE(TB_FILE_UNPLACED, 0);
+		count_stack(TB_STC_UNPLACED);
+		return 0;
+	}
+	bpf_loop(e->nr < TB_MAX_STACK ? e->nr : TB_MAX_STACK, place_frame, &p, 0);
+	if (p.missed)
+		count_stack(TB_STC_UNPLACED);
+	return 0;
+}
+
+/* A new entry: its hash is stored last, so that a reader never takes a half-written one. */
+static __always_inline void stack_store(struct tb_stack *e, const struct tb_stack *w, __u16 flags)
+{
+	for (int i = 0; i < TB_MAX_STACK && i < stack_depth && i < w->nr; i++)
+		e->ip[i] = w->ip[i];
+	e->tgid = w->tgid;
+	e->start_ns = w->start_ns;
+	e->exec_id = w->exec_id;
+	e->nr = w->nr;
+	e->flags = w->flags | flags;
+	stack_place_global(e);
+#if defined(__TARGET_ARCH_x86)
+	asm volatile("" ::: "memory");
+	*(volatile __u64 *)&e->hash = w->hash;
+#else
+	__sync_lock_test_and_set(&e->hash, w->hash);
+#endif
+}
+
+/*
+ * w's stack_id: the one it was given before, or a new entry. An index entry
+ * with w's hash names a stack compared frame by frame, so a collision is
+ * found, counted, and w kept under an id of its own, never the other's.
+ */
+static __always_inline __u32 stack_intern(struct tb_stack *w)
+{
+	/* a key on the stack: before Linux 6.2 or so a map key may not point into a global
+	 * function's argument, as w does */
+	__u64 hash = w->hash;
+	__u32 *known = bpf_map_lookup_elem(&stack_index, &hash), id;
+	struct tb_stack *e;
+	__u16 flags = 0;
+
+	if (known) {
+		id = *known;
+		e = bpf_map_lookup_elem(&stacks, &id);
+		if (e && stack_same(e, w))
+			return id;
+		count_stack(TB_STC_COLLIDED);
+		flags = TB_STK_COLLIDED;
+	}
+	/* checked first, so that a full table's misses never wrap the count */
+	if (*(volatile __u32 *)&stack_next >= TB_MAX_STACKS - 1) {
+		count_stack(TB_STC_FULL);
+		return 0;
+	}
+	id = __sync_fetch_and_add(&stack_next, 1) + 1;
+	e = id < TB_MAX_STACKS ? bpf_map_lookup_elem(&stacks, &id) : NULL;
+	if (!e) {
+		count_stack(TB_STC_FULL);
+		return 0;
+	}
+	stack_store(e, w, flags);
+	count_stack(TB_STC_KEPT);
+	if (w->flags & TB_STK_TRUNCATED)
+		count_stack(TB_STC_TRUNCATED);
+	/* two CPUs may store the same new stack: the second's NOEXIST fails, both ids stay right */
+	if (!known)
+		bpf_map_update_elem(&stack_index, &hash, &id, BPF_NOEXIST);
+	return id;
+}
+
+/*
+ * t->walk's stack_id from the thread's recent stacks, compared frame by
+ * frame with the entry its call site names there, or else from stack_intern.
+ */
+static __always_inline __u32 stack_recent(struct call *t)
+{
+	/* by the call site: a loop's sites each keep their slot */
+	__u32 slot = (t->walk.ip[0] >> 2) & (RECENT_STACKS - 1), id = t->recent_id[slot];
+	struct tb_stack *e;
+
+	if (id) {
+		e = bpf_map_lookup_elem(&stacks, &id);
+		if (e && stack_same(e, &t->walk))
+			return id;
+	}
+	stack_hash(&t->walk);
+	id = stack_intern(&t->walk);
+	t->recent_id[slot] = id;
+	return id;
+}
+
+/*
+ * The calling thread's stack_id, 0 when it could not be kept (counted). A
+ * global function, so that the verifier goes through its loops once, not
+ * once for each of its callers' paths.
+ */
+__noinline int stack_capture_global(struct pt_regs *ctx, struct call *t)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (!t)
+		return 0;
+	if (stack_walk(ctx, task, t)) {
+		count_stack(TB_STC_UNREAD);
+		return 0;
+	}
+	return stack_recent(t);
+}
+
+/*
+ * --stacks=dwarf: bytes of the stack from sp into window: the whole window or,
+ * near the stack's top, as many whole pages past sp's own as can be read (the
+ * stack's mapping may end sooner, or hold a page never touched, above the
+ * first frames: the kernel places the stack's start at a random offset in
+ * it); 0 if none.
+ */
+static __always_inline __u32 stack_copy(__u8 *window, __u64 sp)
+{
+	__u64 first = PAGE_SZ - (sp & (PAGE_SZ - 1)), len;
+
+	if (!bpf_probe_read_user(window, TB_SAMPLE_WINDOW, (void *)sp))
+		return TB_SAMPLE_WINDOW;
+#pragma unroll
+	for (int k = TB_SAMPLE_WINDOW / PAGE_SZ - 1; k >= 0; k--) {
+		len = first + k * PAGE_SZ;
+		/* the verifier wants the length's bound on the register it is passed in */
+		if (len > TB_SAMPLE_WINDOW)
+			len = TB_SAMPLE_WINDOW;
+		len &= 2 * TB_SAMPLE_WINDOW - 1;
+		if (len >= 8 && !bpf_probe_read_user(window, len, (void *)sp))
+			return len;
+	}
+	return 0;
+}
+
+/*
+ * --stacks=dwarf: the top of the stack and the registers the CFI unwinder
+ * starts from, as a sample record emitted before the call's own record
+ * (later in time, so the consumer hands the sample on first); returns the
+ * stack_id the call carries, 0 if the ring had no room (counted, not a drop:
+ * the call is recorded without its stack). A ring-buffer record of constant
+ * size, read into in place: a per-CPU scratch could be overwritten by a
+ * program preempting this one.
+ */
+__noinline int stack_sample_global(struct pt_regs *ctx, struct call *t)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	void *ring = cpu_ring();
+	struct tb_rec_sample *r;
+	__u64 sp;
+	__u32 seq;
+	bool first;
+
+	if (!ctx || !t)
+		return 0;
+	r = ring ? bpf_ringbuf_reserve(ring, sizeof(*r), 0) : NULL;
+	if (!r) {
+		count_stack(TB_STC_NO_SAMPLE);
+		return 0;
+	}
+	/* a thread's first: woken at once, user space reads the mappings while the process runs */
+	first = !t->stk_known;
+	if (first)
+		stack_space(task, t);
+	fill_hdr(&r->h, TB_SAMPLE_TYPE, bpf_get_current_pid_tgid());
+	sp = PT_REGS_SP(ctx);
+	r->start_ns = t->stk_start;
+	r->exec_id = t->stk_exec;
+	r->regs[TB_SR_IP] = PT_REGS_IP(ctx);
+	r->regs[TB_SR_SP] = sp;
+	r->regs[TB_SR_BP] = PT_REGS_FP(ctx);
+#if defined(__TARGET_ARCH_x86)
+	r->regs[TB_SR_BX] = ctx->bx;
+	r->regs[TB_SR_R12] = ctx->r12;
+	r->regs[TB_SR_R13] = ctx->r13;
+	r->regs[TB_SR_R14] = ctx->r14;
+	r->regs[TB_SR_R15] = ctx->r15;
+#endif
+	seq = __sync_fetch_and_add(&sample_next, 1) & TB_SAMPLE_SEQ_MASK;
+	r->seq = seq;
+	r->len = stack_copy(r->window, sp);
+	if (first)
+		bpf_ringbuf_submit(r, forced_wakeup(wake_state()));
+	else
+		submit(r);
+	return TB_STACK_SAMPLE | seq;
+}
+
+/* The call's stack_id, 0 under --no-stacks. */
+static __always_inline __u32 stack_capture(struct pt_regs *ctx, struct call *t)
+{
+	if (!stack_depth)
+		return 0;
+	if (stack_mode == TB_STACKS_DWARF)
+		return stack_sample_global(ctx, t);
+	return stack_capture_global(ctx, t);
+}
+
+/*
+ * C++. libstdc++'s operators are probed at entry alone: a return probe on
+ * operator new would put the return trampoline's address where an exception
+ * (bad_alloc) unwinds, and the unwinder would end the program. operator new
+ * calls malloc (aligned_alloc for the aligned forms) at once, operator delete
+ * jumps to free, and the nothrow, array and sized forms call or jump to
+ * those: the outermost operator's entry notes its name and the program's
+ * stack, and the malloc or free made within TB_CXX_REACH bytes below it
+ * reports them as its own. A note the call never reached (the aligned forms
+ * throw on a bad alignment before any call) goes at the thread's next
+ * allocator call above it; one deeper than the reach (a signal handler's)
+ * leaves it.
+ */
+static __always_inline void cxx_enter(struct pt_regs *ctx, struct call *t, __u64 cookie)
+{
+	__u64 sp = PT_REGS_SP(ctx);
+
+	/* a form calling or jumping to the plain one: the outer call is the program's */
+	if (t->op_sp && t->op_type == TB_COOKIE_TYPE(cookie) && t->op_sp - sp <= TB_CXX_REACH)
+		return;
+	t->op_sp = sp;
+	t->op_type = TB_COOKIE_TYPE(cookie);
+	t->op_flags = cookie & TB_COOKIE_ENTRY_MASK;
+	t->op_stack_id = stack_capture(ctx, t);
+}
+
+/*
+ * Whether the allocator call at sp is the one the thread's noted operator
+ * made (of kind type), and if so the note is taken: an operator new calls
+ * (8 bytes deeper at least), an operator delete may jump (as deep).
+ */
+static __always_inline bool cxx_take(struct call *t, __u64 sp, __u32 type)
+{
+	__u64 d = t->op_sp - sp;
+
+	if (d > TB_CXX_REACH && sp < t->op_sp)
+		return false;	/* a handler's call, deeper: the note waits */
+	t->op_sp = 0;
+	return t->op_type == type && d <= TB_CXX_REACH && (type == TB_PROBE_CXX_DELETE || d > 8);
+}
+
 static __always_inline void on_free(struct pt_regs *ctx, struct task_struct *task,
 				    struct call *cur, __u64 cookie)
 {
 	__u64 ptr = arg_at(ctx, cookie, 0, PT_REGS_PARM1(ctx));
+	bool op = cur->op_sp && cxx_take(cur, PT_REGS_SP(ctx), TB_PROBE_CXX_DELETE);
 
+	if (op)
+		cookie = (cookie & ~(__u64)TB_COOKIE_ENTRY_MASK) | cur->op_flags;
 	/*
 	 * realloc(p, 0) frees inside: the program made one call, so one row.
 	 * free(NULL) does nothing and is never reported, so counts agree
@@ -699,14 +1400,15 @@ static __always_inline void on_free(struct pt_regs *ctx, struct task_struct *tas
 		return;
 	if (sample_every > 1 && bpf_map_delete_elem(&sampled, &ptr))
 		return;
-	emit_free(ctx, task_pid_tgid(task), ptr, cookie, cur);
+	emit_free(ctx, task_pid_tgid(task), ptr, cookie, cur,
+		  op ? cur->op_stack_id : stack_capture(ctx, cur));
 }
 
 #define AT_BASE 7	/* auxv: where the program interpreter, the dynamic loader, is loaded */
 
 static __always_inline __u64 loader_base(struct task_struct *task)
 {
-	struct mm_struct *mm = task->mm;
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);	/* read, not walked: see stack_space */
 
 	for (int i = 0; mm && i < 54; i += 2) {
 		__u64 key = BPF_CORE_READ(mm, saved_auxv[i]);
@@ -766,13 +1468,14 @@ static __always_inline void call_begin(struct pt_regs *ctx, struct task_struct *
 	struct call_state *cur = &t->s;
 	__u64 sp = PT_REGS_SP(ctx);
 	__u32 type = TB_COOKIE_TYPE(cookie);
+	bool op = t->op_sp && cxx_take(t, sp, TB_PROBE_CXX_NEW);
 
 	if (call_nested(t, task, sp)) {
 		cur->depth++;
 		return;
 	}
 	cur->type = type;
-	cur->flags = cookie & TB_COOKIE_ENTRY_MASK;
+	cur->flags = op ? t->op_flags : cookie & TB_COOKIE_ENTRY_MASK;
 	cur->old_addr = 0;
 	cur->memptr = 0;
 	cur->nmemb = 0;
@@ -785,6 +1488,7 @@ static __always_inline void call_begin(struct pt_regs *ctx, struct task_struct *
 		cur->flags |= TB_RF_LIBC;
 	call_args(cur, ctx, cookie);
 	cur->skip = sample_every > 1 && !sample_this(t, cur);
+	cur->stack_id = cur->skip ? 0 : op ? t->op_stack_id : stack_capture(ctx, t);
 	cur->depth = 1;
 	cur->ts_ns = bpf_ktime_get_ns();
 }
@@ -808,9 +1512,11 @@ int BPF_KPROBE(alloc_enter)
 	type = TB_COOKIE_TYPE(cookie);
 	if (type == TB_PROBE_EXITING)
 		cur->exiting = 1;
+	else if (type == TB_PROBE_CXX_NEW || type == TB_PROBE_CXX_DELETE)
+		cxx_enter(ctx, cur, cookie);
 	else if (type == TB_EV_FREE)
 		on_free(ctx, task, cur, cookie);
-	else
+	else if (!uprobe_sessions)
 		call_begin(ctx, task, cur, cookie);
 	return 0;
 }
@@ -874,7 +1580,7 @@ static __always_inline void call_end(struct task_struct *task, struct call *t, _
 		r->old_addr = c->old_addr;
 		if (sample_every > 1)
 			remember_sampled(r);
-		alloc_submit(r);
+		alloc_submit(r, c->stack_id);
 	}
 }
 
@@ -1092,6 +1798,22 @@ static __always_inline void vm_fill(struct tb_rec_vm *r, struct sysargs *a, long
 	}
 }
 
+#define PROT_EXEC 0x4
+
+/*
+ * --stacks=dwarf: code newly mapped wakes the consumer at once, so that user
+ * space reads the process's mappings, which unwinding its samples needs, while
+ * it still runs.
+ */
+static __always_inline void submit_vm(struct tb_rec_vm *r)
+{
+	if (stack_mode == TB_STACKS_DWARF && stack_depth && !r->err && (r->prot & PROT_EXEC) &&
+	    (r->h.type == TB_EV_MMAP || r->h.type == TB_EV_MPROTECT))
+		bpf_ringbuf_submit(r, forced_wakeup(wake_state()));
+	else
+		submit(r);
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
@@ -1111,7 +1833,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	if (r) {
 		fill_hdr(&r->h, 0, pid_tgid);
 		vm_fill(r, a, ret);
-		submit(r);
+		submit_vm(r);
 	}
 	bpf_map_delete_elem(&sysargs, &tid);
 	return 0;
@@ -1261,6 +1983,8 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 		     __sync_val_compare_and_swap(state, TB_WATCH_ACTIVE, TB_WATCH_EXITING) ==
 			     TB_WATCH_ACTIVE;
 	bpf_map_delete_elem(&sysargs, &tid);
+	if (group_dead && pages_mode != TB_PAGES_OFF)
+		bpf_map_delete_elem(&rss_last, &tgid);
 	r = reserve(sizeof(*r));
 	if (r) {
 		fill_hdr(&r->h, group_dead ? TB_EV_EXIT : TB_EV_EXIT_THREAD, 0);
@@ -1273,5 +1997,215 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 		/* the loader may be waiting on this very record to finish */
 		bpf_ringbuf_submit(r, group_dead ? forced_wakeup(wake_state()) : BPF_RB_NO_WAKEUP);
 	}
+	return 0;
+}
+
+/*
+ * --pages. Every user page fault on the machine passes page_fault_user, so
+ * the watched test comes first; mm_page_alloc passes every page allocation,
+ * so it asks only the current task's storage, which no unwatched task has.
+ */
+
+#define PC_SLOTS 8	/* page_counts entries, TB_PC_MAX rounded up for the index mask */
+
+/* tgid -> each kind of fault it took, counted whether or not its row was written */
+struct page_counts {
+	__u64 n[PC_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TB_MAX_WATCHED);
+	__type(key, __u32);
+	__type(value, struct page_counts);
+} page_counts SEC(".maps");
+
+/* A thread's last write fault on a present page, until the kernel copies for it or not. */
+struct wp_fault {
+	__u64 addr, ip, sp;
+	__u64 err;
+	__u64 pending;	/* no copy seen for it yet */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct wp_fault);
+} wp_faults SEC(".maps");
+
+/* gfp bits (stable since 6.8; earlier kernels had the same values as macros) */
+#define GFP_MOVABLE (1u << 3)
+#define GFP_HARDWALL (1u << 20)
+#define GFP_ZERO (1u << 8)	/* the copy of the zero page: a zeroed page, nothing to copy */
+
+static __always_inline void page_count(__u32 tgid, __u32 which)
+{
+	struct page_counts *pc = bpf_map_lookup_elem(&page_counts, &tgid), zero = {};
+
+	if (!pc) {
+		bpf_map_update_elem(&page_counts, &tgid, &zero, BPF_NOEXIST);
+		pc = bpf_map_lookup_elem(&page_counts, &tgid);
+		if (!pc) {
+			count_drop(TB_DROP_MAP_FULL);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&pc->n[which & (PC_SLOTS - 1)], 1);
+}
+
+static __always_inline void page_emit(__u16 type, __u64 pid_tgid, __u64 addr, __u64 ip, __u32 err,
+				      __u32 order)
+{
+	struct tb_rec_page *r = reserve(sizeof(*r));
+
+	if (!r)
+		return;
+	fill_hdr(&r->h, type, pid_tgid);
+	r->addr = addr;
+	r->ip = ip;
+	r->error_code = err;
+	r->order = order;
+	submit(r);
+}
+
+/* A write to a present page: remembered, so that a copy the kernel makes for it is told. */
+static __always_inline void wp_remember(__u64 addr, struct pt_regs *regs, __u64 err)
+{
+	struct wp_fault *f = bpf_task_storage_get(&wp_faults, bpf_get_current_task_btf(), 0,
+						  BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (!f) {
+		count_drop(TB_DROP_MAP_FULL);
+		return;
+	}
+	f->addr = addr;
+	f->ip = regs->ip;
+	f->sp = regs->sp;
+	f->err = err;
+	f->pending = 1;
+}
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(page_fault_user, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 which;
+	__u16 type;
+
+	if (!is_active(pid_tgid >> 32))
+		return 0;
+	if (!(error_code & TB_PF_PRESENT)) {
+		type = TB_EV_TOUCH;
+		which = error_code & TB_PF_WRITE ? TB_PC_TOUCH_WRITE : TB_PC_TOUCH_READ;
+	} else if (error_code & TB_PF_WRITE) {
+		type = TB_EV_WP;
+		which = TB_PC_WP;
+		wp_remember(address, regs, error_code);
+	} else {
+		type = TB_EV_PAGE_FAULT;
+		which = TB_PC_OTHER;
+	}
+	page_count(pid_tgid >> 32, which);
+	if (pages_mode == TB_PAGES_ON)
+		page_emit(type, pid_tgid, address, regs->ip, error_code, 0);
+	return 0;
+}
+
+/*
+ * A page allocated for user memory while the thread is still in the write
+ * fault it took last: the kernel is copying the page (from a page shared
+ * since a fork, the zero page, or a file's page). Still in that fault means
+ * the user registers saved at the kernel's entry are the fault's own: its ip,
+ * its stack pointer, and orig_ax -1, which x86's exception entry writes there
+ * (a system call leaves its number); a later system call or another fault
+ * saved other values there. An interrupt's allocation
+ * on the thread's time is not for user memory (no HARDWALL, not MOVABLE).
+ */
+SEC("tp_btf/mm_page_alloc")
+int BPF_PROG(mm_page_alloc, struct page *page, unsigned int order, gfp_t gfp, int migratetype)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct wp_fault *f = bpf_task_storage_get(&wp_faults, task, 0, 0);
+	struct pt_regs *regs;
+
+	if (!f || !f->pending)
+		return 0;
+	if ((gfp & (GFP_MOVABLE | GFP_HARDWALL)) != (GFP_MOVABLE | GFP_HARDWALL))
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs || BPF_CORE_READ(regs, ip) != f->ip || BPF_CORE_READ(regs, sp) != f->sp ||
+	    BPF_CORE_READ(regs, orig_ax) != (unsigned long)-1)
+		return 0;
+	f->pending = 0;
+	page_count(task->tgid, TB_PC_COW);
+	if (gfp & GFP_ZERO)
+		page_count(task->tgid, TB_PC_ZERO_COPY);
+	page_emit(gfp & GFP_ZERO ? TB_EV_ZERO_COPY : TB_EV_COW, task_pid_tgid(task), f->addr, f->ip,
+		  f->err, order);
+	return 0;
+}
+
+/* The counter as the kernel's own rss_stat event reads it: its shared part, not per-CPU parts. */
+static __always_inline __s64 rss_read(struct mm_struct *mm, int member)
+{
+	switch (member) {
+	case 0: return BPF_CORE_READ(mm, rss_stat[0].count);
+	case 1: return BPF_CORE_READ(mm, rss_stat[1].count);
+	case 2: return BPF_CORE_READ(mm, rss_stat[2].count);
+	default: return BPF_CORE_READ(mm, rss_stat[3].count);
+	}
+}
+
+/*
+ * A watched process's resident pages of one kind changed (every fault's page
+ * does it): a row once the count moved TB_RSS_STEP pages from the last row's.
+ * Only the process's own changes: its memory's teardown at exit runs with no
+ * mm of its own, and another process's reclaim of its pages is not its doing.
+ */
+SEC("tp_btf/rss_stat")
+int BPF_PROG(rss_stat, struct mm_struct *mm, int member)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tgid = task->tgid;
+	struct rss_rows *last, none = { { -TB_RSS_STEP, -TB_RSS_STEP, -TB_RSS_STEP, -TB_RSS_STEP } };
+	__s64 pages, d;
+	__u32 k;
+
+	if (task->mm != mm || member < 0 || member >= TB_RSS_KINDS || !is_active(tgid))
+		return 0;
+	last = bpf_map_lookup_elem(&rss_last, &tgid);
+	if (!last) {
+		bpf_map_update_elem(&rss_last, &tgid, &none, BPF_NOEXIST);
+		last = bpf_map_lookup_elem(&rss_last, &tgid);
+		if (!last) {
+			count_drop(TB_DROP_MAP_FULL);
+			return 0;
+		}
+		/*
+		 * Its first change: every kind's count, once. A forked child's
+		 * came with the fork, counted in the parent's time, and may not
+		 * change for a long while (copies after fork leave them as they are).
+		 */
+		for (int i = 0; i < TB_RSS_KINDS; i++) {
+			pages = rss_read(mm, i);
+			last->pages[i] = pages > 0 ? pages : 0;
+			page_emit(TB_EV_RSS, task_pid_tgid(task), last->pages[i], 0, i, 0);
+		}
+		return 0;
+	}
+	pages = rss_read(mm, member);
+	if (pages < 0)
+		pages = 0;
+	/* the range test above let clang drop the mask, which the verifier wants to see */
+	k = member;
+	asm volatile("" : "+r"(k));
+	k &= TB_RSS_KINDS - 1;
+	d = pages - last->pages[k];
+	if (d < TB_RSS_STEP && d > -TB_RSS_STEP)
+		return 0;
+	last->pages[k] = pages;
+	page_emit(TB_EV_RSS, task_pid_tgid(task), pages, 0, member, 0);
 	return 0;
 }

@@ -54,7 +54,15 @@
 	X(SAMPLE_OFF, sample_off, NONE, 1, TB_COL_SIZE) \
 	X(SAMPLE_ON, sample_on, NONE, 1, 0) \
 	/* a thread renamed itself; updates names, never a CSV row */ \
-	X(COMM, comm, TASK, 0, 0)
+	X(COMM, comm, TASK, 0, 0) \
+	/* --pages: a user page fault, by what the kernel was asked (docs/csv.md, "Pages") */ \
+	X(TOUCH, touch, PAGE, 1, TB_COLS_PAGE) \
+	X(WP, wp, PAGE, 1, TB_COLS_PAGE) \
+	X(COW, cow, PAGE, 1, TB_COLS_PAGE) \
+	X(ZERO_COPY, zero_copy, PAGE, 1, TB_COLS_PAGE) \
+	X(PAGE_FAULT, page_fault, PAGE, 1, TB_COLS_PAGE) \
+	/* --pages: a process's resident pages of one kind moved by TB_RSS_STEP or more */ \
+	X(RSS, rss, PAGE, 1, TB_COL_SIZE | TB_COL_SYSFLAGS)
 
 enum tb_event_type {
 	TB_EV_NONE = 0,
@@ -71,6 +79,7 @@ enum tb_rec_kind {
 	TB_REC_VM,	/* struct tb_rec_vm */
 	TB_REC_TASK,	/* struct tb_rec_task */
 	TB_REC_EXEC,	/* struct tb_rec_exec */
+	TB_REC_PAGE,	/* struct tb_rec_page */
 };
 
 /* Bit masks of the kinds in a class, one bit per kind: a class test is a shift, not a table. */
@@ -78,10 +87,12 @@ enum tb_rec_kind {
 #define TB_X_ALLOC(kind, name, rec, row, cols) TB_X_BIT_IF(kind, TB_REC_##rec == TB_REC_ALLOC)
 #define TB_X_VM(kind, name, rec, row, cols) TB_X_BIT_IF(kind, TB_REC_##rec == TB_REC_VM)
 #define TB_X_TASK(kind, name, rec, row, cols) TB_X_BIT_IF(kind, TB_REC_##rec == TB_REC_TASK)
+#define TB_X_PAGE(kind, name, rec, row, cols) TB_X_BIT_IF(kind, TB_REC_##rec == TB_REC_PAGE)
 #define TB_X_ROW(kind, name, rec, row, cols) TB_X_BIT_IF(kind, row)
 #define TB_EV_ALLOC_MASK (0u TB_EVENTS(TB_X_ALLOC))
 #define TB_EV_VM_MASK (0u TB_EVENTS(TB_X_VM))
 #define TB_EV_TASK_MASK (0u TB_EVENTS(TB_X_TASK))
+#define TB_EV_PAGE_MASK (0u TB_EVENTS(TB_X_PAGE))
 #define TB_EV_ROW_MASK (0u TB_EVENTS(TB_X_ROW))
 
 _Static_assert(TB_EV_MAX <= 32, "a class mask has a bit per event kind");
@@ -115,6 +126,12 @@ static inline int tb_ev_is_vm(unsigned type)
 static inline int tb_ev_is_task(unsigned type)
 {
 	return tb_ev_in(TB_EV_TASK_MASK, type);
+}
+
+/* touch, wp, cow, page_fault: --pages */
+static inline int tb_ev_is_page(unsigned type)
+{
+	return tb_ev_in(TB_EV_PAGE_MASK, type);
 }
 
 /* Kinds written as CSV rows, and read back from them. */
@@ -192,6 +209,14 @@ enum tb_reg {
 	TB_REG_R15,
 };
 #define TB_PROBE_EXITING 0xff	/* cookie type of the exit-mark probe: no record of its own */
+/*
+ * Cookie types of a C++ operator's probe (libstdc++'s operator new and delete,
+ * at entry only): no record of its own. It leaves its entry index and stack
+ * for the malloc, aligned_alloc or free it calls, which reports them.
+ */
+#define TB_PROBE_CXX_NEW 0xfe	/* operator new, new[], their nothrow and aligned forms */
+#define TB_PROBE_CXX_DELETE 0xfd	/* operator delete, delete[], sized, nothrow, aligned */
+#define TB_CXX_REACH 64	/* bytes of stack between an operator's entry and the call it makes */
 #define TB_LIB_UNKNOWN 0xffff	/* cookie library of a probe told apart by its page offset */
 #define TB_NO_PAGE_OFF 0xffffffffu	/* no page offset tells this probe apart */
 
@@ -217,6 +242,20 @@ struct tb_wake {
 	__u8 woke;		/* the ring buffer's fill is over the mark, and the consumer was woken */
 	__u8 slots_woke;	/* the same for the allocation ring */
 	__u16 pad;
+};
+
+/*
+ * Per CPU: calls of processes not watched that trapped (bystander_calls), and
+ * the process and epoch of the last, which say when the bystanders table needs
+ * a write. An epoch is 2^TB_EPOCH_SHIFT ns of bpf_ktime_get_ns (1.07 s).
+ */
+#define TB_EPOCH_SHIFT 30
+#define TB_MAX_BYSTANDERS 8192	/* processes the bystanders table holds, least recent dropped */
+
+struct tb_bystander {
+	__u64 calls;
+	__u32 last_tgid;
+	__u32 last_epoch;
 };
 
 /* Every record starts with this, so one ring buffer carries all kinds. */
@@ -262,7 +301,7 @@ struct tb_rec_vm {
 
 struct tb_slot {
 	__u32 len;	/* sizeof(rec) once written, else 0 */
-	__u32 pad;
+	__u32 stack_id;	/* the call's stack, an index of the stacks map; 0: none */
 	struct tb_rec_alloc rec;
 };
 
@@ -302,12 +341,53 @@ struct tb_rec_exec {
 	char args[TB_ARGS_LEN];
 };
 
+/*
+ * --pages: a user page fault of a watched thread (touch, wp, page_fault), or
+ * the page the kernel allocated to copy in the middle of a wp fault (cow).
+ */
+struct tb_rec_page {
+	struct tb_hdr h;
+	__u64 addr;	/* the faulting address; rss: the pages the process has of that kind */
+	__u64 ip;	/* the user instruction that faulted */
+	__u32 error_code;	/* the x86 page-fault error code (TB_PF_*); rss: the kind */
+	__u32 order;	/* cow: log2 of the pages allocated for the copy */
+};
+
+/* rss rows: a kind's count is written again once it moved this many pages from its last row */
+#define TB_RSS_STEP 64
+#define TB_RSS_KINDS 4	/* the kernel's mm counters: file, anon, swap entries, shmem */
+
+/* x86 page-fault error code bits */
+#define TB_PF_PRESENT	0x1
+#define TB_PF_WRITE	0x2
+#define TB_PF_USER	0x4
+#define TB_PF_INSTR	0x10
+
+/* --pages: what the probes record */
+enum tb_pages_mode {
+	TB_PAGES_OFF = 0,
+	TB_PAGES_ON,	/* every user page fault a row, and every copy */
+	TB_PAGES_COW,	/* only the copies are rows; every fault is still counted (page_counts) */
+};
+
+/* Per watched process, the page_counts map: every fault counted, row or not, lost or not. */
+enum tb_page_count {
+	TB_PC_TOUCH_READ = 0,	/* not present, read */
+	TB_PC_TOUCH_WRITE,	/* not present, write */
+	TB_PC_WP,		/* present, write */
+	TB_PC_COW,		/* a page allocated to copy in a wp fault, zeroed ones too */
+	TB_PC_OTHER,		/* present, not a write: protection or instruction fetch */
+	TB_PC_ZERO_COPY,	/* of TB_PC_COW, those that replaced the zero page */
+	TB_PC_MAX,
+};
+
 /* Each record's bytes, by TB_EVENTS's record argument: what the reader checks lengths against. */
 #define TB_REC_SIZE_NONE 0
 #define TB_REC_SIZE_ALLOC sizeof(struct tb_rec_alloc)
 #define TB_REC_SIZE_VM sizeof(struct tb_rec_vm)
 #define TB_REC_SIZE_TASK sizeof(struct tb_rec_task)
 #define TB_REC_SIZE_EXEC sizeof(struct tb_rec_exec)
+#define TB_REC_SIZE_PAGE sizeof(struct tb_rec_page)
 
 /* Both sides compile these: a layout clang -target bpf and the host disagree on fails here. */
 _Static_assert(sizeof(struct tb_hdr) == 24, "tb_hdr layout");
@@ -316,9 +396,131 @@ _Static_assert(sizeof(struct tb_rec_vm) == 72, "tb_rec_vm layout");
 _Static_assert(sizeof(struct tb_rec_task) == 64, "tb_rec_task layout");
 _Static_assert(sizeof(struct tb_rec_exec) == 32 + TB_COMM_LEN + TB_PATH_LEN + TB_ARGS_LEN,
 	       "tb_rec_exec layout");
+_Static_assert(sizeof(struct tb_rec_page) == 48, "tb_rec_page layout");
 _Static_assert(sizeof(struct tb_slot_pos) == 128, "prod and cons on cache lines of their own");
 _Static_assert(sizeof(struct tb_wake) == 24, "tb_wake layout");
+_Static_assert(sizeof(struct tb_bystander) == 16, "tb_bystander layout");
 _Static_assert(sizeof(struct tb_lib) == (9 + TB_EV_PVALLOC + 1) * 8, "tb_lib layout");
+
+/*
+ * Call stacks, each kept once in the stacks map (an array both sides map) at
+ * the index the records carry as their stack_id. A stack is the return
+ * addresses of one address space, innermost first: the call site (the return
+ * address on top of the stack when the probe fires, exact with or without
+ * frame pointers), then a walk of the frame-pointer chain. The process's start
+ * time and exec count say which address space, so a pid used again or an exec
+ * never shares another's stacks; user space maps them to files and offsets.
+ */
+#define TB_MAX_STACK 64		/* frames a stack keeps: --stack-depth's limit */
+#define TB_DEF_STACK 8		/* --stack-depth's default: what fits in 0.3 us a malloc+free pair (docs/performance.md) */
+#define TB_MAX_STACKS (1 << 14)	/* distinct stacks kept, index 0 (none) included */
+
+/* Counted per CPU in the stack_counts map: the record is kept either way, so these are no drops. */
+enum tb_stack_count {
+	TB_STC_FULL = 0,	/* a new stack found the table full: its record has no stack_id */
+	TB_STC_UNREAD,		/* the stack pointer could not be read: no stack_id */
+	TB_STC_COLLIDED,	/* a hash shared with another stack, found and kept apart */
+	TB_STC_UNPLACED,	/* frames not placed in their files (left to user space) */
+	TB_STC_KEPT,		/* distinct stacks kept */
+	TB_STC_TRUNCATED,	/* ... of which the walk stopped before the outermost frame */
+	TB_STC_NO_SAMPLE,	/* --stacks=dwarf: the stack's sample found its ring full: no stack_id */
+	TB_STC_MAX,
+};
+
+#define TB_STK_TRUNCATED 0x1	/* the walk stopped at a frame it could not trust, or at the depth */
+#define TB_STK_GAP 0x2		/* it stopped at uprobes' return trampoline, which took a frame's place */
+#define TB_STK_COLLIDED 0x4	/* its hash was another stack's: kept, never handed that stack's id */
+
+/*
+ * Where a frame's code is, found when its stack is first kept, so that it
+ * holds when the process has ended or unmapped the file by the time user
+ * space reads it: the file's index in the files map in the top 16 bits, the
+ * offset in the file below them.
+ */
+#define TB_PLACE(file, off) ((__u64)(file) << 48 | ((off) & TB_PLACE_OFF_MASK))
+#define TB_PLACE_OFF_MASK ((1ULL << 48) - 1)
+#define TB_PLACE_FILE(place) ((__u32)((place) >> 48))
+#define TB_FILE_NONE 0		/* code in no file (JIT, anonymous memory): the offset is 0 */
+#define TB_FILE_UNPLACED 0xffff	/* not placed (the mappings were busy, or the files map full) */
+#define TB_MAX_FILES 1024	/* files placed, index 0 (none) included */
+
+struct tb_stack {
+	__u64 start_ns;	/* the process's start (its leader's start_time): which pid this was */
+	__u64 exec_id;	/* execs the thread had made: which image */
+	__u64 hash;	/* of everything above and the frames; 0 while the entry is being written */
+	__u32 tgid;
+	__u16 nr;	/* frames in ip */
+	__u16 flags;	/* TB_STK_* */
+	__u64 ip[TB_MAX_STACK];
+	__u64 place[TB_MAX_STACK];	/* TB_PLACE(file, offset) of each */
+};
+
+_Static_assert(sizeof(struct tb_stack) == 32 + 16 * TB_MAX_STACK, "tb_stack layout");
+
+/*
+ * A file some frame's code came from, by its device and inode, with its path
+ * as the process saw it, kept as components from the file's own name up
+ * (each cut at TB_COMP_LEN - 1 bytes; an empty one where the walk crossed
+ * from a mount's root to where it is mounted), read from the kernel's dentries.
+ */
+#define TB_PATH_COMPS 24
+#define TB_COMP_LEN 64
+#define TB_FILE_CUT 0x1		/* more components than were kept: the path is cut at the top */
+
+struct tb_file {
+	__u64 ino;
+	__u32 dev;
+	__u16 ncomp;
+	__u16 flags;	/* TB_FILE_* */
+	__u64 ready;	/* set last: the entry is whole */
+	char comp[TB_PATH_COMPS][TB_COMP_LEN];
+};
+
+_Static_assert(sizeof(struct tb_file) == 24 + TB_PATH_COMPS * TB_COMP_LEN, "tb_file layout");
+
+/*
+ * --stacks=dwarf: at each recorded call's entry the probes copy the top of
+ * the user stack and the registers the CFI unwinder starts from into a
+ * sample record, emitted on the thread just before its call's record; user
+ * space unwinds it with the mapped files' .eh_frame / .debug_frame. The
+ * call's stack_id then carries TB_STACK_SAMPLE and the sample's sequence
+ * number instead of a stacks map index.
+ */
+enum tb_stacks_mode {
+	TB_STACKS_FP = 0,	/* the call site, then the frame-pointer chain, in the probes */
+	TB_STACKS_DWARF,	/* a window of the stack, unwound in user space */
+};
+
+#define TB_SAMPLE_TYPE 0x100	/* tb_hdr.type of a sample: above every event kind */
+#define TB_SAMPLE_WINDOW 8192	/* bytes of stack copied (docs/performance.md, "Call stacks") */
+#define TB_STACK_SAMPLE 0x80000000u	/* stack_id: the rest is a sample's seq, not an index */
+#define TB_SAMPLE_SEQ_MASK 0x7fffffffu
+
+/* Registers a sample keeps, x86-64: what the CFI of compiled code restores a caller's frame from. */
+enum tb_sample_reg {
+	TB_SR_IP = 0,
+	TB_SR_SP,
+	TB_SR_BP,
+	TB_SR_BX,
+	TB_SR_R12,
+	TB_SR_R13,
+	TB_SR_R14,
+	TB_SR_R15,
+	TB_SR_MAX,
+};
+
+struct tb_rec_sample {
+	struct tb_hdr h;
+	__u64 start_ns;	/* the process's start and exec count: which image (as tb_stack) */
+	__u64 exec_id;
+	__u64 regs[TB_SR_MAX];
+	__u32 seq;	/* the call's stack_id without TB_STACK_SAMPLE */
+	__u32 len;	/* bytes of stack valid in window, from regs[TB_SR_SP] up */
+	__u8 window[TB_SAMPLE_WINDOW];
+};
+
+_Static_assert(sizeof(struct tb_rec_sample) == 40 + 8 * TB_SR_MAX + 8 + TB_SAMPLE_WINDOW,
+	       "tb_rec_sample layout");
 
 /* Values of the watched map. */
 #define TB_WATCH_PENDING 1	/* launched, waiting for its exec: record nothing yet */

@@ -5,13 +5,14 @@
 # also works sourced by hand in a shell without the bash-completion package.
 
 _tlsbpf_opts='-p --pid -a --all --comm --duration -q --quiet -o --output --live --events
-	--filter-pid --filter-tid --csv --json-lines --summary --summary-json --report --top --lib
-	--ringbuf-mb --confine --no-confine --sample --sample-by --sample-window --probe-at-entry
+	--filter-pid --filter-tid --csv --json-lines --summary --summary-json --report --html --perfetto --pprof --folded
+	--top --lib --ringbuf-mb --confine --no-confine --sample --sample-by --sample-window --pages
+	--stack-depth --stacks --no-stacks --debuginfod --probe-at-entry
 	-u --user --as-root --empty-probes -v --verbose -h --help -V --version'
-_tlsbpf_analyze_opts='--summary --summary-json --report --top -h --help'
+_tlsbpf_analyze_opts='--summary --summary-json --report --html --perfetto --pprof --folded --top -h --help'
 _tlsbpf_events='malloc calloc realloc reallocarray free posix_memalign aligned_alloc memalign
 	valloc pvalloc mmap munmap mremap mprotect madvise brk fork thread exec exit_thread exit
-	lost sample_off sample_on alloc vm'
+	lost sample_off sample_on touch wp cow zero_copy page_fault alloc vm'
 
 # Files (and directories to go through) matching a glob, one per line, into COMPREPLY.
 _tlsbpf_files() { # CUR [GLOB]
@@ -76,19 +77,24 @@ _tlsbpf_argument() { # PREV CUR
 	--lib)
 		COMPREPLY=()
 		_tlsbpf_libs "$2" ;;
-	--csv | --json-lines | --summary | --summary-json | -o | --output)
+	--csv | --json-lines | --summary | --summary-json | --perfetto | --pprof | --folded | -o | --output)
 		COMPREPLY=()
 		_tlsbpf_files "$2" ;;
 	--report)
 		COMPREPLY=()
 		_tlsbpf_files "$2" '*.md' ;;
+	--html)
+		COMPREPLY=()
+		_tlsbpf_files "$2" '*.html' ;;
 	--events)
 		_tlsbpf_match "$2" < <(printf '%s\n' $_tlsbpf_events) ;;
 	--sample-by)
 		mapfile -t COMPREPLY < <(compgen -W 'calls time' -- "$2") ;;
+	--stacks)
+		mapfile -t COMPREPLY < <(compgen -W 'fp dwarf' -- "$2") ;;
 	-u | --user)
 		mapfile -t COMPREPLY < <(compgen -u -- "$2") ;;
-	--duration | --top | --ringbuf-mb | --sample | --sample-window | --filter-tid)
+	--duration | --top | --ringbuf-mb | --sample | --sample-window | --stack-depth | --filter-tid)
 		COMPREPLY=() ;;
 	*)
 		return 1 ;;

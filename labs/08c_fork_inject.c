@@ -165,8 +165,9 @@ static void say_frames(const char *who, const char *when, unsigned long block, u
 {
 	char b1[24], b2[24];
 
-	lab_say("pagemap who=%s when=%s block_page=%s arena_page=%s\n", who, when,
-		fmt_frame(block, b1), fmt_frame(arena, b2));
+	lab_say("pagemap who=%s when=%s block_page=%s arena_page=%s probe=0x%lx page=0x%lx"
+		" arena=0x%lx\n", who, when, fmt_frame(block, b1), fmt_frame(arena, b2),
+		LAB_ADDR(workers[0].probe), LAB_ADDR(probe_page()), LAB_ADDR(arena_page()));
 }
 
 /* The child's copy of each thread's blocks: read all, free the first few, scribble on the rest. */

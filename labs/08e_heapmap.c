@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* 08e_heapmap: where blocks of three sizes and plain mappings land, across threads and a fork. */
 #include "common.h"
+#include <fcntl.h>
 #include <malloc.h>
 #include <sys/mman.h>
 
@@ -20,7 +21,7 @@ struct holder {
 };
 
 static struct {
-	int threads, fork, threshold, pin;
+	int threads, fork, threshold, pin, pagemap;
 	long sizes[NSIZES], loop_secs;
 } cfg = { .threads = 2, .fork = 1, .sizes = { 32, 4096, 1024 * 1024 }, .loop_secs = -1 };
 
@@ -29,13 +30,17 @@ static int bad_total;	/* threads add to it before the barrier, main reads it aft
 
 static void usage(void)
 {
-	printf("usage: %s [-t THREADS] [-s SMALL] [-m MEDIUM] [-l LARGE] [--no-fork] [-L SECONDS]\n"
+	printf("usage: %s [-t THREADS] [-s SMALL] [-m MEDIUM] [-l LARGE] [--no-fork] [-p]"
+	       " [-L SECONDS]\n"
 	       "       %s --threshold [--pin] [-l LARGE]\n"
 	       "  main, each thread and a forked child allocate one block of each size; main\n"
 	       "  also maps %d KiB of private and of shared anonymous memory. prints each\n"
 	       "  block's region and the /proc/self/maps lines holding them. exit status 1 when\n"
 	       "  glibc mapped a block whose chunk is below its mmap threshold (128 KiB), or\n"
 	       "  served one at or above it from anywhere but its own mapping or the top chunk.\n"
+	       "  -p: the child reads /proc/self/pagemap around its write to each page the\n"
+	       "  parent marked (private map, shared map, malloc block): the frame before and\n"
+	       "  after (frames need root; na otherwise)\n"
 	       "  -L repeats the experiment for SECONDS (0: until SIGINT/SIGTERM), quietly\n"
 	       "  --threshold: only allocate LARGE, free it and allocate it again in the main\n"
 	       "  thread, and print where both landed; --pin first sets the threshold by mallopt\n",
@@ -54,7 +59,7 @@ static void parse(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":ht:s:m:l:L:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ht:s:m:l:pL:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			cfg.threads = lab_num(optarg, c, 0, LAB_MAX_THREADS);
@@ -73,6 +78,9 @@ static void parse(int argc, char **argv)
 			break;
 		case 'T':
 			cfg.threshold = 1;
+			break;
+		case 'p':
+			cfg.pagemap = 1;
 			break;
 		case 'P':
 			cfg.pin = 1;
@@ -250,13 +258,45 @@ static void *map_anon(int shared)
  * It first writes 'C' over the parent's 'P' in the private map, the shared map and main's small
  * block; the parent reads the three bytes back once the child is gone.
  */
+/* The page frame behind an address, from /proc/self/pagemap; 0 if absent or hidden (not root). */
+static unsigned long frame_of(const void *addr)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);	/* no malloc: the child reads it */
+
+	if (fd < 0)
+		lab_die("cannot open /proc/self/pagemap: %s", strerror(errno));
+	if (pread(fd, &e, sizeof(e), (off_t)(LAB_ADDR(addr) / 4096 * sizeof(e))) != sizeof(e))
+		e = 0;
+	close(fd);
+	return e >> 63 ? (unsigned long)(e & ((1ULL << 55) - 1)) : 0;	/* bit 63: present */
+}
+
+/* The child's write to a page the parent marked: with -p, whether its frame changed. */
+static void child_mark(char *mark, const char *what)
+{
+	unsigned long before = cfg.pagemap ? frame_of(mark) : 0, after;
+
+	*(volatile char *)mark = 'C';
+	if (!cfg.pagemap)
+		return;
+	after = frame_of(mark);
+	/* before 0: not in the child's page table (fork copies none of a shared mapping's) */
+	if (!after)
+		lab_say("pagemap who=child mark=%s addr=0x%lx copied=na\n", what, LAB_ADDR(mark));
+	else
+		lab_say("pagemap who=child mark=%s addr=0x%lx before=0x%lx after=0x%lx copied=%d\n",
+			what, LAB_ADDR(mark), before, after, before && before != after);
+}
+
 __attribute__((noreturn)) static void child_run(char *const marks[3])
 {
+	static const char *const what[3] = { "private", "shared", "malloc" };
 	struct holder h = { .who = "child" };
 	int bad;
 
 	for (int i = 0; i < 3; i++)
-		*(volatile char *)marks[i] = 'C';
+		child_mark(marks[i], what[i]);
 	bad = hold_blocks(&h);
 
 	say_blocks(&h);
@@ -321,8 +361,12 @@ static int experiment(int *child_status)
 		pid_t pid;
 		int status;
 
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < 3; i++) {
 			*(volatile char *)marks[i] = 'P';
+			if (cfg.pagemap)
+				lab_say("pagemap who=parent mark=%d addr=0x%lx frame=0x%lx\n", i,
+					LAB_ADDR(marks[i]), frame_of(marks[i]));
+		}
 		pid = lab_fork();
 		if (pid == 0)
 			child_run(marks);

@@ -6,9 +6,11 @@
 # and what `make deb` and its checks need)
 set -euo pipefail
 
-build=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc libcapstone-dev)
+build=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc libcapstone-dev libdw-dev
+       libiberty-dev)
 test=(g++ musl-tools libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 python3 redis-server redis-tools
-      bpftrace man-db groff-base jq python3-pandas sqlite3)
+      bpftrace man-db groff-base jq python3-pandas sqlite3 elfutils golang-go libc6-dbg
+      dwz chromium protobuf-compiler)
 bench=(heaptrack time)
 vm=(qemu-system-x86 busybox-static)
 deb=(debhelper dpkg-dev fakeroot lintian man-db groff-base bash-completion)

@@ -148,6 +148,11 @@ static int probe_file(struct loader *l, struct probed_set *set, pid_t pid, const
 		return 0;
 	if (!env->probe_at_entry)
 		placement__apply(&lib);
+	if (lib.cxx && env->verbose)
+		fprintf(stderr, "tlsbpf: C++ operators in %s: probed at entry, the malloc or free each "
+			"calls reports it with the program's stack; %s\n", file,
+			l->pp && !l->pp->sealed ? "in the watched processes alone"
+			: "on the file: every C++ program that maps it pays a trap per new and delete");
 	(*newly)++;
 	return loader__attach_lib(l, &lib, env->verbose);
 }

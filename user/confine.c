@@ -161,7 +161,8 @@ static void remove_stale(void)
 		closedir(d);
 }
 
-int confine__prepare(struct confine *cf, const char *provider, const char *libc)
+int confine__prepare(struct confine *cf, const char *provider, const char *libc,
+		     const char *cxx)
 {
 	int err;
 
@@ -179,6 +180,10 @@ int confine__prepare(struct confine *cf, const char *provider, const char *libc)
 	/* the system C library too: what the command starts may use it instead of PROVIDER */
 	if (!err && libc && libc[0])
 		err = add_copy(cf, libc);
+	cf->nalloc = cf->ncopies;
+	/* the C++ library too: a C++ program's new and delete, and only its own, are seen */
+	if (!err && cxx && cxx[0])
+		err = add_copy(cf, cxx);
 	if (!err)
 		err = set_search_path(cf->dir);
 	if (err)

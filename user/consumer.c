@@ -6,11 +6,14 @@
  * one CPU and freed on another reaches the correlator in that order.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/bpf.h>
@@ -33,6 +36,7 @@ struct tb_ring {
 	bool slots;			/* an allocation ring: the reader clears each slot it passes */
 	uint64_t pos;			/* the next record */
 	uint64_t seen;			/* the producer position read at this round's start */
+	uint64_t peeked;		/* --stacks=dwarf: records up to here were looked at on arrival */
 	uint64_t seen_prev;		/* ... and at the previous round's */
 	uint64_t t_cur, t_prev;		/* times taken before each of those reads */
 	size_t prod_len;	/* the producer page and the data, twice */
@@ -126,12 +130,25 @@ static void hand_on(struct consumer *c, struct tb_ring *r)
 	else
 		c->last_ts = r->ts;
 	c->records++;
+	/* --stacks=dwarf: a call's sample goes before the call, to be unwound; it is no event */
+	if (!r->slots && r->len >= sizeof(struct tb_hdr) &&
+	    ((const struct tb_hdr *)r->rec)->type == TB_SAMPLE_TYPE) {
+		if (c->sample_sink)
+			c->sample_sink(c->sink_ctx, r->rec, r->len);
+		ring_advance(r, r->len);
+		ring_look(r);
+		return;
+	}
 	n = decoder__record(c->dec, r->rec, r->len, &e);
 	if (n < 0) {
 		/* never dropped silently: it is a lost event like any other */
 		c->malformed++;
 		tb_event_lost(&e, r->ts, 1);
 	}
+	/* an allocation ring's slot carries its record's stack beside it */
+	if (n > 0 && r->slots)
+		e.stack_id = ((const struct tb_slot *)((const char *)r->rec -
+						       offsetof(struct tb_slot, rec)))->stack_id;
 	if (n)
 		c->sink(c->sink_ctx, &e);
 	ring_advance(r, r->len);
@@ -274,9 +291,111 @@ static int slots_map(struct consumer *c, const struct tb_ring_set *set)
 	return 0;
 }
 
+/*
+ * --stacks=dwarf's peeker: a thread that looks at each ring buffer's records
+ * as they arrive, while the merge holds them back a millisecond or more and
+ * the loop may be busy elsewhere, so that the unwinder reads a process's
+ * mappings while the process still runs. It only reads, and never behind the
+ * consumer, whose records' space it never frees. Execs and forks first, each
+ * round: a record of the new image on another ring must find them done.
+ */
+static bool peek_early(uint32_t type)
+{
+	return type == TB_EV_EXEC || type == TB_EV_FORK;
+}
+
+static uint64_t peek_ring(struct consumer *c, struct tb_ring *r, uint64_t from, uint64_t prod,
+			  bool early)
+{
+	uint64_t cons = __atomic_load_n(r->cons, __ATOMIC_ACQUIRE), p = from < cons ? cons : from;
+
+	while (p < prod) {
+		const uint32_t *hdr = (const uint32_t *)(r->data + (p & r->mask));
+		uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+		const struct tb_hdr *h = (const void *)((const char *)hdr + BPF_RINGBUF_HDR_SZ);
+
+		if (len & BPF_RINGBUF_BUSY_BIT)
+			break;
+		if (!(len & BPF_RINGBUF_DISCARD_BIT) && len >= sizeof(*h) &&
+		    peek_early(h->type) == early)
+			c->peek(c->sink_ctx, h, len);
+		p += span(r, len & ~BPF_RINGBUF_DISCARD_BIT);
+	}
+	return p;
+}
+
+static void *peeker(void *arg)
+{
+	struct consumer *c = arg;
+	struct epoll_event ev[16];
+
+	/* first in line for the CPU when woken: a short process may end within milliseconds */
+	setpriority(PRIO_PROCESS, gettid(), -10);
+
+	while (!__atomic_load_n(&c->peek_stop, __ATOMIC_ACQUIRE)) {
+		/* woken by the probes for a thread's first sample and for code mapped */
+		epoll_wait(c->peek_epfd, ev, 16, 1);
+		for (int i = 0; i < c->nrings; i++) {
+			struct tb_ring *r = &c->rings[i];
+			uint64_t prod;
+
+			if (r->slots)
+				continue;
+			prod = __atomic_load_n(r->prod, __ATOMIC_ACQUIRE);
+			peek_ring(c, r, r->peeked, prod, true);
+			r->peeked = peek_ring(c, r, r->peeked, prod, false);
+		}
+	}
+	return NULL;
+}
+
+/* The peeker, when there is something to peek for; its own epoll set on the ring buffers. */
+static int peeker_start(struct consumer *c, const struct tb_ring_set *set)
+{
+	int err;
+
+	if (!c->peek)
+		return 0;
+	c->peek_epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->peek_epfd < 0)
+		return -errno;
+	for (int i = 0; i < set->nr_cpus; i++) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+
+		if (set->ring_fds[i] >= 0 &&
+		    epoll_ctl(c->peek_epfd, EPOLL_CTL_ADD, set->ring_fds[i], &ev))
+			return -errno;
+	}
+	err = -pthread_create(&c->peek_thread, NULL, peeker, c);
+	c->peek_running = !err;
+	return err;
+}
+
+static void peeker_stop(struct consumer *c)
+{
+	if (c->peek_running) {
+		__atomic_store_n(&c->peek_stop, 1, __ATOMIC_RELEASE);
+		pthread_join(c->peek_thread, NULL);
+		c->peek_running = false;
+	}
+	if (c->peek_epfd > 0)
+		close(c->peek_epfd);
+	c->peek_epfd = -1;
+}
+
 static void pipeline_sink(void *ctx, struct tb_event *e)
 {
 	pipeline__event(ctx, e);
+}
+
+static void pipeline_peek(void *ctx, const void *rec, size_t len)
+{
+	pipeline__peek(ctx, rec, len);
+}
+
+static void pipeline_sample_sink(void *ctx, const void *rec, size_t len)
+{
+	pipeline__sample(ctx, rec, len);
 }
 
 int consumer__open(struct consumer *c, const struct tb_ring_set *set, struct pipeline *pipe)
@@ -285,7 +404,10 @@ int consumer__open(struct consumer *c, const struct tb_ring_set *set, struct pip
 
 	memset(c, 0, sizeof(*c));
 	c->epfd = -1;
+	c->peek_epfd = -1;
 	c->sink = pipeline_sink;
+	c->sample_sink = pipeline_sample_sink;
+	c->peek = pipe && pipe->unwind ? pipeline_peek : NULL;
 	c->sink_ctx = pipe;
 	c->dec = decoder__new();
 	c->rings = calloc(set->nr_cpus + set->slot_cpus + 1, sizeof(*c->rings));
@@ -312,7 +434,8 @@ int consumer__open(struct consumer *c, const struct tb_ring_set *set, struct pip
 		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, set->ring_fds[i], &ev))
 			return -errno;
 	}
-	return set->slot_cpus ? slots_map(c, set) : 0;
+	err = set->slot_cpus ? slots_map(c, set) : 0;
+	return err ?: peeker_start(c, set);
 }
 
 int consumer__poll(struct consumer *c, int timeout_ms)
@@ -338,6 +461,8 @@ void consumer__drain(struct consumer *c)
 void consumer__close(struct consumer *c)
 {
 	long page = sysconf(_SC_PAGESIZE);
+
+	peeker_stop(c);
 
 	for (int i = 0; c->rings && i < c->nrings; i++) {
 		if (c->rings[i].slots)

@@ -3,6 +3,8 @@
 #ifndef TB_CONSUMER_H
 #define TB_CONSUMER_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include "decode.h"
 #include "pipeline.h"
@@ -26,6 +28,13 @@ struct consumer {
 	struct decoder *dec;
 	void (*sink)(void *ctx, struct tb_event *e);	/* the pipeline, or a test */
 	void *sink_ctx;
+	void (*sample_sink)(void *ctx, const void *rec, size_t len);	/* --stacks=dwarf's samples */
+	/* --stacks=dwarf: each ring-buffer record on arrival, by the peeker thread; or NULL */
+	void (*peek)(void *ctx, const void *rec, size_t len);
+	int peek_epfd;
+	pthread_t peek_thread;
+	bool peek_running;
+	int peek_stop;
 	uint64_t records;	/* ring-buffer records taken, names included */
 	uint64_t malformed;
 	uint64_t out_of_order;	/* records older than one already handed on */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "correlate.h"
 #include "arena.h"
+#include "faults.h"
 #include "forkexec.h"
 
 /* Linux mmap flags as the events carry them (the generic values: x86-64 and arm64 alike). */
@@ -57,6 +58,7 @@ static void block_drop(struct correlator *c, struct tb_process *p, struct tb_blo
 	} else if (b->thread != TB_NONE) {
 		c->threads[b->thread]->live_bytes -= b->size;
 	}
+	faults__block_del(p, b->addr);
 	b->state = TB_B_FREED;
 	b->gen = c->loss_gen;
 	b->unseen = c->sample_off;	/* freed as the probes went off: a gap follows */
@@ -190,6 +192,8 @@ static void release_unknown(struct correlator *c, struct tb_process *p, struct t
 		set_origin(c, e, b->thread);
 		e->region = b->region;
 		e->region_base = block_base(p, b);
+		e->alloc_stack = b->stack_id;
+		e->block_size = b->size;
 		/* A loss since that free may have hidden the allocation that came between. */
 		if ((uint8_t)c->loss_gen == b->gen && !b->unseen && !sampled_unknown(e, b, owner)) {
 			e->flags |= TB_F_DOUBLE_FREE;
@@ -236,6 +240,13 @@ static void block_release(struct correlator *c, struct tb_process *p, struct tb_
 	set_origin(c, e, b->thread);
 	e->region = b->region;
 	e->region_base = block_base(p, b);
+	e->alloc_stack = b->stack_id;
+	e->block_size = b->size;
+	/* new[] freed by delete, malloc's block by delete, new's by free or realloc: as valgrind */
+	if (b->op != tb_entry_cxx(e->detail)) {
+		e->flags |= TB_F_MISMATCHED_FREE;
+		t->mismatched_frees++;
+	}
 	if (b->inherited) {
 		/* A copy made at fork: its allocator is in the parent, so it crosses no thread. */
 		e->flags |= TB_F_INHERITED;
@@ -297,8 +308,11 @@ static void block_alloc(struct correlator *c, struct tb_process *p, struct tb_th
 				/* recorded as the probes went off: its free goes unseen */
 				.unseen = c->sample_off,
 				.libc = !!(e->flags & (TB_F_LIBC | TB_F_INTERNAL)),
+				.op = tb_entry_cxx(e->detail),
+				.stack_id = e->stack_id,
 				.base_off = off < TB_OFF_NONE ? (uint32_t)off : TB_OFF_NONE };
 	p->blocks.live++;
+	faults__block_add(p, e->addr, e->size);
 }
 
 static void on_alloc(struct correlator *c, struct tb_process *p, struct tb_thread *t,
@@ -654,17 +668,28 @@ static void on_memory_event(struct correlator *c, struct tb_process *p, struct t
 		break;
 	case TB_EV_MMAP:
 		on_mmap(c, p, t, e);
+		faults__on_vm(p, t, e);	/* MAP_FIXED over pages: they are given back */
 		break;
 	case TB_EV_MUNMAP:
 	case TB_EV_MPROTECT:
 	case TB_EV_MADVISE:
 		on_vm_change(p, e);
+		faults__on_vm(p, t, e);
 		break;
 	case TB_EV_MREMAP:
 		on_mremap(c, p, t, e);
 		break;
 	case TB_EV_BRK:
 		on_brk(p, e);
+		faults__on_vm(p, t, e);
+		break;
+	case TB_EV_TOUCH:
+	case TB_EV_WP:
+	case TB_EV_COW:
+	case TB_EV_ZERO_COPY:
+	case TB_EV_PAGE_FAULT:
+	case TB_EV_RSS:
+		faults__on_page(c, p, t, e);
 		break;
 	default:
 		on_alloc(c, p, t, e);
@@ -756,9 +781,12 @@ void correlator__process(struct correlator *c, struct tb_event *e)
 	e->flags &= TB_F_FAILED | TB_F_SAMPLED | TB_F_INTERNAL | TB_F_LIBC | TB_F_OVERFLOW;
 	e->region = TB_REG_NONE;
 	e->region_base = 0;
+	e->alloc_stack = 0;
+	e->block_size = 0;
 	if (on_task_event(c, e))
 		return;
-	if ((!tb_ev_is_alloc(e->type) && !tb_ev_is_vm(e->type)) || !e->pid)
+	if ((!tb_ev_is_alloc(e->type) && !tb_ev_is_vm(e->type) && !tb_ev_is_page(e->type)) ||
+	    !e->pid)
 		return;
 	p = proc_get(c, e->pid, e->ts_ns, e->comm);
 	t = p ? thread_get(c, p, e->tid ? e->tid : e->pid, e->ts_ns, e->comm) : NULL;
@@ -918,6 +946,7 @@ static void proc_free(struct tb_process *p)
 	free(p->maps.v);
 	free(p->leaks);
 	free(p->libc_leaks);
+	free(p->site_leaks);
 	for (uint32_t i = 0; i < p->nimages; i++) {
 		free(p->images[i].exe);
 		free(p->images[i].args);
@@ -925,6 +954,7 @@ static void proc_free(struct tb_process *p)
 	free(p->images);
 	free(p->exe);
 	free(p->exit_detail);
+	pages__free(p->pg);
 	free(p);
 }
 

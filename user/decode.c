@@ -155,6 +155,29 @@ static void decode_vm(const struct tb_rec_vm *r, struct tb_event *e)
 		e->size = r->addr > r->old_addr ? r->addr - r->old_addr : r->old_addr - r->addr;
 }
 
+/*
+ * A page fault or a copy: the faulting address, the error code, the bytes the
+ * kernel allocated (a copy's order), and the instruction in detail; the
+ * correlator adds the block hit and what the page held.
+ */
+static void decode_page(const struct tb_rec_page *r, struct tb_event *e)
+{
+	static const char *const rss_kind[TB_RSS_KINDS] = { "file", "anon", "swap", "shmem" };
+
+	if (e->type == TB_EV_RSS) {	/* pages of one kind the process has */
+		e->size = r->addr * 4096;
+		e->sysflags = r->error_code;
+		snprintf(e->detail, sizeof(e->detail), "%s",
+			 r->error_code < TB_RSS_KINDS ? rss_kind[r->error_code] : "?");
+		return;
+	}
+	e->addr = r->addr;
+	e->sysflags = r->error_code;
+	e->size = (uint64_t)4096 << (r->order < 20 ? r->order : 0);
+	e->old_size = r->ip;
+	snprintf(e->detail, sizeof(e->detail), "ip 0x%llx", (unsigned long long)r->ip);
+}
+
 /* The kernel's exit code: a signal in the low 7 bits, else a status in the next byte. */
 static void decode_exit(uint32_t code, struct tb_event *e)
 {
@@ -236,11 +259,13 @@ static inline void clear_fields(struct tb_event *e)
 
 	_Static_assert(offsetof(struct tb_event, type) == 7 * sizeof(u64x2) &&
 		       offsetof(struct tb_event, region) == offsetof(struct tb_event, type) + 4 &&
-		       offsetof(struct tb_event, comm) == offsetof(struct tb_event, region) + 4,
+		       offsetof(struct tb_event, stack_id) == offsetof(struct tb_event, region) + 4 &&
+		       offsetof(struct tb_event, comm) == offsetof(struct tb_event, stack_id) + 4,
 		       "clear_fields() covers every field before comm");
 	v[0] = v[1] = v[2] = v[3] = v[4] = v[5] = v[6] = (u64x2){ 0, 0 };
 	e->type = TB_EV_NONE;
 	e->region = TB_REG_NONE;
+	e->stack_id = 0;
 }
 
 int decoder__record(struct decoder *d, const void *data, size_t size, struct tb_event *e)
@@ -262,6 +287,8 @@ int decoder__record(struct decoder *d, const void *data, size_t size, struct tb_
 		decode_alloc(data, e);
 	} else if (tb_ev_is_vm(h->type)) {
 		decode_vm(data, e);
+	} else if (tb_ev_is_page(h->type)) {
+		decode_page(data, e);
 	} else if (h->type == TB_EV_EXEC) {
 		const struct tb_rec_exec *r = data;
 

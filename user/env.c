@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "env.h"
+#include "../bpf/tlsbpf.h"
 
 #ifndef TLSBPF_VERSION
 #define TLSBPF_VERSION "dev"
@@ -17,6 +18,8 @@ static const char usage[] =
 	"       tlsbpf [OPTIONS] -p PID[,PID...]\n"
 	"       tlsbpf [OPTIONS] -a [--comm NAME]...\n"
 	"       tlsbpf analyze [--summary FILE] [--summary-json FILE] [--report FILE.md]\n"
+	"                      [--html FILE]\n"
+	"                      [--perfetto FILE] [--pprof FILE] [--folded FILE]\n"
 	"                      FILE.csv|-\n"
 	"\n"
 	"Watch every allocation of COMMAND, its threads and its children: which thread\n"
@@ -44,13 +47,27 @@ static const char usage[] =
 	"                          allocating call, 'vm' every mapping call\n"
 	"      --filter-pid PID[,PID...]  live view: only these processes\n"
 	"      --filter-tid TID[,TID...]  live view: only these threads\n"
-	"      --csv FILE          every event as CSV schema v1 ('-' for stdout)\n"
+	"      --csv FILE          every event as CSV schema v1 ('-' for stdout); a file\n"
+	"                          NAME.csv gets NAME.stacks.csv beside it, the frames\n"
+	"                          of each call stack its rows name\n"
 	"      --json-lines FILE   the same rows as JSON, one object a line, the CSV's\n"
 	"                          columns as its keys ('-' for stdout)\n"
 	"      --summary FILE      end-of-run report to FILE instead of stderr\n"
 	"      --summary-json FILE the same report as JSON (no text report then,\n"
 	"                          unless --summary names a file for it too)\n"
 	"      --report FILE.md    a lab report skeleton: findings and a layout diagram\n"
+	"      --html FILE         one self-contained page of pictures: the address\n"
+	"                          space, address by time, live bytes over time,\n"
+	"                          allocation sites, processes and threads, sizes;\n"
+	"                          no network, readable without scripts\n"
+	"      --perfetto FILE     the same as a Perfetto trace (ui.perfetto.dev): live\n"
+	"                          bytes counters, each block's life as a slice, flows\n"
+	"                          from a block's allocation to another thread's free\n"
+	"      --pprof FILE        allocations and blocks live at the end per call stack,\n"
+	"                          process and thread, as a gzipped profile.proto (go\n"
+	"                          tool pprof, Pyroscope, Parca)\n"
+	"      --folded FILE       bytes allocated per call stack as folded stacks\n"
+	"                          (flamegraph.pl, speedscope)\n"
 	"      --top N             the text and Markdown reports show the N processes,\n"
 	"                          threads, arenas, arena users and leak sizes with\n"
 	"                          the most bytes (default 20) and sum up the rest\n"
@@ -85,6 +102,22 @@ static const char usage[] =
 	"                          sample_off mark the windows\n"
 	"      --sample-window MS  with --sample-by time, each window's length\n"
 	"                          (default 20)\n"
+	"      --pages[=MODE]      page faults of the watched processes (x86): on (the\n"
+	"                          default MODE) a row per first touch (touch), write\n"
+	"                          to a present page (wp), page copied (cow) and\n"
+	"                          other fault (page_fault); cow: only the cow rows,\n"
+	"                          every fault still counted; off (the default)\n"
+	"      --stack-depth N     frames kept of each allocation's and free's call\n"
+	"                          stack, 1 to 64 (default 8): the call site, exact\n"
+	"                          without frame pointers, then the frame-pointer chain\n"
+	"      --stacks=MODE       how the callers are found: fp (the default) as above;\n"
+	"                          dwarf: 8 KiB of the stack and the registers copied at\n"
+	"                          each call, unwound in tlsbpf by the files' .eh_frame:\n"
+	"                          whole without frame pointers, 8 to 19 us a call (see\n"
+	"                          --sample)\n"
+	"      --no-stacks         keep no call stacks (the stack_id column stays empty)\n"
+	"      --debuginfod        fetch debug info found nowhere on this machine from\n"
+	"                          the servers in DEBUGINFOD_URLS (off: no network)\n"
 	"      --probe-at-entry    probe each function at its first instruction; by\n"
 	"                          default a probe moves past leading instructions the\n"
 	"                          kernel would single-step, when that changes nothing\n"
@@ -132,6 +165,10 @@ enum {
 	TB_OPT_SUMMARY,
 	TB_OPT_SUMMARY_JSON,
 	TB_OPT_REPORT,
+	TB_OPT_HTML,
+	TB_OPT_PERFETTO,
+	TB_OPT_PPROF,
+	TB_OPT_FOLDED,
 	TB_OPT_LIB,
 	TB_OPT_RINGBUF,
 	TB_OPT_AS_ROOT,
@@ -142,6 +179,7 @@ enum {
 	TB_OPT_SAMPLE,
 	TB_OPT_SAMPLE_BY,
 	TB_OPT_SAMPLE_WINDOW,
+	TB_OPT_PAGES,
 	TB_OPT_COMM,
 	TB_OPT_LIVE,
 	TB_OPT_DURATION,
@@ -149,6 +187,10 @@ enum {
 	TB_OPT_EVENTS,
 	TB_OPT_FILTER_PID,
 	TB_OPT_FILTER_TID,
+	TB_OPT_STACK_DEPTH,
+	TB_OPT_NO_STACKS,
+	TB_OPT_STACKS,
+	TB_OPT_DEBUGINFOD,
 };
 
 static const struct option long_opts[] = {
@@ -167,6 +209,10 @@ static const struct option long_opts[] = {
 	{ "summary", required_argument, NULL, TB_OPT_SUMMARY },
 	{ "summary-json", required_argument, NULL, TB_OPT_SUMMARY_JSON },
 	{ "report", required_argument, NULL, TB_OPT_REPORT },
+	{ "html", required_argument, NULL, TB_OPT_HTML },
+	{ "perfetto", required_argument, NULL, TB_OPT_PERFETTO },
+	{ "pprof", required_argument, NULL, TB_OPT_PPROF },
+	{ "folded", required_argument, NULL, TB_OPT_FOLDED },
 	{ "top", required_argument, NULL, TB_OPT_TOP },
 	{ "lib", required_argument, NULL, TB_OPT_LIB },
 	{ "ringbuf-mb", required_argument, NULL, TB_OPT_RINGBUF },
@@ -179,6 +225,11 @@ static const struct option long_opts[] = {
 	{ "sample", required_argument, NULL, TB_OPT_SAMPLE },
 	{ "sample-by", required_argument, NULL, TB_OPT_SAMPLE_BY },
 	{ "sample-window", required_argument, NULL, TB_OPT_SAMPLE_WINDOW },
+	{ "pages", optional_argument, NULL, TB_OPT_PAGES },
+	{ "stack-depth", required_argument, NULL, TB_OPT_STACK_DEPTH },
+	{ "no-stacks", no_argument, NULL, TB_OPT_NO_STACKS },
+	{ "stacks", required_argument, NULL, TB_OPT_STACKS },
+	{ "debuginfod", no_argument, NULL, TB_OPT_DEBUGINFOD },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -192,11 +243,15 @@ const struct env_output env_outputs[] = {
 	{ "--summary", offsetof(struct env, summary_path), report__text },
 	{ "--summary-json", offsetof(struct env, summary_json_path), report__json },
 	{ "--report", offsetof(struct env, report_md_path), report__markdown },
+	{ "--html", offsetof(struct env, html_path), report__html },
+	{ "--perfetto", offsetof(struct env, perfetto_path), report__perfetto },
+	{ "--pprof", offsetof(struct env, pprof_path), report__pprof },
+	{ "--folded", offsetof(struct env, folded_path), report__folded },
 	{},
 };
 
 /* What `tlsbpf analyze` takes: the reports; everything else is about watching. */
-static const int analyze_opts[] = { TB_OPT_SUMMARY, TB_OPT_SUMMARY_JSON, TB_OPT_REPORT, TB_OPT_TOP, 'h', 'V' };
+static const int analyze_opts[] = { TB_OPT_SUMMARY, TB_OPT_SUMMARY_JSON, TB_OPT_REPORT, TB_OPT_HTML, TB_OPT_PERFETTO, TB_OPT_PPROF, TB_OPT_FOLDED, TB_OPT_TOP, 'h', 'V' };
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -263,6 +318,45 @@ static int parse_sample_window(struct env *env, const char *arg)
 		return usage_error("--sample-window wants milliseconds from 1 to 60000, not '%s'",
 				   arg);
 	env->sample_window_ms = v;
+	return 0;
+}
+
+static int parse_pages(struct env *env, const char *arg)
+{
+	if (!arg || !strcmp(arg, "on"))
+		env->pages = TB_PAGES_ON;
+	else if (!strcmp(arg, "cow"))
+		env->pages = TB_PAGES_COW;
+	else if (!strcmp(arg, "off"))
+		env->pages = TB_PAGES_OFF;
+	else
+		return usage_error("--pages wants on, cow or off, not '%s'", arg);
+	return 0;
+}
+
+static int parse_stack_depth(struct env *env, const char *arg)
+{
+	unsigned long v;
+
+	if (!whole_number(arg, 1, TB_MAX_STACK, &v))
+		return usage_error("--stack-depth wants a whole number from 1 to 64, not '%s'", arg);
+	env->stack_depth = v;
+	return 0;
+}
+
+static int parse_stacks(struct env *env, const char *arg)
+{
+	if (!strcmp(arg, "fp"))
+		env->stacks_mode = TB_STACKS_FP;
+#if defined(__x86_64__)
+	else if (!strcmp(arg, "dwarf"))
+		env->stacks_mode = TB_STACKS_DWARF;
+#else
+	else if (!strcmp(arg, "dwarf"))
+		return usage_error("--stacks=dwarf unwinds x86-64's registers only%s", "");
+#endif
+	else
+		return usage_error("--stacks wants fp or dwarf, not '%s'", arg);
 	return 0;
 }
 
@@ -375,6 +469,10 @@ static int parse_one(struct env *env, int opt, const char *arg)
 	case TB_OPT_SUMMARY: env->summary_path = arg; return 0;
 	case TB_OPT_SUMMARY_JSON: env->summary_json_path = arg; return 0;
 	case TB_OPT_REPORT: env->report_md_path = arg; return 0;
+	case TB_OPT_HTML: env->html_path = arg; return 0;
+	case TB_OPT_PERFETTO: env->perfetto_path = arg; return 0;
+	case TB_OPT_PPROF: env->pprof_path = arg; return 0;
+	case TB_OPT_FOLDED: env->folded_path = arg; return 0;
 	case TB_OPT_TOP: return parse_top(env, arg);
 	case TB_OPT_LIB:
 		if (env->nlibs == TB_MAX_USER_LIBS)
@@ -391,6 +489,11 @@ static int parse_one(struct env *env, int opt, const char *arg)
 	case TB_OPT_SAMPLE: return parse_sample(env, arg);
 	case TB_OPT_SAMPLE_BY: return parse_sample_by(env, arg);
 	case TB_OPT_SAMPLE_WINDOW: return parse_sample_window(env, arg);
+	case TB_OPT_PAGES: return parse_pages(env, arg);
+	case TB_OPT_STACK_DEPTH: return parse_stack_depth(env, arg);
+	case TB_OPT_NO_STACKS: env->stack_depth = 0; return 0;
+	case TB_OPT_STACKS: return parse_stacks(env, arg);
+	case TB_OPT_DEBUGINFOD: env->debuginfod = true; return 0;
 	case 'v': env->verbose = true; return 0;
 	case 'h': fputs(usage, stdout); return 1;
 	case 'V': printf("tlsbpf %s\n", TLSBPF_VERSION); return 1;
@@ -469,6 +572,12 @@ static int check_operands(struct env *env)
 		return usage_error("--confine and --no-confine contradict each other%s", "");
 	if (env->ncomms && !env->all)
 		return usage_error("--comm goes with -a%s", "");
+	if (!env->stack_depth && env->stacks_mode == TB_STACKS_DWARF)
+		return usage_error("--stacks=dwarf finds call stacks, which %s keeps none of",
+				   "--no-stacks");
+	if (!env->stack_depth && (env->pprof_path || env->folded_path))
+		return usage_error("--pprof and --folded are made of call stacks, which %s keeps none "
+				   "of", "--no-stacks");
 	if ((env->sample_by_time || env->sample_window_ms) && env->sample < 2)
 		return usage_error("--sample-by time and --sample-window go with --sample N (N "
 				   "from 2)%s", "");
@@ -493,6 +602,7 @@ int env__parse(struct env *env, int argc, char **argv)
 	memset(env, 0, sizeof(*env));
 	env->ringbuf_mb = 32;
 	env->top = TB_TOP_DEFAULT;
+	env->stack_depth = TB_DEF_STACK;
 	if (argc > 1 && strcmp(argv[1], "analyze") == 0) {
 		env->analyze = true;
 		argc--;

@@ -25,7 +25,11 @@ struct env {
 	bool confine;		/* --confine: a private copy of the command's C library, or refuse */
 	bool no_confine;	/* --no-confine: probe the library file even where a copy would do */
 	bool per_process;	/* -p: probes placed in the watched processes (not an option) */
+	unsigned pages;		/* --pages: enum tb_pages_mode (bpf/tlsbpf.h) */
 	bool probe_at_entry;	/* --probe-at-entry: no moving probes past single-stepped instructions */
+	bool debuginfod;	/* --debuginfod: symbols may be fetched from DEBUGINFOD_URLS' servers */
+	unsigned stack_depth;	/* --stack-depth: frames kept per call stack; 0 (--no-stacks): none */
+	unsigned stacks_mode;	/* --stacks: enum tb_stacks_mode (bpf/tlsbpf.h) */
 	bool empty_probes;	/* benchmark floor: probes attached, programs return at once */
 	bool analyze;		/* `tlsbpf analyze FILE.csv` */
 	const char *user;	/* -u: run the command as this user */
@@ -35,6 +39,10 @@ struct env {
 	const char *summary_path;	/* --summary; default stderr */
 	const char *summary_json_path;
 	const char *report_md_path;	/* --report: a lab report skeleton in Markdown */
+	const char *html_path;	/* --html: one self-contained page of pictures */
+	const char *pprof_path;		/* --pprof: allocated and live bytes per stack, profile.proto */
+	const char *folded_path;	/* --folded: bytes allocated per stack, folded stacks */
+	const char *perfetto_path;	/* --perfetto: the history as a Perfetto trace */
 	unsigned top;		/* --top N: entries per list in the text and Markdown reports; 0 = all */
 	const char *libs[TB_MAX_USER_LIBS];	/* --lib, probed besides the command's own */
 	int nlibs;

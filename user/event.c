@@ -76,9 +76,55 @@ const struct tb_entry tb_entries[] = {
 	{ "mi_free", TB_EV_FREE },
 	{ "mi_free_size", TB_EV_FREE },
 	{ "mi_free_aligned", TB_EV_FREE },
+	/*
+	 * libstdc++'s operators, by their mangled names: probed at entry only,
+	 * in a file without malloc, and reported by the malloc, aligned_alloc or
+	 * free they call. The first word of the name is the kind.
+	 */
+	{ "new", TB_EV_MALLOC, TB_CXX_ONE, "_Znwm" },
+	{ "new nothrow", TB_EV_MALLOC, TB_CXX_ONE, "_ZnwmRKSt9nothrow_t" },
+	{ "new aligned", TB_EV_ALIGNED_ALLOC, TB_CXX_ONE, "_ZnwmSt11align_val_t" },
+	{ "new aligned nothrow", TB_EV_ALIGNED_ALLOC, TB_CXX_ONE,
+	  "_ZnwmSt11align_val_tRKSt9nothrow_t" },
+	{ "new[]", TB_EV_MALLOC, TB_CXX_ARRAY, "_Znam" },
+	{ "new[] nothrow", TB_EV_MALLOC, TB_CXX_ARRAY, "_ZnamRKSt9nothrow_t" },
+	{ "new[] aligned", TB_EV_ALIGNED_ALLOC, TB_CXX_ARRAY, "_ZnamSt11align_val_t" },
+	{ "new[] aligned nothrow", TB_EV_ALIGNED_ALLOC, TB_CXX_ARRAY,
+	  "_ZnamSt11align_val_tRKSt9nothrow_t" },
+	{ "delete", TB_EV_FREE, TB_CXX_ONE, "_ZdlPv" },
+	{ "delete sized", TB_EV_FREE, TB_CXX_ONE, "_ZdlPvm" },
+	{ "delete nothrow", TB_EV_FREE, TB_CXX_ONE, "_ZdlPvRKSt9nothrow_t" },
+	{ "delete aligned", TB_EV_FREE, TB_CXX_ONE, "_ZdlPvSt11align_val_t" },
+	{ "delete aligned nothrow", TB_EV_FREE, TB_CXX_ONE, "_ZdlPvSt11align_val_tRKSt9nothrow_t" },
+	{ "delete sized aligned", TB_EV_FREE, TB_CXX_ONE, "_ZdlPvmSt11align_val_t" },
+	{ "delete[]", TB_EV_FREE, TB_CXX_ARRAY, "_ZdaPv" },
+	{ "delete[] sized", TB_EV_FREE, TB_CXX_ARRAY, "_ZdaPvm" },
+	{ "delete[] nothrow", TB_EV_FREE, TB_CXX_ARRAY, "_ZdaPvRKSt9nothrow_t" },
+	{ "delete[] aligned", TB_EV_FREE, TB_CXX_ARRAY, "_ZdaPvSt11align_val_t" },
+	{ "delete[] aligned nothrow", TB_EV_FREE, TB_CXX_ARRAY,
+	  "_ZdaPvSt11align_val_tRKSt9nothrow_t" },
+	{ "delete[] sized aligned", TB_EV_FREE, TB_CXX_ARRAY, "_ZdaPvmSt11align_val_t" },
 };
 
 const unsigned tb_nentries = sizeof(tb_entries) / sizeof(tb_entries[0]);
+
+const char *tb_entry_sym(unsigned k)
+{
+	return tb_entries[k].sym ? tb_entries[k].sym : tb_entries[k].name;
+}
+
+/*
+ * By the family word every operator's name begins with, and no other entry's does (the
+ * table's check in test_entries): the correlator asks on every allocation and free.
+ */
+enum tb_cxx tb_entry_cxx(const char *detail)
+{
+	if (!strncmp(detail, "new", 3))
+		return detail[3] == '[' ? TB_CXX_ARRAY : TB_CXX_ONE;
+	if (!strncmp(detail, "delete", 6))
+		return detail[6] == '[' ? TB_CXX_ARRAY : TB_CXX_ONE;
+	return TB_CXX_NONE;
+}
 
 _Static_assert(sizeof(tb_entries) / sizeof(tb_entries[0]) <= TB_MAX_ENTRIES,
 	       "an entry's index fits the cookie's 8 bits");
@@ -97,7 +143,7 @@ static const char *const region_names[TB_REG_MAX] = {
 static const char *const flag_names[TB_F_NBITS] = {
 	"cross_thread", "inherited", "double_free",  "invalid_free", "unknown_origin",
 	"reused",	"new_arena", "failed",	     "sampled",	   "internal",
-	"libc",		"overflow",
+	"libc",		"overflow",	"mismatched_free",
 };
 
 void tb_event_lost(struct tb_event *e, uint64_t ts_ns, uint64_t n)

@@ -33,7 +33,8 @@ enum tb_region {
 #define TB_F_INTERNAL		0x200	/* free called from inside the allocator library (cache flush, stdio) */
 #define TB_F_LIBC		0x400	/* allocation made by the C library or the dynamic loader itself */
 #define TB_F_OVERFLOW		0x800	/* calloc/reallocarray: nmemb * size does not fit; size is the element size */
-#define TB_F_NBITS		12
+#define TB_F_MISMATCHED_FREE	0x1000	/* freed by another family than allocated it: new[] by delete */
+#define TB_F_NBITS		13
 
 struct tb_event {
 	uint64_t seq;		/* row number from 1, set by whoever writes rows */
@@ -56,9 +57,14 @@ struct tb_event {
 	uint32_t flags;		/* TB_F_* (correlator; TB_F_FAILED from the decoder) */
 	enum tb_event_type type;
 	enum tb_region region;	/* correlator */
+	uint32_t stack_id;	/* malloc family, free: the call's stack (user/stacks.h); 0: none */
 	char comm[TB_COMM_LEN];	/* NUL-terminated thread name */
 	const char *args;	/* exec: the new image's arguments, space-separated; NULL if unknown.
 				   Valid while the event is processed: copy it to keep it */
+	/* set by the correlator for every event (past what the decoder clears) */
+	uint32_t alloc_stack;	/* free, realloc: the stack that allocated the block released;
+				   0 if none or unknown */
+	uint64_t block_size;	/* free, realloc: that block's size; 0 if unknown */
 	char detail[TB_PATH_LEN]; /* exec filename, exit cause, mapping path; "" if none */
 };
 
@@ -67,13 +73,27 @@ struct tb_event {
  * arguments it takes (the first ones: mallocx(size, flags) is a malloc) with
  * its name in the detail column. Index 0 is the standard function itself.
  */
+/* How a block was allocated or freed, by what C++ says: what a free must match. */
+enum tb_cxx {
+	TB_CXX_NONE = 0,	/* the malloc family, free */
+	TB_CXX_ONE,		/* operator new, delete */
+	TB_CXX_ARRAY,		/* operator new[], delete[] */
+};
+
 struct tb_entry {
 	const char *name;
 	enum tb_event_type type;
+	enum tb_cxx cxx;	/* a C++ operator (libstdc++'s): probed at entry only */
+	const char *sym;	/* its symbol when not the name (a mangled C++ name) */
 };
 
 extern const struct tb_entry tb_entries[];
 extern const unsigned tb_nentries;
+
+/* Entry k's symbol in the library. */
+const char *tb_entry_sym(unsigned k);
+/* The C++ operator a row's detail names, TB_CXX_NONE for any other. */
+enum tb_cxx tb_entry_cxx(const char *detail);
 
 const char *tb_event_name(enum tb_event_type type);
 /* A lost event: n events that never reached the pipeline, reported at ts_ns. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "faults.h"
 #include "forkexec.h"
 
 #define TB_CLONE_VM 0x100	/* clone flag: the child shares its parent's memory */
@@ -94,6 +95,8 @@ static struct tb_process *proc_fork(struct correlator *c, struct tb_process *par
 		p->partial = 1; /* what could not be copied is unknown, not invalid */
 		if (p->heap_arena == TB_NONE && proc_new_image(p, e->ts_ns))
 			return NULL;
+	} else {
+		faults__fork(parent, p, e);
 	}
 	if (!thread_new(c, p, e->pid, e->ts_ns, e->comm, 0))
 		return NULL;
@@ -159,6 +162,8 @@ static void exec_reset(struct correlator *c, struct tb_process *p, struct tb_eve
 		}
 	}
 	blocks_forget(c, p);
+	pages__free(p->pg);	/* the new image's pages are all first touched again */
+	p->pg = NULL;
 	p->maps.n = 0;
 	p->maps.hit = TB_NONE;
 	p->inherited_live_blocks = p->inherited_live_bytes = 0;

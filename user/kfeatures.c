@@ -29,9 +29,64 @@ static const struct need {
 	{ NULL, "btf_trace_signal_deliver", "the signal_deliver tracepoint", "5.5" },
 };
 
+/*
+ * The types looked up, found in one pass over the kernel's BTF: each lookup by name is a
+ * scan of all its types (over 100,000), and sixteen of them were a tenth of start-up.
+ */
+static struct lookup {
+	const char *name;
+	int kind;
+	__s32 id;
+} lookups[] = {
+	{ "bpf_func_id", BTF_KIND_ENUM },
+	{ "bpf_map_type", BTF_KIND_ENUM },
+	{ "bpf_attach_type", BTF_KIND_ENUM },
+	{ "bpf_session_is_return", BTF_KIND_FUNC },
+	{ "btf_trace_sys_enter", BTF_KIND_TYPEDEF },
+	{ "btf_trace_sys_exit", BTF_KIND_TYPEDEF },
+	{ "btf_trace_task_newtask", BTF_KIND_TYPEDEF },
+	{ "btf_trace_task_rename", BTF_KIND_TYPEDEF },
+	{ "btf_trace_sched_process_exec", BTF_KIND_TYPEDEF },
+	{ "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF },
+	{ "btf_trace_signal_deliver", BTF_KIND_TYPEDEF },
+	{ "btf_trace_page_fault_user", BTF_KIND_TYPEDEF },
+	{ "btf_trace_mm_page_alloc", BTF_KIND_TYPEDEF },
+	{ "btf_trace_rss_stat", BTF_KIND_TYPEDEF },
+};
+#define NLOOKUPS (sizeof(lookups) / sizeof(lookups[0]))
+
+static void look_up_all(const struct btf *btf)
+{
+	__u32 n = btf__type_cnt(btf);
+
+	for (size_t k = 0; k < NLOOKUPS; k++)
+		lookups[k].id = 0;
+	for (__u32 id = 1; id < n; id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		int kind = btf_kind(t);
+		const char *name;
+
+		if (kind != BTF_KIND_ENUM && kind != BTF_KIND_FUNC && kind != BTF_KIND_TYPEDEF)
+			continue;
+		name = btf__name_by_offset(btf, t->name_off);
+		for (size_t k = 0; name && k < NLOOKUPS; k++)
+			if (!lookups[k].id && lookups[k].kind == kind && strcmp(lookups[k].name, name) == 0)
+				lookups[k].id = id;
+	}
+}
+
+/* The id of a type looked up, 0 if the kernel has none of that name and kind. */
+static __s32 found(const char *name, int kind)
+{
+	for (size_t k = 0; k < NLOOKUPS; k++)
+		if (lookups[k].kind == kind && strcmp(lookups[k].name, name) == 0)
+			return lookups[k].id;
+	return 0;
+}
+
 static bool has_enum_value(const struct btf *btf, const char *type, const char *value)
 {
-	__s32 id = btf__find_by_name_kind(btf, type, BTF_KIND_ENUM);
+	__s32 id = found(type, BTF_KIND_ENUM);
 	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
 	const struct btf_enum *e = t ? btf_enum(t) : NULL;
 
@@ -45,7 +100,7 @@ static bool has(const struct btf *btf, const struct need *n)
 {
 	if (n->type)
 		return has_enum_value(btf, n->type, n->name);
-	return btf__find_by_name_kind(btf, n->name, BTF_KIND_TYPEDEF) > 0;
+	return found(n->name, BTF_KIND_TYPEDEF) > 0;
 }
 
 /* Names in buf the first thing every path needs that this kernel lacks. */
@@ -71,11 +126,17 @@ int kfeatures__probe(struct kfeatures *f)
 			 strerror(errno));
 		return -EOPNOTSUPP;
 	}
+	look_up_all(btf);
 	lacking(btf, f->missing, sizeof(f->missing));
 	f->uprobe_multi = !oldest && has_enum_value(btf, "bpf_attach_type", "BPF_TRACE_UPROBE_MULTI");
 	f->sessions = f->uprobe_multi && !getenv("TLSBPF_NO_SESSIONS") &&
 		      has_enum_value(btf, "bpf_attach_type", "BPF_TRACE_UPROBE_SESSION") &&
-		      btf__find_by_name_kind(btf, "bpf_session_is_return", BTF_KIND_FUNC) > 0;
+		      found("bpf_session_is_return", BTF_KIND_FUNC) > 0;
+	/* x86's user fault tracepoint; other architectures have none */
+	f->page_faults = found("btf_trace_page_fault_user", BTF_KIND_TYPEDEF) > 0 &&
+			 found("btf_trace_mm_page_alloc", BTF_KIND_TYPEDEF) > 0 &&
+			 found("btf_trace_rss_stat", BTF_KIND_TYPEDEF) > 0 &&
+			 !getenv("TLSBPF_NO_PAGES");
 	btf__free(btf);
 	return f->missing[0] ? -EOPNOTSUPP : 0;
 }

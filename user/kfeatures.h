@@ -8,6 +8,7 @@
 struct kfeatures {
 	bool uprobe_multi;	/* BPF_TRACE_UPROBE_MULTI links: many offsets of a file, one link */
 	bool sessions;		/* uprobe sessions: an entry that asks for its return (6.13) */
+	bool page_faults;	/* --pages: the page_fault_user, mm_page_alloc and rss_stat tracepoints */
 	char missing[160];	/* what every path needs and this kernel lacks, if anything */
 };
 

@@ -5,7 +5,9 @@
 #include <gelf.h>
 #include <glob.h>
 #include <libelf.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,19 +138,67 @@ static const char *const other_syms[] = {
 	[TB_SYM_MAIN - TB_NFUNCS] = "main",
 };
 
+/*
+ * The names looked for, by hash: a library's thousands of symbols (libstdc++ has 6,000) each
+ * compared with a hundred names took milliseconds of start-up.
+ */
+#define NAME_SLOTS 1024	/* a power of two, twice NSLOTS at least: never full */
+_Static_assert(NAME_SLOTS >= 2 * NSLOTS, "the name table must stay half empty");
+
+static struct name_slot {
+	const char *name;
+	int index;
+} name_slots[NAME_SLOTS];
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+static struct name_slot *name_slot(const char *name)
+{
+	uint32_t h = name_hash(name);
+
+	for (;; h++) {
+		struct name_slot *slot = &name_slots[h & (NAME_SLOTS - 1)];
+
+		if (!slot->name || strcmp(slot->name, name) == 0)
+			return slot;
+	}
+}
+
+/* In the order looked in before: a name listed twice keeps its first index. */
+static void name_add(const char *name, int index)
+{
+	struct name_slot *slot = name_slot(name);
+
+	if (!slot->name)
+		*slot = (struct name_slot){ name, index };
+}
+
+static void names_init(void)
+{
+	for (int i = 0; i < TB_NFUNCS; i++)
+		name_add(alloc_funcs[i].name, i);
+	for (int i = TB_NFUNCS; i < TB_NSYMS; i++)
+		name_add(other_syms[i - TB_NFUNCS], i);
+	for (unsigned k = 1; k < tb_nentries; k++)
+		name_add(tb_entry_sym(k), TB_NSYMS + k - 1);
+}
+
 /* Index into vaddrs: an allocator function, a mark or main, or -1. */
 static int func_index(const char *name)
 {
-	for (int i = 0; i < TB_NFUNCS; i++)
-		if (strcmp(name, alloc_funcs[i].name) == 0)
-			return i;
-	for (int i = TB_NFUNCS; i < TB_NSYMS; i++)
-		if (strcmp(name, other_syms[i - TB_NFUNCS]) == 0)
-			return i;
-	for (unsigned k = 1; k < tb_nentries; k++)
-		if (strcmp(name, tb_entries[k].name) == 0)
-			return TB_NSYMS + k - 1;
-	return -1;
+	struct name_slot *slot;
+
+	pthread_once(&names_once, names_init);
+	slot = name_slot(name);
+	return slot->name ? slot->index : -1;
 }
 
 /*
@@ -255,7 +305,8 @@ static void add_function(Elf *elf, struct alloc_lib *lib, uint64_t vaddr, uint64
 	for (int j = 0; j < lib->n; j++)
 		if (lib->offsets[j] == off)
 			return;
-	if (entry && forwards(elf, off)) {
+	/* a C++ operator's probe only notes its name: one that jumps on is noted first */
+	if (entry && !tb_entries[entry].cxx && forwards(elf, off)) {
 		if (lib->nforwarders < TB_NPROBES)
 			lib->forwarders[lib->nforwarders++] = name;
 		return;
@@ -287,8 +338,20 @@ int libc_resolve__functions(const char *path, struct alloc_lib *lib)
 			     alloc_funcs[i].name);
 	/* the allocator's own entry points, only beside a malloc: no C library has them */
 	for (unsigned k = 1; vaddrs[0] && k < tb_nentries; k++)
-		add_function(f.elf, lib, vaddrs[TB_NSYMS + k - 1], sizes[TB_NSYMS + k - 1],
-			     tb_entries[k].type, k, tb_entries[k].name);
+		if (!tb_entries[k].cxx)
+			add_function(f.elf, lib, vaddrs[TB_NSYMS + k - 1], sizes[TB_NSYMS + k - 1],
+				     tb_entries[k].type, k, tb_entries[k].name);
+	/*
+	 * C++ operators that call malloc and free (libstdc++), only where malloc is
+	 * not: an allocator defining both (tcmalloc, jemalloc) serves new itself
+	 */
+	for (unsigned k = 1; !vaddrs[0] && k < tb_nentries; k++)
+		if (tb_entries[k].cxx)
+			add_function(f.elf, lib, vaddrs[TB_NSYMS + k - 1], sizes[TB_NSYMS + k - 1],
+				     tb_entries[k].type == TB_EV_FREE ? TB_PROBE_CXX_DELETE
+								      : TB_PROBE_CXX_NEW,
+				     k, tb_entry_sym(k));
+	lib->cxx = !vaddrs[0] && lib->n;
 	if (vaddrs[1]) {
 		uint64_t shift = 0;
 
@@ -300,7 +363,7 @@ int libc_resolve__functions(const char *path, struct alloc_lib *lib)
 	loader_text(f.elf, lib);
 	exit_mark(f.elf, vaddrs, lib);
 	elf_file__close(&f);
-	if (!vaddrs[0] || !lib->n)
+	if ((!vaddrs[0] && !lib->cxx) || !lib->n)
 		return -ENOENT;
 	snprintf(lib->path, sizeof(lib->path), "%s", path);
 	return 0;
@@ -310,7 +373,7 @@ static bool defines_malloc(const char *path)
 {
 	struct alloc_lib lib;
 
-	return libc_resolve__functions(path, &lib) == 0;
+	return libc_resolve__functions(path, &lib) == 0 && !lib.cxx;
 }
 
 /* What the dynamic loader needs to know about one ELF file. */
@@ -588,6 +651,25 @@ int libc_resolve__system_libc(char *out, size_t outsz)
 	if (err)
 		return err;
 	return check_candidate(path, out, outsz);
+}
+
+int libc_resolve__system_cxx(char *out, size_t outsz)
+{
+	struct alloc_lib lib;
+	struct dirs ds;
+	char path[PATH_MAX];
+	int err;
+
+	dirs_build(&ds, NULL, NULL);
+	err = find_lib(&ds, "libstdc++.so.6", path, sizeof(path));
+	dirs_free(&ds);
+	if (err)
+		return err;
+	if (libc_resolve__functions(path, &lib) || !lib.cxx)
+		return -ENOENT;
+	if (!realpath(path, out))
+		snprintf(out, outsz, "%s", path);
+	return 0;
 }
 
 static int check_executable(const char *path)

@@ -35,6 +35,7 @@ struct alloc_lib {
 	uint64_t exit_off;	/* where exits begin, glibc's __call_tls_dtors (0: none) */
 	const char *exit_name;	/* the function at exit_off */
 	bool in_program;	/* the allocator is inside a program (static): its text is the program's */
+	bool cxx;		/* no malloc, C++ operators (libstdc++): probed at entry only */
 };
 
 /*
@@ -54,8 +55,14 @@ int libc_resolve__provider(const char *path, char *out, size_t outsz, enum provi
 
 /* The system's default C library (libc.so.6 through the loader's search path). */
 int libc_resolve__system_libc(char *out, size_t outsz);
+/* The system's C++ library (libstdc++.so.6 the same way), when it has the operators. */
+int libc_resolve__system_cxx(char *out, size_t outsz);
 
-/* Fill lib with the allocator functions PATH defines; -ENOENT if it has no malloc. */
+/*
+ * Fill lib with the allocator functions PATH defines; -ENOENT if it has no
+ * malloc. A file without malloc that defines C++'s operator new and delete
+ * (libstdc++) gives their probes, with lib->cxx set.
+ */
 int libc_resolve__functions(const char *path, struct alloc_lib *lib);
 
 /* A script's #! interpreter into out; -ENOEXEC when PATH is no script. */

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "loader.h"
+#include "release.h"
 #include "tlsbpf.skel.h"
 #include "tlsbpf.h"
 
@@ -127,15 +128,27 @@ static int n_online(const bool *online, int n)
 	return k;
 }
 
+static void *fill_thread(void *arg)
+{
+	struct loader *l = arg;
+
+	l->fill_err = fill_rings(l, l->rings_fd, l->online);
+	return NULL;
+}
+
 /*
  * A ring for each online CPU. A CPU brought online later has none: what its
- * threads do there is counted lost, never dropped unseen.
+ * threads do there is counted lost, never dropped unseen. The map of them is
+ * made here, before the BPF object, and filled on a thread while the verifier
+ * runs: each fill waits out a grace period, which then costs start-up nothing.
  */
 static int make_rings(struct loader *l)
 {
-	int outer = bpf_map__fd(l->skel->maps.rings), err;
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
 	const bool *online = l->online;
+	int err;
 
+	l->rings_fd = -1;
 	l->ring_fds = malloc(l->nr_cpus * sizeof(*l->ring_fds));
 	if (!l->ring_fds) {
 		fprintf(stderr, "tlsbpf: cannot make the ring buffers: %s\n", strerror(ENOMEM));
@@ -154,16 +167,39 @@ static int make_rings(struct loader *l)
 				cpu, l->ring_bytes >> 10, strerror(-err));
 			return err;
 		}
+		if (opts.inner_map_fd <= 0)
+			opts.inner_map_fd = l->ring_fds[cpu];
 	}
-	err = fill_rings(l, outer, online);
-	if (err) {
-		fprintf(stderr, "tlsbpf: cannot install the ring buffers: %s\n", strerror(-err));
+	l->rings_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "rings", sizeof(__u32),
+				     sizeof(__u32), l->nr_cpus, &opts);
+	if (l->rings_fd < 0) {
+		err = -errno;
+		fprintf(stderr, "tlsbpf: cannot make the map of the ring buffers: %s\n",
+			strerror(-err));
 		return err;
+	}
+	if (pthread_create(&l->filler, NULL, fill_thread, l))
+		fill_thread(l);	/* no thread: fill it now */
+	else
+		l->filling = true;
+	return 0;
+}
+
+/* The rings in their map, once the filler is done. */
+static int rings_filled(struct loader *l)
+{
+	if (l->filling)
+		pthread_join(l->filler, NULL);
+	l->filling = false;
+	if (l->fill_err) {
+		fprintf(stderr, "tlsbpf: cannot install the ring buffers: %s\n",
+			strerror(-l->fill_err));
+		return l->fill_err;
 	}
 	if (verbose_log)
 		fprintf(stderr, "tlsbpf: a ring buffer of %zu KiB and an allocation ring of %zu KiB "
 			"for each of %d online CPUs\n", l->ring_bytes >> 10,
-			(size_t)l->slot_count * TB_SLOT_SIZE >> 10, n_online(online, l->nr_cpus));
+			(size_t)l->slot_count * TB_SLOT_SIZE >> 10, n_online(l->online, l->nr_cpus));
 	return 0;
 }
 
@@ -198,11 +234,31 @@ static int plan_rings(struct loader *l, const struct env *env)
 	return 0;
 }
 
+/*
+ * --pages: the fault programs load only when asked for and when this kernel
+ * has their tracepoints, so that a kernel without them runs the rest.
+ */
+static void configure_pages(struct loader *l, const struct env *env)
+{
+	struct tlsbpf_bpf *skel = l->skel;
+	bool on = env->pages != TB_PAGES_OFF && l->kf.page_faults;
+
+	skel->rodata->pages_mode = on ? env->pages : TB_PAGES_OFF;
+	bpf_program__set_autoload(skel->progs.page_fault_user, on);
+	bpf_program__set_autoload(skel->progs.mm_page_alloc, on);
+	/* --pages=cow keeps a fault that is no copy at its cheapest: no resident series */
+	bpf_program__set_autoload(skel->progs.rss_stat, on && env->pages == TB_PAGES_ON);
+	if (!on) {
+		bpf_map__set_max_entries(skel->maps.page_counts, 1);
+		bpf_map__set_max_entries(skel->maps.rss_last, 1);
+	}
+}
+
 static void configure(struct loader *l, const struct env *env)
 {
 	struct tlsbpf_bpf *skel = l->skel;
 
-	bpf_map__set_max_entries(skel->maps.rings, l->nr_cpus);
+	bpf_map__reuse_fd(skel->maps.rings, l->rings_fd);
 	bpf_map__set_max_entries(skel->maps.slots, l->slot_cpus * l->slot_count);
 	bpf_map__set_max_entries(skel->maps.slot_pos, l->slot_cpus);
 	skel->rodata->slot_count = l->slot_count;
@@ -217,6 +273,19 @@ static void configure(struct loader *l, const struct env *env)
 	skel->rodata->sample_every = env->sample_by_time ? 0 : env->sample;
 	skel->rodata->filter_comm = env->ncomms > 0;
 	skel->rodata->self_tgid = getpid();
+	configure_pages(l, env);
+	skel->rodata->stack_depth = env->empty_probes ? 0 : env->stack_depth;
+	skel->rodata->stack_mode = env->stacks_mode;
+	/*
+	 * 17 MiB of stack table and 1.5 MiB of files, zeroed at load: only when the
+	 * probes keep stacks (--stacks=dwarf's are unwound in user space)
+	 */
+	if (!skel->rodata->stack_depth || env->stacks_mode == TB_STACKS_DWARF) {
+		bpf_map__set_max_entries(skel->maps.stacks, 1);
+		bpf_map__set_max_entries(skel->maps.stack_index, 1);
+		bpf_map__set_max_entries(skel->maps.files, 1);
+		bpf_map__set_max_entries(skel->maps.file_index, 1);
+	}
 	/*
 	 * libbpf 1.1 predates uprobe_multi: one program serves every allocator
 	 * function through cookies, and one link per file carries all its offsets,
@@ -226,6 +295,7 @@ static void configure(struct loader *l, const struct env *env)
 	if (l->kf.uprobe_multi)
 		bpf_program__set_expected_attach_type(skel->progs.alloc_enter,
 						      TB_TRACE_UPROBE_MULTI);
+	skel->rodata->uprobe_sessions = l->session_type != 0;
 	if (l->session_type) {
 		bpf_program__set_expected_attach_type(skel->progs.alloc_call, l->session_type);
 		bpf_program__set_autoload(skel->progs.alloc_exit, false);
@@ -292,11 +362,14 @@ int loader__open_load(struct loader *l, const struct env *env)
 			"with BTF and uprobes (see docs/kernels.md)\n", l->kf.missing);
 		return err;
 	}
+	if (env->pages != TB_PAGES_OFF && !l->kf.page_faults)
+		fprintf(stderr, "tlsbpf: --pages: this kernel has no page_fault_user, "
+			"mm_page_alloc, rss_stat tracepoints (x86 only): running without page faults\n");
 	/* probes in chosen processes are perf events (pidprobe.c): programs loaded for those */
 	if (env->per_process)
 		l->kf.uprobe_multi = l->kf.sessions = false;
 	sessions = l->kf.sessions;
-	err = plan_rings(l, env);
+	err = plan_rings(l, env) ?: make_rings(l);
 	if (err)
 		return err;
 	/* the BTF says sessions are there; should the load still refuse them, uretprobes */
@@ -324,12 +397,12 @@ int loader__open_load(struct loader *l, const struct env *env)
 			return err;
 		}
 	}
-	l->percpu = calloc(l->nr_cpus, sizeof(uint64_t));
+	l->percpu = calloc(l->nr_cpus, sizeof(struct tb_bystander));
 	if (!l->percpu) {
 		fprintf(stderr, "tlsbpf: cannot count the drops: %s\n", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	return make_rings(l);
+	return rings_filled(l);
 }
 
 int loader__attach_kernel(struct loader *l)
@@ -338,11 +411,16 @@ int loader__attach_kernel(struct loader *l)
 		l->skel->progs.sys_enter,	   l->skel->progs.sys_exit,
 		l->skel->progs.task_newtask,	   l->skel->progs.task_rename,
 		l->skel->progs.sched_process_exec, l->skel->progs.sched_process_exit,
-		l->skel->progs.signal_deliver,
+		l->skel->progs.signal_deliver,	   l->skel->progs.page_fault_user,
+		l->skel->progs.mm_page_alloc,	   l->skel->progs.rss_stat,
 	};
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		struct bpf_link *link = bpf_program__attach(progs[i]);
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(progs[i]))
+			continue;	/* --pages off, or no tracepoint for it here */
+		link = bpf_program__attach(progs[i]);
 
 		if (!link) {
 			int err = -errno;
@@ -538,10 +616,15 @@ static void set_fast_dispatch(struct loader *l, const uint64_t *offs, const uint
 	}
 }
 
-/* free returns nothing worth waiting for, and the exit mark is no call of the program's */
+/*
+ * free returns nothing worth waiting for, the exit mark is no call of the
+ * program's, and a C++ operator's return probe would break the unwinding of
+ * its exceptions: the malloc it calls returns for it
+ */
 static bool has_return(__u32 type)
 {
-	return type != TB_EV_FREE && type != TB_PROBE_EXITING;
+	return type != TB_EV_FREE && type != TB_PROBE_EXITING && type != TB_PROBE_CXX_NEW &&
+	       type != TB_PROBE_CXX_DELETE;
 }
 
 /* Keeps the probes that have no return to wait for. */
@@ -599,14 +682,15 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 			lib->path, strerror(-err));
 		return err;
 	}
-	/* every probe that reads its page offset, whichever link carries it */
-	set_fast_dispatch(l, offs, cookies, n, lib->exit_off != 0, verbose);
+	/* every probe that reads its page offset, whichever link carries it; no free in C++'s */
+	set_fast_dispatch(l, offs, cookies, n, lib->exit_off != 0 || lib->cxx, verbose);
 	if (l->session_type)
 		n = entry_only(offs, cookies, n);
 	err = add_probes(l, l->skel->progs.alloc_enter, lib, offs, cookies, n, TB_AT_ENTRY);
 	if (err)
 		return err;
 	l->nlibs++;
+	l->ncxx += lib->cxx;
 	for (int i = 0; verbose && i < lib->n; i++)
 		fprintf(stderr, "tlsbpf: probing %s in %s at offset %#llx (entry+%llu%s%s)\n",
 			lib->names[i], lib->path, (unsigned long long)lib->offsets[i],
@@ -736,16 +820,79 @@ uint64_t loader__drops_by_cause(struct loader *l, uint64_t cause[TB_DROP_MAX])
 	return total;
 }
 
+void loader__stack_counts(struct loader *l, uint64_t count[TB_STC_MAX])
+{
+	for (__u32 key = 0; key < TB_STC_MAX; key++) {
+		count[key] = 0;
+		if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.stack_counts), &key, l->percpu))
+			continue;
+		for (int cpu = 0; cpu < l->nr_cpus; cpu++)
+			count[key] += l->percpu[cpu];
+	}
+}
+
+int loader__stacks_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.stacks);
+}
+
+int loader__files_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.files);
+}
+
 uint64_t loader__bystander_calls(struct loader *l)
 {
+	struct tb_bystander *b = (struct tb_bystander *)l->percpu;
 	uint64_t sum = 0;
 	__u32 key = 0;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.bystander_calls), &key, l->percpu))
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.bystander_calls), &key, b))
 		return 0;
 	for (int cpu = 0; cpu < l->nr_cpus; cpu++)
-		sum += l->percpu[cpu];
+		sum += b[cpu].calls;
 	return sum;
+}
+
+/*
+ * Processes not watched that trapped in epoch since_epoch or later, and in
+ * *all those the table holds (it drops the least recent past TB_MAX_BYSTANDERS).
+ */
+size_t loader__bystanders(struct loader *l, uint32_t since_epoch, size_t *all)
+{
+	int fd = bpf_map__fd(l->skel->maps.bystanders);
+	__u32 key, next, epoch;
+	size_t recent = 0;
+	void *prev = NULL;
+
+	*all = 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &epoch))
+			continue;	/* dropped since the key was read */
+		++*all;
+		recent += (int32_t)(epoch - since_epoch) >= 0;
+	}
+	return recent;
+}
+
+int loader__page_counts(struct loader *l, uint64_t count[TB_PC_MAX])
+{
+	int fd = bpf_map__fd(l->skel->maps.page_counts);
+	__u32 key, next, *prev = NULL;
+	__u64 v[8];
+
+	_Static_assert(TB_PC_MAX <= 8, "page_counts' value has 8 counters");
+	memset(count, 0, TB_PC_MAX * sizeof(*count));
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(fd, &next, v) == 0)
+			for (int i = 0; i < TB_PC_MAX; i++)
+				count[i] += v[i];
+		key = next;
+		prev = &key;
+	}
+	return 0;
 }
 
 uint64_t loader__drops(struct loader *l)
@@ -891,8 +1038,37 @@ int loader__probes_on(struct loader *l)
 	return 0;
 }
 
-/* Every link at the end, so that tlsbpf's exit takes one wait. */
-static void release_links(struct loader *l)
+/*
+ * Every link at the end handed to a process that outlives tlsbpf (release.h), whose closes are
+ * the last and wait out the grace period there: tlsbpf ends without it. True if handed.
+ */
+static bool hand_links_off(struct loader *l)
+{
+	int n = 0, handed = -1, *fds = calloc(l->nmulti + l->nlinks + 2, sizeof(*fds));
+
+	for (int i = 0; fds && i < l->nmulti; i++)
+		if (l->multi_fds[i] >= 0)
+			fds[n++] = l->multi_fds[i];
+	for (int i = 0; fds && i < l->nlinks; i++)
+		if (l->links[i] && bpf_link__fd(l->links[i]) >= 0)
+			fds[n++] = bpf_link__fd(l->links[i]);
+	if (n)
+		handed = release__hand_off(fds, n, NULL, NULL);
+	free(fds);
+	if (handed < 0)
+		return false;
+	/* not the last copies: these closes are quick */
+	for (int i = 0; i < l->nmulti; i++)
+		if (l->multi_fds[i] >= 0)
+			close(l->multi_fds[i]);
+	for (int i = 0; i < l->nlinks; i++)
+		bpf_link__destroy(l->links[i]);
+	close(handed);
+	return true;
+}
+
+/* Every link here, side by side, so that tlsbpf's exit takes one wait: without a release process. */
+static void release_links_here(struct loader *l)
 {
 	int n = 0, max = l->nmulti + l->nlinks;
 	struct link_ref one, *refs = calloc(max ? max : 1, sizeof(*refs));
@@ -909,6 +1085,12 @@ static void release_links(struct loader *l)
 	}
 	release_side_by_side(refs, n);
 	free(refs);
+}
+
+static void release_links(struct loader *l)
+{
+	if (!hand_links_off(l))
+		release_links_here(l);
 	specs_free(l);
 	l->nmulti = l->nlinks = 0;
 	perfprobes__release(&l->classic);
@@ -916,8 +1098,12 @@ static void release_links(struct loader *l)
 
 void loader__destroy(struct loader *l)
 {
+	if (l->filling)
+		pthread_join(l->filler, NULL);
 	release_links(l);
 	tlsbpf_bpf__destroy(l->skel);
+	if (l->ring_fds && l->rings_fd >= 0)
+		close(l->rings_fd);
 	for (int i = 0; l->ring_fds && i < l->nr_cpus; i++)
 		if (l->ring_fds[i] >= 0)
 			close(l->ring_fds[i]);

@@ -10,6 +10,7 @@
 #include "launcher.h"
 #include "probe_policy.h"
 #include "session.h"
+#include "stacks.h"
 
 #define MAX_PIDS 1024
 
@@ -30,6 +31,14 @@ static int run_command(const struct env *env)
 		return 1;
 	}
 	launcher__command_line(env->argv, env->argc, s.what, sizeof(s.what));
+	/*
+	 * held from before it runs: a command that deletes or replaces its file keeps its
+	 * names, and frames in a private copy of a library (bound over the library's path in
+	 * the command's mount namespace, so that is the path they show) are read from the copy
+	 */
+	stacks__hold_path(s.stacks, path);
+	for (int i = 0; i < cf.ncopies; i++)
+		stacks__hold_path(s.stacks, cf.copies[i]);
 	/* orphans of the command come to us, so none is left a zombie */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	session__install_signals();

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include "event.h"
 #include "idmap.h"
+#include "pages.h"
 
 #define TB_NONE IDMAP_NONE		/* no thread, arena or process index; an id map's "no such key" */
 #define TB_OFF_NONE UINT32_MAX		/* block's region base did not fit the offset field */
@@ -27,8 +28,8 @@ enum tb_block_state {
  * FREED) so that a second free is a double free and a new block at the same
  * address is a reuse; the slot goes back to LIVE when the address comes back.
  *
- * Memory: 24 bytes a slot. The table doubles when 3/4 full, so it runs between
- * 3/8 and 3/4 full: 32 to 64 bytes per record, about 46 on average. Tombstones
+ * Memory: 32 bytes a slot. The table doubles when 3/4 full, so it runs between
+ * 3/8 and 3/4 full: 43 to 85 bytes per record, about 61 on average. Tombstones
  * are records too; they are dropped at a rehash once they outnumber the live
  * blocks and pass TB_FREED_KEEP (see tables.c), which bounds them.
  */
@@ -46,9 +47,13 @@ struct tb_block {
 				   went off since its free */
 	uint32_t thread;	/* global thread index of the allocating thread, or TB_NONE */
 	uint32_t base_off;	/* addr - region_base, or TB_OFF_NONE */
+	uint32_t op : 2;	/* enum tb_cxx: malloc family, new or new[]; its free must match */
+	uint32_t stack_id;	/* the allocation's stack (the run's id), 0: none; a freed
+				   block keeps it, so a double free names its allocation */
 };
 
-_Static_assert(sizeof(struct tb_block) == 24, "a block table slot stays 24 bytes");
+/* 24 bytes until C++'s operators and the allocation's stack needed a word each */
+_Static_assert(sizeof(struct tb_block) == 32, "a block table slot stays 32 bytes");
 
 struct tb_btab {
 	struct tb_block *slot;
@@ -94,6 +99,7 @@ struct tb_arena {
 	uint8_t is_heap;	/* the main arena */
 	uint8_t inherited;	/* copied from the parent at fork */
 	uint8_t seeded;		/* found in /proc/PID/maps */
+	uint64_t pages_touched, pages_copied;	/* --pages: first touches and copies in it */
 	struct tb_arena_user *users;
 	uint32_t nusers, cap_users;
 };
@@ -113,6 +119,49 @@ struct tb_thread_arena {
 	uint32_t arena;		/* arena index in that process */
 };
 
+/* --pages: the faults a thread or a process took, by what the page held (docs/csv.md, "Pages"). */
+struct tb_page_stats {
+	uint64_t zero;		/* first touch by a read: the zero page mapped */
+	uint64_t fresh;		/* first touch by a write: a new page */
+	uint64_t file;		/* first touch of a file's page */
+	uint64_t guard;		/* a fault on a page with no access */
+	uint64_t unmapped;	/* first touch in a mapping no row made (the program, the loader) */
+	uint64_t wp;		/* writes to a present, write-protected page */
+	uint64_t cow_fork;	/* pages copied that a fork had shared */
+	uint64_t cow_zero;	/* the zero page copied at the first write after a read */
+	uint64_t cow_file;	/* a file's page copied into private memory */
+	uint64_t cow_other;	/* pages copied whose history the rows do not tell */
+	uint64_t other;		/* other faults on present pages */
+	uint64_t in_blocks;	/* faults that fell inside a live block */
+	/* pages the rows had made resident, given back: by munmap, madvise, a brk trim */
+	uint64_t unmapped_back, advised_back, trimmed_back;
+	/* blocks whose bytes lay on pages given back: freed (normal), live (a bug) */
+	uint64_t freed_blocks_back, live_blocks_back;
+};
+
+/* --pages: a process's resident memory by its rss rows (bytes; file, anon, swap, shmem). */
+struct tb_rss {
+	uint64_t now[TB_RSS_KINDS];
+	uint64_t peak;		/* the most file + anon + shmem at one row */
+	uint64_t peak_anon;
+	uint64_t rows;
+};
+
+static inline uint64_t tb_page_copies(const struct tb_page_stats *s)
+{
+	return s->cow_fork + s->cow_zero + s->cow_file + s->cow_other;
+}
+
+static inline uint64_t tb_page_faults(const struct tb_page_stats *s)
+{
+	return s->zero + s->fresh + s->file + s->guard + s->unmapped + s->wp + s->other;
+}
+
+static inline uint64_t tb_page_given_back(const struct tb_page_stats *s)
+{
+	return s->unmapped_back + s->advised_back + s->trimmed_back;
+}
+
 struct tb_thread {
 	uint32_t pid, tid;
 	uint32_t index;		/* in correlator.threads */
@@ -130,15 +179,23 @@ struct tb_thread {
 	uint64_t allocs, failed, frees, bytes, live_bytes, peak_bytes;
 	uint64_t cross_frees, inherited_frees, reused;
 	uint64_t double_frees, invalid_frees, unknown_frees;
+	uint64_t mismatched_frees;	/* freed by another family than allocated it (TB_F_MISMATCHED_FREE) */
 	uint64_t internal_frees;	/* the library re-freeing its own cache: not the program's */
 	uint64_t last_addr;
 	struct tb_spacing spacing[TB_SPACING_SLOTS];
 	struct tb_thread_arena *arenas;	/* arenas it was served from, first use first */
 	uint32_t narenas, cap_arenas;
+	struct tb_page_stats pages;
 };
 
 struct tb_leak {
 	uint64_t size, count;
+};
+
+/* Own blocks live at exit by the stack and thread that allocated them: leaks by site. */
+struct tb_site_leak {
+	uint32_t stack_id, thread;	/* thread: its global index */
+	uint64_t blocks, bytes;
 };
 
 /* One program a process ran: the one it was forked or attached with, then one per exec. */
@@ -195,10 +252,25 @@ struct tb_process {
 	struct tb_leak *libc_leaks;	/* the same for blocks the C library made and kept */
 	uint32_t nlibc_leaks;
 	uint64_t libc_leak_blocks, libc_leak_bytes;
+	struct tb_site_leak *site_leaks;	/* own live blocks at exit, C library's too, by
+						   stack and thread; by stack_id, thread */
+	uint32_t nsite_leaks;
 	struct tb_image *images;	/* in order; the last is the current one */
 	uint32_t nimages, cap_images;
 	uint64_t inherited_leak_blocks, inherited_leak_bytes;
 	uint64_t unseen_blocks;	/* --sample: live at exit, but their free may have gone unseen */
+	struct tb_pages *pg;	/* --pages: its pages and an address tree of its blocks; NULL
+				   until its first page row */
+	struct tb_page_stats pages;
+	struct tb_rss rss;
+	/* --pages: the last fault the kernel refused (a guard page, a write to a read-only
+	   page, a protection fault): what a crash by SIGSEGV was */
+	struct tb_refused {
+		uint64_t seq, ts, addr, block;	/* seq 0: none */
+		uint32_t tid;
+		uint32_t region;	/* enum tb_region */
+		char what[TB_PATH_LEN];	/* its row's detail */
+	} refused;
 };
 
 #define TB_RECENT_THREADS	8	/* a power of two */

@@ -164,6 +164,24 @@ static int check_no_swap(pid_t holder)
 	return fd < 0 ? fd : 0;
 }
 
+/*
+ * Until no earlier tlsbpf is releasing probes, at most a minute: each close of an event's last
+ * perf event holds the kernel's event lock through a grace period, and a thread of a watched
+ * process that ends with copies of our events takes that lock too, so placing ours while an
+ * earlier run's release goes on (20 probes, seconds under load) would stall those exits.
+ */
+static void wait_for_releases(struct pidprobe *pp)
+{
+	while (release__others_running()) {
+		if (pp->waited_ms >= 60000) {
+			pp->wait_gave_up = true;
+			return;
+		}
+		usleep(20000);
+		pp->waited_ms += 20;
+	}
+}
+
 int pidprobe__init(struct pidprobe *pp, const pid_t *pids, int n, const char **why)
 {
 	int err;
@@ -196,6 +214,7 @@ int pidprobe__init(struct pidprobe *pp, const pid_t *pids, int n, const char **w
 		return err;
 	}
 	remove_stale();
+	wait_for_releases(pp);
 	return 0;
 }
 
@@ -381,17 +400,13 @@ static void *close_fds(void *arg)
 	return NULL;
 }
 
-/*
- * A link's release and the close of a tracefs event's last perf event (which
- * unregisters its uprobe) each wait out a grace period: in several threads,
- * each taking every CLOSERS-th descriptor, the waits overlap.
- */
-static void close_perf_events(struct pidprobe *pp)
+/* fds[0..n) closed in CLOSERS threads, each taking every CLOSERS-th one */
+static void close_side_by_side(const int *fds, int n)
 {
 	struct closer c[CLOSERS] = {};
 
-	for (int i = 0; i < CLOSERS && i < pp->nperf; i++) {
-		c[i] = (struct closer){ .fds = pp->perf_fds, .from = i, .n = pp->nperf };
+	for (int i = 0; i < CLOSERS && i < n; i++) {
+		c[i] = (struct closer){ .fds = fds, .from = i, .n = n };
 		c[i].started = !pthread_create(&c[i].tid, NULL, close_fds, &c[i]);
 		if (!c[i].started)
 			close_fds(&c[i]);
@@ -399,9 +414,25 @@ static void close_perf_events(struct pidprobe *pp)
 	for (int i = 0; i < CLOSERS; i++)
 		if (c[i].started)
 			pthread_join(c[i].tid, NULL);
+}
+
+/*
+ * A link's release and the close of a tracefs event's last perf event (which
+ * unregisters its uprobe) each wait out a grace period holding the kernel's
+ * event lock, which a thread that ends with a copy of our events also takes:
+ * the threads' events go first, their closes quick as the holder's carriers
+ * keep each event registered, and only then the carriers, whose slow closes
+ * overlap in threads. A watched process's ending threads never wait on them.
+ */
+static void close_perf_events(struct pidprobe *pp)
+{
+	int nthreads = pp->ncarried ? pp->ncarried : pp->nperf;
+
+	close_side_by_side(pp->perf_fds, nthreads);
+	close_side_by_side(pp->perf_fds + nthreads, pp->nperf - nthreads);
 	free(pp->perf_fds);
 	pp->perf_fds = NULL;
-	pp->nperf = pp->cap_perf = 0;
+	pp->nperf = pp->cap_perf = pp->ncarried = 0;
 }
 
 /* Every tracefs event of ours, once nothing holds it; busy while its last users drain. */
@@ -446,6 +477,7 @@ void pidprobe__destroy(struct pidprobe *pp)
 	int handed = -1, *fds;
 
 	close_links(pp);
+	pp->ncarried = pp->nperf;
 	for (int i = 0; i < pp->nevents; i++)
 		if (pp->ev[i].carrier_fd >= 0 && keep_fd(pp, pp->ev[i].carrier_fd))
 			close(pp->ev[i].carrier_fd);

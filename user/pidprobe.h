@@ -42,6 +42,9 @@ struct pidprobe {
 	int next_n;
 	int *perf_fds;
 	int nperf, cap_perf;
+	int ncarried;		/* at the end: perf_fds before this are threads', after it carriers */
+	int waited_ms;		/* for earlier tlsbpfs' probe releases before placing ours */
+	bool wait_gave_up;	/* and one still ran when the wait ended */
 	int nprocs;		/* processes placed in */
 	pid_t holder;		/* sleeps until tlsbpf ends: the programs' perf events are on it */
 	pid_t owner;		/* tlsbpf's pid, in the events' names */

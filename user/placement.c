@@ -279,6 +279,9 @@ int placement__nargs(uint16_t type)
 	case TB_EV_ALIGNED_ALLOC:
 	case TB_EV_MEMALIGN:
 		return 2;
+	case TB_PROBE_CXX_NEW:
+	case TB_PROBE_CXX_DELETE:
+		return 0;	/* it only notes where it was called from */
 	default: /* malloc, free, valloc, pvalloc */
 		return 1;
 	}

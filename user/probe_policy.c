@@ -33,13 +33,14 @@ static int probe_user_libs(struct session *s)
  * the caller probes the files instead, as -v says.
  */
 static int probe_confined(struct session *s, struct confine *cf, const char *provider,
-			  const char *libc, enum provider_via via, const char *path)
+			  const char *libc, const char *cxx, enum provider_via via,
+			  const char *path)
 {
 	const char *why = confine__why_not(path, via);
 	int err;
 
 	if (!why) {
-		err = confine__prepare(cf, provider, libc);
+		err = confine__prepare(cf, provider, libc, cxx);
 		if (err)
 			why = strerror(-err);
 	}
@@ -52,19 +53,19 @@ static int probe_confined(struct session *s, struct confine *cf, const char *pro
 			fprintf(stderr, "tlsbpf: not confined: '%s' %s\n", path, why);
 		return 1;
 	}
+	session__set_scope(s, TB_SCOPE_CONFINED, cf->nalloc);
 	for (int i = 0; i < cf->ncopies; i++) {
 		err = session__probe_file(s, cf->copies[i], i == 0);
 		if (err)
 			return err;
 	}
-	session__set_scope(s, TB_SCOPE_CONFINED, cf->ncopies);
 	return probe_user_libs(s);
 }
 
 /* The command's own allocator, the system C library for its children, and every --lib. */
 int probe_policy__command(struct session *s, struct confine *cf, const char *path)
 {
-	char provider[PATH_MAX] = "", libc[PATH_MAX] = "";
+	char provider[PATH_MAX] = "", libc[PATH_MAX] = "", cxx[PATH_MAX] = "";
 	enum provider_via via = TB_VIA_SELF;	/* not found: only --lib names it */
 	int err;
 
@@ -75,8 +76,10 @@ int probe_policy__command(struct session *s, struct confine *cf, const char *pat
 	}
 	if (libc_resolve__system_libc(libc, sizeof(libc)) || !strcmp(libc, provider))
 		libc[0] = 0;
+	if (libc_resolve__system_cxx(cxx, sizeof(cxx)))
+		cxx[0] = 0;
 	if (!s->env->no_confine) {
-		err = probe_confined(s, cf, provider, libc, via, path);
+		err = probe_confined(s, cf, provider, libc, cxx, via, path);
 		if (err <= 0)
 			return err;
 	}
@@ -84,6 +87,9 @@ int probe_policy__command(struct session *s, struct confine *cf, const char *pat
 	if (provider[0] && (err = session__probe_file(s, provider, true)))
 		return err;
 	if (libc[0] && (err = session__probe_file(s, libc, false)))
+		return err;
+	/* as the C library's file: every C++ program on the machine pays for new, as for malloc */
+	if (cxx[0] && (err = session__probe_file(s, cxx, false)))
 		return err;
 	return probe_user_libs(s);
 }
@@ -117,13 +123,21 @@ int probe_policy__pid_scope(struct env *env, struct pidprobe *pp, const pid_t *p
 	if (why && env->verbose)
 		fprintf(stderr, "tlsbpf: probes on the library files, not in the processes alone: "
 			"%s\n", why);
+	if (!why && pp->wait_gave_up)
+		fprintf(stderr, "tlsbpf: an earlier tlsbpf still releases its probes after %d s: "
+			"until it ends, threads of the watched processes may wait as they end\n",
+			pp->waited_ms / 1000);
+	else if (!why && pp->waited_ms && env->verbose)
+		fprintf(stderr, "tlsbpf: waited %d ms for an earlier tlsbpf's probes to be released "
+			"(ending threads of processes with ours would have waited on it)\n",
+			pp->waited_ms);
 	env->per_process = !why;
 	return 0;
 }
 
 int probe_policy__check_found(const struct session *s)
 {
-	if (s->loader.nlibs)
+	if (s->loader.nlibs > s->loader.ncxx)
 		return 0;
 	fprintf(stderr, "tlsbpf: no file the process maps defines malloc: name it with --lib\n");
 	return -ENOENT;
@@ -131,11 +145,13 @@ int probe_policy__check_found(const struct session *s)
 
 int probe_policy__all(struct session *s)
 {
-	char libc[PATH_MAX];
-	int err;
+	char libc[PATH_MAX], cxx[PATH_MAX];
+	int err = 0;
 
-	if (libc_resolve__system_libc(libc, sizeof(libc)))
-		return probe_user_libs(s);
-	err = session__probe_file(s, libc, false);
+	if (!libc_resolve__system_libc(libc, sizeof(libc)))
+		err = session__probe_file(s, libc, false);
+	/* the file, as the C library's: every C++ program already pays for malloc's probes */
+	if (!err && !libc_resolve__system_cxx(cxx, sizeof(cxx)))
+		err = session__probe_file(s, cxx, false);
 	return err ?: probe_user_libs(s);
 }

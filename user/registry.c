@@ -205,6 +205,48 @@ static void proc_note_leaks(struct tb_process *p)
 	free(sizes);
 }
 
+static int site_leak_cmp(const void *a, const void *b)
+{
+	const struct tb_site_leak *x = a, *y = b;
+
+	if (x->stack_id != y->stack_id)
+		return x->stack_id < y->stack_id ? -1 : 1;
+	return x->thread < y->thread ? -1 : x->thread > y->thread;
+}
+
+/*
+ * The same blocks by the stack and thread that allocated them (the C
+ * library's with the rest: a site names them), what the sites' leaks read
+ * once the block table is gone. Copies made at fork are the parent's.
+ */
+static void proc_note_site_leaks(struct tb_process *p)
+{
+	struct tb_site_leak *v = malloc((p->blocks.live + 1) * sizeof(*v));
+	uint32_t n = 0, k = 0;
+
+	for (uint32_t i = 0; i < p->blocks.cap && v; i++) {
+		const struct tb_block *b = &p->blocks.slot[i];
+
+		if (b->state == TB_B_LIVE && !b->inherited && b->thread != TB_NONE)
+			v[n++] = (struct tb_site_leak){ b->stack_id, b->thread, 1, b->size };
+	}
+	if (!v || !n) {
+		free(v);
+		return;
+	}
+	qsort(v, n, sizeof(*v), site_leak_cmp);
+	for (uint32_t i = 1; i < n; i++) {
+		if (!site_leak_cmp(&v[k], &v[i])) {
+			v[k].blocks++;
+			v[k].bytes += v[i].bytes;
+		} else {
+			v[++k] = v[i];
+		}
+	}
+	p->site_leaks = v;
+	p->nsite_leaks = k + 1;
+}
+
 /*
  * What outlives a process's exit: its stacks and direct mmap chunks still
  * mapped, which the report draws. The rest is small in number but not in a
@@ -237,6 +279,7 @@ void proc_end(struct correlator *c, struct tb_process *p, uint64_t ts)
 	if (p->exited)
 		return;
 	proc_note_leaks(p);
+	proc_note_site_leaks(p);
 	for (uint32_t i = 0; i < p->nthreads; i++) {
 		struct tb_thread *t = c->threads[p->threads[i]];
 

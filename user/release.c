@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* release.c: the kernel's slow release of probes, handed to a process that outlives tlsbpf. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -77,19 +78,48 @@ int release__hand_off(int *fds, int n, void (*finish)(void *), void *arg)
 }
 
 
+/* pid's name, "" if it has none to read (it ended). */
+static void comm_of(pid_t pid, char *comm, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	comm[0] = 0;
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (!fgets(comm, len, f))
+		comm[0] = 0;
+	fclose(f);
+}
+
 bool release__owner_alive(pid_t pid)
 {
-	char path[64], comm[32] = "";
-	FILE *f;
+	char comm[32];
 
 	if (pid == getpid())	/* a tlsbpf that had our pid before us: what it left is stale */
 		return false;
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = 0;
-	fclose(f);
+	comm_of(pid, comm, sizeof(comm));
 	return strncmp(comm, "tlsbpf", 6) == 0;
+}
+
+bool release__others_running(void)
+{
+	char comm[32];
+	struct dirent *de;
+	bool found = false;
+	DIR *d = opendir("/proc");
+
+	while (d && !found && (de = readdir(d))) {
+		pid_t pid = atoi(de->d_name);
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		comm_of(pid, comm, sizeof(comm));
+		found = strcmp(comm, "tlsbpf-release\n") == 0;
+	}
+	if (d)
+		closedir(d);
+	return found;
 }

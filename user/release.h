@@ -23,4 +23,10 @@ int release__hand_off(int *fds, int n, void (*finish)(void *), void *arg);
  */
 bool release__owner_alive(pid_t pid);
 
+/*
+ * Is an earlier tlsbpf's release still running? While it closes probes the kernel holds a
+ * lock that every ending thread of a process carrying perf events of ours would wait on.
+ */
+bool release__others_running(void);
+
 #endif

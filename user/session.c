@@ -13,9 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include "html_sites.h"
 #include "model.h"
 #include "placement.h"
 #include "session.h"
+#include "unwind.h"
 
 #define POLL_MS 10
 #define GRACE_NS 2000000000ULL	/* after a forwarded signal, how long the command may take to end */
@@ -74,6 +76,74 @@ static int check_system(void)
 	return 0;
 }
 
+/* The probes' stack table, read in place by the stacks file's writer. */
+static int open_stacks(struct session *s)
+{
+	if (!s->env->stack_depth || s->env->empty_probes)
+		return 0;
+	/* --stacks=dwarf: the probes keep no stacks of their own, the tables have one entry */
+	bool dwarf = s->env->stacks_mode == TB_STACKS_DWARF;
+
+	s->stacks = stacks__open(loader__stacks_fd(&s->loader), dwarf ? 1 : TB_MAX_STACKS,
+				 loader__files_fd(&s->loader), dwarf ? 1 : TB_MAX_FILES);
+	if (!s->stacks) {
+		fprintf(stderr, "tlsbpf: cannot read the stack table: %s\n", strerror(errno));
+		return -errno;
+	}
+	pipeline__set_stacks(&s->pipe, s->stacks);
+	return 0;
+}
+
+/* --stacks=dwarf: calls whose sample gave no stack. */
+static uint64_t say_samples(struct session *s, const uint64_t count[TB_STC_MAX])
+{
+	uint64_t samples, failed, none = count[TB_STC_NO_SAMPLE] + s->pipe.sample_failed +
+					 s->pipe.sample_unmatched;
+
+	if (!s->pipe.unwind)
+		return 0;
+	unwind__counts(s->pipe.unwind, &samples, &failed);
+	if (none)
+		fprintf(stderr, "tlsbpf: %" PRIu64 " rows have no stack_id: the ring had no room "
+			"for the stack's sample for %" PRIu64 " (see --ringbuf-mb, --sample), its "
+			"process's mappings were not read before it ended for %" PRIu64 ", the sample "
+			"came too long before its call's row for %" PRIu64 "\n", none,
+			count[TB_STC_NO_SAMPLE], s->pipe.sample_failed, s->pipe.sample_unmatched);
+	if (s->env->verbose)
+		fprintf(stderr, "tlsbpf: stack samples unwound: %" PRIu64 ", %" PRIu64
+			" of them to no frame\n", samples, failed);
+	return none;
+}
+
+/* Stacks not kept are no lost events (their rows are whole), but they are said, never hidden. */
+static void say_stacks(struct session *s, struct tb_run_info *info)
+{
+	uint64_t count[TB_STC_MAX], gone = stacks__unplaced(s->stacks);
+
+	loader__stack_counts(&s->loader, count);
+	info->stacks.on = 1;
+	/* the run's own stacks: one for each code path, whichever processes took it */
+	stacktab__counts(s->pipe.stab, &info->stacks.kept, &info->stacks.truncated);
+	info->stacks.missing = count[TB_STC_FULL] + count[TB_STC_UNREAD] +
+			       stacktab__missing(s->pipe.stab) + say_samples(s, count);
+	if (count[TB_STC_FULL] || count[TB_STC_UNREAD])
+		fprintf(stderr, "tlsbpf: %" PRIu64 " rows have no stack_id: the stack table was "
+			"full (%u stacks) for %" PRIu64 ", the stack could not be read for %" PRIu64
+			"\n", count[TB_STC_FULL] + count[TB_STC_UNREAD], TB_MAX_STACKS - 1,
+			count[TB_STC_FULL], count[TB_STC_UNREAD]);
+	if (sites__nomem(s->pipe.sites))
+		fprintf(stderr, "tlsbpf: %" PRIu64 " allocator rows are missing from the sites: "
+			"out of memory\n", sites__nomem(s->pipe.sites));
+	if (gone)
+		fprintf(stderr, "tlsbpf: %" PRIu64 " stacks are in the stacks file without their "
+			"modules: their process had ended before its mappings were read\n", gone);
+	if (s->env->verbose)
+		fprintf(stderr, "tlsbpf: stacks whose hash another stack had, kept apart: %" PRIu64
+			"; stacks with frames the probes could not place in their files: %" PRIu64
+			"; stacks the probes kept per process image: %" PRIu64 "\n",
+			count[TB_STC_COLLIDED], count[TB_STC_UNPLACED], count[TB_STC_KEPT]);
+}
+
 int session__open(struct session *s, const struct env *env, enum session_mode mode)
 {
 	/* -a makes events fast: a status line a second, unless asked for every event */
@@ -103,6 +173,8 @@ int session__open(struct session *s, const struct env *env, enum session_mode mo
 		err = -EOPNOTSUPP;
 	}
 	if (!err)
+		err = open_stacks(s);
+	if (!err)
 		err = loader__attach_kernel(&s->loader);
 	return err;
 }
@@ -125,6 +197,11 @@ int session__probe_file(struct session *s, const char *path, bool required)
 	}
 	if (!s->env->probe_at_entry)
 		placement__apply(&lib);
+	if (lib.cxx && s->env->verbose)
+		fprintf(stderr, "tlsbpf: C++ operators in %s: probed at entry, the malloc or free each "
+			"calls reports it with the program's stack; %s\n", path,
+			s->scope == TB_SCOPE_CONFINED ? "a private copy, no other process pays"
+			: "on the file: every C++ program that maps it pays a trap per new and delete");
 	return loader__attach_lib(&s->loader, &lib, s->env->verbose);
 }
 
@@ -134,16 +211,22 @@ static unsigned watched_count(const struct session *s)
 	return s->pipe.corr ? s->pipe.corr->nprocs : 0;
 }
 
-/* Who pays for probes on files, and how many calls of others have paid so far. */
+/* Who pays for probes on files, and how many calls and processes of others have paid so far. */
 static void files_text(struct session *s)
 {
 	uint64_t taxed = s->loader.skel ? loader__bystander_calls(&s->loader) : 0;
+	size_t payers = 0;
 	int n = snprintf(s->scope_text, sizeof(s->scope_text), "on the library file%s: every "
-			 "process that maps it pays the trap", s->loader.nlibs > 1 ? "s" : "");
+			 "process that maps it pays the trap%s",
+			 s->loader.nlibs - s->loader.ncxx > 1 ? "s" : "",
+			 s->loader.ncxx ? ", C++ programs for new and delete too" : "");
 
+	if (taxed)
+		loader__bystanders(&s->loader, 0, &payers);
 	if (taxed && n < (int)sizeof(s->scope_text))
 		snprintf(s->scope_text + n, sizeof(s->scope_text) - n, " (%" PRIu64 " calls of "
-			 "processes not watched did)", taxed);
+			 "%s%zu process%s not watched did)", taxed,
+			 payers >= TB_MAX_BYSTANDERS ? "at least " : "", payers, payers == 1 ? "" : "es");
 }
 
 static const char *scope_text(struct session *s)
@@ -255,20 +338,26 @@ static bool reap(struct session *s)
 	return done || (pid < 0 && errno == ECHILD);
 }
 
-/* -a: a line a second on stderr instead of a line per event. */
+/*
+ * -a: a line a second on stderr instead of a line per event. Who pays the
+ * probes' trap without being watched: the processes the bystanders table saw
+ * in this epoch or the one before (the last 1 to 2 s), and their calls.
+ */
 static void status_line(struct session *s, uint64_t now, uint64_t *next, uint64_t *seen)
 {
 	uint64_t taxed;
-	size_t procs;
+	size_t procs, payers, all;
 
 	if (s->mode != TB_MODE_ALL || s->env->quiet || s->env->live || now < *next)
 		return;
 	procs = correlator__live_processes(s->pipe.corr);
 	taxed = loader__bystander_calls(&s->loader);
-	fprintf(stderr, "tlsbpf: %llu events/s, %zu process%s, %llu lost; %llu calls/s of "
-		"processes not watched paid the probes' trap\n",
+	payers = loader__bystanders(&s->loader, (uint32_t)(now >> TB_EPOCH_SHIFT) - 1, &all);
+	fprintf(stderr, "tlsbpf: %llu events/s, %zu process%s, %llu lost; %zu process%s not "
+		"watched paid the probes' trap (%llu calls/s)\n",
 		(unsigned long long)(s->pipe.seq - *seen), procs, procs == 1 ? "" : "es",
-		(unsigned long long)s->pipe.lost, (unsigned long long)(taxed - s->taxed_seen));
+		(unsigned long long)s->pipe.lost, payers, payers == 1 ? "" : "es",
+		(unsigned long long)(taxed - s->taxed_seen));
 	*seen = s->pipe.seq;
 	s->taxed_seen = taxed;
 	*next = now + STATUS_NS;
@@ -403,11 +492,14 @@ static void sample_start(struct session *s)
 	time_sampler__init(&s->sampler, s->env->sample,
 			   s->env->sample_window_ms ? s->env->sample_window_ms : 20, s->live_ns);
 	/*
-	 * The first window opened as the probes were attached, before the command
-	 * was let run: stamped at the session's start, no record precedes it.
+	 * The first window opened as the probes were attached. A launched command
+	 * is let run only then: stamped at the session's start, no record precedes
+	 * it. Processes already running (-p, -a) ran unwatched while the programs
+	 * loaded and the probes went in: their first window opens when the probes
+	 * are live, or the share of time stated would count that wait as watched.
 	 */
-	s->sampler.since_ns = s->start_ns;
-	tb_event_sample(&e, TB_EV_SAMPLE_ON, s->start_ns, 0);
+	s->sampler.since_ns = s->mode == TB_MODE_LAUNCH ? s->start_ns : s->live_ns;
+	tb_event_sample(&e, TB_EV_SAMPLE_ON, s->sampler.since_ns, 0);
 	consumer__mark(&s->cons, &e);
 }
 
@@ -504,9 +596,28 @@ static void unfollowed_execs(struct session *s)
 			correlator__never_probed(p->corr, p->execs[i].pid, p->execs[i].ts_ns);
 }
 
+/* The pictures' frame labels, from the run's stack table; NULL: no picture, or no stacks. */
+static struct tb_sites *live_labels(struct session *s)
+{
+	struct tb_sites *labels;
+
+	if ((!s->env->html_path && !s->env->perfetto_path && !s->env->report_md_path) ||
+	    !s->pipe.stab || !s->pipe.history)
+		return NULL;
+	labels = html_sites__new();
+	if (labels && html_sites__from_tab(labels, s->pipe.stab)) {
+		html_sites__free(labels);
+		labels = NULL;
+	}
+	if (!labels)
+		fprintf(stderr, "tlsbpf: the pictures' sites are left unnamed: %s\n", strerror(ENOMEM));
+	return labels;
+}
+
 int session__finish(struct session *s)
 {
 	struct tb_run_info info = {};
+	uint64_t page_counts[TB_PC_MAX];
 	int err;
 
 	if (s->cons.rings)
@@ -520,10 +631,15 @@ int session__finish(struct session *s)
 			s->cons.malformed);
 	if (s->loader.skel)
 		account_drops(s);
+	if (s->loader.skel && s->stacks)
+		say_stacks(s, &info);
 	unfollowed_execs(s);
 	if (s->env->verbose && s->watching)
 		say_costs(s);
 	info.probes = scope_text(s);	/* it reads the loader's count of bystanders' calls */
+	if (s->loader.skel && s->env->pages && s->loader.kf.page_faults &&
+	    !loader__page_counts(&s->loader, page_counts))
+		info.page_counts = page_counts;
 	loader__destroy(&s->loader);
 	attach__probed_free(&s->probed);
 	info.command = s->what;
@@ -538,9 +654,16 @@ int session__finish(struct session *s)
 	consumer__close(&s->cons);
 	err = pipeline__close_outputs(&s->pipe);
 	/* a run that failed before watching anything said why in one line already */
-	if (s->watching)
+	if (s->watching) {
+		struct tb_sites *labels = live_labels(s);
+
+		info.labels = labels;
 		err = pipeline__report(&s->pipe, s->env, &info) ?: err;
+		html_sites__free(labels);
+	}
 	pipeline__close(&s->pipe);
+	stacks__close(s->stacks);
+	s->stacks = NULL;
 	return err;
 }
 

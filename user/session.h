@@ -44,6 +44,7 @@ struct session {
 	int nclosing;
 	bool sweep_exits;	/* an exit row may have been lost: look for such processes in the map */
 	struct time_sampler sampler;	/* --sample-by time */
+	struct stacks *stacks;	/* the probes' stack table, read in place; NULL under --no-stacks */
 };
 
 extern volatile sig_atomic_t session_signal;

@@ -70,9 +70,9 @@ check "frees of blocks from before attach are unknown_origin ($unk), never inval
 	[ "$unk" -ge 1 -a "$bad" -eq 0 ]
 
 # -a --comm: a program started after tlsbpf is seen, tlsbpf's own allocations are not.
-$TLSBPF -a --comm 08d_tls_alloc_i --csv "$T/a.csv" --duration 4 >"$T/a.out" 2>"$T/a.err" &
+$TLSBPF -v -a --comm 08d_tls_alloc_i --csv "$T/a.csv" --duration 4 >"$T/a.out" 2>"$T/a.err" &
 tb=$!
-sleep 1.5
+wait_live "$T/a.err"
 ./labs/08d_tls_alloc_inspector >"$T/lab.out"
 wait "$tb"
 res=$(python3 - "$T/a.csv" "$T/lab.out" "$tb" <<'PY'

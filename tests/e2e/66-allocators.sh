@@ -83,6 +83,11 @@ attach_check() { # name, lib it must probe, command...
 	rows=$(csvq "$T/at.csv" "sum(1 for r in rows if r['event'] in ('malloc', 'free') and r['pid'] == '$pid')")
 	check "-p on a $name program probes $lib" grep -q "probing malloc in /proc/$pid/root$lib" "$T/at.err"
 	check "-p on a $name program: its malloc and free calls are rows ($rows)" [ "$rows" -gt 10 ]
+	[ "$rows" -gt 10 ] || attach_diagnose
+}
+attach_diagnose() { # what tlsbpf said, and when the rows came, for a failure's report
+	sed 's/^/# /' "$T/at.err"
+	csvq "$T/at.csv" "'\\n'.join('# ' + r['ts_ns'] + ' ' + r['event'] + ' ' + r['pid'] for r in rows[:40])"
 }
 attach_check musl "$MUSL" "$T/08a_musl"
 attach_check jemalloc-preloaded "$JEMALLOC" env LD_PRELOAD="$JEMALLOC" ./labs/08a_tls_malloc_layout_map
@@ -131,10 +136,10 @@ check "the calls before the probe went unseen: their frees are unknown_origin ($
 invalid or double ($bad)" [ "${bad:-1}" -eq 0 ]
 
 # -a: a musl program started after tlsbpf, whose allocator no process had mapped at the start
-$TLSBPF -a -q --comm 08a_musl --csv "$T/y.csv" --summary-json "$T/y.json" --duration 5 \
+$TLSBPF -v -a -q --comm 08a_musl --csv "$T/y.csv" --summary-json "$T/y.json" --duration 5 \
 	2>"$T/y.err" &
 tb=$!
-sleep 1.5
+wait_live "$T/y.err"
 "$T/08a_musl" -L 2 -l 50 >"$T/y.out"
 wait "$tb"
 read -r pid allocs unk bad late_ms <<<"$(late "$T/y.csv" "$T/y.json")"

@@ -35,6 +35,7 @@ want_totals = (f"totals: {t['allocations']} allocations, {t['frees']} frees, "
                f"({t['mmap_chunk_bytes_mapped']} B mapped)")
 want_frees = (f"frees: {t['cross_thread_frees']} cross-thread, {t['inherited_frees']} inherited, "
               f"{t['double_frees']} double, {t['invalid_frees']} invalid, "
+              f"{t['mismatched_frees']} mismatched, "
               f"{t['unknown_origin_frees']} unknown origin; {t['reused']} addresses reused")
 rows = {}
 pid = None
@@ -119,6 +120,7 @@ if [ "$(id -u)" -eq 0 ] && [ -r /sys/kernel/btf/vmlinux ]; then
 	live_vs_analyze tp_chunks -t 3
 	live_vs_analyze tp_storm -T 20 -n 50 -F 10
 	cp "$T/live.csv" "$T/good.csv"
+	cp "$T/live.stacks.csv" "$T/good.stacks.csv"
 else
 	skip "live run against analyze" "needs root and BTF"
 fi
@@ -193,6 +195,8 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	src=$T/good.csv
 	[ -f "$src" ] || src=$T/utf8.csv
 	install -m 0644 "$src" "$pub/run.csv"
+	# its stack_ids need their stacks file (a CSV without one is refused)
+	[ -f "${src%.csv}.stacks.csv" ] && install -m 0644 "${src%.csv}.stacks.csv" "$pub/run.stacks.csv"
 	setpriv --reuid=65534 --regid=65534 --clear-groups $TLSBPF analyze "$pub/run.csv" \
 		>"$T/nobody.txt" 2>"$T/nobody.err"
 	rc=$?

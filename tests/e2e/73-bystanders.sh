@@ -27,11 +27,11 @@ bystander() {
 	cp /bin/sleep "$T/sleeper"
 	if [ "${1-}" = -p ]; then
 		shift
-		"$T/sleeper" 30 &
+		"$T/sleeper" 150 &
 		pid=$!
 		$TLSBPF -v -q "$@" --summary "$T/sum" -p "$pid" >/dev/null 2>"$T/err" &
 		tpid=$!
-		for _ in $(seq 200); do grep -q "probes live" "$T/err" && break; sleep 0.05; done
+		wait_live "$T/err"
 	else
 		$TLSBPF -v -q "$@" --summary "$T/sum" --summary-json "$T/sum.json" -- "$T/sleeper" 30 \
 			>/dev/null 2>"$T/err" &
@@ -87,9 +87,26 @@ check "-p --no-confine: the same mallocs each run tlsbpf's entry probe (ran $ran
 	[ "$ran" -ge 20000 ]
 check "-p --no-confine: the report says every process that maps the file pays: $(grep '^probes:' "$T/sum")" \
 	grep -q "^probes: on the library file: every process that maps it pays the trap" "$T/sum"
-taxed=$(sed -n 's/^probes: .*(\([0-9]*\) calls of processes not watched did)$/\1/p' "$T/sum")
+taxed=$(sed -n 's/^probes: .*(\([0-9]*\) calls of [0-9]* process\(es\)\{0,1\} not watched did)$/\1/p' "$T/sum")
 check "-p --no-confine: the report counts the calls of processes not watched that trapped (${taxed:-none}), at least the bystander's 20,000 mallocs and 20,000 frees" \
 	[ "${taxed:-0}" -ge 40000 ]
+
+payers=$(sed -n 's/^probes: .*calls of \([0-9]*\) process\(es\)\{0,1\} not watched did)$/\1/p' "$T/sum")
+check "-p --no-confine: the report counts the bystander among the processes not watched that paid (${payers:-none})" \
+	[ "${payers:-0}" -ge 1 ]
+
+# -a taxes every process that maps the library: its status line says how many processes not
+# watched paid the trap in the last second or two. Three churners of ours run throughout, so
+# every line from the second on counts at least them (others on the machine may add to it).
+for i in 1 2 3; do "$PROGS/tp_churn" -t 1 -L 6 -p 200 >/dev/null & done
+$TLSBPF -a --comm tlsbpf-nobody --duration 4 >/dev/null 2>"$T/a.err"
+rc=$?
+wait
+counts=$(sed -n "s/^tlsbpf: .* \([0-9]*\) process\(es\)\{0,1\} not watched paid the probes' trap (\([0-9]*\) calls\/s)$/\1/p" "$T/a.err" | tail -n +2)
+check "-a --comm: exit 0 (got $rc) and a status line a second: $(tail -1 "$T/a.err")" \
+	[ "$rc" -eq 0 -a "$(echo "$counts" | grep -c .)" -ge 2 ]
+check "-a --comm: each status line counts the 3 churners among the processes taxed ($(echo $counts))" \
+	awk 'NF && $1 < 3 { bad = 1 } END { exit bad }' <<<"$counts"
 
 # A grandchild that clears its environment still loads the copy (bound over the library file in
 # the command's own mount namespace), and the command's environment is its own.

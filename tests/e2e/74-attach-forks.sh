@@ -17,7 +17,7 @@ attach_burst() {
 	# shellcheck disable=SC2086
 	$TLSBPF -v -q $opts --csv "$T/f.csv" --summary "$T/sum" -p "$pid" >/dev/null 2>"$T/err" &
 	tpid=$!
-	for _ in $(seq 400); do grep -q "probes live" "$T/err" && break; sleep 0.05; done
+	wait_live "$T/err"
 	touch "$T/go"
 	wait "$pid"
 	echo "burst $?" >"$T/rc"

@@ -13,11 +13,11 @@ csv_sane() {
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1], newline='')))
 head = ('seq,ts_ns,pid,tid,comm,event,size,addr,old_addr,latency_ns,region,region_base,'
-        'origin_pid,origin_tid,flags,align,prot,sysflags,fd,old_size,err,detail,args').split(',')
+        'origin_pid,origin_tid,flags,align,prot,sysflags,fd,old_size,err,detail,args,stack_id').split(',')
 widths = set(len(r) for r in rows)
 seqs = [int(r[0]) for r in rows[1:]]
 allocs = sum(1 for r in rows[1:] if r[5] == 'malloc')
-ok = rows and rows[0] == head and widths == {23} and seqs == list(range(1, len(seqs) + 1)) \
+ok = rows and rows[0] == head and widths == {24} and seqs == list(range(1, len(seqs) + 1)) \
     and allocs > 0
 print(f"{len(rows) - 1} rows of {'/'.join(map(str, sorted(widths)))} fields, seq 1..{len(seqs)}, "
       f"{allocs} malloc rows")
@@ -96,7 +96,7 @@ named = sum(1 for r in rows[1:] if r[4] == name)
 quoted = raw.count(b',"\x1b[2J\nforged 1",')
 widths = set(len(r) for r in rows)
 print(f"{named} rows name it, {quoted} quoted in the file, widths {sorted(widths)}")
-sys.exit(not (named > 0 and quoted == named and widths == {23}))
+sys.exit(not (named > 0 and quoted == named and widths == {24}))
 PY
 
 # ---- an output that cannot be written: refused before the command runs ----

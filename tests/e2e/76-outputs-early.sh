@@ -61,10 +61,12 @@ done
 # ---- under sudo, every file tlsbpf creates belongs to the caller ----
 
 SUDO_UID=65534 SUDO_GID=65534 SUDO_USER=nobody $TLSBPF -o "$T/s.live" --csv "$T/s.csv" \
-	--summary "$T/s.sum" --summary-json "$T/s.json" --report "$T/s.md" -- /bin/true \
-	>/dev/null 2>"$T/err"
+	--summary "$T/s.sum" --summary-json "$T/s.json" --report "$T/s.md" --json-lines "$T/s.jsonl" \
+	--html "$T/s.html" --perfetto "$T/s.pftrace" --pprof "$T/s.pprof" --folded "$T/s.folded" \
+	-- /bin/true >/dev/null 2>"$T/err"
 rc=$?
 owners=$(stat -c '%n %u:%g' "$T"/s.* | sed "s|$T/||" | tr '\n' ' ')
 notmine=$(stat -c '%u:%g' "$T"/s.* | grep -vc '^65534:65534$')
-check "SUDO_UID=65534: exit $rc; all five files are the caller's: $owners" \
-	[ "$rc" -eq 0 -a "$notmine" -eq 0 -a "$(ls "$T"/s.* | wc -l)" -eq 5 ]
+# ten asked for, the CSV's stacks file and the report's two pictures beside them
+check "SUDO_UID=65534: exit $rc; all 13 files are the caller's: $owners" \
+	[ "$rc" -eq 0 -a "$notmine" -eq 0 -a "$(ls "$T"/s.* | wc -l)" -eq 13 ]

@@ -49,7 +49,7 @@ attach() {
 	pid=$!
 	$TLSBPF -v -q --csv "$T/p.csv" -p "$pid" >/dev/null 2>"$T/p.err" &
 	tpid=$!
-	for _ in $(seq 400); do grep -q "probes live" "$T/p.err" && break; sleep 0.05; done
+	wait_live "$T/p.err"
 	touch "$T/go"
 	wait "$pid"
 	wait "$tpid"

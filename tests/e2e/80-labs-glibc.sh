@@ -81,10 +81,15 @@ done(s['distinct_arenas'] == str(lim) and s['thread_arenas'] == str(lim - 1)
 PY
 for t in $((lim + 4)) $((lim * 5 / 2)); do
 	lab "08a-$t" 08a_tls_malloc_layout_map -t "$t" -l 300
-	verify "08a -t $t: still $lim arenas, the main arena one of them" "$T/08a-$t.out" "$lim" <<'PY'
+	# past the limit a thread takes an existing arena whose lock it can get, from a round that
+	# starts at the main arena (arena.c, reused_arena): the main arena only when no other
+	# thread holds its lock at that moment, which a slow machine may not give
+	verify "08a -t $t: no arena past the limit ($lim), the rest of the threads reuse them" \
+		"$T/08a-$t.out" "$lim" <<'PY'
 s, lim = recs(sys.argv[1], 'summary')[0], int(sys.argv[2])
-done(s['distinct_arenas'] == str(lim) and s['thread_arenas'] == str(lim - 1)
-     and int(s['workers_on_heap']) >= 1,
+on_heap = int(s['workers_on_heap'])
+done(s['thread_arenas'] == str(lim - 1)
+     and int(s['distinct_arenas']) == lim - 1 + (on_heap >= 1),
      f"threads={s['threads']} distinct_arenas={s['distinct_arenas']} "
      f"thread_arenas={s['thread_arenas']} workers_on_heap={s['workers_on_heap']}")
 PY

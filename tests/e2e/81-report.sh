@@ -103,6 +103,22 @@ done(inh == 6 and want in md, f"lab: child {fork['child']} of {fork['parent']} f
      f"inherited blocks; sentence found: {want in md}")
 PY
 
+# the lines named are the lab source's own: its worker's malloc and its child's free(b)
+alloc_line=$(grep -n 'w->blocks\[j\] = malloc(cfg.size);' labs/08c_fork_inject.c | cut -d: -f1)
+free_line=$(awk '/^static .*child_inherited/ { f = 1 } f && /free\(b\);/ { print NR; exit }' \
+	labs/08c_fork_inject.c)
+verify "08c: the inherited frees name the lab's lines that allocated and freed the blocks ($alloc_line, $free_line)" \
+	"$T/08c.out" "$T/08c.md" "$alloc_line" "$free_line" <<'PY'
+md = open(sys.argv[2]).read()
+inh = sum(1 for v in recs(sys.argv[1], 'child_free') if v['inherited'] == '1')
+fork = recs(sys.argv[1], 'fork')[0]
+m = re.search(rf"- Process {fork['child']}: (\d+) frees of blocks inherited at fork, allocated at "
+              r"`\w+ \(08c_fork_inject\.c:(\d+)\)`, freed at `\w+ \(08c_fork_inject\.c:(\d+)\)`", md)
+got = m.groups() if m else None
+done(sys.argv[3] and got == (str(inh), sys.argv[3], sys.argv[4]),
+     f"lab: {inh} inherited frees, malloc at line {sys.argv[3]}, free at {sys.argv[4]}; report: {got}")
+PY
+
 report 08e 08e_heapmap
 verify "08e: the direct mmap chunks counted per process match the lab's mmap_chunk blocks" \
 	"$T/08e.out" "$T/08e.md" <<'PY'

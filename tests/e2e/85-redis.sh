@@ -121,7 +121,7 @@ tb=$!
 # with -p traps in this process alone, not in every process that maps libc
 bpftrace -p "$srv" "$T/count.bt" >"$T/bt.out" 2>"$T/bt.err" &
 bt=$!
-for _ in $(seq 1200); do
+for _ in $(seq 2400); do
 	grep -q "probes live" "$T/tb.err" && grep -q "^ready" "$T/bt.out" && break
 	kill -0 "$tb" 2>/dev/null && kill -0 "$bt" 2>/dev/null || break
 	sleep 0.05

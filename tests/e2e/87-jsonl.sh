@@ -22,7 +22,7 @@ same_py() {
 	"$PY" - "$1" "$2" <<'PY'
 import csv, json, sys
 nums = {'seq', 'ts_ns', 'pid', 'tid', 'size', 'latency_ns', 'origin_pid', 'origin_tid', 'align',
-        'prot', 'fd', 'old_size', 'err'}
+        'prot', 'fd', 'old_size', 'err', 'stack_id'}
 raw = open(sys.argv[2], 'rb').read()
 bad = [c for c in raw if (c < 0x20 and c != 0x0a) or c == 0x7f]
 text = raw.decode('utf-8')	# raises on a byte that is not UTF-8
@@ -129,7 +129,7 @@ rows = pd.read_csv(sys.argv[1], dtype={"comm": str, "detail": str, "args": str},
 got = {c: str(t) for c, t in rows.dtypes.items()}
 want = {c: 'int64' for c in ('seq', 'ts_ns', 'pid', 'tid')}
 want.update({c: 'float64' for c in ('size', 'latency_ns', 'origin_pid', 'origin_tid', 'align',
-                                    'prot', 'fd', 'old_size', 'err')})
+                                    'prot', 'fd', 'old_size', 'err', 'stack_id')})
 want.update({c: 'object' for c in ('comm', 'event', 'addr', 'old_addr', 'region', 'region_base',
                                    'flags', 'sysflags', 'detail', 'args')})
 addrs = rows["addr"].dropna().apply(int, base=16)
@@ -203,10 +203,10 @@ wait "$lab"
 check "-p: exit 0 (got $rc)" [ "$rc" -eq 0 ]
 both_agree "-p" "$T/p.csv" "$T/p.jsonl"
 
-$TLSBPF -a --comm tp_count --csv "$T/a.csv" --json-lines "$T/a.jsonl" --duration 3 \
+$TLSBPF -v -a --comm tp_count --csv "$T/a.csv" --json-lines "$T/a.jsonl" --duration 3 \
 	>"$T/a.out" 2>"$T/a.err" &
 tb=$!
-sleep 1.5
+wait_live "$T/a.err"
 "$PROGS/tp_count" -t 2 -n 30 >/dev/null
 wait "$tb"
 rc=$?

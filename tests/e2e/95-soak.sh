@@ -17,8 +17,8 @@ says() { # what, command...: one check, its description ending in what the comma
 	check "$what: $out" [ "$rc" -eq 0 ]
 }
 
-# procs FIELD VALUE: "pid comm" of each process whose /proc/PID/stat field FIELD (4: parent,
-# 6: session) is VALUE
+# procs FIELD VALUE: "pid comm" of each live (not zombie) process whose /proc/PID/stat field
+# FIELD (4: parent, 6: session) is VALUE
 procs() {
 	local f s comm
 	local -a st
@@ -27,7 +27,8 @@ procs() {
 		comm=${s#*\(}
 		comm=${comm%\)*}
 		read -r -a st <<<"${s##*\) }"
-		[ "${st[$(($1 - 3))]}" = "$2" ] && echo "${f//[!0-9]/} $comm"
+		# a zombie has ended: tlsbpf reaps it only once its reports are written
+		[ "${st[$(($1 - 3))]}" = "$2" ] && [ "${st[0]}" != Z ] && echo "${f//[!0-9]/} $comm"
 	done
 }
 
@@ -53,8 +54,10 @@ soak() {
 	warm=$((secs / 10 > 3 ? secs / 10 : 3))
 	sleep 1
 	first_kb=$(rss_kb "$pid") start_kb="" end_kb=""
-	# while the command runs: once it has ended, tlsbpf tears its ring buffer down
-	while [ -n "$(procs 4 "$pid")" ] && kb=$(rss_kb "$pid") && [ -n "$kb" ]; do
+	# while the command runs: once it has ended, tlsbpf tears its ring buffer down and writes
+	# its reports (symbols, sites: megabytes at once). A sample counts only if the command is
+	# still running after it was read.
+	while kb=$(rss_kb "$pid") && [ -n "$kb" ] && [ -n "$(procs 4 "$pid")" ]; do
 		[ -z "$start_kb" ] && [ "$t" -ge "$warm" ] && start_kb=$kb
 		end_kb=$kb
 		echo "$t $kb" >>"$T/$name.rss"

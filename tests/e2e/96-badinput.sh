@@ -50,6 +50,10 @@ for v in 0 2048 -1 abc; do
 	refused "--ringbuf-mb $v" "--ringbuf-mb wants" "${run_touch[@]}" --ringbuf-mb "$v" -- \
 		touch "$T/ran"
 done
+refused "--stacks bogus" "--stacks wants fp or dwarf, not 'bogus'" "${run_touch[@]}" \
+	--stacks=bogus -- touch "$T/ran"
+refused "--stacks=dwarf with --no-stacks" "--stacks=dwarf finds call stacks, which --no-stacks" \
+	"${run_touch[@]}" --stacks=dwarf --no-stacks -- touch "$T/ran"
 for v in 0 x; do
 	refused "--duration $v" "--duration wants" "${run_touch[@]}" --duration "$v" -- \
 		touch "$T/ran"

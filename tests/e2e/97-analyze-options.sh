@@ -16,7 +16,7 @@ mapfile -t opts < <(sed -nE 's/^ +(-[a-zA-Z], )?(--[a-z-]+)( ([A-Z][A-Z.,\[]*))?
 tested=0
 for line in "${opts[@]}" "-p 1" "-a " "-q " "-o x" "-u 1" "-v "; do
 	read -r opt val <<<"$line"
-	case "$opt" in --summary | --summary-json | --report | --top | --help | --version) continue ;; esac
+	case "$opt" in --summary | --summary-json | --report | --html | --perfetto | --pprof | --folded | --top | --help | --version) continue ;; esac
 	args=("$opt")
 	[ -n "$val" ] && args+=(1)
 	$TLSBPF analyze "${args[@]}" "$T/run.csv" >"$T/out" 2>"$T/err"
@@ -28,7 +28,7 @@ for line in "${opts[@]}" "-p 1" "-a " "-q " "-o x" "-u 1" "-v "; do
 done
 check "options tried: $tested (every one --help lists but the reports)" [ "$tested" -ge 20 ]
 
-for opt in --summary --summary-json --report; do
+for opt in --summary --summary-json --report --html --perfetto; do
 	rm -f "$T/r.out"
 	$TLSBPF analyze "$opt" "$T/r.out" "$T/run.csv" >/dev/null 2>"$T/err"
 	rc=$?

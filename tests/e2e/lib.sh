@@ -19,6 +19,14 @@ check() { # description, then a command that must succeed
 }
 
 # BPF tests need root and a kernel that allows them. In CI they must run: a skip there fails.
+# wait_live FILE: until tlsbpf -v has said in FILE that its probes are live; at most 120 s, as a
+# slow machine (an emulated guest) may take seconds to load them, and -p on the tracefs path
+# waits for an earlier run's probes to be released (tens of seconds under the sanitizers)
+wait_live() {
+	for _ in $(seq 1200); do grep -q "probes live" "$1" && return 0; sleep 0.1; done
+	return 1
+}
+
 need_bpf() {
 	local why=""
 	if [ "$(id -u)" -ne 0 ]; then

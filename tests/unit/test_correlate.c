@@ -209,6 +209,52 @@ static void test_double_and_invalid(void)
 	correlator__free(c);
 }
 
+/* A C++ operator's row: the malloc or free it made, named in detail. */
+static struct tb_event cxx(struct correlator *c, enum tb_event_type type, uint32_t pid,
+			   uint32_t tid, uint64_t addr, const char *op)
+{
+	struct tb_event e = ev(type, pid, tid);
+
+	e.addr = addr;
+	e.size = type == TB_EV_FREE ? 0 : 32;
+	snprintf(e.detail, sizeof(e.detail), "%s", op);
+	return run(c, e);
+}
+
+/* new[] by delete, malloc by delete, new by free or realloc: valgrind's mismatches, and only those. */
+static void test_mismatched_free(void)
+{
+	struct correlator *c = correlator__new();
+	struct tb_event e;
+
+	start_proc(c, 350);
+	cxx(c, TB_EV_MALLOC, 350, 350, HEAP + 0x100, "new[]");
+	e = cxx(c, TB_EV_FREE, 350, 350, HEAP + 0x100, "delete");
+	CHECK(e.flags == TB_F_MISMATCHED_FREE, "new[] freed by delete: mismatched_free");
+	mal(c, 350, 350, 32, HEAP + 0x100);
+	e = cxx(c, TB_EV_FREE, 350, 350, HEAP + 0x100, "delete sized");
+	CHECK(e.flags == TB_F_MISMATCHED_FREE, "malloc freed by delete: mismatched_free");
+	cxx(c, TB_EV_MALLOC, 350, 350, HEAP + 0x100, "new");
+	e = fre(c, 350, 350, HEAP + 0x100);
+	CHECK(e.flags == TB_F_MISMATCHED_FREE, "new freed by free: mismatched_free");
+	cxx(c, TB_EV_MEMALIGN, 350, 350, HEAP + 0x200, "new aligned nothrow");
+	e = cxx(c, TB_EV_FREE, 350, 350, HEAP + 0x200, "delete sized aligned");
+	CHECK(e.flags == 0, "aligned new freed by sized aligned delete: no flag");
+	cxx(c, TB_EV_MALLOC, 350, 350, HEAP + 0x200, "new[] nothrow");
+	e = cxx(c, TB_EV_FREE, 350, 350, HEAP + 0x200, "delete[] sized");
+	CHECK(e.flags == 0, "new[] freed by delete[]: no flag");
+	cxx(c, TB_EV_MALLOC, 350, 350, HEAP + 0x300, "new");
+	e = rea(c, 350, 350, HEAP + 0x300, 64, HEAP + 0x400, 0);
+	CHECK(e.flags & TB_F_MISMATCHED_FREE, "new's block moved by realloc: mismatched_free");
+	e = fre(c, 350, 350, HEAP + 0x400);
+	CHECK(e.flags == 0, "realloc's block freed by free: no flag");
+	cxx(c, TB_EV_MALLOC, 350, 350, HEAP + 0x500, "mallocx");
+	e = fre(c, 350, 350, HEAP + 0x500);
+	CHECK(e.flags == 0, "an allocator's own entry point is the malloc family");
+	CHECK_EQ_U64(thread_of(c, 350, 350)->mismatched_frees, 4, "mismatches counted");
+	correlator__free(c);
+}
+
 /* glibc's thread-exit cache flush: frees from inside the library of blocks already freed. */
 static void test_internal_free(void)
 {
@@ -1192,6 +1238,7 @@ int main(int argc, char **argv)
 	test_heap_same_thread();
 	test_cross_thread();
 	test_double_and_invalid();
+	test_mismatched_free();
 	test_internal_free();
 	test_vfork_shares_memory();
 	test_sample_claims();

@@ -16,7 +16,7 @@
 
 enum { C_SEQ, C_TS, C_PID, C_TID, C_COMM, C_EVENT, C_SIZE, C_ADDR, C_OLD_ADDR, C_LATENCY,
        C_REGION, C_REGION_BASE, C_ORIGIN_PID, C_ORIGIN_TID, C_FLAGS, C_ALIGN, C_PROT,
-       C_SYSFLAGS, C_FD, C_OLD_SIZE, C_ERR, C_DETAIL, C_ARGS, C_N };
+       C_SYSFLAGS, C_FD, C_OLD_SIZE, C_ERR, C_DETAIL, C_ARGS, C_STACK_ID, C_N };
 
 static char tmpdir[] = "/tmp/tlsbpf-test-csv.XXXXXX";
 static char path_buf[4096];
@@ -625,6 +625,7 @@ static struct tb_event rnd_event(uint64_t seq)
 	e.fd = rnd() % 2 ? -1 : (int32_t)rnd();
 	e.err = rnd() % 2 ? 0 : (int32_t)rnd();
 	e.flags = rnd() & ((1u << TB_F_NBITS) - 1);
+	e.stack_id = rnd() % 3 ? (uint32_t)rnd() : 0;
 	rnd_bytes(e.comm, TB_COMM_LEN);
 	rnd_bytes(e.detail, rnd() % 8 ? 16 : TB_PATH_LEN);
 	return e;
@@ -670,7 +671,8 @@ static int same_event(const struct tb_event *a, const struct tb_event *b)
 	       a->region_base == b->region_base && a->pid == b->pid && a->tid == b->tid &&
 	       a->origin_pid == b->origin_pid && a->origin_tid == b->origin_tid &&
 	       a->prot == b->prot && a->fd == b->fd && a->err == b->err && a->flags == b->flags &&
-	       a->type == b->type && a->region == b->region && strcmp(a->comm, b->comm) == 0 &&
+	       a->type == b->type && a->region == b->region && a->stack_id == b->stack_id &&
+	       strcmp(a->comm, b->comm) == 0 &&
 	       strcmp(a->detail, b->detail) == 0 &&
 	       (a->args && b->args ? strcmp(a->args, b->args) == 0 : a->args == b->args);
 }
@@ -815,13 +817,14 @@ static void test_reader_headers(void)
 	CHECK(read_text(text, strlen(text), err, sizeof(err), NULL) == -1 &&
 		      strcmp(err, "line 2: expected 15 fields, found 7") == 0,
 	      "schema v1, short row: %s", err);
-	snprintf(text, sizeof(text), "%s,stack_id,cpu\n%s,,77,\"3,4\"\n", TB_CSV_HEADER,
+	snprintf(text, sizeof(text), "%s,cpu,weight\n%s,,5,77,\"3,4\"\n", TB_CSV_HEADER,
 		 ROW_MALLOC);
-	CHECK(read_text(text, strlen(text), err, sizeof(err), &e) == 1 && e.size == 24,
+	CHECK(read_text(text, strlen(text), err, sizeof(err), &e) == 1 && e.size == 24 &&
+		      e.stack_id == 5,
 	      "extra columns of a later version are ignored: %s", err);
-	snprintf(text, sizeof(text), "%s,stack_id\n%s,\n", TB_CSV_HEADER, ROW_MALLOC);
+	snprintf(text, sizeof(text), "%s,cpu\n%s,,\n", TB_CSV_HEADER, ROW_MALLOC);
 	CHECK(read_text(text, strlen(text), err, sizeof(err), NULL) == -1 &&
-		      strcmp(err, "line 2: expected 24 fields, found 23") == 0,
+		      strcmp(err, "line 2: expected 25 fields, found 24") == 0,
 	      "a row without the extra column: %s", err);
 }
 
@@ -907,10 +910,10 @@ static void test_reader_quotes(void)
 /* A row of exactly len bytes, newline excluded, padded by a later version's extra column. */
 static char *row_of_length(size_t len)
 {
-	size_t fixed = strlen(ROW_MALLOC) + 2;
+	size_t fixed = strlen(ROW_MALLOC) + 3;
 	char *row = malloc(len + 2);
 
-	memcpy(row, ROW_MALLOC ",,", fixed);
+	memcpy(row, ROW_MALLOC ",,,", fixed);
 	memset(row + fixed, 'p', len - fixed);
 	row[len] = '\n';
 	row[len + 1] = '\0';

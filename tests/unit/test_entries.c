@@ -42,10 +42,22 @@ static int load(const char *path, struct alloc_lib *lib)
 	return 1;
 }
 
+/* Every entry's name gives back its own family, as the correlator reads it from a row. */
+static void families(void)
+{
+	unsigned bad = 0;
+
+	for (unsigned k = 0; k < tb_nentries; k++)
+		bad += tb_entry_cxx(tb_entries[k].name) != tb_entries[k].cxx;
+	CHECK(bad == 0 && tb_entry_cxx("") == TB_CXX_NONE,
+	      "each of %u entries' names says its C++ family (%u wrong)", tb_nentries, bad);
+}
+
 int main(void)
 {
 	static struct alloc_lib lib;
 
+	families();
 	if (load(LIBDIR "libjemalloc.so.2", &lib)) {
 		check_entry(&lib, "mallocx", TB_EV_MALLOC);
 		check_entry(&lib, "rallocx", TB_EV_REALLOC);
@@ -65,6 +77,30 @@ int main(void)
 		check_entry(&lib, "mi_zalloc", TB_EV_MALLOC);
 		check_entry(&lib, "mi_malloc_aligned", TB_EV_MALLOC);
 		check_unprobed(&lib, "mi_free_size", "it jumps to mi_free at once");
+	}
+	/* jemalloc's and tcmalloc's operator new serve it themselves: no C++ probe beside a malloc */
+	if (load(LIBDIR "libtcmalloc_minimal.so.4", &lib)) {
+		int cxx = 0;
+
+		for (int i = 0; i < lib.n; i++)
+			cxx += tb_entries[lib.entries[i]].cxx != TB_CXX_NONE;
+		CHECK(cxx == 0 && !lib.cxx, "tcmalloc: its operator new is its own (%d C++ probes)", cxx);
+	}
+	/* libstdc++: each operator's own probe, at entry only, its forwarders included */
+	if (load(LIBDIR "libstdc++.so.6", &lib)) {
+		int news = 0, deletes = 0;
+
+		for (int i = 0; i < lib.n; i++) {
+			news += lib.cookies[i] == TB_PROBE_CXX_NEW;
+			deletes += lib.cookies[i] == TB_PROBE_CXX_DELETE;
+		}
+		CHECK(lib.cxx && news == 8 && deletes == 12 && lib.n == 20,
+		      "libstdc++: 8 forms of new, 12 of delete, each probed (%d, %d of %d)", news,
+		      deletes, lib.n);
+		CHECK(probe_of(&lib, "_ZdaPvm") >= 0 && lib.nforwarders == 0,
+		      "libstdc++: delete[] sized, which jumps on, is probed too");
+		CHECK(!defines_malloc(LIBDIR "libstdc++.so.6"),
+		      "libstdc++ never serves malloc to a command");
 	}
 	if (load("/lib/x86_64-linux-gnu/libc.so.6", &lib)) {
 		int own = 0;

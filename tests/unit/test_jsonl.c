@@ -59,17 +59,17 @@ static const char *const want_lines =
 	"\"region\":\"heap\",\"region_base\":\"0x5581c3a00000\",\"origin_pid\":10,"
 	"\"origin_tid\":11,\"flags\":[\"cross_thread\",\"reused\"],\"align\":null,\"prot\":null,"
 	"\"sysflags\":null,\"fd\":null,\"old_size\":null,\"err\":null,\"detail\":null,"
-	"\"args\":null}\n"
+	"\"args\":null,\"stack_id\":7}\n"
 	"{\"seq\":2,\"ts_ns\":2000,\"pid\":10,\"tid\":10,\"comm\":\"\",\"event\":\"mmap\","
 	"\"size\":8192,\"addr\":\"0x7f0000001000\",\"old_addr\":null,\"latency_ns\":null,"
 	"\"region\":null,\"region_base\":null,\"origin_pid\":null,\"origin_tid\":null,"
 	"\"flags\":[],\"align\":null,\"prot\":3,\"sysflags\":\"0x22\",\"fd\":-1,"
-	"\"old_size\":null,\"err\":-12,\"detail\":\"a\\\"b\",\"args\":null}\n"
+	"\"old_size\":null,\"err\":-12,\"detail\":\"a\\\"b\",\"args\":null,\"stack_id\":null}\n"
 	"{\"seq\":3,\"ts_ns\":2000,\"pid\":0,\"tid\":0,\"comm\":\"\",\"event\":\"lost\","
 	"\"size\":18446744073709551615,\"addr\":null,\"old_addr\":null,\"latency_ns\":null,"
 	"\"region\":null,\"region_base\":null,\"origin_pid\":null,\"origin_tid\":null,"
 	"\"flags\":[],\"align\":null,\"prot\":null,\"sysflags\":null,\"fd\":null,"
-	"\"old_size\":null,\"err\":null,\"detail\":null,\"args\":null}\n";
+	"\"old_size\":null,\"err\":null,\"detail\":null,\"args\":null,\"stack_id\":null}\n";
 
 /* A free, an anonymous mmap that failed, a rename (no row) and a lost row. */
 static void write_rows(struct tb_output *o)
@@ -77,7 +77,8 @@ static void write_rows(struct tb_output *o)
 	struct tb_event e = { .seq = 1, .ts_ns = 1000, .pid = 10, .tid = 12, .type = TB_EV_FREE,
 			      .addr = 0x5581c3a2b2a0, .region = TB_REG_HEAP,
 			      .region_base = 0x5581c3a00000, .origin_pid = 10, .origin_tid = 11,
-			      .flags = TB_F_CROSS_THREAD | TB_F_REUSED, .comm = "app", .fd = -1 };
+			      .flags = TB_F_CROSS_THREAD | TB_F_REUSED, .comm = "app", .fd = -1,
+			      .stack_id = 7 };
 
 	CHECK(o->write(o->w, &e) == 0, "a free is written");
 	e = (struct tb_event){ .seq = 2, .ts_ns = 2000, .pid = 10, .tid = 10, .type = TB_EV_MMAP,

@@ -10,7 +10,7 @@
 /* Schema v1: the first 15 columns are the contract; later ones are appended extensions. */
 #define TB_CSV_HEADER                                                                          \
 	"seq,ts_ns,pid,tid,comm,event,size,addr,old_addr,latency_ns,region,region_base,"      \
-	"origin_pid,origin_tid,flags,align,prot,sysflags,fd,old_size,err,detail,args"
+	"origin_pid,origin_tid,flags,align,prot,sysflags,fd,old_size,err,detail,args,stack_id"
 
 /*
  * Columns whose meaning depends on the event kind (TB_EVENTS says which each
@@ -31,6 +31,8 @@ enum {
 #define TB_COLS_ALLOC	(TB_COL_SIZE | TB_COL_ADDR | TB_COL_LATENCY)
 #define TB_COLS_REALLOC	(TB_COLS_ALLOC | TB_COL_OLD_ADDR)
 #define TB_COLS_ALIGNED	(TB_COLS_ALLOC | TB_COL_ALIGN)
+/* touch, wp, cow, page_fault: bytes, faulting address, the block hit, the error code */
+#define TB_COLS_PAGE	(TB_COL_SIZE | TB_COL_ADDR | TB_COL_OLD_ADDR | TB_COL_SYSFLAGS)
 
 /* The TB_COL_* columns a row of e fills: what every per-event output writes or leaves empty. */
 unsigned csv_row_cols(const struct tb_event *e);
@@ -56,6 +58,8 @@ int csv_reader__next(struct csv_reader *r, struct tb_event *e);
 /* "line 12: bad hex in addr: '0xzz'" */
 const char *csv_reader__error(const struct csv_reader *r);
 void csv_reader__close(struct csv_reader *r);
+/* The line the last row read starts at. */
+uint64_t csv_reader__line(const struct csv_reader *r);
 /* Reads len bytes at data, which must outlive the reader (tests and fuzzing). */
 struct csv_reader *csv_reader__open_mem(const char *data, size_t len);
 

@@ -12,7 +12,7 @@
 #endif
 #include "csv.h"
 
-#define CSV_NCOLS	23	/* columns of TB_CSV_HEADER */
+#define CSV_NCOLS	24	/* columns of TB_CSV_HEADER */
 #define CSV_NCOLS_V1	15	/* the contract: seq .. flags */
 #define CSV_RECORD_MAX	65536	/* longest row the reader takes, newline excluded */
 
@@ -56,6 +56,7 @@ static const struct column columns[CSV_NCOLS] = {
 	COL("err", TB_K_SDEC32, 0, err, 0),
 	COL("detail", TB_K_TEXT, 0, detail, TB_PATH_LEN),
 	COL("args", TB_K_ARGS, 0, args, TB_ARGS_LEN),
+	COL("stack_id", TB_K_DEC32, 0, stack_id, 0),
 };
 
 struct field {
@@ -720,4 +721,9 @@ void csv_reader__close(struct csv_reader *r)
 		close(r->fd);
 	free(r->buf);
 	free(r);
+}
+
+uint64_t csv_reader__line(const struct csv_reader *r)
+{
+	return r->line;
 }

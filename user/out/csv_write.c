@@ -364,14 +364,23 @@ static char *put_correlation_cols(struct csv_writer *w, char *p, const struct tb
 	return p;
 }
 
-/* align .. args: the extension columns, then the end of the row */
+/* stack_id, then the end of the row */
+static inline char *put_stack_col(char *p, const struct tb_event *e)
+{
+	if (e->stack_id)
+		p = put_dec(p, e->stack_id);
+	*p = '\n';
+	return p + 1;
+}
+
+/* align .. stack_id: the extension columns, then the end of the row */
 static char *put_extension_cols(char *p, const struct tb_event *e, unsigned cols)
 {
-	/* an allocator row leaves them all empty: one store */
+	/* an allocator row leaves them all empty but its stack: one store */
 	if (!(cols & (TB_COL_ALIGN | TB_COL_PROT | TB_COL_SYSFLAGS | TB_COL_FD | TB_COL_OLD_SIZE)) && !e->err &&
 	    !e->detail[0] && !e->args) {
-		memcpy(p, ",,,,,,,\n", 8);
-		return p + 8;
+		memcpy(p, ",,,,,,,,", 8);
+		return put_stack_col(p + 8, e);
 	}
 	p = dec_col(p, cols & TB_COL_ALIGN, e->align);
 	p = dec_col(p, cols & TB_COL_PROT, e->prot);
@@ -384,8 +393,8 @@ static char *put_extension_cols(char *p, const struct tb_event *e, unsigned cols
 	*p++ = ',';
 	if (e->args)
 		p += csv_quote(p, e->args, strnlen(e->args, TB_ARGS_LEN - 1));
-	*p++ = '\n';
-	return p;
+	*p++ = ',';
+	return put_stack_col(p, e);
 }
 
 

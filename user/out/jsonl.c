@@ -21,7 +21,7 @@
 enum col {
 	C_SEQ, C_TS, C_PID, C_TID, C_COMM, C_EVENT, C_SIZE, C_ADDR, C_OLD_ADDR, C_LATENCY,
 	C_REGION, C_REGION_BASE, C_ORIGIN_PID, C_ORIGIN_TID, C_FLAGS, C_ALIGN, C_PROT,
-	C_SYSFLAGS, C_FD, C_OLD_SIZE, C_ERR, C_DETAIL, C_ARGS, NCOLS
+	C_SYSFLAGS, C_FD, C_OLD_SIZE, C_ERR, C_DETAIL, C_ARGS, C_STACK_ID, NCOLS
 };
 
 struct key {
@@ -253,7 +253,7 @@ static char *put_correlation_keys(char *p, const struct tb_event *e)
 	return put_flags(p, e->flags);
 }
 
-/* align .. args, then the end of the object and of its line */
+/* align .. stack_id, then the end of the object and of its line */
 static char *put_extension_keys(char *p, const struct tb_event *e, unsigned cols)
 {
 	p = dec_key(p, C_ALIGN, cols & TB_COL_ALIGN, e->align);
@@ -270,6 +270,7 @@ static char *put_extension_keys(char *p, const struct tb_event *e, unsigned cols
 		p = str_key(p, C_ARGS, e->args, strnlen(e->args, TB_ARGS_LEN - 1));
 	else
 		p = put_null(put_key(p, C_ARGS));
+	p = dec_key(p, C_STACK_ID, e->stack_id, e->stack_id);
 	memcpy(p, "}\n", 2);
 	return p + 2;
 }

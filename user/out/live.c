@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "live.h"
+#include "stacktab.h"
 
 #define LIVE_BUF_SIZE	(64u << 10)
 /* A line's worst case: comm and detail escaped at 4 bytes a byte (1084), the rest about 300. */
@@ -32,6 +33,7 @@ struct live_writer {
 	bool stopped;	/* Ctrl-C on a terminal: nothing more is written */
 	const volatile sig_atomic_t *stop_flag;
 	uint64_t ts_base_ns;
+	struct stacktab *stacks;	/* names each row's call site; NULL: none */
 	struct tb_live_filter filter;
 	unsigned limit;	/* lines a second, 0 = all */
 	uint64_t second;	/* the second of CLOCK_MONOTONIC the lines below were counted in */
@@ -276,6 +278,20 @@ static int add_vm(struct line *l, const struct tb_event *e)
 	return 0;
 }
 
+/* --pages: the faulting address, and the block it fell in */
+static int add_page(struct line *l, const struct tb_event *e)
+{
+	add(l, " %10llu ", (unsigned long long)e->size);
+	if (e->type == TB_EV_RSS)
+		return 0;	/* detail names the kind */
+	add_addr(l, e->addr);
+	if (e->old_addr) {
+		add(l, " in block ");
+		add_addr(l, e->old_addr);
+	}
+	return 0;
+}
+
 /* "killed by SIGSEGV (139)" when the decoder gave no words for it: 128+N is signal N. */
 static int add_exit(struct line *l, const struct tb_event *e)
 {
@@ -362,6 +378,18 @@ static void add_tail(struct line *l, const struct tb_event *e, int shown)
 		add(l, " %s", escaped(detail, sizeof(detail), e->detail, TB_PATH_LEN));
 }
 
+/* Where the call was made: what a reader looks for first in a row of the allocator's. */
+static void add_site(struct line *l, const struct live_writer *w, const struct tb_event *e)
+{
+	char name[256], shown[sizeof(name) * 4 + 1];
+
+	if (!w->stacks || !e->stack_id || !tb_ev_is_alloc(e->type))
+		return;
+	stacktab__site_name(w->stacks, e->stack_id, name, sizeof(name));
+	/* names come from the watched program's files: escaped like its comm */
+	add(l, " at %s", escaped(shown, sizeof(shown), name, sizeof(name)));
+}
+
 static size_t format_line(const struct live_writer *w, const struct tb_event *e, char *buf)
 {
 	struct line l = { buf, buf + LIVE_LINE_MAX - 1 };
@@ -374,9 +402,12 @@ static size_t format_line(const struct live_writer *w, const struct tb_event *e,
 		shown = add_free(&l, e);
 	else if (tb_ev_is_vm(e->type))
 		shown = add_vm(&l, e);
+	else if (tb_ev_is_page(e->type))
+		shown = add_page(&l, e);
 	else
 		shown = add_task(&l, e);
 	add_tail(&l, e, shown);
+	add_site(&l, w, e);
 	while (l.p > buf && l.p[-1] == ' ')
 		l.p--;
 	*l.p++ = '\n';
@@ -519,6 +550,11 @@ struct live_writer *live_writer__open(const char *path, const struct tb_owner *o
 void live_writer__set_filter(struct live_writer *w, const struct tb_live_filter *f)
 {
 	w->filter = *f;
+}
+
+void live_writer__set_stacks(struct live_writer *w, struct stacktab *stacks)
+{
+	w->stacks = stacks;
 }
 
 void live_writer__set_limit(struct live_writer *w, unsigned lines_per_s)

@@ -21,6 +21,7 @@ struct tb_live_filter {
 #define LIVE_TTY_LINES 40
 
 struct live_writer;
+struct stacktab;
 
 /* path NULL or "-" means stdout. ts_base_ns: timestamps print relative to it. */
 struct live_writer *live_writer__open(const char *path, const struct tb_owner *owner,
@@ -28,6 +29,8 @@ struct live_writer *live_writer__open(const char *path, const struct tb_owner *o
 /* Shows only what the filter lets through; lost events always pass. */
 void live_writer__set_filter(struct live_writer *w, const struct tb_live_filter *f);
 /* At most lines_per_s lines a second, the rest folded; 0: every line. A terminal starts at LIVE_TTY_LINES. */
+/* Each allocator row then ends with its call site, " at function (file:line)" (stacktab.h). */
+void live_writer__set_stacks(struct live_writer *w, struct stacktab *stacks);
 void live_writer__set_limit(struct live_writer *w, unsigned lines_per_s);
 /* Ctrl-C: a view on a terminal writes nothing more, not even what it holds; a file stays complete. */
 void live_writer__stop(struct live_writer *w);

@@ -13,6 +13,6 @@ struct tb_output {
 	int (*close)(void *w);	/* flushes, closes, frees; 0 or the first error as -errno */
 };
 
-#define TB_MAX_SINKS 3	/* the CSV, the JSON lines, the live view */
+#define TB_MAX_SINKS 4	/* the CSV, its stacks file, the JSON lines, the live view */
 
 #endif

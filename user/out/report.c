@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "report.h"
+#include "report_sites.h"
+#include "sites.h"
 #include "model.h"
 
 #define MAX_COLS 20
@@ -21,6 +23,9 @@ struct run_view {
 	int attached, have_status, exit_status;
 	unsigned sample_every, top;
 	const char *probes;
+	const uint64_t *page_counts;
+	int stacks_on;
+	uint64_t stacks_kept, stacks_truncated, stacks_missing;
 };
 
 static struct run_view run_view(const struct correlator *c, const struct tb_run_info *run)
@@ -42,6 +47,11 @@ static struct run_view run_view(const struct correlator *c, const struct tb_run_
 	v.out_of_order = run->out_of_order;
 	v.top = run->top;
 	v.probes = run->probes;
+	v.page_counts = run->page_counts;
+	v.stacks_on = run->stacks.on;
+	v.stacks_kept = run->stacks.kept;
+	v.stacks_truncated = run->stacks.truncated;
+	v.stacks_missing = run->stacks.missing;
 	return v;
 }
 
@@ -295,6 +305,11 @@ static void text_header(const struct correlator *c, const struct run_view *v, FI
 	if (v->attached)
 		fputs("attach mode: blocks allocated before tlsbpf attached are not counted\n",
 		      out);
+	if (v->stacks_on)
+		fprintf(out, "call stacks: %" PRIu64 " distinct, %" PRIu64 " of them truncated (the "
+			"unwinding stopped before the outermost frame, or at --stack-depth); "
+			"%" PRIu64 " rows without a stack\n", v->stacks_kept, v->stacks_truncated,
+			v->stacks_missing);
 	if (v->have_status)
 		fprintf(out, "command exit status: %d\n", v->exit_status);
 	if (v->probes)
@@ -307,6 +322,14 @@ static void text_header(const struct correlator *c, const struct run_view *v, FI
 		fputs("sampled: only some allocation calls were recorded (the rate is not in the "
 		      "CSV); counts are of recorded calls\n", out);
 	text_time_sampled(c, out);
+	if (v->page_counts)
+		fprintf(out, "page faults counted by the kernel: %" PRIu64 " first touches (%" PRIu64
+			" reads, %" PRIu64 " writes), %" PRIu64 " writes to present pages, %" PRIu64
+			" pages copied (%" PRIu64 " of the zero page), %" PRIu64 " other\n",
+			v->page_counts[TB_PC_TOUCH_READ] + v->page_counts[TB_PC_TOUCH_WRITE],
+			v->page_counts[TB_PC_TOUCH_READ], v->page_counts[TB_PC_TOUCH_WRITE],
+			v->page_counts[TB_PC_WP], v->page_counts[TB_PC_COW],
+			v->page_counts[TB_PC_ZERO_COPY], v->page_counts[TB_PC_OTHER]);
 }
 
 static void proc_end_text(const struct tb_process *p, char *buf, size_t cap)
@@ -717,6 +740,197 @@ static int proc_cut(const struct correlator *c, unsigned top, const uint8_t *ski
 	return 0;
 }
 
+/* The blocks whose faults made the most pages resident or copied: --top of them. */
+struct caused {
+	uint64_t block;
+	uint32_t pages;
+};
+
+struct caused_list {
+	struct caused *v;
+	uint32_t n, cap;
+};
+
+static void caused_add(void *arg, uint64_t block, uint32_t pages)
+{
+	struct caused_list *l = arg;
+
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 64;
+		struct caused *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct caused){ block, pages };
+}
+
+static int caused_cmp(const void *a, const void *b)
+{
+	const struct caused *x = a, *y = b;
+
+	if (x->pages != y->pages)
+		return x->pages < y->pages ? 1 : -1;
+	return x->block < y->block ? -1 : x->block > y->block;
+}
+
+static void text_pages_blocks(const struct tb_process *p, FILE *out, int ind, unsigned top)
+{
+	struct caused_list l = {};
+	uint32_t shown;
+
+	pages__each_caused(p->pg, caused_add, &l);
+	if (!l.n)
+		return;
+	qsort(l.v, l.n, sizeof(*l.v), caused_cmp);
+	shown = top && l.n > top ? top : l.n;
+	fprintf(out, "%*s  pages by block (touched or copied):", ind, "");
+	for (uint32_t i = 0; i < shown; i++)
+		fprintf(out, " 0x%" PRIx64 " %" PRIu32 "%s", l.v[i].block, l.v[i].pages,
+			i + 1 < shown ? "," : "");
+	if (shown < l.n)
+		fprintf(out, " and %" PRIu32 " more blocks", l.n - shown);
+	fputc('\n', out);
+	free(l.v);
+}
+
+/* Where the process's resident memory grew and was copied: its heap and thread arenas. */
+static void text_pages_arenas(const struct tb_process *p, FILE *out, int ind)
+{
+	bool any = false;
+
+	for (uint32_t i = 0; i < p->narenas; i++) {
+		const struct tb_arena *a = &p->arenas[i];
+
+		if (!a->pages_touched && !a->pages_copied)
+			continue;
+		fprintf(out, "%s", any ? "," : "");
+		if (!any)
+			fprintf(out, "%*s  pages by arena:", ind, "");
+		any = true;
+		if (a->is_heap)
+			fprintf(out, " heap");
+		else
+			fprintf(out, " 0x%" PRIx64, a->base);
+		fprintf(out, " touched %" PRIu64 " copied %" PRIu64, a->pages_touched,
+			a->pages_copied);
+	}
+	if (any)
+		fputc('\n', out);
+}
+
+/* One run given back: when, how, and the blocks whose bytes were on it. */
+static void text_giveback(const struct tb_giveback *g, FILE *out, int ind)
+{
+	fprintf(out, "%*s    row %" PRIu64 " %s by %" PRIu32 ": 0x%" PRIx64 "-0x%" PRIx64 ", %" PRIu64
+		" resident page%s", ind, "", g->seq, tb_event_name(g->how), g->tid, g->start,
+		g->end, g->pages, g->pages == 1 ? "" : "s");
+	if (g->nlive) {
+		fprintf(out, "; LIVE blocks %" PRIu32 ":", g->nlive);
+		for (uint32_t i = 0; i < g->nlive && i < TB_GB_BLOCKS; i++)
+			fprintf(out, " 0x%" PRIx64, g->live[i]);
+	}
+	if (g->nfreed) {
+		fprintf(out, "; freed blocks %" PRIu32 ":", g->nfreed);
+		for (uint32_t i = 0; i < g->nfreed && i < TB_GB_BLOCKS; i++)
+			fprintf(out, " 0x%" PRIx64, g->freed[i]);
+	}
+	fputc('\n', out);
+}
+
+/* Pages given back tied to blocks: every run that held a live block, then --top with freed ones. */
+static void text_pages_givebacks(const struct tb_process *p, FILE *out, int ind, unsigned top)
+{
+	const struct tb_page_stats *s = &p->pages;
+	const struct tb_giveback *g;
+	uint32_t n, shown = 0;
+	uint64_t total;
+
+	if (!tb_page_given_back(s))
+		return;
+	g = pages__givebacks(p->pg, &n, &total);
+	fprintf(out, "%*s  given back (%" PRIu64 " runs): pages of %" PRIu64 " freed blocks, of %"
+		PRIu64 " LIVE blocks%s\n", ind, "", total, s->freed_blocks_back,
+		s->live_blocks_back, s->live_blocks_back ? " (their bytes are lost: a bug)" : "");
+	for (uint32_t i = 0; i < n; i++)
+		if (g[i].nlive) {
+			text_giveback(&g[i], out, ind);
+			shown++;
+		}
+	/* then those of freed blocks; a run that held no block is only counted */
+	for (uint32_t i = 0, others = 0; i < n && (!top || others < top); i++)
+		if (!g[i].nlive && g[i].nfreed) {
+			text_giveback(&g[i], out, ind);
+			shown++;
+			others++;
+		}
+	if (total > shown)
+		fprintf(out, "%*s    and %" PRIu64 " more runs, not listed (a row's detail names"
+			" the blocks on its run)\n", ind, "", total - shown);
+}
+
+/* --pages: the last fault the kernel refused, the context of a crash by SIGSEGV. */
+static void text_refused(const struct tb_process *p, FILE *out, int ind)
+{
+	const struct tb_refused *r = &p->refused;
+	char what[TB_PATH_LEN * 4 + 1];
+
+	if (!r->seq)
+		return;
+	fprintf(out, "%*s  last fault refused by the kernel: row %" PRIu64 ", thread %" PRIu32
+		" at 0x%" PRIx64 " in %s", ind, "", r->seq, r->tid, r->addr,
+		tb_region_name(r->region));
+	if (r->block)
+		fprintf(out, ", block 0x%" PRIx64, r->block);
+	fprintf(out, ": %s\n", text_escape(r->what, TB_PATH_LEN, what, sizeof(what)));
+}
+
+/* --pages: what the process's faults did, then each thread's share. */
+static void text_pages(const struct correlator *c, const struct tb_process *p, FILE *out, int ind,
+		       unsigned top)
+{
+	const struct tb_page_stats *s = &p->pages;
+
+	text_refused(p, out, ind);
+
+	if (p->rss.rows)
+		fprintf(out, "%*s  resident (rss rows, within %u pages a kind): peak %" PRIu64
+			" KiB, anon peak %" PRIu64 " KiB; last: anon %" PRIu64 " KiB, file %" PRIu64
+			" KiB, shmem %" PRIu64 " KiB\n", ind, "", TB_RSS_STEP, p->rss.peak >> 10,
+			p->rss.peak_anon >> 10, p->rss.now[1] >> 10, p->rss.now[0] >> 10,
+			p->rss.now[3] >> 10);
+	if (!tb_page_faults(s) && !tb_page_copies(s))
+		return;
+	fprintf(out, "%*s  pages: first touched %" PRIu64 " (%" PRIu64 " written: new, %" PRIu64
+		" read: zero page, %" PRIu64 " file or code, %" PRIu64 " in mappings not seen),"
+		" guard %" PRIu64 "; writes to write-protected pages %" PRIu64 ", copied %" PRIu64
+		" (%" PRIu64 " after fork, %" PRIu64 " zero page, %" PRIu64 " file, %" PRIu64
+		" history unknown); other faults %" PRIu64 "; in live blocks %" PRIu64
+		"; given back %" PRIu64 " (munmap %" PRIu64 ", madvise %" PRIu64 ", brk trim %" PRIu64
+		")\n",
+		ind, "", s->fresh + s->zero + s->file + s->unmapped, s->fresh, s->zero, s->file,
+		s->unmapped, s->guard, s->wp, tb_page_copies(s), s->cow_fork, s->cow_zero,
+		s->cow_file, s->cow_other, s->other, s->in_blocks, tb_page_given_back(s),
+		s->unmapped_back, s->advised_back, s->trimmed_back);
+	fprintf(out, "%*s  pages by thread:", ind, "");
+	for (uint32_t i = 0; i < p->nthreads; i++) {
+		const struct tb_thread *t = c->threads[p->threads[i]];
+		const struct tb_page_stats *ts = &t->pages;
+
+		fprintf(out, " T%u touched %" PRIu64 " copied %" PRIu64 " (after fork %" PRIu64 ")%s",
+			t->label, ts->fresh + ts->zero + ts->file + ts->unmapped,
+			tb_page_copies(ts), ts->cow_fork, i + 1 < p->nthreads ? "," : "");
+	}
+	fputc('\n', out);
+	text_pages_arenas(p, out, ind);
+	if (p->pg) {
+		text_pages_blocks(p, out, ind, top);
+		text_pages_givebacks(p, out, ind, top);
+	}
+}
+
 static void text_proc(const struct correlator *c, const struct tb_process *p,
 		      const struct proc_cut *k, unsigned top, FILE *out, int ind)
 {
@@ -735,6 +949,7 @@ static void text_proc(const struct correlator *c, const struct tb_process *p,
 	text_leaks(p, out, ind, top, c->sample_first_on != 0);
 	text_arenas(c, p, p->images[p->nimages - 1].first_arena, p->narenas, out, ind, top);
 	text_chunks(p, out, ind);
+	text_pages(c, p, out, ind, top);
 	if (k->nmore[p->index])
 		text_more(out, ind + 2, k->nmore[p->index], "descendant process (not shown)",
 			  "descendant processes (not shown)", &k->more[p->index]);
@@ -776,7 +991,7 @@ static void text_tree(const struct correlator *c, const struct tb_process *root,
 struct totals {
 	uint64_t allocs, frees, bytes, leak_blocks, leak_bytes, chunks, chunk_mapped;
 	uint64_t libc_blocks, libc_bytes;
-	uint64_t cross, inherited, reused, dbl, invalid, unknown;
+	uint64_t cross, inherited, reused, dbl, invalid, mismatched, unknown;
 };
 
 static struct totals totals(const struct correlator *c)
@@ -794,6 +1009,7 @@ static struct totals totals(const struct correlator *c)
 		s.reused += t->reused;
 		s.dbl += t->double_frees;
 		s.invalid += t->invalid_frees;
+		s.mismatched += t->mismatched_frees;
 		s.unknown += t->unknown_frees;
 	}
 	for (uint32_t i = 0; i < c->nprocs; i++) {
@@ -816,8 +1032,9 @@ static void text_totals(const struct correlator *c, const struct run_view *v, FI
 		" (%" PRIu64 " B mapped)\n", s.allocs, s.frees, s.bytes, s.leak_blocks,
 		s.leak_bytes, s.chunks, s.chunk_mapped);
 	fprintf(out, "frees: %" PRIu64 " cross-thread, %" PRIu64 " inherited, %" PRIu64
-		" double, %" PRIu64 " invalid, %" PRIu64 " unknown origin; %" PRIu64
-		" addresses reused\n", s.cross, s.inherited, s.dbl, s.invalid, s.unknown, s.reused);
+		" double, %" PRIu64 " invalid, %" PRIu64 " mismatched, %" PRIu64 " unknown origin; %"
+		PRIu64 " addresses reused\n", s.cross, s.inherited, s.dbl, s.invalid, s.mismatched,
+		s.unknown, s.reused);
 	if (s.libc_blocks)
 		fprintf(out, "kept by the C library (not in the leaks above): %" PRIu64 " blocks (%"
 			PRIu64 " B)\n", s.libc_blocks, s.libc_bytes);
@@ -877,6 +1094,7 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
 	if (quiet)
 		fprintf(out, "\n%" PRIu32 " more process%s watched made no allocator call\n", quiet,
 			quiet == 1 ? "" : "es");
+	report_sites__text(run, out);
 	fputc('\n', out);
 	text_totals(c, &v, out);
 	cut_free(&k);
@@ -894,11 +1112,20 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *   (--sample-by time: the windows the allocator probes were on, their time, and the span
  *   from the first window to the last event), "events_out_of_order": n, "exit_status": n | null,
  *   "probes": str | null (where the probes were and who paid their trap; null: not known),
+ *   "stacks": { "distinct", "truncated", "rows_without": n } | null (null: none kept),
+ *   "sites": { "bytes", "blocks", "live_bytes": [ { "stack_id": n, "site": str
+ *               ("function (file:line)", else "module+0xoffset"), "bytes", "blocks",
+ *               "live_bytes", "live_blocks": n } ] (every stack that allocated, ranked
+ *               by each key; live_bytes lists only those with bytes live), "bad_frees": [ { "seq": n, "kind": "cross_thread"
+ *               | "inherited" | "double_free" | "invalid_free" | "mismatched_free",
+ *               "addr": "0x...", "pid",
+ *               "tid", "alloc_stack_id" (0: not known), "free_stack_id": n, "alloc_site",
+ *               "free_site": str } ], "bad_frees_not_listed": n } | null (null: no stacks),
  *   "totals": { "processes", "threads" (a thread that exec'd counts once, though each
  *               image lists it), "allocations", "frees", "bytes_requested",
  *               "leaked_blocks", "leaked_bytes", "mmap_chunks", "mmap_chunk_bytes_mapped",
  *               "cross_thread_frees", "inherited_frees", "reused", "double_frees",
- *               "invalid_frees", "unknown_origin_frees", "libc_kept_blocks",
+ *               "invalid_frees", "mismatched_frees", "unknown_origin_frees", "libc_kept_blocks",
  *               "libc_kept_bytes": n },
  *   "processes": [ {                      in creation order; "id" is the index here
  *       "id": n, "pid": n, "parent": id | null, "children": [id], "comm": str,
@@ -915,7 +1142,7 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *           "allocations", "failed", "frees", "bytes_requested", "live_bytes",
  *           "peak_live_bytes": n, "spacing": n | null, "cross_thread_frees",
  *           "inherited_frees", "reused", "double_frees", "invalid_frees",
- *           "unknown_origin_frees": n,
+ *           "mismatched_frees", "unknown_origin_frees": n,
  *           "arenas": ["heap" | "0x..." | "PID:heap" | "PID:0x..."] } ],  PID: another
  *           process's arena, whose memory a vfork or CLONE_VM child ran in
  *       "leaks": [ { "size": n, "count": n } ], "leaked_blocks", "leaked_bytes",
@@ -1065,6 +1292,7 @@ static void json_thread_counts(struct jw *w, const struct tb_thread *t)
 	jw_u64(w, "reused", t->reused);
 	jw_u64(w, "double_frees", t->double_frees);
 	jw_u64(w, "invalid_frees", t->invalid_frees);
+	jw_u64(w, "mismatched_frees", t->mismatched_frees);
 	jw_u64(w, "unknown_origin_frees", t->unknown_frees);
 }
 
@@ -1244,6 +1472,140 @@ static void json_images(struct jw *w, const struct tb_process *p)
 	jw_close(w, ']');
 }
 
+/* --pages: the process's faults by what the page held (docs/csv.md, "Pages") */
+static void json_pages(struct jw *w, const struct tb_page_stats *s)
+{
+	jw_open(w, "pages", '{');
+	jw_u64(w, "touched_new", s->fresh);
+	jw_u64(w, "touched_zero", s->zero);
+	jw_u64(w, "touched_file", s->file);
+	jw_u64(w, "touched_unmapped", s->unmapped);
+	jw_u64(w, "guard", s->guard);
+	jw_u64(w, "write_protect", s->wp);
+	jw_u64(w, "copied_after_fork", s->cow_fork);
+	jw_u64(w, "copied_zero", s->cow_zero);
+	jw_u64(w, "copied_file", s->cow_file);
+	jw_u64(w, "copied_unknown", s->cow_other);
+	jw_u64(w, "other", s->other);
+	jw_u64(w, "in_blocks", s->in_blocks);
+	jw_u64(w, "given_back_munmap", s->unmapped_back);
+	jw_u64(w, "given_back_madvise", s->advised_back);
+	jw_u64(w, "given_back_brk_trim", s->trimmed_back);
+	jw_u64(w, "given_back_freed_blocks", s->freed_blocks_back);
+	jw_u64(w, "given_back_live_blocks", s->live_blocks_back);
+	jw_close(w, '}');
+}
+
+static void json_addrs(struct jw *w, const char *key, const uint64_t *v, uint32_t n)
+{
+	char buf[24];
+
+	jw_open(w, key, '[');
+	for (uint32_t i = 0; i < n && i < TB_GB_BLOCKS; i++) {
+		snprintf(buf, sizeof(buf), "\"0x%" PRIx64 "\"", v[i]);
+		jw_raw(w, NULL, buf);
+	}
+	jw_close(w, ']');
+}
+
+/* --pages: the copies in blocks that were kept, with the fork that had shared each page */
+static void json_copies(struct jw *w, const struct tb_process *p)
+{
+	const struct tb_copy *cp = NULL;
+	uint64_t total = 0;
+	uint32_t n = 0;
+
+	if (p->pg)
+		cp = pages__copies(p->pg, &n, &total);
+	jw_u64(w, "copies_in_blocks", total);
+	jw_open(w, "copies", '[');
+	for (uint32_t i = 0; i < n; i++) {
+		jw_open(w, NULL, '{');
+		jw_u64(w, "ts_ns", cp[i].ts);
+		jw_u64(w, "tid", cp[i].tid);
+		jw_hex(w, "addr", cp[i].addr);
+		jw_hex(w, "block", cp[i].block);
+		jw_u64(w, "owner_pid", cp[i].owner_pid);
+		jw_u64(w, "owner_tid", cp[i].owner_tid);
+		jw_bool(w, "inherited", cp[i].inherited);
+		jw_bool(w, "zero_page", cp[i].zero);
+		if (cp[i].fork_pid) {
+			jw_u64(w, "fork_pid", cp[i].fork_pid);
+			jw_u64(w, "fork_seq", cp[i].fork_seq);
+			jw_u64(w, "fork_ts_ns", cp[i].fork_ts);
+		} else {
+			jw_raw(w, "fork_pid", "null");
+			jw_raw(w, "fork_seq", "null");
+			jw_raw(w, "fork_ts_ns", "null");
+		}
+		jw_bool(w, "fork_exact", cp[i].fork_exact);
+		jw_u64(w, "fork_candidates", cp[i].forks);
+		jw_u64(w, "children_sharing", cp[i].sharers);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+}
+
+/* --pages: the runs given back that were kept, with the blocks on them (docs/csv.md, "Pages") */
+static void json_givebacks(struct jw *w, const struct tb_process *p)
+{
+	const struct tb_giveback *g = NULL;
+	uint64_t total = 0;
+	uint32_t n = 0;
+
+	if (p->pg)
+		g = pages__givebacks(p->pg, &n, &total);
+	jw_u64(w, "given_back_runs", total);
+	jw_open(w, "given_back", '[');
+	for (uint32_t i = 0; i < n; i++) {
+		jw_open(w, NULL, '{');
+		jw_u64(w, "seq", g[i].seq);
+		jw_u64(w, "ts_ns", g[i].ts);
+		jw_str(w, "event", tb_event_name(g[i].how), 16);
+		jw_u64(w, "tid", g[i].tid);
+		jw_hex(w, "start", g[i].start);
+		jw_hex(w, "end", g[i].end);
+		jw_u64(w, "pages", g[i].pages);
+		jw_u64(w, "live_count", g[i].nlive);
+		json_addrs(w, "live", g[i].live, g[i].nlive);
+		jw_u64(w, "freed_count", g[i].nfreed);
+		json_addrs(w, "freed", g[i].freed, g[i].nfreed);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+}
+
+/* --pages: the last fault the kernel refused, or null */
+static void json_refused(struct jw *w, const struct tb_refused *r)
+{
+	if (!r->seq) {
+		jw_raw(w, "last_refused_fault", "null");
+		return;
+	}
+	jw_open(w, "last_refused_fault", '{');
+	jw_u64(w, "seq", r->seq);
+	jw_u64(w, "ts_ns", r->ts);
+	jw_u64(w, "tid", r->tid);
+	jw_hex(w, "addr", r->addr);
+	jw_str(w, "region", tb_region_name(r->region), 32);
+	jw_hex(w, "block", r->block);
+	jw_str(w, "detail", r->what, TB_PATH_LEN);
+	jw_close(w, '}');
+}
+
+/* --pages: resident memory by the rss rows */
+static void json_rss(struct jw *w, const struct tb_rss *r)
+{
+	jw_open(w, "resident", '{');
+	jw_u64(w, "peak_bytes", r->peak);
+	jw_u64(w, "anon_peak_bytes", r->peak_anon);
+	jw_u64(w, "last_anon_bytes", r->now[1]);
+	jw_u64(w, "last_file_bytes", r->now[0]);
+	jw_u64(w, "last_shmem_bytes", r->now[3]);
+	jw_u64(w, "rows", r->rows);
+	jw_close(w, '}');
+}
+
 static void json_proc(struct jw *w, const struct correlator *c, const struct tb_process *p)
 {
 	jw_open(w, NULL, '{');
@@ -1256,6 +1618,11 @@ static void json_proc(struct jw *w, const struct correlator *c, const struct tb_
 	jw_close(w, ']');
 	json_memory(w, p);
 	json_arenas(w, c, p);
+	json_pages(w, &p->pages);
+	json_givebacks(w, p);
+	json_copies(w, p);
+	json_refused(w, &p->refused);
+	json_rss(w, &p->rss);
 	jw_close(w, '}');
 }
 
@@ -1274,6 +1641,87 @@ static void json_time_sampled(struct jw *w, const struct correlator *c)
 	jw_u64(w, "windows", windows);
 	jw_u64(w, "on_ns", on);
 	jw_u64(w, "span_ns", span);
+	jw_close(w, '}');
+}
+
+static void json_stacks(struct jw *w, const struct run_view *v)
+{
+	if (!v->stacks_on) {
+		jw_raw(w, "stacks", "null");
+		return;
+	}
+	jw_open(w, "stacks", '{');
+	jw_u64(w, "distinct", v->stacks_kept);
+	jw_u64(w, "truncated", v->stacks_truncated);
+	jw_u64(w, "rows_without", v->stacks_missing);
+	jw_close(w, '}');
+}
+
+static void json_site_list(struct jw *w, const struct tb_run_info *run, enum site_rank by)
+{
+	uint32_t n, *v = report_sites__ranked(run, by, &n);
+	char name[1024];
+
+	jw_open(w, report_sites__key(by), '[');
+	for (uint32_t i = 0; i < n; i++) {
+		const struct site_stats *s = sites__stack(run->sites, v[i]);
+
+		report_sites__name(run, v[i], name, sizeof(name));
+		jw_open(w, NULL, '{');
+		jw_u64(w, "stack_id", v[i]);
+		jw_str(w, "site", name, SIZE_MAX);
+		jw_u64(w, "bytes", s->bytes);
+		jw_u64(w, "blocks", s->blocks);
+		jw_u64(w, "live_bytes", s->live_bytes);
+		jw_u64(w, "live_blocks", s->live_blocks);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+	free(v);
+}
+
+static void json_bad_frees(struct jw *w, const struct tb_run_info *run)
+{
+	uint64_t more;
+	uint32_t n;
+	const struct site_bad_free *b = sites__bad_frees(run->sites, &n, &more);
+	char name[1024];
+
+	jw_open(w, "bad_frees", '[');
+	for (uint32_t i = 0; i < n; i++) {
+		jw_open(w, NULL, '{');
+		jw_u64(w, "seq", b[i].seq);
+		jw_str(w, "kind", report_sites__bad_kind(b[i].flags), SIZE_MAX);
+		jw_hex(w, "addr", b[i].addr);
+		jw_u64(w, "pid", b[i].pid);
+		jw_u64(w, "tid", b[i].tid);
+		jw_u64(w, "alloc_stack_id", b[i].alloc_stack);
+		report_sites__name(run, b[i].alloc_stack, name, sizeof(name));
+		jw_str(w, "alloc_site", name, SIZE_MAX);
+		jw_u64(w, "free_stack_id", b[i].free_stack);
+		report_sites__name(run, b[i].free_stack, name, sizeof(name));
+		jw_str(w, "free_site", name, SIZE_MAX);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+	jw_u64(w, "bad_frees_not_listed", more);
+}
+
+/* Sites ranked three ways and every bad free listed: JSON has everything, --top or not. */
+static void json_sites(struct jw *w, const struct tb_run_info *run)
+{
+	struct tb_run_info all;
+
+	if (!run || !run->sites) {
+		jw_raw(w, "sites", "null");
+		return;
+	}
+	all = *run;
+	all.top = 0;
+	jw_open(w, "sites", '{');
+	for (int by = 0; by < SITE_NRANKS; by++)
+		json_site_list(w, &all, by);
+	json_bad_frees(w, &all);
 	jw_close(w, '}');
 }
 
@@ -1296,6 +1744,7 @@ static void json_totals(struct jw *w, const struct correlator *c)
 	jw_u64(w, "reused", s.reused);
 	jw_u64(w, "double_frees", s.dbl);
 	jw_u64(w, "invalid_frees", s.invalid);
+	jw_u64(w, "mismatched_frees", s.mismatched);
 	jw_u64(w, "unknown_origin_frees", s.unknown);
 	jw_u64(w, "libc_kept_blocks", s.libc_blocks);
 	jw_u64(w, "libc_kept_bytes", s.libc_bytes);
@@ -1319,6 +1768,17 @@ int report__json(const struct correlator *c, const struct tb_run_info *run, FILE
 	jw_u64(&w, "sample_every", v.sample_every);
 	json_time_sampled(&w, c);
 	jw_u64(&w, "events_out_of_order", v.out_of_order);
+	if (v.page_counts) {
+		jw_open(&w, "page_faults_counted", '{');
+		jw_u64(&w, "touch_read", v.page_counts[TB_PC_TOUCH_READ]);
+		jw_u64(&w, "touch_write", v.page_counts[TB_PC_TOUCH_WRITE]);
+		jw_u64(&w, "write_protect", v.page_counts[TB_PC_WP]);
+		jw_u64(&w, "copied", v.page_counts[TB_PC_COW]);
+		jw_u64(&w, "copied_zero", v.page_counts[TB_PC_ZERO_COPY]);
+		jw_u64(&w, "other", v.page_counts[TB_PC_OTHER]);
+		jw_close(&w, '}');
+	}
+	json_stacks(&w, &v);
 	if (v.have_status)
 		jw_u64(&w, "exit_status", (uint64_t)v.exit_status);
 	else
@@ -1328,6 +1788,7 @@ int report__json(const struct correlator *c, const struct tb_run_info *run, FILE
 	else
 		jw_raw(&w, "probes", "null");
 	json_totals(&w, c);
+	json_sites(&w, run);
 	jw_open(&w, "processes", '[');
 	for (uint32_t i = 0; i < c->nprocs; i++)
 		json_proc(&w, c, c->procs[i]);

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include "correlate.h"
 
+struct sites;
+struct stacktab;
+
 /* What the run was, as only the caller knows it. */
 struct tb_run_info {
 	const char *command;	/* the launched command line, or "pid 123", or "analyze FILE" */
@@ -19,9 +22,24 @@ struct tb_run_info {
 	uint64_t out_of_order;	/* records the merge met after a later one (CPU clocks disagreed) */
 	unsigned top;		/* --top: entries shown per list in text and Markdown; 0 = all */
 	const char *probes;	/* where the probes were and who paid their trap; NULL: unknown */
+	/* --pages: every fault the kernel counted, row or not (enum tb_page_count); NULL: off */
+	const uint64_t *page_counts;
+	const struct tb_history *history;	/* every block's life, for the pictures; NULL if not kept */
+	const struct tb_sites *labels;	/* each stack_id's frames named, for the pictures; NULL: none */
+	const char *pictures[2];	/* --report: its map and chart SVG files, as it names them */
+	const struct sites *sites;	/* what each stack allocated (sites.h); NULL: no stacks */
+	struct stacktab *stack_tab;	/* the stacks and their names (stacktab.h); NULL: none */
+	struct {
+		int on;		/* stacks were kept (not --no-stacks, not analyze) */
+		uint64_t kept;	/* distinct stacks */
+		uint64_t truncated;	/* ... whose walk stopped before the outermost frame */
+		uint64_t missing;	/* rows that have no stack: the table was full, or unreadable */
+	} stacks;
 };
 
 struct tb_process;
+struct tb_history;
+struct tb_sites;
 struct tb_thread;
 
 /* ---- shared by the text and Markdown reports ---- */
@@ -56,5 +74,17 @@ int report__to_fd(int fd, report_fn fn, const struct correlator *c, const struct
 int report__json(const struct correlator *c, const struct tb_run_info *run, FILE *out);
 /* A lab report skeleton: what the run showed, in Markdown, with a layout diagram. */
 int report__markdown(const struct correlator *c, const struct tb_run_info *run, FILE *out);
+/* One self-contained HTML page of pictures; needs run->history (-EINVAL without). */
+int report__html(const struct correlator *c, const struct tb_run_info *run, FILE *out);
+/* The address-space map and live bytes per thread as standalone SVG files, for --report. */
+int html_svg_map(const struct correlator *c, const struct tb_history *h,
+		 const struct tb_sites *sites, FILE *out);
+int html_svg_live(const struct correlator *c, const struct tb_history *h, FILE *out);
+/* A Perfetto trace (protobuf TrackEvent) of the same history; needs run->history. */
+int report__perfetto(const struct correlator *c, const struct tb_run_info *run, FILE *out);
+/* Allocated and live-at-the-end blocks and bytes per stack, process and thread (pprof.h). */
+int report__pprof(const struct correlator *c, const struct tb_run_info *run, FILE *out);
+/* Bytes allocated per stack as folded stacks (folded.h). */
+int report__folded(const struct correlator *c, const struct tb_run_info *run, FILE *out);
 
 #endif

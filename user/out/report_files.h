@@ -13,6 +13,9 @@
 /* By env_outputs row; -1 where no file is open. */
 struct report_files {
 	int fd[TB_MAX_REPORTS];
+	/* --report FILE.md's pictures beside it: FILE.map.svg, FILE.live.svg */
+	int svg_fd[2];
+	char *svg_path[2];
 };
 
 void report_files__init(struct report_files *rf);

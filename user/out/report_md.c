@@ -8,6 +8,8 @@
 #include <sys/utsname.h>
 #include "report.h"
 #include "model.h"
+#include "report_sites.h"
+#include "sites.h"
 
 #define MD_LIST_MAX 8		/* threads named in one sentence before "and N more" */
 #define MD_WHAT 32		/* a region's name in the layout diagram */
@@ -367,6 +369,80 @@ static void md_find_chunks(const struct tb_process *p, FILE *out)
 		md_size(p->chunk_largest, b, sizeof(b)));
 }
 
+/* Which fork had shared the copied page, and with how many children it still was. */
+static void md_copy_fork(const struct tb_copy *cp, FILE *out)
+{
+	if (cp->fork_pid && cp->fork_exact)
+		fprintf(out, "; shared since the fork of %" PRIu32 " (row %" PRIu64 ")",
+			cp->fork_pid, cp->fork_seq);
+	else if (cp->fork_pid)
+		fprintf(out, "; shared by one of %" PRIu32 " forks, the first that of %" PRIu32
+			" (row %" PRIu64 ")", cp->forks, cp->fork_pid, cp->fork_seq);
+	if (cp->sharers)
+		fprintf(out, ", still held by %" PRIu32 " child%s", cp->sharers,
+			cp->sharers == 1 ? "" : "ren");
+	fputs(".\n", out);
+}
+
+/* --pages: the blocks whose pages went back; a live one's is a bug of the program's. */
+static void md_givebacks(const struct tb_process *p, FILE *out)
+{
+	const struct tb_giveback *g;
+	uint32_t n;
+	uint64_t total;
+
+	g = pages__givebacks(p->pg, &n, &total);
+	if (p->pages.freed_blocks_back || p->pages.live_blocks_back)
+		fprintf(out, "  - Pages given back held %" PRIu64 " freed block%s and %" PRIu64
+			" live one%s.\n", p->pages.freed_blocks_back,
+			md_s(p->pages.freed_blocks_back), p->pages.live_blocks_back,
+			md_s(p->pages.live_blocks_back));
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t k = 0; k < g[i].nlive && k < TB_GB_BLOCKS; k++)
+			fprintf(out, "  - **Live block `0x%" PRIx64 "` lost a page**: `%s` by %" PRIu32
+				" at row %" PRIu64 " gave back `0x%" PRIx64 "`-`0x%" PRIx64 "` while it"
+				" was allocated.\n", g[i].live[k], tb_event_name(g[i].how), g[i].tid,
+				g[i].seq, g[i].start, g[i].end);
+}
+
+/* --pages: what the process's faults did, and which of its writes copied which blocks' pages. */
+static void md_find_pages(const struct tb_process *p, FILE *out)
+{
+	const struct tb_page_stats *s = &p->pages;
+	const struct tb_copy *cp;
+	uint64_t total;
+	uint32_t n;
+
+	if (!tb_page_faults(s) && !tb_page_copies(s) && !p->rss.rows)
+		return;
+	fprintf(out, "- Process %" PRIu32 " (`--pages`): %" PRIu64 " page%s first touched, %" PRIu64
+		" copied (%" PRIu64 " after fork, %" PRIu64 " of the zero page), %" PRIu64
+		" write%s to write-protected pages served without a copy, %" PRIu64
+		" given back", p->pid, s->fresh + s->zero + s->file + s->unmapped,
+		md_s(s->fresh + s->zero + s->file + s->unmapped), tb_page_copies(s), s->cow_fork,
+		s->cow_zero, s->wp > tb_page_copies(s) ? s->wp - tb_page_copies(s) : 0,
+		md_s(s->wp), tb_page_given_back(s));
+	if (p->rss.rows)
+		fprintf(out, "; resident peak %" PRIu64 " KiB (rss rows)", p->rss.peak >> 10);
+	fputs(".\n", out);
+	if (!p->pg)
+		return;
+	cp = pages__copies(p->pg, &n, &total);
+	for (uint32_t i = 0; i < n; i++) {
+		fprintf(out, "  - thread %" PRIu32 " wrote `0x%" PRIx64 "`: the page `0x%" PRIx64
+			"` was %s, in block `0x%" PRIx64 "` allocated by %" PRIu32 "/%" PRIu32 "%s",
+			cp[i].tid, cp[i].addr, cp[i].addr & ~(uint64_t)4095,
+			cp[i].zero ? "the zero page, replaced" : "copied", cp[i].block,
+			cp[i].owner_pid, cp[i].owner_tid,
+			cp[i].inherited ? ", inherited at the fork" : "");
+		md_copy_fork(&cp[i], out);
+	}
+	if (total > n)
+		fprintf(out, "  - and %" PRIu64 " more copies in blocks (the CSV's `cow` rows).\n",
+			total - n);
+	md_givebacks(p, out);
+}
+
 static void md_end_text(const struct tb_process *p, FILE *out)
 {
 	if (!p->exited)
@@ -446,18 +522,20 @@ static void md_time_sampled(const struct correlator *c, FILE *out)
 
 static void md_find_errors(const struct correlator *c, uint64_t lost, FILE *out)
 {
-	uint64_t cross = 0, inh = 0, dbl = 0, invalid = 0, unknown = 0;
+	uint64_t cross = 0, inh = 0, dbl = 0, invalid = 0, mismatched = 0, unknown = 0;
 
 	for (uint32_t i = 0; i < c->nthreads; i++) {
 		cross += c->threads[i]->cross_frees;
 		inh += c->threads[i]->inherited_frees;
 		dbl += c->threads[i]->double_frees;
 		invalid += c->threads[i]->invalid_frees;
+		mismatched += c->threads[i]->mismatched_frees;
 		unknown += c->threads[i]->unknown_frees;
 	}
 	fprintf(out, "- In all: %" PRIu64 " cross-thread frees, %" PRIu64 " frees of inherited"
-		" blocks, %" PRIu64 " double frees, %" PRIu64 " invalid frees, %" PRIu64 " frees of"
-		" blocks allocated before tlsbpf saw them.\n", cross, inh, dbl, invalid, unknown);
+		" blocks, %" PRIu64 " double frees, %" PRIu64 " invalid frees, %" PRIu64 " mismatched"
+		" frees (new[] freed by delete, new by free...), %" PRIu64 " frees of blocks allocated"
+		" before tlsbpf saw them.\n", cross, inh, dbl, invalid, mismatched, unknown);
 	if (lost)
 		fprintf(out, "- Events lost: %" PRIu64 "; the counts above miss what those events"
 			" carried.\n", lost);
@@ -507,6 +585,7 @@ static void md_findings(const struct correlator *c, const struct tb_run_info *ru
 		md_find_spacing(c, p, out);
 		md_find_frees(c, p, out);
 		md_find_chunks(p, out);
+		md_find_pages(p, out);
 		md_find_leaks(c, p, run->top, out);
 	}
 	free(keep);
@@ -576,6 +655,16 @@ static void md_users(const struct correlator *c, const struct tb_process *p,
 		snprintf(buf + o, cap - o, "; %" PRIu32 " more threads", a->nusers - shown);
 }
 
+/* --pages: an arena's pages copied (after fork, or of the zero page) marked on its line. */
+static void md_copied(const struct tb_arena *a, struct md_region *r)
+{
+	size_t at = strlen(r->who);
+
+	if (a && a->pages_copied && at < sizeof(r->who))
+		snprintf(r->who + at, sizeof(r->who) - at, "%s%" PRIu64 " page%s copied",
+			 at ? "; " : "", a->pages_copied, md_s(a->pages_copied));
+}
+
 static void md_layout_arenas(const struct correlator *c, const struct tb_process *p,
 			     struct md_layout *l)
 {
@@ -588,6 +677,7 @@ static void md_layout_arenas(const struct correlator *c, const struct tb_process
 		snprintf(r->what, sizeof(r->what), "brk heap (main arena)");
 		if (heap)
 			md_users(c, p, heap, r->who, sizeof(r->who));
+		md_copied(heap, r);
 	}
 	for (uint32_t i = 0; i < p->narenas; i++) {
 		const struct tb_arena *a = &p->arenas[i];
@@ -604,6 +694,7 @@ static void md_layout_arenas(const struct correlator *c, const struct tb_process
 				 a->inherited ? "inherited arena" :
 				 a->extends != TB_NONE ? "added heap" : "thread arena", owner);
 		md_users(c, p, a, r->who, sizeof(r->who));
+		md_copied(a, r);
 	}
 }
 
@@ -746,6 +837,101 @@ static void md_layout(const struct correlator *c, unsigned top, FILE *out)
 			c->nprocs - shown == 1 ? " is" : "es are");
 }
 
+/* ---- which code: sites and the lines of bad frees ---------------------------------------- */
+
+static void md_site_list(const struct tb_run_info *run, enum site_rank by, FILE *out)
+{
+	uint32_t n, *v = report_sites__ranked(run, by, &n);
+	char name[1024];
+
+	if (n)
+		fprintf(out, "%c%s:\n\n", report_sites__title(by)[0] - 32,
+			report_sites__title(by) + 1);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct site_stats *st = sites__stack(run->sites, v[i]);
+
+		report_sites__name(run, v[i], name, sizeof(name));
+		fprintf(out, "- `%s` (stack %" PRIu32 "): %" PRIu64 " B in %" PRIu64 " block%s, %"
+			PRIu64 " B in %" PRIu64 " still live at the end\n", name, v[i], st->bytes,
+			st->blocks, md_s(st->blocks), st->live_bytes, st->live_blocks);
+	}
+	if (n)
+		fputc('\n', out);
+	free(v);
+}
+
+/* A kind of bad free made at one pair of lines, in one process. */
+struct md_bad_group {
+	const char *kind;
+	uint32_t pid;
+	uint64_t count;
+	char alloc[512], freed[512];
+};
+
+static uint32_t md_bad_groups(const struct tb_run_info *run, struct md_bad_group *g, uint32_t max)
+{
+	uint64_t more;
+	uint32_t n, ng = 0, k;
+	const struct site_bad_free *b = sites__bad_frees(run->sites, &n, &more);
+	struct md_bad_group x;
+
+	for (uint32_t i = 0; i < n; i++) {
+		x = (struct md_bad_group){ report_sites__bad_kind(b[i].flags), b[i].pid, 1 };
+		report_sites__name(run, b[i].alloc_stack, x.alloc, sizeof(x.alloc));
+		report_sites__name(run, b[i].free_stack, x.freed, sizeof(x.freed));
+		for (k = 0; k < ng; k++)
+			if (g[k].kind == x.kind && g[k].pid == x.pid && !strcmp(g[k].alloc, x.alloc) &&
+			    !strcmp(g[k].freed, x.freed))
+				break;
+		if (k < ng)
+			g[k].count++;
+		else if (ng < max)
+			g[ng++] = x;
+	}
+	return ng;
+}
+
+static void md_bad_frees(const struct tb_run_info *run, FILE *out)
+{
+	static const struct { const char *kind, *what; } say[] = {
+		{ "inherited", "free%s of blocks inherited at fork" },
+		{ "cross_thread", "cross-thread free%s" },
+		{ "double_free", "double free%s" },
+		{ "invalid_free", "invalid free%s" },
+		{ "mismatched_free", "mismatched free%s" },
+	};
+	struct md_bad_group *g = calloc(256, sizeof(*g));
+	uint32_t ng = g ? md_bad_groups(run, g, 256) : 0;
+
+	if (ng)
+		fputs("Where the blocks of the bad frees were allocated and freed:\n\n", out);
+	for (uint32_t i = 0; i < ng && (!run->top || i < run->top); i++) {
+		const char *what = "free%s";
+
+		for (unsigned k = 0; k < sizeof(say) / sizeof(say[0]); k++)
+			if (!strcmp(say[k].kind, g[i].kind))
+				what = say[k].what;
+		fprintf(out, "- Process %" PRIu32 ": %" PRIu64 " ", g[i].pid, g[i].count);
+		fprintf(out, what, md_s(g[i].count));
+		fprintf(out, ", allocated at `%s`, freed at `%s`.\n", g[i].alloc, g[i].freed);
+	}
+	if (ng)
+		fputc('\n', out);
+	free(g);
+}
+
+static void md_sites(const struct tb_run_info *run, FILE *out)
+{
+	if (!run->sites || !sites__nstacks(run->sites))
+		return;
+	fputs("## Which code\n\nEach call stack named by its call site, `function (file:line)`: "
+	      "the line that called the allocator (the stacks file lists the whole stacks).\n\n",
+	      out);
+	md_bad_frees(run, out);
+	md_site_list(run, SITE_BY_BYTES, out);
+	md_site_list(run, SITE_BY_LIVE, out);
+}
+
 int report__markdown(const struct correlator *c, const struct tb_run_info *run, FILE *out)
 {
 	struct tb_run_info none = { 0 };
@@ -756,7 +942,14 @@ int report__markdown(const struct correlator *c, const struct tb_run_info *run, 
 		run = &none;
 	md_title(c, run, out);
 	md_findings(c, run, out);
+	md_sites(run, out);
 	md_layout(c, run->top, out);
+	if (run->pictures[0] && run->pictures[1])
+		fprintf(out, "## Pictures\n\nThe address space at the end: a band per region, a "
+			"rectangle per live block to scale within its band, coloured by the thread that "
+			"allocated it, dashed where inherited at fork.\n\n![address space](%s)\n\n"
+			"Live bytes per thread over the run (marks: fork, thread, exec, new arena).\n\n"
+			"![live bytes](%s)\n\n", run->pictures[0], run->pictures[1]);
 	fputs("## What this means\n\n_to be written from this run_\n\n"
 	      "## Follow-up questions\n\n_to be written from this run_\n", out);
 	return ferror(out) ? -EIO : 0;

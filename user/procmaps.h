@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* procmaps.h: a process's executable mappings from /proc/PID/maps, and the build-ids of their files. */
+#ifndef TB_PROCMAPS_H
+#define TB_PROCMAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* One executable mapping: addresses [lo, hi) hold the file's bytes from off. */
+struct pm_map {
+	uint64_t lo, hi, off;
+	char *path;	/* the file; "[vdso]" and the like; "[anon]" for code in no file */
+};
+
+struct procmaps {
+	struct pm_map *maps;	/* sorted by lo */
+	int n, cap;
+};
+
+/* Reads pid's executable mappings into pm, replacing what it held; 0 or -errno (-ENOENT: gone). */
+int procmaps__read(struct procmaps *pm, pid_t pid);
+/* The mapping addr lies in, or NULL. */
+const struct pm_map *procmaps__find(const struct procmaps *pm, uint64_t addr);
+void procmaps__clear(struct procmaps *pm);
+/* The GNU build-id of the ELF file at path, in lowercase hex, into hex; 0 or -errno (-ENOENT: none). */
+int procmaps__build_id(const char *path, char *hex, size_t cap);
+/* The same of the file open on fd (left open). */
+int procmaps__build_id_fd(int fd, char *hex, size_t cap);
+
+#endif

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * stacks.c: the call stacks the probes keep, read in place from the stacks
+ * map, and each frame placed in the file its code came from, by the
+ * process's mappings, whose files' build-ids are read once each.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include "procmaps.h"
+#include "stacks.h"
+
+#define NPROCS 8	/* processes whose mappings are kept at once */
+#define BUILD_ID_HEX 41	/* 20 bytes in hex, and the NUL; longer ids are left out */
+#define MAX_HELD 256	/* executables held open */
+
+/* A process image's mappings: tgid, start and exec count say which image. */
+struct proc_cache {
+	uint32_t tgid;
+	uint64_t start_ns, exec_id, used;
+	struct procmaps pm;
+};
+
+/*
+ * A file met in a mapping: its path, kept for the frames that name it, and its build-id; and
+ * the file itself, open, when the path no longer leads to it (deleted, or replaced by a
+ * rebuild while the process ran): the symbolizer reads it from there.
+ */
+struct module {
+	char *path;
+	char build_id[BUILD_ID_HEX];
+	int fd;		/* -1: the file at path is the one */
+};
+
+struct stacks {
+	const struct tb_stack *table;
+	size_t len;	/* bytes mapped */
+	uint32_t n;
+	const struct tb_file *files;
+	size_t files_len;
+	uint32_t nfiles;
+	const struct module **file_mod;	/* each file's module once its path is joined */
+	struct proc_cache procs[NPROCS];
+	uint64_t clock;	/* for the least recently used process */
+	struct module **mods;	/* pointers: frames and file_mod keep them across a realloc */
+	int nmods, capmods;
+	struct held {		/* executables held open from their exec, by the kernel's ids */
+		uint64_t ino;
+		uint32_t dev;
+		int fd;
+	} held[MAX_HELD];
+	int nheld;
+	uint64_t unplaced;
+};
+
+static const void *map_ro(int fd, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static size_t pages(size_t bytes)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+
+	return (bytes + page - 1) / page * page;
+}
+
+struct stacks *stacks__open(int stacks_fd, uint32_t nstacks, int files_fd, uint32_t nfiles)
+{
+	struct stacks *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->n = nstacks;
+	s->len = pages((size_t)nstacks * sizeof(struct tb_stack));
+	s->nfiles = nfiles;
+	s->files_len = pages((size_t)nfiles * sizeof(struct tb_file));
+	s->table = map_ro(stacks_fd, s->len);
+	s->files = map_ro(files_fd, s->files_len);
+	s->file_mod = calloc(nfiles, sizeof(*s->file_mod));
+	if (!s->table || !s->files || !s->file_mod) {
+		stacks__close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void stacks__close(struct stacks *s)
+{
+	if (!s)
+		return;
+	if (s->table)
+		munmap((void *)s->table, s->len);
+	if (s->files)
+		munmap((void *)s->files, s->files_len);
+	free(s->file_mod);
+	for (int i = 0; i < NPROCS; i++)
+		procmaps__clear(&s->procs[i].pm);
+	for (int i = 0; i < s->nmods; i++) {
+		if (s->mods[i]->fd >= 0)
+			close(s->mods[i]->fd);
+		free(s->mods[i]->path);
+		free(s->mods[i]);
+	}
+	free(s->mods);
+	for (int i = 0; i < s->nheld; i++)
+		close(s->held[i].fd);
+	free(s);
+}
+
+/* The kernel's device number (major in the top 12 bits), as the probes read it from an inode. */
+static uint32_t kdev(dev_t d)
+{
+	return major(d) << 20 | minor(d);
+}
+
+int stacks__hold(struct stacks *s, int fd)
+{
+	struct stat st;
+
+	if (!s || fstat(fd, &st))
+		return -errno;
+	for (int i = 0; i < s->nheld; i++)
+		if (s->held[i].ino == st.st_ino && s->held[i].dev == kdev(st.st_dev))
+			return 0;
+	if (s->nheld == MAX_HELD)
+		return -ENOSPC;
+	s->held[s->nheld].fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (s->held[s->nheld].fd < 0)
+		return -errno;
+	s->held[s->nheld].ino = st.st_ino;
+	s->held[s->nheld++].dev = kdev(st.st_dev);
+	return 0;
+}
+
+int stacks__hold_path(struct stacks *s, const char *path)
+{
+	int fd = s ? open(path, O_RDONLY | O_CLOEXEC) : -1, err;
+
+	if (fd < 0)
+		return -errno;
+	err = stacks__hold(s, fd);
+	close(fd);
+	return err;
+}
+
+/* A held file that is f, duplicated; -1 if none is. */
+static int held_file(const struct stacks *s, const struct tb_file *f)
+{
+	for (int i = 0; i < s->nheld; i++)
+		if (s->held[i].ino == f->ino && s->held[i].dev == f->dev)
+			return fcntl(s->held[i].fd, F_DUPFD_CLOEXEC, 0);
+	return -1;
+}
+
+const struct tb_stack *stacks__get(const struct stacks *s, uint32_t id)
+{
+	const struct tb_stack *st;
+
+	if (!s || !id || id >= s->n)
+		return NULL;
+	st = &s->table[id];
+	/* the probes store the hash last: an entry without one is not whole */
+	if (!__atomic_load_n(&st->hash, __ATOMIC_ACQUIRE) || !st->nr || st->nr > TB_MAX_STACK)
+		return NULL;
+	return st;
+}
+
+uint64_t stacks__unplaced(const struct stacks *s)
+{
+	return s ? s->unplaced : 0;
+}
+
+/* The module of path with that build-id (NULL: any), if there is one yet. */
+static const struct module *module_find(const struct stacks *s, const char *path,
+					const char *build_id)
+{
+	for (int i = 0; i < s->nmods; i++)
+		if (!strcmp(s->mods[i]->path, path) &&
+		    (!build_id || !strcmp(s->mods[i]->build_id, build_id)))
+			return s->mods[i];
+	return NULL;
+}
+
+/* A new module; it owns fd (closed on failure too). */
+static const struct module *module_new(struct stacks *s, const char *path, const char *build_id,
+				       int fd)
+{
+	struct module *m = NULL;
+
+	if (s->nmods == s->capmods) {
+		int cap = s->capmods ? 2 * s->capmods : 16;
+		struct module **mods = realloc(s->mods, cap * sizeof(*mods));
+
+		if (!mods)
+			goto fail;
+		s->mods = mods;
+		s->capmods = cap;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m || !(m->path = strdup(path)))
+		goto fail;
+	snprintf(m->build_id, sizeof(m->build_id), "%s", build_id);
+	m->fd = fd;
+	s->mods[s->nmods++] = m;
+	return m;
+fail:
+	free(m);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* The module of the file at path, as it is now. */
+static const struct module *module_of(struct stacks *s, const char *path)
+{
+	const struct module *m = module_find(s, path, NULL);
+	char bid[BUILD_ID_HEX] = "";
+
+	if (m)
+		return m;
+	if (path[0] == '/' && procmaps__build_id(path, bid, sizeof(bid)))
+		bid[0] = 0;
+	return module_new(s, path, bid, -1);
+}
+
+/* The file mapped at addr in process tgid, open; -1 when it is gone (or maps nothing there). */
+static int open_mapping(uint32_t tgid, uint64_t addr)
+{
+	char dir[48], path[48 + sizeof(((struct dirent *)0)->d_name)];
+	struct dirent *de;
+	uint64_t lo, hi;
+	int fd = -1;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%u/map_files", tgid);
+	d = opendir(dir);
+	while (d && fd < 0 && (de = readdir(d))) {
+		if (sscanf(de->d_name, "%" SCNx64 "-%" SCNx64, &lo, &hi) != 2 || addr < lo ||
+		    addr >= hi)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (d)
+		closedir(d);
+	return fd;
+}
+
+/*
+ * Once the process is gone and tlsbpf holds no copy: the file at path, unless another inode
+ * on the same device is there now (the one mapped was replaced), which is then named
+ * "PATH (deleted)" as /proc/PID/maps names it, with no build-id, so that no other file's
+ * symbols are given to its frames. Where stat's device is not the inode's (overlayfs), the
+ * two cannot be told apart and the path is trusted.
+ */
+static const struct module *path_module(struct stacks *s, const char *path,
+					const struct tb_file *f)
+{
+	char gone[TB_PATH_COMPS * TB_COMP_LEN + 16];
+	struct stat st;
+
+	if (stat(path, &st) || st.st_ino == f->ino || kdev(st.st_dev) != f->dev)
+		return module_of(s, path);
+	snprintf(gone, sizeof(gone), "%s (deleted)", path);
+	return module_of(s, gone);
+}
+
+/*
+ * The module of file f, which the probes placed at path, for a frame at addr of process tgid.
+ * The file is read through the process's own mapping while it lives (or a copy of it held
+ * open since its exec), so a file deleted or replaced since the process mapped it keeps its
+ * build-id and its symbols (the module holds it open).
+ */
+static const struct module *mapped_module(struct stacks *s, const char *path,
+					  const struct tb_file *f, uint32_t tgid, uint64_t addr)
+{
+	char bid[BUILD_ID_HEX] = "", now[BUILD_ID_HEX] = "";
+	int fd = path[0] == '/' ? open_mapping(tgid, addr) : -1;
+	const struct module *m;
+	bool same;
+
+	if (fd < 0 && path[0] == '/')
+		fd = held_file(s, f);
+	if (fd < 0)
+		return path[0] == '/' ? path_module(s, path, f) : module_of(s, path);
+	if (procmaps__build_id_fd(fd, bid, sizeof(bid)))
+		bid[0] = 0;
+	m = module_find(s, path, bid);
+	if (m) {
+		close(fd);
+		return m;
+	}
+	same = bid[0] && !procmaps__build_id(path, now, sizeof(now)) && !strcmp(bid, now);
+	if (same) {
+		close(fd);
+		fd = -1;
+	}
+	return module_new(s, path, bid, fd);
+}
+
+/* st's process image's mappings, read now if they are not held (or fresh asks for it). */
+static struct proc_cache *proc_of(struct stacks *s, const struct tb_stack *st, int fresh)
+{
+	struct proc_cache *c = NULL, *old = &s->procs[0];
+
+	for (int i = 0; i < NPROCS; i++) {
+		struct proc_cache *p = &s->procs[i];
+
+		if (p->tgid == st->tgid && p->start_ns == st->start_ns && p->exec_id == st->exec_id)
+			c = p;
+		else if (p->used < old->used)
+			old = p;
+	}
+	if (c && !fresh) {
+		c->used = ++s->clock;
+		return c;
+	}
+	if (!c)
+		c = old;
+	*c = (struct proc_cache){ st->tgid, st->start_ns, st->exec_id, ++s->clock, c->pm };
+	if (procmaps__read(&c->pm, st->tgid)) {
+		c->tgid = 0;	/* gone, or unreadable: read again next time */
+		return NULL;
+	}
+	return c;
+}
+
+static void place_frame(struct stacks *s, const struct procmaps *pm, uint64_t addr,
+			struct stack_frame *f)
+{
+	const struct pm_map *m = pm ? procmaps__find(pm, addr) : NULL;
+	const struct module *mod = m ? module_of(s, m->path) : NULL;
+
+	*f = (struct stack_frame){ .addr = addr, .fd = -1 };
+	if (!mod)
+		return;
+	f->module = mod->path;
+	f->build_id = mod->build_id;
+	f->fd = mod->fd;
+	f->offset = addr - m->lo + m->off;
+}
+
+/* The path of a file the probes placed, its components joined from the top down. */
+static void file_path(const struct tb_file *f, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (int i = (f->ncomp < TB_PATH_COMPS ? f->ncomp : TB_PATH_COMPS) - 1; i >= 0; i--) {
+		if (!f->comp[i][0])
+			continue;	/* where the walk crossed a mount */
+		len += snprintf(buf + len, len < cap ? cap - len : 0, "/%.*s", TB_COMP_LEN - 1,
+				f->comp[i]);
+	}
+}
+
+/* The module of the probes' file index for a frame at addr of process tgid, or NULL when they
+ * left the frame unplaced. */
+static const struct module *placed_module(struct stacks *s, uint32_t file, uint32_t tgid,
+					  uint64_t addr)
+{
+	const struct tb_file *f;
+	char path[TB_PATH_COMPS * TB_COMP_LEN + 1];
+
+	if (file == TB_FILE_UNPLACED || file >= s->nfiles)
+		return NULL;
+	if (s->file_mod[file])
+		return s->file_mod[file];
+	f = &s->files[file];
+	if (file == TB_FILE_NONE) {
+		s->file_mod[file] = module_of(s, "[anon]");
+		return s->file_mod[file];
+	}
+	if (!__atomic_load_n(&f->ready, __ATOMIC_ACQUIRE))
+		return NULL;
+	file_path(f, path, sizeof(path));
+	s->file_mod[file] = mapped_module(s, path, f, tgid, addr);
+	return s->file_mod[file];
+}
+
+int stacks__place(struct stacks *s, const struct tb_stack *st, struct stack_frame *out)
+{
+	int n = st->nr <= TB_MAX_STACK ? st->nr : TB_MAX_STACK, left = 0;
+	struct proc_cache *c = NULL;
+
+	for (int i = 0; i < n; i++) {
+		const struct module *m = placed_module(s, TB_PLACE_FILE(st->place[i]), st->tgid,
+						       st->ip[i]);
+
+		out[i] = (struct stack_frame){ .addr = st->ip[i], .fd = -1 };
+		if (!m) {
+			left++;
+			continue;
+		}
+		out[i].module = m->path;
+		out[i].build_id = m->build_id;
+		out[i].fd = m->fd;
+		out[i].offset = st->place[i] & TB_PLACE_OFF_MASK;
+	}
+	if (!left)
+		return n;
+	/* the frames the probes left: from the mappings now, read again once if one is missing */
+	c = proc_of(s, st, 0);
+	for (int i = 0; c && i < n; i++) {
+		if (out[i].module || procmaps__find(&c->pm, st->ip[i]))
+			continue;
+		c = proc_of(s, st, 1);
+		break;
+	}
+	if (!c)
+		s->unplaced++;
+	for (int i = 0; i < n; i++)
+		if (!out[i].module)
+			place_frame(s, c ? &c->pm : NULL, st->ip[i], &out[i]);
+	return n;
+}
