@@ -686,7 +686,18 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 	set_fast_dispatch(l, offs, cookies, n, lib->exit_off != 0 || lib->cxx, verbose);
 	if (l->session_type)
 		n = entry_only(offs, cookies, n);
-	err = add_probes(l, l->skel->progs.alloc_enter, lib, offs, cookies, n, TB_AT_ENTRY);
+	/*
+	 * Returns before entries, here and each time --sample-by time puts the
+	 * probes back: an entry seen whose return is not probed yet would stay
+	 * open, and the thread's next calls from the same depth would look like
+	 * tail calls inside it, not reported. A return without its entry is
+	 * dropped.
+	 */
+	if (!l->session_type)
+		err = add_probes(l, l->skel->progs.alloc_exit, lib, call_offs, call_cookies,
+				 ncalls, TB_AT_RETURN);
+	if (!err)
+		err = add_probes(l, l->skel->progs.alloc_enter, lib, offs, cookies, n, TB_AT_ENTRY);
 	if (err)
 		return err;
 	l->nlibs++;
@@ -703,8 +714,7 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 	if (l->session_type)
 		return add_multi(l, l->skel->progs.alloc_call, lib, call_offs, call_cookies, ncalls,
 				 TB_AS_SESSION);
-	return add_probes(l, l->skel->progs.alloc_exit, lib, call_offs, call_cookies, ncalls,
-			  TB_AT_RETURN);
+	return 0;
 }
 
 int loader__watch(struct loader *l, pid_t pid, uint32_t state)

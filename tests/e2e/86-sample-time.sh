@@ -105,6 +105,38 @@ TLSBPF_NO_SESSIONS=1 run_paced quarter-ret --sample 4 --sample-by time --sample-
 check "1 in 4 by time with uretprobes, 10 ms windows: $(truth quarter-ret uretprobes)" \
 	truth quarter-ret uretprobes
 
+# every window sees the calls made in it: with calls 100 us apart, an entry probe put back before
+# its return probe left a call open, and the thread's later calls looked nested in it, unreported
+TLSBPF_NO_SESSIONS=1 $TLSBPF -q --sample 4 --sample-by time --sample-window 10 \
+	--csv "$T/fast.csv" -- "$paced" 2000 100 0 >"$T/fast.out" 2>"$T/fast.err"
+fast=$(python3 - "$T/fast.csv" "$T/fast.out" "${TLSBPF_GUEST:-}" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline='')))
+pid = dict(x.split('=') for x in open(sys.argv[2]).read().split() if '=' in x)['pid']
+calls = [int(r['ts_ns']) for r in rows if r['pid'] == pid and r['event'] == 'malloc']
+# windows wholly inside the loop: from the first call seen to the last
+wins, since = [], None
+for r in rows:
+    if r['event'] == 'sample_on':
+        since = int(r['ts_ns'])
+    elif r['event'] == 'sample_off' and since is not None:
+        if calls and since > calls[0] and int(r['ts_ns']) < calls[-1]:
+            wins.append((since, int(r['ts_ns'])))
+        since = None
+short = []
+for a, b in wins:
+    n = sum(a <= t <= b for t in calls)
+    want = (b - a) / 100e3
+    if n < want / 2:
+        short.append((round((b - a) / 1e6, 1), n))
+# an emulated guest may run the program late: there the windows are only counted
+ok = len(wins) >= 5 and (not short or bool(sys.argv[3]))
+print(f"{len(wins)} windows, {len(short)} with under half their calls {short[:5]}; ok={ok}")
+PY
+)
+check "uretprobes, calls 100 us apart: each whole window of the loop holds its calls: $fast" \
+	[ "${fast##*ok=}" = True ]
+
 # one window longer than the program: its leaks are seen as the full run sees them
 $TLSBPF -q --sample 2 --sample-by time --sample-window 20000 --summary-json "$T/long.json" \
 	-- "$paced" 300 2000 3 >"$T/long.out" 2>&1
