@@ -686,18 +686,7 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 	set_fast_dispatch(l, offs, cookies, n, lib->exit_off != 0 || lib->cxx, verbose);
 	if (l->session_type)
 		n = entry_only(offs, cookies, n);
-	/*
-	 * Returns before entries, here and each time --sample-by time puts the
-	 * probes back: an entry seen whose return is not probed yet would stay
-	 * open, and the thread's next calls from the same depth would look like
-	 * tail calls inside it, not reported. A return without its entry is
-	 * dropped.
-	 */
-	if (!l->session_type)
-		err = add_probes(l, l->skel->progs.alloc_exit, lib, call_offs, call_cookies,
-				 ncalls, TB_AT_RETURN);
-	if (!err)
-		err = add_probes(l, l->skel->progs.alloc_enter, lib, offs, cookies, n, TB_AT_ENTRY);
+	err = add_probes(l, l->skel->progs.alloc_enter, lib, offs, cookies, n, TB_AT_ENTRY);
 	if (err)
 		return err;
 	l->nlibs++;
@@ -714,7 +703,8 @@ int loader__attach_lib(struct loader *l, const struct alloc_lib *lib, bool verbo
 	if (l->session_type)
 		return add_multi(l, l->skel->progs.alloc_call, lib, call_offs, call_cookies, ncalls,
 				 TB_AS_SESSION);
-	return 0;
+	return add_probes(l, l->skel->progs.alloc_exit, lib, call_offs, call_cookies, ncalls,
+			  TB_AT_RETURN);
 }
 
 int loader__watch(struct loader *l, pid_t pid, uint32_t state)
@@ -1024,28 +1014,42 @@ bool loader__probes_released(struct loader *l)
 	return __atomic_load_n(&l->releasing, __ATOMIC_ACQUIRE) == 0;
 }
 
-int loader__probes_on(struct loader *l)
+/* The links of one kind (returns or the rest) made again. */
+static int links_back(struct loader *l, bool returns)
 {
-	if (!l->probes_off)
-		return 0;
-	/* before any probe fires again: a call still open from the last window is cut */
-	l->skel->bss->sample_window++;
 	for (int i = 0; i < l->nmulti; i++) {
 		struct multi_spec *s = &l->multi_specs[i];
 		int fd;
 
-		if (l->multi_fds[i] >= 0)
+		if (l->multi_fds[i] >= 0 || (s->kind == TB_AT_RETURN) != returns)
 			continue;
 		fd = uprobe_multi(l, s->prog, s->path, s->offsets, s->cookies, s->cnt, s->kind);
-
-		if (fd < 0) {
-			l->probes_off = false;	/* what was made is released at the end */
+		if (fd < 0)
 			return fd;
-		}
 		l->multi_fds[i] = fd;
 	}
-	l->probes_off = false;
 	return 0;
+}
+
+/*
+ * The return probes go back before the entry probes: an entry seen while its
+ * return was not yet probed would leave the call open, and the thread's next
+ * calls from the same depth would look like tail calls inside it (realloc(NULL,
+ * n) jumps to malloc), unreported for the whole window.
+ */
+int loader__probes_on(struct loader *l)
+{
+	int err;
+
+	if (!l->probes_off)
+		return 0;
+	/* before any probe fires again: a call still open from the last window is cut */
+	l->skel->bss->sample_window++;
+	err = links_back(l, true);
+	if (!err)
+		err = links_back(l, false);
+	l->probes_off = false;	/* on error, what was made is released at the end */
+	return err;
 }
 
 /*
