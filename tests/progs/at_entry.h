@@ -34,7 +34,12 @@ static int at_entry(void *uctx)
 #else
 	uintptr_t pc = 0;
 #endif
-	return pc - entries[0] < ENTRY_BYTES || pc - entries[1] < ENTRY_BYTES;
+	/*
+	 * Not at the first byte: the call has not begun there, and tlsbpf may
+	 * probe further in (free past its first test), so a jump from there
+	 * leaves a call the program recorded that was never made.
+	 */
+	return (pc - entries[0] - 1 < ENTRY_BYTES - 1) || (pc - entries[1] - 1 < ENTRY_BYTES - 1);
 }
 
 #endif
