@@ -8,13 +8,6 @@ LIMIT=20	# seconds for one run of a lab
 # The lab's record lines ("kind key=value ..."), and a verdict with its figures.
 cat >"$T/labq.py" <<'PY'
 import collections, re, sys
-def recs(path, kind):
-    out = []
-    for line in open(path):
-        f = line.split()
-        if f and f[0] == kind:
-            out.append(dict(x.split('=', 1) for x in f[1:] if '=' in x))
-    return out
 def done(ok, msg):
     print(msg)
     sys.exit(0 if ok else 1)

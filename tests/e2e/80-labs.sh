@@ -8,15 +8,6 @@ LIMIT=20	# seconds for one run of a lab, alone or traced
 # The lab's own record lines ("kind key=value ..."), the CSV rows, and a verdict with its figures.
 cat >"$T/labq.py" <<'PY'
 import collections, csv, re, sys
-def recs(path, kind):
-    out = []
-    for line in open(path):
-        f = line.split()
-        if f and f[0] == kind:
-            out.append(dict(x.split('=', 1) for x in f[1:] if '=' in x))
-    return out
-def rows(path):
-    return list(csv.DictReader(open(path, newline='')))
 def flags(r):
     return r['flags'].split('|') if r['flags'] else []
 def allocs(rs):

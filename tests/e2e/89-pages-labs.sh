@@ -11,15 +11,6 @@ fi
 
 cat >"$T/labq.py" <<'PY'
 import csv, sys
-def recs(path, kind):
-    out = []
-    for line in open(path):
-        f = line.split()
-        if f and f[0] == kind:
-            out.append(dict(x.split('=', 1) for x in f[1:] if '=' in x))
-    return out
-def rows(path):
-    return list(csv.DictReader(open(path, newline='')))
 def copies(rs, pid):
     return [r for r in rs if r['event'] in ('cow', 'zero_copy') and r['pid'] == pid]
 def on_page(rs, page):

@@ -58,12 +58,13 @@ check_sh() {
 	if eval "$2"; then ok "$what"; else not_ok "$what"; fi
 }
 
-# verify WHAT ARGS... <<'PY': run a Python check read from stdin, after the test's own helpers
-# in $T/labq.py when it wrote one, with ARGS; its last line of output joins WHAT.
+# verify WHAT ARGS... <<'PY': run a Python check read from stdin, after labrec.py's helpers
+# and the test's own in $T/labq.py when it wrote one, with ARGS; its last line of output joins WHAT.
 verify() {
 	local what=$1 out rc
 	shift
-	out=$(python3 -c "$(cat "$T/labq.py" 2>/dev/null; cat)" "$@" 2>&1)
+	out=$(python3 -c "import sys; sys.path.insert(0, 'tests/e2e'); from labrec import *
+$(cat "$T/labq.py" 2>/dev/null; cat)" "$@" 2>&1)
 	rc=$?
 	check "$what: $(echo "$out" | tail -n 1)" [ "$rc" -eq 0 ]
 }
