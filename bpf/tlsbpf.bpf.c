@@ -223,6 +223,29 @@ struct call_state {
  * than the rest of the walk).
  */
 #define STACK_WINDOW 1024	/* a power of two: frame_at masks its index with it */
+
+/*
+ * The top of the user stack as the walk reads it, one per CPU. Not in the
+ * thread's storage: a read from user space into slab memory, which task
+ * storage is, pays the kernel's hardened-usercopy check of the slab object
+ * (Debian's kernels have it on), a third of a read's cost; per-CPU memory
+ * skips it. A program that preempts another on its CPU finds the window taken
+ * and reads its frames one by one instead.
+ */
+struct stack_window {
+	__u32 taken;
+	__u32 pad;
+	__u64 w[STACK_WINDOW / 8];
+};
+
+#define STACK_WINDOWS 2	/* per CPU: a walk, and one preempting it */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STACK_WINDOWS);
+	__type(key, __u32);
+	__type(value, struct stack_window);
+} stack_windows SEC(".maps");
 /* A thread's last stacks, looked at before the stack_index map: a hot loop's hit costs no lookup. */
 #define RECENT_STACKS 4
 
@@ -260,13 +283,12 @@ struct call {
 	__u32 op_flags;	/* its entry index, in the record flags' bits (TB_COOKIE_ENTRY_MASK) */
 	__u32 op_stack_id;
 	__u32 op_pad;
+	__u64 call_site;	/* the return address the last stack walk read, 0 if none */
 	/*
-	 * The stack being captured, and the top of the user stack copied in one
-	 * read: in the thread's own storage, since another program preempting
-	 * this one on its CPU would overwrite a per-CPU one.
+	 * The stack being captured: in the thread's own storage, since another
+	 * program preempting this one on its CPU would overwrite a per-CPU one.
 	 */
 	struct tb_stack walk;
-	__u64 window[STACK_WINDOW / 8];
 };
 
 /*
@@ -844,37 +866,57 @@ static __always_inline void stack_space(struct task_struct *task, struct call *t
 	t->stk_exec = task->self_exec_id;
 }
 
+/* A window of this CPU's no running program holds; NULL past STACK_WINDOWS nested walks. */
+static __always_inline struct stack_window *window_take(void)
+{
+	struct stack_window *win;
+
+	for (__u32 k = 0; k < STACK_WINDOWS; k++) {
+		win = bpf_map_lookup_elem(&stack_windows, &k);
+		if (win && !__sync_lock_test_and_set(&win->taken, 1))
+			return win;
+	}
+	return NULL;
+}
+
+static __always_inline void window_give(struct stack_window *win)
+{
+	asm volatile("" ::: "memory");	/* the walk's reads of it come first */
+	*(volatile __u32 *)&win->taken = 0;
+}
+
 /*
- * The top of the stack into t->window, as much as is mapped of it (the main
+ * The top of the stack into win, as much as is mapped of it (the main
  * thread's stack may end sooner); returns the bytes read, 0 if none.
  */
-static __always_inline __u32 stack_window(struct call *t, __u64 sp)
+static __always_inline __u32 stack_window(struct stack_window *win, __u64 sp)
 {
 	__u32 len = PAGE_SZ - (sp & (PAGE_SZ - 1));
 
 	/* the call site alone: its 8 bytes, not a window's copy */
 	if (stack_depth == 1)
-		return bpf_probe_read_user(t->window, 8, (void *)sp) ? 0 : 8;
-	if (!bpf_probe_read_user(t->window, STACK_WINDOW, (void *)sp))
+		return bpf_probe_read_user(win->w, 8, (void *)sp) ? 0 : 8;
+	if (!bpf_probe_read_user(win->w, STACK_WINDOW, (void *)sp))
 		return STACK_WINDOW;
 	/* the rest of sp's page is mapped, the stack's next page may not be */
 	if (len > STACK_WINDOW)
 		len = STACK_WINDOW;
-	if (len < 8 || bpf_probe_read_user(t->window, len, (void *)sp))
+	if (len < 8 || bpf_probe_read_user(win->w, len, (void *)sp))
 		return 0;
 	return len;
 }
 
 /* The frame record (saved rbp, return address) at fp: from the window when it is in it. */
-static __always_inline int frame_at(struct call *t, __u64 sp, __u32 wlen, __u64 fp, __u64 fr[2])
+static __always_inline int frame_at(const struct stack_window *win, __u64 sp, __u32 wlen,
+				    __u64 fp, __u64 fr[2])
 {
 	__u64 off = fp - sp, i = off >> 3;
 
 	/* the masks change nothing but tell the verifier: Linux 6.12's lost i's bound, tested
 	 * on a copy of it, and refused the index */
 	if (off + 16 <= wlen && i < STACK_WINDOW / 8 - 1) {
-		fr[0] = t->window[i & (STACK_WINDOW / 8 - 1)];
-		fr[1] = t->window[(i + 1) & (STACK_WINDOW / 8 - 1)];
+		fr[0] = win->w[i & (STACK_WINDOW / 8 - 1)];
+		fr[1] = win->w[(i + 1) & (STACK_WINDOW / 8 - 1)];
 		return 0;
 	}
 	return bpf_probe_read_user(fr, 16, (void *)fp);
@@ -882,7 +924,7 @@ static __always_inline int frame_at(struct call *t, __u64 sp, __u32 wlen, __u64 
 
 /* Which address space and the frames, into t->walk; non-zero if sp cannot be read. */
 static __always_inline int stack_walk(struct pt_regs *ctx, struct task_struct *task,
-				      struct call *t)
+				      struct call *t, struct stack_window *win)
 {
 	__u64 sp = PT_REGS_SP(ctx), fp = PT_REGS_FP(ctx), lo = sp + 8, fr[2];
 	struct tb_stack *w = &t->walk;
@@ -901,10 +943,10 @@ static __always_inline int stack_walk(struct pt_regs *ctx, struct task_struct *t
 	 */
 	if (!t->stk_tramp)
 		t->stk_tramp = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
-	wlen = stack_window(t, sp);
+	wlen = stack_window(win, sp);
 	if (!wlen)
 		return -1;
-	w->ip[0] = t->window[0];
+	w->ip[0] = t->call_site = win->w[0];
 	w->tgid = task->tgid;
 	w->start_ns = t->stk_start;
 	w->exec_id = t->stk_exec;
@@ -924,7 +966,7 @@ static __always_inline int stack_walk(struct pt_regs *ctx, struct task_struct *t
 			break;
 		}
 		/* a frame lies above the one before it, on this stack, aligned */
-		if (fp < lo || fp - sp > STACK_SPAN || (fp & 7) || frame_at(t, sp, wlen, fp, fr)) {
+		if (fp < lo || fp - sp > STACK_SPAN || (fp & 7) || frame_at(win, sp, wlen, fp, fr)) {
 			flags = TB_STK_TRUNCATED;
 			break;
 		}
@@ -1238,15 +1280,25 @@ static __always_inline __u32 stack_recent(struct call *t)
 /*
  * The calling thread's stack_id, 0 when it could not be kept (counted). A
  * global function, so that the verifier goes through its loops once, not
- * once for each of its callers' paths.
+ * once for each of its callers' paths. t->call_site keeps the return address
+ * read, so that the caller need not read it again.
  */
 __noinline int stack_capture_global(struct pt_regs *ctx, struct call *t)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct stack_window *win;
+	int err;
 
 	if (!t)
 		return 0;
-	if (stack_walk(ctx, task, t)) {
+	win = window_take();
+	if (!win) {
+		count_stack(TB_STC_UNREAD);
+		return 0;
+	}
+	err = stack_walk(ctx, task, t, win);
+	window_give(win);
+	if (err) {
 		count_stack(TB_STC_UNREAD);
 		return 0;
 	}
@@ -1448,14 +1500,15 @@ static __always_inline void ranges_init(struct pt_regs *ctx, struct task_struct 
 	}
 }
 
-/* The call was made by the C library or the dynamic loader, not by the program. */
-static __always_inline bool from_libc(struct call *t, __u64 sp)
+/*
+ * The call was made by the C library or the dynamic loader, not by the
+ * program; ret: its return address if the stack walk read it, else 0.
+ */
+static __always_inline bool from_libc(struct call *t, __u64 sp, __u64 ret)
 {
-	__u64 ret = 0;
-
 	if (!t->libc_hi && !t->ldso_hi)
 		return false;
-	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+	if (!ret && bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
 		return false;
 	return ret - t->libc_lo < t->libc_hi - t->libc_lo ||
 	       ret - t->ldso_lo < t->ldso_hi - t->ldso_lo;
@@ -1484,11 +1537,13 @@ static __always_inline void call_begin(struct pt_regs *ctx, struct task_struct *
 	/* an own entry point's probe has no place in probe_off to find the library's base by */
 	if (!t->ranges_known && !(cookie & TB_COOKIE_ENTRY_MASK))
 		ranges_init(ctx, task, t, type);
-	if (from_libc(t, sp))
-		cur->flags |= TB_RF_LIBC;
 	call_args(cur, ctx, cookie);
 	cur->skip = sample_every > 1 && !sample_this(t, cur);
+	t->call_site = 0;
 	cur->stack_id = cur->skip ? 0 : op ? t->op_stack_id : stack_capture(ctx, t);
+	/* the walk's read of the return address serves here too: a user read is most of its cost */
+	if (from_libc(t, sp, t->call_site))
+		cur->flags |= TB_RF_LIBC;
 	cur->depth = 1;
 	cur->ts_ns = bpf_ktime_get_ns();
 }
