@@ -6,7 +6,7 @@
 #include <bpf/bpf_core_read.h>
 #include "tlsbpf.h"
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = TB_LICENSE;
 
 #define CLONE_THREAD 0x00010000
 

@@ -3,6 +3,8 @@
 #ifndef TLSBPF_H
 #define TLSBPF_H
 
+/* the programs' license, which a program loaded outside libbpf states too (parload.c) */
+#define TB_LICENSE "Dual BSD/GPL"
 #define TB_COMM_LEN 16
 #define TB_PATH_LEN 256
 #define TB_ARGS_LEN 256	/* exec: bytes of the new image's argument strings kept */

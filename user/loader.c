@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "loader.h"
+#include "parload.h"
 #include "release.h"
 #include "tlsbpf.skel.h"
 #include "tlsbpf.h"
@@ -310,7 +311,7 @@ static void configure(struct loader *l, const struct env *env)
 /* Opens and loads the BPF object, with uprobe sessions or without; quiet: the caller retries. */
 static int open_and_load(struct loader *l, const struct env *env, __u32 session_type, bool quiet)
 {
-	int err;
+	int err, aside;
 
 	l->skel = tlsbpf_bpf__open();
 	if (!l->skel) {
@@ -320,7 +321,13 @@ static int open_and_load(struct loader *l, const struct env *env, __u32 session_
 	}
 	l->session_type = session_type;
 	configure(l, env);
+	/* the entry program verifies on a thread beside the others: on 2 CPUs, 20 ms of start-up */
+	parload__arm("alloc_enter", TB_LICENSE, env->verbose);
 	err = tlsbpf_bpf__load(l->skel);
+	/* a failed load closed the maps the program aside names: libbpf's error is the one */
+	aside = parload__finish(l->skel->progs.alloc_enter, !err);
+	if (!err)
+		err = aside;
 	if (err && !quiet)
 		fprintf(stderr, "tlsbpf: cannot load the BPF programs: %s%s\n", strerror(-err),
 			env->verbose ? "" : " (run with -v for the verifier's log)");
@@ -350,12 +357,16 @@ static void say_probes(const struct loader *l, const struct env *env)
 
 int loader__open_load(struct loader *l, const struct env *env)
 {
+	static bool registered;
 	bool sessions;
 	int err;
 
 	memset(l, 0, sizeof(*l));
 	verbose_log = env->verbose;
 	libbpf_set_print(libbpf_print);
+	/* without the handler libbpf loads every program itself, one after another */
+	if (!registered)
+		registered = !parload__register("uprobe", BPF_PROG_TYPE_KPROBE);
 	err = kfeatures__probe(&l->kf);
 	if (err) {
 		fprintf(stderr, "tlsbpf: this kernel lacks %s: tlsbpf needs Linux 5.15 or later "

@@ -45,3 +45,27 @@ check "with an unwritable output the command is not run" [ ! -e "$T/ran" ]
 expect_error "a directory as the command" "is a directory" -q -- /tmp
 expect_error "--lib on a file with no malloc" "no malloc in '/etc/hostname'" -q \
 	--lib /etc/hostname -- /bin/true
+
+# The entry program is verified on a thread beside libbpf's loading of the others (parload.c).
+# A refusal there is the load's failure: one line, the command not run; -v adds the verifier's
+# log as libbpf gives it for the programs it loads itself. The other program refused, for
+# contrast, on the path libbpf loads.
+refuse() { # program, tlsbpf args...
+	local prog=$1
+	shift
+	TLSBPF_TEST_REFUSE=$prog LD_PRELOAD=$PROGS/refuse_prog.so \
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+		$TLSBPF "$@" -- /bin/touch "$T/ran" >"$T/out" 2>"$T/err"
+}
+for prog in alloc_enter sys_enter; do
+	rm -f "$T/ran"
+	refuse $prog -q
+	rc=$?
+	check_sh "$prog refused by the verifier: exit $rc, one line, the command not run: $(head -c 160 "$T/err")" \
+		'[ "$rc" -ne 0 -a "$(wc -l <"$T/err")" -eq 1 -a ! -e "$T/ran" ] &&
+		 grep -q "cannot load the BPF programs: Permission denied (run with -v" "$T/err"'
+	refuse $prog -q -v
+	check_sh "$prog refused, -v: the verifier's log, under the program's name" \
+		'grep -q "prog .$prog.: BPF program load failed: Permission denied" "$T/err" &&
+		 grep -q "^refuse_prog.so: R1 invalid mem access" "$T/err"'
+done
