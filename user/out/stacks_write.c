@@ -3,12 +3,20 @@
  * stacks_write.c: the stacks file beside the CSV: the first time a row names
  * a (canonical) stack_id, its frames, innermost first, each placed in its
  * file, with a row per level of its inline chain where the symbols name it.
+ *
+ * Written at most once a second while the run goes on, and whole at its end,
+ * not at the row: naming a library's frames the first time reads its debug
+ * info (libc's compressed DWARF took 40 ms of CPU here), which on a machine
+ * the watched program keeps busy comes out of the program's time. What the
+ * names need later is kept when the row comes (stacktab__canon holds the
+ * file open), so a library unloaded or a process gone by then still resolves.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "csv.h"
 #include "stacktab.h"
@@ -18,8 +26,20 @@ struct stacks_writer {
 	FILE *f;
 	struct stacktab *src;
 	uint32_t written;	/* ids 1..written are in the file: ids come in the order rows name them */
+	uint32_t named;		/* the highest id a row has named */
+	uint64_t last_ns;	/* when stacks were last written */
 	uint64_t frames, unnamed;	/* frames in a file, and those no name was found for */
 };
+
+#define STACKS_PERIOD_NS 1000000000ull
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
 
 void stacks_file__path(const char *csv_path, char *buf, size_t cap)
 {
@@ -86,22 +106,40 @@ static void write_stack(struct stacks_writer *w, uint32_t id)
 	}
 }
 
+/* a row names an id first right after it is made, so every id below the last named is due */
+static int write_named(struct stacks_writer *w)
+{
+	while (w->src && w->written < w->named && w->written < stacktab__count(w->src))
+		write_stack(w, ++w->written);
+	w->last_ns = now_ns();
+	return ferror(w->f) ? -EIO : 0;
+}
+
 static int stacks_write(void *ptr, const struct tb_event *e)
 {
 	struct stacks_writer *w = ptr;
 
-	if (!w->src)
+	if (e->stack_id > w->named)
+		w->named = e->stack_id;
+	return ferror(w->f) ? -EIO : 0;	/* a failed write of an earlier round's stacks */
+}
+
+/* each consumer round */
+static int stacks_flush(void *ptr)
+{
+	struct stacks_writer *w = ptr;
+
+	if (w->written >= w->named || now_ns() - w->last_ns < STACKS_PERIOD_NS)
 		return 0;
-	/* a row names an id first right after it is made, so every id below it is written */
-	while (w->written < e->stack_id && w->written < stacktab__count(w->src))
-		write_stack(w, ++w->written);
-	return ferror(w->f) ? -EIO : 0;
+	return write_named(w);
 }
 
 static int stacks_close(void *ptr)
 {
 	struct stacks_writer *w = ptr;
-	int err = fclose(w->f) ? -errno : 0;
+	int err = write_named(w);
+
+	err = fclose(w->f) && !err ? -errno : err;
 
 	if (w->unnamed)
 		fprintf(stderr, "tlsbpf: %" PRIu64 " of %" PRIu64 " frames in the stacks file have no "
@@ -127,7 +165,8 @@ int stacks_output__open(struct tb_output *out, const char *path, const struct tb
 		return -errno;
 	}
 	fputs(TB_STACKS_HEADER "\n", w->f);
-	*out = (struct tb_output){ "the stacks file", w, stacks_write, NULL, stacks_close };
+	w->last_ns = now_ns();
+	*out = (struct tb_output){ "the stacks file", w, stacks_write, stacks_flush, stacks_close };
 	return 0;
 }
 
