@@ -43,6 +43,7 @@ const volatile __u32 self_tgid = 0;	/* tlsbpf itself: never watched, or it would
 const volatile __u32 pages_mode = TB_PAGES_OFF;	/* enum tb_pages_mode */
 const volatile __u32 stack_depth = 0;	/* frames kept of each call's stack; 0: none (--no-stacks) */
 const volatile __u32 stack_mode = TB_STACKS_FP;	/* --stacks: enum tb_stacks_mode */
+const volatile bool free_stacks = true;	/* frees' stacks too (--no-free-stacks: not) */
 /* alloc_call serves the allocating functions: the verifier drops alloc_enter's copy of them */
 const volatile __u32 uprobe_sessions = 0;
 
@@ -1417,7 +1418,7 @@ static __always_inline void cxx_enter(struct pt_regs *ctx, struct call *t, __u64
 	t->op_sp = sp;
 	t->op_type = TB_COOKIE_TYPE(cookie);
 	t->op_flags = cookie & TB_COOKIE_ENTRY_MASK;
-	t->op_stack_id = stack_capture(ctx, t);
+	t->op_stack_id = free_stacks || t->op_type != TB_PROBE_CXX_DELETE ? stack_capture(ctx, t) : 0;
 }
 
 /*
@@ -1453,7 +1454,7 @@ static __always_inline void on_free(struct pt_regs *ctx, struct task_struct *tas
 	if (sample_every > 1 && bpf_map_delete_elem(&sampled, &ptr))
 		return;
 	emit_free(ctx, task_pid_tgid(task), ptr, cookie, cur,
-		  op ? cur->op_stack_id : stack_capture(ctx, cur));
+		  op ? cur->op_stack_id : free_stacks ? stack_capture(ctx, cur) : 0);
 }
 
 #define AT_BASE 7	/* auxv: where the program interpreter, the dynamic loader, is loaded */

@@ -7,7 +7,7 @@
 _tlsbpf_opts='-p --pid -a --all --comm --duration -q --quiet -o --output --live --events
 	--filter-pid --filter-tid --csv --json-lines --summary --summary-json --report --html --perfetto --pprof --folded
 	--top --lib --ringbuf-mb --confine --no-confine --sample --sample-by --sample-window --pages
-	--stack-depth --stacks --no-stacks --debuginfod --probe-at-entry
+	--stack-depth --stacks --no-stacks --no-free-stacks --debuginfod --probe-at-entry
 	-u --user --as-root --empty-probes -v --verbose -h --help -V --version'
 _tlsbpf_analyze_opts='--summary --summary-json --report --html --perfetto --pprof --folded --top -h --help'
 _tlsbpf_events='malloc calloc realloc reallocarray free posix_memalign aligned_alloc memalign

@@ -116,6 +116,8 @@ static const char usage[] =
 	"                          whole without frame pointers, 8 to 19 us a call (see\n"
 	"                          --sample)\n"
 	"      --no-stacks         keep no call stacks (the stack_id column stays empty)\n"
+	"      --no-free-stacks    keep the stacks of allocations only, not of frees:\n"
+	"                          a free's stack costs a read of the user stack\n"
 	"      --debuginfod        fetch debug info found nowhere on this machine from\n"
 	"                          the servers in DEBUGINFOD_URLS (off: no network)\n"
 	"      --probe-at-entry    probe each function at its first instruction; by\n"
@@ -189,6 +191,7 @@ enum {
 	TB_OPT_FILTER_TID,
 	TB_OPT_STACK_DEPTH,
 	TB_OPT_NO_STACKS,
+	TB_OPT_NO_FREE_STACKS,
 	TB_OPT_STACKS,
 	TB_OPT_DEBUGINFOD,
 };
@@ -228,6 +231,7 @@ static const struct option long_opts[] = {
 	{ "pages", optional_argument, NULL, TB_OPT_PAGES },
 	{ "stack-depth", required_argument, NULL, TB_OPT_STACK_DEPTH },
 	{ "no-stacks", no_argument, NULL, TB_OPT_NO_STACKS },
+	{ "no-free-stacks", no_argument, NULL, TB_OPT_NO_FREE_STACKS },
 	{ "stacks", required_argument, NULL, TB_OPT_STACKS },
 	{ "debuginfod", no_argument, NULL, TB_OPT_DEBUGINFOD },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -492,6 +496,7 @@ static int parse_one(struct env *env, int opt, const char *arg)
 	case TB_OPT_PAGES: return parse_pages(env, arg);
 	case TB_OPT_STACK_DEPTH: return parse_stack_depth(env, arg);
 	case TB_OPT_NO_STACKS: env->stack_depth = 0; return 0;
+	case TB_OPT_NO_FREE_STACKS: env->no_free_stacks = true; return 0;
 	case TB_OPT_STACKS: return parse_stacks(env, arg);
 	case TB_OPT_DEBUGINFOD: env->debuginfod = true; return 0;
 	case 'v': env->verbose = true; return 0;

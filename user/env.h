@@ -30,6 +30,7 @@ struct env {
 	bool debuginfod;	/* --debuginfod: symbols may be fetched from DEBUGINFOD_URLS' servers */
 	unsigned stack_depth;	/* --stack-depth: frames kept per call stack; 0 (--no-stacks): none */
 	unsigned stacks_mode;	/* --stacks: enum tb_stacks_mode (bpf/tlsbpf.h) */
+	bool no_free_stacks;	/* --no-free-stacks: stacks of allocations only */
 	bool empty_probes;	/* benchmark floor: probes attached, programs return at once */
 	bool analyze;		/* `tlsbpf analyze FILE.csv` */
 	const char *user;	/* -u: run the command as this user */

@@ -277,6 +277,7 @@ static void configure(struct loader *l, const struct env *env)
 	configure_pages(l, env);
 	skel->rodata->stack_depth = env->empty_probes ? 0 : env->stack_depth;
 	skel->rodata->stack_mode = env->stacks_mode;
+	skel->rodata->free_stacks = !env->no_free_stacks;
 	/*
 	 * 17 MiB of stack table and 1.5 MiB of files, zeroed at load: only when the
 	 * probes keep stacks (--stacks=dwarf's are unwound in user space)

@@ -23,7 +23,7 @@ $TLSBPF --version >"$T/out" 2>&1
 check "--version prints the version" grep -q "^tlsbpf [0-9]" "$T/out"
 $TLSBPF --help >"$T/out" 2>&1
 for opt in --quiet --output --csv --summary --summary-json --lib --ringbuf-mb --user --as-root \
-	--verbose --help --version --empty-probes; do
+	--verbose --help --version --empty-probes --no-free-stacks; do
 	check "--help documents $opt" grep -q -- "$opt" "$T/out"
 done
 

@@ -519,6 +519,26 @@ run none fp --no-stacks
 check_sh "--no-stacks: the stack_id column is empty and no stacks file is written" \
 	'[ "$(csvq "$T/none.csv" "sum(1 for r in rows if r[\"stack_id\"])")" = 0 ] && [ ! -e "$T/none.stacks.csv" ]'
 
+# --no-free-stacks: the allocations' stacks as by default, the frees' none
+run nofree fp --no-free-stacks
+check "--no-free-stacks: the run ends well" test $? -eq 0
+verify "--no-free-stacks: every allocation's stack begins at its call instruction, no free has one" \
+	"$T/nofree.out" "$T/nofree.csv" "$T/nofree.stacks.csv" <<'PY'
+kinds = {}
+for t, r in pairs:
+    if r is None:
+        fail('no row for %s' % ' '.join(t[:4]))
+    f = frames(stacks, r)
+    if t[0] == 'free':
+        if r['stack_id']:
+            fail('free row %s has stack %s' % (r['seq'], r['stack_id']))
+    elif not f or int(f[0]['addr'], 16) != int(t[4], 16):
+        fail('row %s: call site %s, the program says %s' % (r['seq'], f and f[0]['addr'], t[4]))
+    kinds[t[0]] = kinds.get(t[0], 0) + 1
+if not kinds.get('free') or not kinds.get('malloc'):
+    fail('the program made no frees or no mallocs: %s' % kinds)
+print('%d mallocs with their call sites, %d frees without a stack' % (kinds['malloc'], kinds['free']))
+PY
 "$TLSBPF" --no-stacks --pprof "$T/none.pb.gz" -- /bin/true >/dev/null 2>"$T/nopprof.err"
 rc=$?
 check_sh "--no-stacks with --pprof: refused in one line, nothing written" \
