@@ -40,6 +40,20 @@ static pid_t tgid_of(pid_t pid)
 	return s ? (pid_t)strtol(s + 6, NULL, 10) : -ESRCH;
 }
 
+/* A kernel thread (PF_KTHREAD in /proc/PID/stat's flags, its ninth field): nothing to watch. */
+static bool is_kthread(pid_t pid)
+{
+	char path[64], buf[1024], *s;
+	unsigned long flags = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, buf, sizeof(buf)))
+		return false;
+	s = strrchr(buf, ')');	/* the comm before it may hold anything */
+	return s && sscanf(s + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) == 1 &&
+	       (flags & 0x00200000);
+}
+
 static int check_one(const char *word, pid_t *out)
 {
 	char *end;
@@ -59,6 +73,11 @@ static int check_one(const char *word, pid_t *out)
 	}
 	if (tgid == getpid()) {
 		fprintf(stderr, "tlsbpf: -p %ld: that is tlsbpf itself, which never watches itself\n", v);
+		return -EINVAL;
+	}
+	/* said here, before any wait for an earlier run's probes to be released */
+	if (is_kthread(tgid)) {
+		fprintf(stderr, "tlsbpf: -p %ld: a kernel thread, with no allocator to watch\n", v);
 		return -EINVAL;
 	}
 	*out = tgid;

@@ -16,6 +16,18 @@ expect_error "-p with a command too" "one of a command, -p or -a" -p 1 -- /bin/t
 expect_error "--comm without -a" "--comm goes with -a" --comm x -- /bin/true
 need_bpf
 expect_error "-p of a kernel thread" "a kernel thread" -p 2
+# Said before anything waits: while an earlier run's probes are being released (its
+# tlsbpf-release process alive), -p waits up to a minute to place its own; a kernel thread is
+# refused first. A sleep named tlsbpf-release stands in for the release; timeout ends a wait.
+cp /bin/sleep "$T/tlsbpf-release"
+"$T/tlsbpf-release" 120 &
+fake=$!
+timeout 30 $TLSBPF -q -p 2 >"$T/out" 2>"$T/err"
+rc=$?
+kill "$fake"
+wait "$fake" 2>/dev/null
+check_sh "-p of a kernel thread while a release runs: refused at once (exit $rc): $(head -c 160 "$T/err")" \
+	'[ "$rc" -eq 2 ] && grep -q "a kernel thread" "$T/err"'
 sh -c 'exec '"$TLSBPF"' -q -p $$' >"$T/out" 2>"$T/err"
 rc=$?
 check_sh "-p of tlsbpf's own pid is refused (exit $rc): $(head -c 160 "$T/err")" \
