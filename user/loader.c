@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -38,10 +39,11 @@ struct link_create_uprobe_multi {
 };
 
 static bool verbose_log;
+static bool guessing;	/* a load on the kernel's likely features: its failures are no news */
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
-	if (level == LIBBPF_DEBUG || !verbose_log)
+	if (level == LIBBPF_DEBUG || !verbose_log || guessing)
 		return 0;
 	return vfprintf(stderr, fmt, args);
 }
@@ -323,7 +325,7 @@ static int open_and_load(struct loader *l, const struct env *env, __u32 session_
 	l->session_type = session_type;
 	configure(l, env);
 	/* the entry program verifies on a thread beside the others: on 2 CPUs, 20 ms of start-up */
-	parload__arm("alloc_enter", TB_LICENSE, env->verbose);
+	parload__arm("alloc_enter", TB_LICENSE, env->verbose && !guessing);
 	err = tlsbpf_bpf__load(l->skel);
 	/* a failed load closed the maps the program aside names: libbpf's error is the one */
 	aside = parload__finish(l->skel->progs.alloc_enter, !err);
@@ -356,10 +358,124 @@ static void say_probes(const struct loader *l, const struct env *env)
 		"uretprobes (TLSBPF_OLDEST is set)" : "uretprobes (this kernel has no uprobe sessions)");
 }
 
+/*
+ * The object loaded as l->kf says. The BTF says sessions are there; should the load still
+ * refuse them, uretprobes.
+ */
+static int load_as_told(struct loader *l, const struct env *env)
+{
+	bool sessions = l->kf.sessions;
+	int err = open_and_load(l, env, sessions ? TB_TRACE_UPROBE_SESSION : 0, sessions);
+
+	if (err && sessions) {
+		if (env->verbose)
+			fprintf(stderr, "tlsbpf: no uprobe sessions here (%s): uretprobes instead\n",
+				strerror(-err));
+		tlsbpf_bpf__destroy(l->skel);
+		err = open_and_load(l, env, 0, false);
+	}
+	return err;
+}
+
+/* kfeatures__probe on a thread of its own */
+struct feature_probe {
+	struct kfeatures kf;
+	int err;
+};
+
+static void *probe_features(void *arg)
+{
+	struct feature_probe *fp = arg;
+
+	fp->err = kfeatures__probe(&fp->kf);
+	return NULL;
+}
+
+/*
+ * What configure() asks of the kernel; probes in chosen processes are perf events
+ * (pidprobe.c): programs loaded for those.
+ */
+static void features_for(struct kfeatures *kf, const struct env *env)
+{
+	if (env->per_process)
+		kf->uprobe_multi = kf->sessions = false;
+	if (env->pages == TB_PAGES_OFF)
+		kf->page_faults = false;
+}
+
+/* What this kernel most likely offers, by its release; the BTF has the last word. */
+static void likely_features(struct kfeatures *kf, const struct env *env)
+{
+	struct utsname u = {};
+	int major = 0, minor = 0, v;
+
+	uname(&u);
+	sscanf(u.release, "%d.%d", &major, &minor);
+	v = major * 1000 + minor;
+	memset(kf, 0, sizeof(*kf));
+	kf->uprobe_multi = v >= 6006 && !getenv("TLSBPF_OLDEST");
+	kf->sessions = kf->uprobe_multi && v >= 6013 && !getenv("TLSBPF_NO_SESSIONS");
+#if defined(__x86_64__)
+	kf->page_faults = true;
+#endif
+	features_for(kf, env);
+}
+
+static bool same_features(const struct kfeatures *a, const struct kfeatures *b)
+{
+	return a->uprobe_multi == b->uprobe_multi && a->sessions == b->sessions &&
+	       a->page_faults == b->page_faults;
+}
+
+/*
+ * Reading the kernel's features from its BTF takes 10 to 15 ms of start-up: the object is
+ * loaded on the likely ones meanwhile, and loaded again should the BTF say otherwise (a
+ * backported feature, a TLSBPF_* variable) or that load fail.
+ */
+static int load_beside_features(struct loader *l, const struct env *env)
+{
+	struct feature_probe fp = {};
+	struct kfeatures likely;
+	pthread_t thread;
+	bool threaded = !pthread_create(&thread, NULL, probe_features, &fp);
+	int err = plan_rings(l, env) ?: make_rings(l), guessed = -EAGAIN;
+
+	likely_features(&likely, env);
+	if (!err && threaded) {
+		l->kf = likely;
+		guessing = true;
+		guessed = open_and_load(l, env, likely.sessions ? TB_TRACE_UPROBE_SESSION : 0, true);
+		guessing = false;
+	}
+	if (threaded)
+		pthread_join(thread, NULL);
+	else
+		probe_features(&fp);
+	features_for(&fp.kf, env);
+	l->kf = fp.kf;
+	/* the guess stands if it loaded and the BTF agrees with it */
+	if (!guessed && (err || fp.err || !same_features(&likely, &fp.kf)))
+		guessed = -EAGAIN;
+	if (guessed && l->skel) {
+		tlsbpf_bpf__destroy(l->skel);
+		l->skel = NULL;
+	}
+	if (fp.err) {
+		fprintf(stderr, "tlsbpf: this kernel lacks %s: tlsbpf needs Linux 5.15 or later "
+			"with BTF and uprobes (see docs/kernels.md)\n", l->kf.missing);
+		return fp.err;
+	}
+	if (env->pages != TB_PAGES_OFF && !l->kf.page_faults)
+		fprintf(stderr, "tlsbpf: --pages: this kernel has no page_fault_user, "
+			"mm_page_alloc, rss_stat tracepoints (x86 only): running without page faults\n");
+	if (err)
+		return err;
+	return guessed ? load_as_told(l, env) : 0;
+}
+
 int loader__open_load(struct loader *l, const struct env *env)
 {
 	static bool registered;
-	bool sessions;
 	int err;
 
 	memset(l, 0, sizeof(*l));
@@ -368,31 +484,7 @@ int loader__open_load(struct loader *l, const struct env *env)
 	/* without the handler libbpf loads every program itself, one after another */
 	if (!registered)
 		registered = !parload__register("uprobe", BPF_PROG_TYPE_KPROBE);
-	err = kfeatures__probe(&l->kf);
-	if (err) {
-		fprintf(stderr, "tlsbpf: this kernel lacks %s: tlsbpf needs Linux 5.15 or later "
-			"with BTF and uprobes (see docs/kernels.md)\n", l->kf.missing);
-		return err;
-	}
-	if (env->pages != TB_PAGES_OFF && !l->kf.page_faults)
-		fprintf(stderr, "tlsbpf: --pages: this kernel has no page_fault_user, "
-			"mm_page_alloc, rss_stat tracepoints (x86 only): running without page faults\n");
-	/* probes in chosen processes are perf events (pidprobe.c): programs loaded for those */
-	if (env->per_process)
-		l->kf.uprobe_multi = l->kf.sessions = false;
-	sessions = l->kf.sessions;
-	err = plan_rings(l, env) ?: make_rings(l);
-	if (err)
-		return err;
-	/* the BTF says sessions are there; should the load still refuse them, uretprobes */
-	err = open_and_load(l, env, sessions ? TB_TRACE_UPROBE_SESSION : 0, sessions);
-	if (err && sessions) {
-		if (env->verbose)
-			fprintf(stderr, "tlsbpf: no uprobe sessions here (%s): uretprobes instead\n",
-				strerror(-err));
-		tlsbpf_bpf__destroy(l->skel);
-		err = open_and_load(l, env, 0, false);
-	}
+	err = load_beside_features(l, env);
 	if (err)
 		return err;
 	if (env->verbose)
