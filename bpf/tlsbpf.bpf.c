@@ -226,12 +226,12 @@ struct call_state {
 #define STACK_WINDOW 1024	/* a power of two: frame_at masks its index with it */
 
 /*
- * The top of the user stack as the walk reads it, one per CPU. Not in the
- * thread's storage: a read from user space into slab memory, which task
- * storage is, pays the kernel's hardened-usercopy check of the slab object
- * (Debian's kernels have it on), a third of a read's cost; per-CPU memory
- * skips it. A program that preempts another on its CPU finds the window taken
- * and reads its frames one by one instead.
+ * The top of the user stack as the walk reads it, STACK_WINDOWS per CPU. Not
+ * in the thread's storage: a read from user space into slab memory, which
+ * task storage is, pays the kernel's hardened-usercopy lookup of the slab
+ * object (Debian's kernels have the check on); per-CPU memory is checked
+ * without it. A program that preempts another on its CPU finds the first
+ * window taken and takes the next; past them its call gets no stack (counted).
  */
 struct stack_window {
 	__u32 taken;
@@ -239,7 +239,7 @@ struct stack_window {
 	__u64 w[STACK_WINDOW / 8];
 };
 
-#define STACK_WINDOWS 2	/* per CPU: a walk, and one preempting it */
+#define STACK_WINDOWS 2	/* per CPU: a walk, and one preempting it (window_take) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -867,17 +867,23 @@ static __always_inline void stack_space(struct task_struct *task, struct call *t
 	t->stk_exec = task->self_exec_id;
 }
 
-/* A window of this CPU's no running program holds; NULL past STACK_WINDOWS nested walks. */
+/* This CPU's window k, unless a running program holds it. */
+static __always_inline struct stack_window *window_at(__u32 k)
+{
+	struct stack_window *win = bpf_map_lookup_elem(&stack_windows, &k);
+
+	return win && !__sync_lock_test_and_set(&win->taken, 1) ? win : NULL;
+}
+
+/*
+ * A window of this CPU's no running program holds; NULL past STACK_WINDOWS nested
+ * walks. Not a loop: Linux 6.1's verifier took one, its exit from an xchg, for endless.
+ */
 static __always_inline struct stack_window *window_take(void)
 {
-	struct stack_window *win;
+	struct stack_window *win = window_at(0);
 
-	for (__u32 k = 0; k < STACK_WINDOWS; k++) {
-		win = bpf_map_lookup_elem(&stack_windows, &k);
-		if (win && !__sync_lock_test_and_set(&win->taken, 1))
-			return win;
-	}
-	return NULL;
+	return win ?: window_at(1);
 }
 
 static __always_inline void window_give(struct stack_window *win)
