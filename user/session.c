@@ -506,7 +506,7 @@ static void sample_start(struct session *s)
 int session__loop(struct session *s)
 {
 	uint64_t grace = 0, next_status = 0, seen = 0, now;
-	bool child_done = false, dropped;
+	bool child_done = false, was_done = false, dropped;
 	int err;
 
 	s->watching = true;
@@ -514,9 +514,12 @@ int session__loop(struct session *s)
 	sample_start(s);
 	for (;;) {
 		now = session__now_ns();
-		err = consumer__poll(&s->cons, s->env->sample_by_time
+		/* the command reaped just now: its last records, exit row and all, are read at
+		 * once, not after a poll's wait, and its exit closes */
+		err = consumer__poll(&s->cons, child_done != was_done ? 0 : s->env->sample_by_time
 							? time_sampler__wait_ms(&s->sampler, now, POLL_MS)
 							: POLL_MS);
+		was_done = child_done;
 		if (err) {
 			fprintf(stderr, "tlsbpf: reading the ring buffers failed: %s\n", strerror(-err));
 			return err;
