@@ -142,7 +142,7 @@ $(OUTPUT)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) | $(OUTPUT)/progs
 	$(Q)$(CC) $(PROG_CFLAGS) $< -o $@ -ldl
 
 # libraries the tests preload into tlsbpf to stand in for another kernel
-$(OUTPUT)/progs/%.so: tests/shims/%.c | $(OUTPUT)/progs
+$(OUTPUT)/progs/%.so: tests/shims/%.c $(wildcard tests/shims/*.h) | $(OUTPUT)/progs
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(PROG_CFLAGS) -shared -fPIC $< -o $@ -ldl
 
