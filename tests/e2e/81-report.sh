@@ -8,13 +8,8 @@ LIMIT=20
 # The lab's record lines and the report's layout boxes, for the checks below.
 cat >"$T/mdq.py" <<'PY'
 import re, sys
-def recs(path, kind):
-    out = []
-    for line in open(path):
-        f = line.split()
-        if f and f[0] == kind:
-            out.append(dict(x.split('=', 1) for x in f[1:] if '=' in x))
-    return out
+sys.path.insert(0, 'tests/e2e')
+from labrec import recs
 def regions(md):
     """the boxes of every layout diagram: (start, end, what, who)"""
     out, start, box = [], None, None
