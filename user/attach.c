@@ -40,18 +40,34 @@ static pid_t tgid_of(pid_t pid)
 	return s ? (pid_t)strtol(s + 6, NULL, 10) : -ESRCH;
 }
 
-/* A kernel thread (PF_KTHREAD in /proc/PID/stat's flags, its ninth field): nothing to watch. */
-static bool is_kthread(pid_t pid)
+/* /proc/PID/stat's state (third field) and flags (ninth); non-zero when it cannot be read */
+static int proc_stat(pid_t pid, char *state, unsigned long *flags)
 {
 	char path[64], buf[1024], *s;
-	unsigned long flags = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if (read_small(path, buf, sizeof(buf)))
-		return false;
+		return -1;
 	s = strrchr(buf, ')');	/* the comm before it may hold anything */
-	return s && sscanf(s + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) == 1 &&
-	       (flags & 0x00200000);
+	return s && sscanf(s + 1, " %c %*d %*d %*d %*d %*d %lu", state, flags) == 2 ? 0 : -1;
+}
+
+/* A kernel thread (PF_KTHREAD in its flags): nothing to watch. */
+static bool is_kthread(pid_t pid)
+{
+	unsigned long flags;
+	char state;
+
+	return !proc_stat(pid, &state, &flags) && (flags & 0x00200000);
+}
+
+/* Gone, or a zombie: its maps read empty, as a kernel thread's do. */
+static bool has_ended(pid_t pid)
+{
+	unsigned long flags;
+	char state;
+
+	return proc_stat(pid, &state, &flags) || state == 'Z' || state == 'X';
 }
 
 static int check_one(const char *word, pid_t *out)
@@ -67,7 +83,7 @@ static int check_one(const char *word, pid_t *out)
 		return -EINVAL;
 	}
 	tgid = tgid_of(v);
-	if (tgid < 0 || (kill(tgid, 0) && errno == ESRCH)) {
+	if (tgid < 0 || (kill(tgid, 0) && errno == ESRCH) || has_ended(tgid)) {
 		fprintf(stderr, "tlsbpf: -p %ld: no such process (has it ended?)\n", v);
 		return -ESRCH;
 	}
@@ -253,7 +269,6 @@ int attach__probe_pid(struct loader *l, struct probed_set *set, pid_t pid, const
 
 	if (!f) {
 		err = -errno;
-		/* no maps file: told as before, as a process with nothing mapped */
 		if (err != -ENOENT) {
 			fprintf(stderr, "tlsbpf: -p %d: cannot read its mappings: %s\n", pid,
 				strerror(-err));
@@ -264,6 +279,12 @@ int attach__probe_pid(struct loader *l, struct probed_set *set, pid_t pid, const
 		fclose(f);
 		if (err != 1)
 			return err;
+	}
+	/* nothing mapped: a process that ended while tlsbpf started, or a kernel thread */
+	if (has_ended(pid)) {
+		fprintf(stderr, "tlsbpf: -p %d: the process ended before tlsbpf could watch it\n",
+			pid);
+		return -ESRCH;
 	}
 	fprintf(stderr, "tlsbpf: -p %d: a kernel thread, with no allocator to watch\n", pid);
 	return -ENOENT;

@@ -28,6 +28,37 @@ kill "$fake"
 wait "$fake" 2>/dev/null
 check_sh "-p of a kernel thread while a release runs: refused at once (exit $rc): $(head -c 160 "$T/err")" \
 	'[ "$rc" -eq 2 ] && grep -q "a kernel thread" "$T/err"'
+# A zombie (its parent, now a sleep, never reaps it) has ended: its maps read empty, as a
+# kernel thread's do, and it is no kernel thread.
+sh -c 'sleep 0 & exec sleep 30' &
+zparent=$!
+for _ in $(seq 50); do
+	zombie=$(pgrep -P "$zparent" | head -1)
+	[ -n "$zombie" ] && [ "$(awk '{print $3}' "/proc/$zombie/stat" 2>/dev/null)" = Z ] && break
+	sleep 0.1
+done
+$TLSBPF -q -p "$zombie" >"$T/out" 2>"$T/err"
+rc=$?
+check_sh "-p of a zombie: it has ended, not a kernel thread (exit $rc): $(head -c 160 "$T/err")" \
+	'[ "$rc" -ne 0 ] && grep -q "has it ended" "$T/err" && ! grep -q "kernel thread" "$T/err"'
+# One that ends while tlsbpf waits for a (stand-in) release: said as ended, not as a kernel
+# thread. Where the probes are on the library files (no per-process probes), nothing waits
+# and tlsbpf watches it to its end instead.
+"$T/tlsbpf-release" 3 &
+fake=$!
+sleep 1 &
+short=$!
+$TLSBPF -v -q --summary /dev/null -p "$short" >"$T/out" 2>"$T/err"
+rc=$?
+wait "$fake" "$short" 2>/dev/null
+if grep -q "waited" "$T/err"; then
+	check_sh "-p of one that ends during the wait: said as ended (exit $rc): $(grep -v '^libbpf' "$T/err" | head -c 200)" \
+		'[ "$rc" -ne 0 ] && grep -q "ended before tlsbpf could watch it" "$T/err" && ! grep -q "kernel thread" "$T/err"'
+else
+	check_sh "-p of one that ends, nothing to wait for: watched to its end (exit $rc)" '[ "$rc" -eq 0 ]'
+fi
+kill "$zparent" 2>/dev/null
+wait "$zparent" 2>/dev/null
 sh -c 'exec '"$TLSBPF"' -q -p $$' >"$T/out" 2>"$T/err"
 rc=$?
 check_sh "-p of tlsbpf's own pid is refused (exit $rc): $(head -c 160 "$T/err")" \
