@@ -215,6 +215,7 @@ struct call_state {
 	__u32 skip;	/* --sample: this call is not one of the recorded ones */
 	__u32 window;	/* sample_window when the call began */
 	__u32 stack_id;	/* where it was called from: the stacks map's index, 0 for none */
+	__u32 stack_late;	/* its stack is taken at its return (stack_at_return) */
 };
 
 #define SIG_LEVELS 8	/* signal handlers running one inside another, tracked per thread */
@@ -284,7 +285,6 @@ struct call {
 	__u32 op_flags;	/* its entry index, in the record flags' bits (TB_COOKIE_ENTRY_MASK) */
 	__u32 op_stack_id;
 	__u32 op_pad;
-	__u64 call_site;	/* the return address the last stack walk read, 0 if none */
 	/*
 	 * The stack being captured: in the thread's own storage, since another
 	 * program preempting this one on its CPU would overwrite a per-CPU one.
@@ -900,9 +900,6 @@ static __always_inline __u32 stack_window(struct stack_window *win, __u64 sp)
 {
 	__u32 len = PAGE_SZ - (sp & (PAGE_SZ - 1));
 
-	/* the call site alone: its 8 bytes, not a window's copy */
-	if (stack_depth == 1)
-		return bpf_probe_read_user(win->w, 8, (void *)sp) ? 0 : 8;
 	if (!bpf_probe_read_user(win->w, STACK_WINDOW, (void *)sp))
 		return STACK_WINDOW;
 	/* the rest of sp's page is mapped, the stack's next page may not be */
@@ -953,7 +950,7 @@ static __always_inline int stack_walk(struct pt_regs *ctx, struct task_struct *t
 	wlen = stack_window(win, sp);
 	if (!wlen)
 		return -1;
-	w->ip[0] = t->call_site = win->w[0];
+	w->ip[0] = win->w[0];
 	w->tgid = task->tgid;
 	w->start_ns = t->stk_start;
 	w->exec_id = t->stk_exec;
@@ -1287,8 +1284,7 @@ static __always_inline __u32 stack_recent(struct call *t)
 /*
  * The calling thread's stack_id, 0 when it could not be kept (counted). A
  * global function, so that the verifier goes through its loops once, not
- * once for each of its callers' paths. t->call_site keeps the return address
- * read, so that the caller need not read it again.
+ * once for each of its callers' paths.
  */
 __noinline int stack_capture_global(struct pt_regs *ctx, struct call *t)
 {
@@ -1391,6 +1387,52 @@ __noinline int stack_sample_global(struct pt_regs *ctx, struct call *t)
 	return TB_STACK_SAMPLE | seq;
 }
 
+/*
+ * The call site alone (--stack-depth 1), at an allocating call's return:
+ * where it returns to, which the kernel has put back in the registers before
+ * the return probe runs. A stack that costs no read of user memory.
+ */
+__noinline int stack_site_global(struct call *t, __u64 site)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tb_stack *w;
+
+	if (!t)
+		return 0;
+	w = &t->walk;
+	if (!t->stk_known)
+		stack_space(task, t);
+	w->ip[0] = site;
+	w->tgid = task->tgid;
+	w->start_ns = t->stk_start;
+	w->exec_id = t->stk_exec;
+	w->nr = 1;
+	w->flags = TB_STK_TRUNCATED;	/* as the walk marks a stack cut at --stack-depth */
+	return stack_recent(t);
+}
+
+/* An allocating call's stack is the call site alone: taken at its return, where it is known. */
+static __always_inline bool stack_at_return(void)
+{
+	return stack_depth == 1 && stack_mode != TB_STACKS_DWARF;
+}
+
+/*
+ * The call site alone at a probe on a function's first instruction: the
+ * return address on top of the stack, read into the program's own stack (the
+ * kernel's usercopy check of a read into it is the shortest).
+ */
+static __always_inline __u32 stack_site_read(struct pt_regs *ctx, struct call *t)
+{
+	__u64 site;
+
+	if (bpf_probe_read_user(&site, sizeof(site), (void *)PT_REGS_SP(ctx))) {
+		count_stack(TB_STC_UNREAD);
+		return 0;
+	}
+	return stack_site_global(t, site);
+}
+
 /* The call's stack_id, 0 under --no-stacks. */
 static __always_inline __u32 stack_capture(struct pt_regs *ctx, struct call *t)
 {
@@ -1398,6 +1440,8 @@ static __always_inline __u32 stack_capture(struct pt_regs *ctx, struct call *t)
 		return 0;
 	if (stack_mode == TB_STACKS_DWARF)
 		return stack_sample_global(ctx, t);
+	if (stack_depth == 1)
+		return stack_site_read(ctx, t);
 	return stack_capture_global(ctx, t);
 }
 
@@ -1509,14 +1553,12 @@ static __always_inline void ranges_init(struct pt_regs *ctx, struct task_struct 
 
 /*
  * The call was made by the C library or the dynamic loader, not by the
- * program; ret: its return address if the stack walk read it, else 0.
+ * program: it returns into their code. Told at the return, where the return
+ * address is in the registers: at the entry it would cost a read of the
+ * user stack (most of a call's cost here).
  */
-static __always_inline bool from_libc(struct call *t, __u64 sp, __u64 ret)
+static __always_inline bool from_libc(const struct call *t, __u64 ret)
 {
-	if (!t->libc_hi && !t->ldso_hi)
-		return false;
-	if (!ret && bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
-		return false;
 	return ret - t->libc_lo < t->libc_hi - t->libc_lo ||
 	       ret - t->ldso_lo < t->ldso_hi - t->ldso_lo;
 }
@@ -1546,11 +1588,8 @@ static __always_inline void call_begin(struct pt_regs *ctx, struct task_struct *
 		ranges_init(ctx, task, t, type);
 	call_args(cur, ctx, cookie);
 	cur->skip = sample_every > 1 && !sample_this(t, cur);
-	t->call_site = 0;
-	cur->stack_id = cur->skip ? 0 : op ? t->op_stack_id : stack_capture(ctx, t);
-	/* the walk's read of the return address serves here too: a user read is most of its cost */
-	if (from_libc(t, sp, t->call_site))
-		cur->flags |= TB_RF_LIBC;
+	cur->stack_late = !cur->skip && !op && stack_at_return();
+	cur->stack_id = cur->skip || cur->stack_late ? 0 : op ? t->op_stack_id : stack_capture(ctx, t);
 	cur->depth = 1;
 	cur->ts_ns = bpf_ktime_get_ns();
 }
@@ -1614,8 +1653,12 @@ static __always_inline void remember_sampled(struct tb_rec_alloc *r)
 		count_drop(TB_DROP_MAP_FULL);	/* its free will not be recorded: say so */
 }
 
-/* An allocating call returns: one record with its arguments, result and time taken. */
-static __always_inline void call_end(struct task_struct *task, struct call *t, __u64 ret)
+/*
+ * An allocating call returns: one record with its arguments, result and time
+ * taken. site: where it returns to, its call site.
+ */
+static __always_inline void call_end(struct task_struct *task, struct call *t, __u64 ret,
+				     __u64 site)
 {
 	struct call_state *c = t ? &t->s : NULL;
 	struct tb_rec_alloc *r;
@@ -1635,6 +1678,8 @@ static __always_inline void call_end(struct task_struct *task, struct call *t, _
 		fill_hdr(&r->h, c->type, task_pid_tgid(task));
 		now = r->h.ts_ns;
 		r->h.flags = c->flags;
+		if (from_libc(t, site))
+			r->h.flags |= TB_RF_LIBC;
 		r->h.aux = now - c->ts_ns > 0xffffffffULL ? 0xffffffff : now - c->ts_ns;
 		r->size = c->size;
 		r->arg = c->nmemb;
@@ -1642,7 +1687,7 @@ static __always_inline void call_end(struct task_struct *task, struct call *t, _
 		r->old_addr = c->old_addr;
 		if (sample_every > 1)
 			remember_sampled(r);
-		alloc_submit(r, c->stack_id);
+		alloc_submit(r, c->stack_late ? stack_site_global(t, site) : c->stack_id);
 	}
 }
 
@@ -1655,7 +1700,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	if (empty_probes)
 		return 0;
 	task = bpf_get_current_task_btf();
-	call_end(task, bpf_task_storage_get(&inflight, task, 0, 0), ret);
+	call_end(task, bpf_task_storage_get(&inflight, task, 0, 0), ret, PT_REGS_IP(ctx));
 	return 0;
 }
 
@@ -1684,7 +1729,7 @@ int BPF_KPROBE(alloc_call)
 	 * needed only then, to tell it from a call made inside that call.
 	 */
 	if (cur->s.depth && bpf_session_is_return()) {
-		call_end(task, cur, PT_REGS_RC(ctx));
+		call_end(task, cur, PT_REGS_RC(ctx), PT_REGS_IP(ctx));
 		return 0;
 	}
 	call_begin(ctx, task, cur, probe_cookie(ctx));
