@@ -414,7 +414,13 @@ _Static_assert(sizeof(struct tb_lib) == (9 + TB_EV_PVALLOC + 1) * 8, "tb_lib lay
  * never shares another's stacks; user space maps them to files and offsets.
  */
 #define TB_MAX_STACK 64		/* frames a stack keeps: --stack-depth's limit */
-#define TB_DEF_STACK 8		/* --stack-depth's default: what fits in 0.3 us a malloc+free pair (docs/performance.md) */
+/*
+ * --stack-depth's default: the call site alone, which fits in 1.45x the bare
+ * probes' cost with --csv (docs/performance.md); whole stacks, for the outputs
+ * made of them and for --stacks=dwarf, TB_WHOLE_STACK frames.
+ */
+#define TB_DEF_STACK 1
+#define TB_WHOLE_STACK 8
 #define TB_MAX_STACKS (1 << 14)	/* distinct stacks kept, index 0 (none) included */
 
 /* Counted per CPU in the stack_counts map: the record is kept either way, so these are no drops. */

@@ -108,8 +108,10 @@ static const char usage[] =
 	"                          other fault (page_fault); cow: only the cow rows,\n"
 	"                          every fault still counted; off (the default)\n"
 	"      --stack-depth N     frames kept of each allocation's and free's call\n"
-	"                          stack, 1 to 64 (default 8): the call site, exact\n"
-	"                          without frame pointers, then the frame-pointer chain\n"
+	"                          stack, 1 to 64: the call site, exact without frame\n"
+	"                          pointers, then the frame-pointer chain; default 1,\n"
+	"                          the call site alone, and 8 with --stacks=dwarf,\n"
+	"                          --pprof or --folded\n"
 	"      --stacks=MODE       how the callers are found: fp (the default) as above;\n"
 	"                          dwarf: 8 KiB of the stack and the registers copied at\n"
 	"                          each call, unwound in tlsbpf by the files' .eh_frame:\n"
@@ -345,6 +347,7 @@ static int parse_stack_depth(struct env *env, const char *arg)
 	if (!whole_number(arg, 1, TB_MAX_STACK, &v))
 		return usage_error("--stack-depth wants a whole number from 1 to 64, not '%s'", arg);
 	env->stack_depth = v;
+	env->stack_depth_given = true;
 	return 0;
 }
 
@@ -495,7 +498,10 @@ static int parse_one(struct env *env, int opt, const char *arg)
 	case TB_OPT_SAMPLE_WINDOW: return parse_sample_window(env, arg);
 	case TB_OPT_PAGES: return parse_pages(env, arg);
 	case TB_OPT_STACK_DEPTH: return parse_stack_depth(env, arg);
-	case TB_OPT_NO_STACKS: env->stack_depth = 0; return 0;
+	case TB_OPT_NO_STACKS:
+		env->stack_depth = 0;
+		env->stack_depth_given = true;
+		return 0;
 	case TB_OPT_NO_FREE_STACKS: env->no_free_stacks = true; return 0;
 	case TB_OPT_STACKS: return parse_stacks(env, arg);
 	case TB_OPT_DEBUGINFOD: env->debuginfod = true; return 0;
@@ -577,6 +583,10 @@ static int check_operands(struct env *env)
 		return usage_error("--confine and --no-confine contradict each other%s", "");
 	if (env->ncomms && !env->all)
 		return usage_error("--comm goes with -a%s", "");
+	/* the call site alone by default; outputs made of whole stacks, and dwarf, want callers */
+	if (!env->stack_depth_given && (env->stacks_mode == TB_STACKS_DWARF || env->pprof_path ||
+					env->folded_path))
+		env->stack_depth = TB_WHOLE_STACK;
 	if (!env->stack_depth && env->stacks_mode == TB_STACKS_DWARF)
 		return usage_error("--stacks=dwarf finds call stacks, which %s keeps none of",
 				   "--no-stacks");

@@ -29,6 +29,7 @@ struct env {
 	bool probe_at_entry;	/* --probe-at-entry: no moving probes past single-stepped instructions */
 	bool debuginfod;	/* --debuginfod: symbols may be fetched from DEBUGINFOD_URLS' servers */
 	unsigned stack_depth;	/* --stack-depth: frames kept per call stack; 0 (--no-stacks): none */
+	bool stack_depth_given;	/* --stack-depth or --no-stacks said so: no default to choose */
 	unsigned stacks_mode;	/* --stacks: enum tb_stacks_mode (bpf/tlsbpf.h) */
 	bool no_free_stacks;	/* --no-free-stacks: stacks of allocations only */
 	bool empty_probes;	/* benchmark floor: probes attached, programs return at once */

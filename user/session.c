@@ -122,6 +122,7 @@ static void say_stacks(struct session *s, struct tb_run_info *info)
 
 	loader__stack_counts(&s->loader, count);
 	info->stacks.on = 1;
+	info->stacks.depth = s->env->stack_depth;
 	/* the run's own stacks: one for each code path, whichever processes took it */
 	stacktab__counts(s->pipe.stab, &info->stacks.kept, &info->stacks.truncated);
 	info->stacks.missing = count[TB_STC_FULL] + count[TB_STC_UNREAD] +

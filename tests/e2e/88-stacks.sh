@@ -68,7 +68,7 @@ run() {
 }
 
 for b in fp nofp; do
-	run "$b" "$b"
+	run "$b" "$b" --stack-depth 8
 	check "$b: the run ends well, with a stacks file beside the CSV" \
 		test $? -eq 0 -a -s "$T/$b.stacks.csv"
 	verify "$b: each of the program's calls is a row whose stack begins at its call instruction" \
@@ -98,6 +98,28 @@ for t, r in pairs:
     if not os.path.basename(f0['module']).startswith(want) or len(f0['build_id']) != 40:
         fail('row %s: module %s build-id %s' % (r['seq'], f0['module'], f0['build_id']))
 print('%d call sites in the program and its dlopen\'d library' % len(pairs))
+PY
+done
+
+# By default (--stack-depth 1) the call site alone: an allocation's is taken at its return
+# (where the kernel has put it in the registers), a free's read at its entry; both the
+# program's own.
+for b in fp nofp; do
+	run "site$b" "$b"
+	check "$b, by default: the run ends well" test $? -eq 0 -a -s "$T/site$b.stacks.csv"
+	verify "$b, by default: every row's stack is its call site alone, marked truncated" \
+		"$T/site$b.out" "$T/site$b.csv" "$T/site$b.stacks.csv" <<'PY'
+kinds = {}
+for t, r in pairs:
+    if r is None:
+        fail('no row for %s' % ' '.join(t[:4]))
+    f = frames(stacks, r)
+    if len(f) != 1 or int(f[0]['addr'], 16) != int(t[4], 16):
+        fail('row %s: %s, the program says call site %s' % (r['seq'], [x['addr'] for x in f], t[4]))
+    if 'truncated' not in f[0]['flags']:
+        fail('row %s: one frame of a deeper stack, not marked truncated' % r['seq'])
+    kinds[t[0]] = kinds.get(t[0], 0) + 1
+print('%d mallocs, %d frees, each its call site' % (kinds['malloc'], kinds['free']))
 PY
 done
 
@@ -146,7 +168,7 @@ PY
 done
 
 # One code path, one id: the program's stacks that are equal (its own call site and callers, as
-# far as the default depth keeps them) in the parent, its thread and the forked child share an
+# far as 8 frames keep them) in the parent, its thread and the forked child share an
 # id, and stacks the program says differ do not.
 verify "fp: equal stacks in the parent, its thread and its child share one id, others do not" \
 	"$T/fp.out" "$T/fp.csv" "$T/fp.stacks.csv" <<'PY'
@@ -165,14 +187,12 @@ print('%d stacks, %d of them in both processes under one id' % (len(ids), len(sh
 PY
 
 # With frame pointers, the whole stack up to main's caller (or the thread's) is the program's,
-# or the first 7 callers and the mark truncated at the default depth (8).
-for depth in default 64; do
-	opts=()
-	[ "$depth" = default ] || opts=(--stack-depth "$depth")
-	run "fp$depth" fp "${opts[@]}"
+# or the first 7 callers and the mark truncated at depth 8.
+for depth in 8 64; do
+	run "fp$depth" fp --stack-depth "$depth"
 	verify "frame pointers, depth $depth: every stack is the program's backtrace()" \
 		"$T/fp$depth.out" "$T/fp$depth.csv" "$T/fp$depth.stacks.csv" "$depth" <<'PY'
-depth = 8 if sys.argv[4] == "default" else int(sys.argv[4])
+depth = int(sys.argv[4])
 cut = whole = 0
 for t, r in pairs:
     f = frames(stacks, r)
@@ -518,6 +538,24 @@ check_sh "DEBUGINFOD_URLS alone asks no server; --debuginfod asks for the progra
 run none fp --no-stacks
 check_sh "--no-stacks: the stack_id column is empty and no stacks file is written" \
 	'[ "$(csvq "$T/none.csv" "sum(1 for r in rows if r[\"stack_id\"])")" = 0 ] && [ ! -e "$T/none.stacks.csv" ]'
+
+# The depth each way of asking gives, as the summary says it and as the stacks file shows it
+# (the program's stacks are 5 frames and more): the call site by default, 8 frames for the
+# outputs made of whole stacks, and what --stack-depth says over either.
+for c in "1:" "8:--folded $T/d.folded" "8:--pprof $T/d.pb.gz" "3:--stack-depth 3 --folded $T/d.folded"; do
+	want=${c%%:*}
+	# shellcheck disable=SC2086	# the options, word by word
+	run depth fp ${c#*:} --summary-json "$T/depth.json"
+	got=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stacks"]["depth"])' "$T/depth.json")
+	deepest=$(python3 -c '
+import csv, sys
+n = {}
+for r in csv.DictReader(open(sys.argv[1], newline="")):
+    n.setdefault(r["stack_id"], set()).add(r["frame"])
+print(max(len(v) for v in n.values()))' "$T/depth.stacks.csv")
+	check "depth ${c#*:}: $want frames (summary $got, deepest stack $deepest)" \
+		[ "$got" = "$want" -a "$deepest" = "$want" ]
+done
 
 # --no-free-stacks: the allocations' stacks as by default, the frees' none
 run nofree fp --no-free-stacks

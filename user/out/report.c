@@ -26,6 +26,7 @@ struct run_view {
 	const uint64_t *page_counts;
 	int stacks_on;
 	uint64_t stacks_kept, stacks_truncated, stacks_missing;
+	unsigned stacks_depth;
 };
 
 static struct run_view run_view(const struct correlator *c, const struct tb_run_info *run)
@@ -51,6 +52,7 @@ static struct run_view run_view(const struct correlator *c, const struct tb_run_
 	v.stacks_on = run->stacks.on;
 	v.stacks_kept = run->stacks.kept;
 	v.stacks_truncated = run->stacks.truncated;
+	v.stacks_depth = run->stacks.depth;
 	v.stacks_missing = run->stacks.missing;
 	return v;
 }
@@ -305,7 +307,12 @@ static void text_header(const struct correlator *c, const struct run_view *v, FI
 	if (v->attached)
 		fputs("attach mode: blocks allocated before tlsbpf attached are not counted\n",
 		      out);
-	if (v->stacks_on)
+	/* cut at the call site on purpose: no walk stopped short, nothing to warn of */
+	if (v->stacks_on && v->stacks_depth == 1)
+		fprintf(out, "call stacks: the call site alone (--stack-depth N keeps N frames), %"
+			PRIu64 " distinct; %" PRIu64 " rows without a stack\n", v->stacks_kept,
+			v->stacks_missing);
+	else if (v->stacks_on)
 		fprintf(out, "call stacks: %" PRIu64 " distinct, %" PRIu64 " of them truncated (the "
 			"unwinding stopped before the outermost frame, or at --stack-depth); "
 			"%" PRIu64 " rows without a stack\n", v->stacks_kept, v->stacks_truncated,
@@ -1112,7 +1119,8 @@ int report__text(const struct correlator *c, const struct tb_run_info *run, FILE
  *   (--sample-by time: the windows the allocator probes were on, their time, and the span
  *   from the first window to the last event), "events_out_of_order": n, "exit_status": n | null,
  *   "probes": str | null (where the probes were and who paid their trap; null: not known),
- *   "stacks": { "distinct", "truncated", "rows_without": n } | null (null: none kept),
+ *   "stacks": { "distinct", "truncated", "rows_without", "depth": n } | null (null: none
+ *   kept; depth: --stack-depth, 1 the call site alone),
  *   "sites": { "bytes", "blocks", "live_bytes": [ { "stack_id": n, "site": str
  *               ("function (file:line)", else "module+0xoffset"), "bytes", "blocks",
  *               "live_bytes", "live_blocks": n } ] (every stack that allocated, ranked
@@ -1654,6 +1662,7 @@ static void json_stacks(struct jw *w, const struct run_view *v)
 	jw_u64(w, "distinct", v->stacks_kept);
 	jw_u64(w, "truncated", v->stacks_truncated);
 	jw_u64(w, "rows_without", v->stacks_missing);
+	jw_u64(w, "depth", v->stacks_depth);
 	jw_close(w, '}');
 }
 

@@ -31,6 +31,7 @@ struct tb_run_info {
 	struct stacktab *stack_tab;	/* the stacks and their names (stacktab.h); NULL: none */
 	struct {
 		int on;		/* stacks were kept (not --no-stacks, not analyze) */
+		unsigned depth;	/* --stack-depth */
 		uint64_t kept;	/* distinct stacks */
 		uint64_t truncated;	/* ... whose walk stopped before the outermost frame */
 		uint64_t missing;	/* rows that have no stack: the table was full, or unreadable */
