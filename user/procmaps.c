@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include "procmaps.h"
 
 #define NT_GNU_BUILD_ID_TYPE 3
@@ -142,5 +143,26 @@ int procmaps__build_id_fd(int fd, char *hex, size_t cap)
 			err = note_build_id(d, hex, cap);
 	}
 	elf_end(e);
+	return err;
+}
+
+int procmaps__mapped_id(int fd, unsigned *major, unsigned *minor, uint64_t *ino)
+{
+	void *p = mmap(NULL, 1, PROT_READ, MAP_PRIVATE, fd, 0);
+	char line[PATH_MAX + 128];
+	unsigned long lo;
+	int err = -ENOENT;
+	FILE *f;
+
+	if (p == MAP_FAILED)
+		return -errno;
+	f = fopen("/proc/self/maps", "re");
+	while (f && err && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%*x %*s %*x %x:%x %" SCNu64, &lo, major, minor, ino) == 4 &&
+		    lo == (unsigned long)p)
+			err = 0;
+	if (f)
+		fclose(f);
+	munmap(p, 1);
 	return err;
 }

@@ -27,5 +27,7 @@ void procmaps__clear(struct procmaps *pm);
 int procmaps__build_id(const char *path, char *hex, size_t cap);
 /* The same of the file open on fd (left open). */
 int procmaps__build_id_fd(int fd, char *hex, size_t cap);
+/* The device (major:minor) and inode a mapping of the file open on fd shows; 0 or -errno. */
+int procmaps__mapped_id(int fd, unsigned *major, unsigned *minor, uint64_t *ino);
 
 #endif

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,8 @@ struct stacks {
 	struct held {		/* executables held open from their exec, by the kernel's ids */
 		uint64_t ino;
 		uint32_t dev;
+		bool stacked;	/* on a stacked filesystem (overlayfs): dev is not the probes' */
+		char *path;	/* where it was when held: a stacked file's second key */
 		int fd;
 	} held[MAX_HELD];
 	int nheld;
@@ -114,8 +117,10 @@ void stacks__close(struct stacks *s)
 		free(s->mods[i]);
 	}
 	free(s->mods);
-	for (int i = 0; i < s->nheld; i++)
+	for (int i = 0; i < s->nheld; i++) {
 		close(s->held[i].fd);
+		free(s->held[i].path);
+	}
 	free(s);
 }
 
@@ -123,6 +128,34 @@ void stacks__close(struct stacks *s)
 static uint32_t kdev(dev_t d)
 {
 	return major(d) << 20 | minor(d);
+}
+
+/*
+ * A file of a stacked filesystem (overlayfs): fstat, a mapping in /proc/PID/maps and the
+ * probes' inode each give another device number (seen: 0x1b, 0x1a and 0x19 for one file on
+ * Linux 6.12), the inode number the same. On a plain filesystem the first two agree.
+ */
+static bool stacked(int fd, const struct stat *st)
+{
+	unsigned major, minor;
+	uint64_t ino;
+
+	return !procmaps__mapped_id(fd, &major, &minor, &ino) &&
+	       (major << 20 | minor) != kdev(st->st_dev);
+}
+
+/* The path fd was opened at, as the kernel names it; NULL if it cannot say. */
+static char *fd_path(int fd)
+{
+	char link[48], buf[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	return strdup(buf);
 }
 
 int stacks__hold(struct stacks *s, int fd)
@@ -140,7 +173,9 @@ int stacks__hold(struct stacks *s, int fd)
 	if (s->held[s->nheld].fd < 0)
 		return -errno;
 	s->held[s->nheld].ino = st.st_ino;
-	s->held[s->nheld++].dev = kdev(st.st_dev);
+	s->held[s->nheld].dev = kdev(st.st_dev);
+	s->held[s->nheld].stacked = stacked(fd, &st);
+	s->held[s->nheld++].path = fd_path(fd);
 	return 0;
 }
 
@@ -155,12 +190,19 @@ int stacks__hold_path(struct stacks *s, const char *path)
 	return err;
 }
 
-/* A held file that is f, duplicated; -1 if none is. */
-static int held_file(const struct stacks *s, const struct tb_file *f)
+/*
+ * A held file that is f, which the probes placed at path, duplicated; -1 if none is. On a
+ * stacked filesystem, whose device numbers disagree, the inode and the path it was held at.
+ */
+static int held_file(const struct stacks *s, const struct tb_file *f, const char *path)
 {
-	for (int i = 0; i < s->nheld; i++)
-		if (s->held[i].ino == f->ino && s->held[i].dev == f->dev)
-			return fcntl(s->held[i].fd, F_DUPFD_CLOEXEC, 0);
+	for (int i = 0; i < s->nheld; i++) {
+		const struct held *h = &s->held[i];
+
+		if (h->ino == f->ino && (h->dev == f->dev ||
+					 (h->stacked && h->path && !strcmp(h->path, path))))
+			return fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+	}
 	return -1;
 }
 
@@ -292,7 +334,7 @@ static const struct module *mapped_module(struct stacks *s, const char *path,
 	bool same;
 
 	if (fd < 0 && path[0] == '/')
-		fd = held_file(s, f);
+		fd = held_file(s, f, path);
 	if (fd < 0)
 		return path[0] == '/' ? path_module(s, path, f) : module_of(s, path);
 	if (procmaps__build_id_fd(fd, bid, sizeof(bid)))

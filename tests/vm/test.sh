@@ -11,7 +11,7 @@ TLSBPF=${TLSBPF:-./tlsbpf}
 
 # The tests that run in each guest: each counts what its own programs say they did.
 SUBSET=(10-count 14-kernel 17-returns 20-exit 50-errors 61-clonevm 65-attach 74-attach-forks 80-labs
-	86-sample-time 92-crashes 96-badinput)
+	86-sample-time 88-stacks-gone 92-crashes 96-badinput)
 
 # Debian 12's own kernel (what linux-image-amd64 installs there: Linux 6.1, classic uprobes),
 # its newest 6.12 (uprobe_multi links without uprobe sessions), and Debian 11's 5.10, below
