@@ -13,6 +13,8 @@ mount -t tracefs tracefs /sys/kernel/tracing
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 hostname tlsbpf-vm
+# loopback up, as on any machine: tests serve their own stand-in servers on 127.0.0.1
+ip link set lo up 2>/dev/null
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
 # for the few checks that hold only on a real CPU and filesystem (tests/e2e/86-sample-time.sh)
 export TLSBPF_GUEST=qemu-tcg-9p
