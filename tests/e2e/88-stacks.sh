@@ -67,13 +67,21 @@ run() {
 		"$PWD/$PROGS/tp_stacks_lib_$build.so" >"$T/$name.out" 2>"$T/$name.err"
 }
 
-for b in fp nofp; do
-	run "$b" "$b" --stack-depth 8
-	check "$b: the run ends well, with a stacks file beside the CSV" \
-		test $? -eq 0 -a -s "$T/$b.stacks.csv"
-	verify "$b: each of the program's calls is a row whose stack begins at its call instruction" \
-		"$T/$b.out" "$T/$b.csv" "$T/$b.stacks.csv" <<'PY'
+# Each build twice: 8 frames, and by default (--stack-depth 1) the call site alone, which an
+# allocation takes at its return (where the kernel has put it in the registers) and a free
+# reads at its entry. The whole-stack checks below read the first runs (fp, nofp).
+for r in fp:fp:8 nofp:nofp:8 sitefp:fp: sitenofp:nofp:; do
+	name=${r%%:*} b=${r#*:} depth=${r##*:}
+	b=${b%%:*}
+	opts=() kept=" (by default, that alone)"
+	[ -n "$depth" ] && opts=(--stack-depth "$depth") kept=" ($depth frames kept)"
+	run "$name" "$b" "${opts[@]}"
+	check "$name: the run ends well, with a stacks file beside the CSV" \
+		test $? -eq 0 -a -s "$T/$name.stacks.csv"
+	verify "$name: each of the program's calls is a row whose stack begins at its call instruction$kept" \
+		"$T/$name.out" "$T/$name.csv" "$T/$name.stacks.csv" "$depth" <<'PY'
 kinds = {}
+alone = sys.argv[4] == ''
 for t, r in pairs:
     if r is None:
         fail('no row for %s' % ' '.join(t[:4]))
@@ -82,13 +90,15 @@ for t, r in pairs:
         fail('row %s has no stack' % r['seq'])
     if int(f[0]['addr'], 16) != int(t[4], 16):
         fail('row %s: call site %s, the program says %s' % (r['seq'], f[0]['addr'], t[4]))
+    if alone and (len(f) != 1 or 'truncated' not in f[0]['flags']):
+        fail('row %s: by default the call site alone, marked truncated: %s' % (r['seq'], f))
     kinds[t[0]] = kinds.get(t[0], 0) + 1
 if len(set(t[1] for t, r in pairs)) != 2 or len(truth) < 20:
     fail('the program did not run in two processes: %d events' % len(truth))
 print('%d mallocs, %d frees, every call site exact' % (kinds['malloc'], kinds['free']))
 PY
-	verify "$b: each call site is placed in its file at the program's own offset" \
-		"$T/$b.out" "$T/$b.csv" "$T/$b.stacks.csv" <<'PY'
+	verify "$name: each call site is placed in its file at the program's own offset" \
+		"$T/$name.out" "$T/$name.csv" "$T/$name.stacks.csv" <<'PY'
 import os
 for t, r in pairs:
     f0 = frames(stacks, r)[0]
@@ -98,28 +108,6 @@ for t, r in pairs:
     if not os.path.basename(f0['module']).startswith(want) or len(f0['build_id']) != 40:
         fail('row %s: module %s build-id %s' % (r['seq'], f0['module'], f0['build_id']))
 print('%d call sites in the program and its dlopen\'d library' % len(pairs))
-PY
-done
-
-# By default (--stack-depth 1) the call site alone: an allocation's is taken at its return
-# (where the kernel has put it in the registers), a free's read at its entry; both the
-# program's own.
-for b in fp nofp; do
-	run "site$b" "$b"
-	check "$b, by default: the run ends well" test $? -eq 0 -a -s "$T/site$b.stacks.csv"
-	verify "$b, by default: every row's stack is its call site alone, marked truncated" \
-		"$T/site$b.out" "$T/site$b.csv" "$T/site$b.stacks.csv" <<'PY'
-kinds = {}
-for t, r in pairs:
-    if r is None:
-        fail('no row for %s' % ' '.join(t[:4]))
-    f = frames(stacks, r)
-    if len(f) != 1 or int(f[0]['addr'], 16) != int(t[4], 16):
-        fail('row %s: %s, the program says call site %s' % (r['seq'], [x['addr'] for x in f], t[4]))
-    if 'truncated' not in f[0]['flags']:
-        fail('row %s: one frame of a deeper stack, not marked truncated' % r['seq'])
-    kinds[t[0]] = kinds.get(t[0], 0) + 1
-print('%d mallocs, %d frees, each its call site' % (kinds['malloc'], kinds['free']))
 PY
 done
 
