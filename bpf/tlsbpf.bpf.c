@@ -1662,6 +1662,7 @@ static __always_inline void call_end(struct task_struct *task, struct call *t, _
 {
 	struct call_state *c = t ? &t->s : NULL;
 	struct tb_rec_alloc *r;
+	__u32 stack_id;
 	__u64 now;
 
 	if (!c || !c->depth)
@@ -1673,6 +1674,8 @@ static __always_inline void call_end(struct task_struct *task, struct call *t, _
 	c->depth = 0;
 	if (c->skip)
 		return;
+	/* the stack before the slot: a new one is placed in its files, which the reader need not wait for */
+	stack_id = c->stack_late ? stack_site_global(t, site) : c->stack_id;
 	r = alloc_reserve();
 	if (r) {
 		fill_hdr(&r->h, c->type, task_pid_tgid(task));
@@ -1687,7 +1690,7 @@ static __always_inline void call_end(struct task_struct *task, struct call *t, _
 		r->old_addr = c->old_addr;
 		if (sample_every > 1)
 			remember_sampled(r);
-		alloc_submit(r, c->stack_late ? stack_site_global(t, site) : c->stack_id);
+		alloc_submit(r, stack_id);
 	}
 }
 

@@ -61,7 +61,7 @@ static bool is_kthread(pid_t pid)
 	return !proc_stat(pid, &state, &flags) && (flags & 0x00200000);
 }
 
-/* Gone, or a zombie: its maps read empty, as a kernel thread's do. */
+/* Gone, or a zombie. */
 static bool has_ended(pid_t pid)
 {
 	unsigned long flags;
@@ -280,14 +280,14 @@ int attach__probe_pid(struct loader *l, struct probed_set *set, pid_t pid, const
 		if (err != 1)
 			return err;
 	}
-	/* nothing mapped: a process that ended while tlsbpf started, or a kernel thread */
-	if (has_ended(pid)) {
-		fprintf(stderr, "tlsbpf: -p %d: the process ended before tlsbpf could watch it\n",
-			pid);
-		return -ESRCH;
+	/* nothing mapped: a kernel thread, or a process that ended (or is ending, its memory
+	 * already let go) while tlsbpf started */
+	if (is_kthread(pid)) {
+		fprintf(stderr, "tlsbpf: -p %d: a kernel thread, with no allocator to watch\n", pid);
+		return -ENOENT;
 	}
-	fprintf(stderr, "tlsbpf: -p %d: a kernel thread, with no allocator to watch\n", pid);
-	return -ENOENT;
+	fprintf(stderr, "tlsbpf: -p %d: the process ended before tlsbpf could watch it\n", pid);
+	return -ESRCH;
 }
 
 static int cmp_tid(const void *a, const void *b)
