@@ -111,7 +111,7 @@ static const char usage[] =
 	"                          stack, 1 to 64: the call site, exact without frame\n"
 	"                          pointers, then the frame-pointer chain; default 1,\n"
 	"                          the call site alone, and 8 with --stacks=dwarf,\n"
-	"                          --pprof or --folded\n"
+	"                          --pprof, --folded or --html\n"
 	"      --stacks=MODE       how the callers are found: fp (the default) as above;\n"
 	"                          dwarf: 8 KiB of the stack and the registers copied at\n"
 	"                          each call, unwound in tlsbpf by the files' .eh_frame:\n"
@@ -585,7 +585,7 @@ static int check_operands(struct env *env)
 		return usage_error("--comm goes with -a%s", "");
 	/* the call site alone by default; outputs made of whole stacks, and dwarf, want callers */
 	if (!env->stack_depth_given && (env->stacks_mode == TB_STACKS_DWARF || env->pprof_path ||
-					env->folded_path))
+					env->folded_path || env->html_path))
 		env->stack_depth = TB_WHOLE_STACK;
 	if (!env->stack_depth && env->stacks_mode == TB_STACKS_DWARF)
 		return usage_error("--stacks=dwarf finds call stacks, which %s keeps none of",

@@ -529,8 +529,9 @@ check_sh "--no-stacks: the stack_id column is empty and no stacks file is writte
 
 # The depth each way of asking gives, as the summary says it and as the stacks file shows it
 # (the program's stacks are 5 frames and more): the call site by default, 8 frames for the
-# outputs made of whole stacks, and what --stack-depth says over either.
-for c in "1:" "8:--folded $T/d.folded" "8:--pprof $T/d.pb.gz" "3:--stack-depth 3 --folded $T/d.folded"; do
+# outputs made of whole stacks (--html: its icicle), and what --stack-depth says over either.
+for c in "1:" "8:--folded $T/d.folded" "8:--pprof $T/d.pb.gz" "8:--html $T/d.html" \
+	"3:--stack-depth 3 --folded $T/d.folded"; do
 	want=${c%%:*}
 	# shellcheck disable=SC2086	# the options, word by word
 	run depth fp ${c#*:} --summary-json "$T/depth.json"
