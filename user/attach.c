@@ -40,34 +40,63 @@ static pid_t tgid_of(pid_t pid)
 	return s ? (pid_t)strtol(s + 6, NULL, 10) : -ESRCH;
 }
 
-/* /proc/PID/stat's state (third field) and flags (ninth); non-zero when it cannot be read */
-static int proc_stat(pid_t pid, char *state, unsigned long *flags)
+/* A stat file's state (third field) and flags (ninth); non-zero when it cannot be read */
+static int stat_fields(const char *path, char *state, unsigned long *flags)
 {
-	char path[64], buf[1024], *s;
+	char buf[1024], *s;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if (read_small(path, buf, sizeof(buf)))
 		return -1;
 	s = strrchr(buf, ')');	/* the comm before it may hold anything */
 	return s && sscanf(s + 1, " %c %*d %*d %*d %*d %*d %lu", state, flags) == 2 ? 0 : -1;
 }
 
+#define PF_EXITING_FLAG 0x00000004
+#define PF_KTHREAD_FLAG 0x00200000
+
 /* A kernel thread (PF_KTHREAD in its flags): nothing to watch. */
 static bool is_kthread(pid_t pid)
 {
+	char path[64], state;
 	unsigned long flags;
-	char state;
 
-	return !proc_stat(pid, &state, &flags) && (flags & 0x00200000);
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	return !stat_fields(path, &state, &flags) && (flags & PF_KTHREAD_FLAG);
 }
 
-/* Gone, or a zombie. */
+/*
+ * A thread of the process neither a zombie nor on its way out, 0 if none. The main thread
+ * may have called pthread_exit while the others run on: a zombie, its maps empty.
+ */
+static pid_t live_task(pid_t pid)
+{
+	char dir[48], path[64], state;
+	unsigned long flags;
+	struct dirent *de;
+	pid_t live = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/task", pid);
+	d = opendir(dir);
+	while (d && !live && (de = readdir(d))) {
+		long tid = strtol(de->d_name, NULL, 10);
+
+		if (tid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%ld/stat", pid, tid);
+		if (!stat_fields(path, &state, &flags) && state != 'Z' && state != 'X' &&
+		    !(flags & PF_EXITING_FLAG))
+			live = tid;
+	}
+	if (d)
+		closedir(d);
+	return live;
+}
+
+/* Every thread of the process gone, a zombie or on its way out. */
 static bool has_ended(pid_t pid)
 {
-	unsigned long flags;
-	char state;
-
-	return proc_stat(pid, &state, &flags) || state == 'Z' || state == 'X';
+	return !live_task(pid);
 }
 
 static int check_one(const char *word, pid_t *out)
@@ -218,6 +247,7 @@ int attach__probe_exec(struct loader *l, struct probed_set *set, const char *fil
 	return loader__attach_lib(l, &lib, env->verbose);
 }
 
+/* The mappings of pid, a process or one of its threads (a live one, when the main one ended) */
 static FILE *open_maps(pid_t pid)
 {
 	char path[64];
@@ -252,19 +282,21 @@ static int probe_maps(struct loader *l, struct probed_set *set, pid_t pid, FILE 
 int attach__probe_process(struct loader *l, struct probed_set *set, pid_t pid,
 			  const struct env *env, int *newly)
 {
-	FILE *f = open_maps(pid);
+	pid_t t = live_task(pid) ?: pid;	/* its maps and root: a live thread's */
+	FILE *f = open_maps(t);
 	int err, none;
 
 	if (!f)
 		return -errno;
-	err = probe_maps(l, set, pid, f, env, newly ? newly : &none);
+	err = probe_maps(l, set, t, f, env, newly ? newly : &none);
 	fclose(f);
 	return err == 1 ? -ENOENT : err;
 }
 
 int attach__probe_pid(struct loader *l, struct probed_set *set, pid_t pid, const struct env *env)
 {
-	FILE *f = open_maps(pid);
+	pid_t t = live_task(pid) ?: pid;	/* its maps and root: a live thread's */
+	FILE *f = open_maps(t);
 	int err, none;
 
 	if (!f) {
@@ -275,10 +307,13 @@ int attach__probe_pid(struct loader *l, struct probed_set *set, pid_t pid, const
 			return err;
 		}
 	} else {
-		err = probe_maps(l, set, pid, f, env, &none);
+		err = probe_maps(l, set, t, f, env, &none);
 		fclose(f);
-		if (err != 1)
+		if (err < 0)
 			return err;
+		/* its files probed, unless it ended meanwhile: then they may not have been */
+		if (!err && !has_ended(pid))
+			return 0;
 	}
 	/* nothing mapped: a kernel thread, or a process that ended (or is ending, its memory
 	 * already let go) while tlsbpf started */

@@ -60,6 +60,28 @@ else
 fi
 kill "$zparent" 2>/dev/null
 wait "$zparent" 2>/dev/null
+# A process whose main thread ended first (pthread_exit: a zombie, its maps empty) while
+# another thread allocates on: a live process, watched through that thread.
+"$PROGS/tp_leaderless" >"$T/ll.out" &
+ll=$!
+for _ in $(seq 50); do grep -q ready "$T/ll.out" && break; sleep 0.1; done
+$TLSBPF -q --duration 2 --csv "$T/ll.csv" -p "$ll" >"$T/out" 2>"$T/err"
+rc=$?
+kill -TERM "$ll"
+wait "$ll"
+res=$(python3 - "$T/ll.csv" "$ll" "$(sed -n 's/^pairs=//p' "$T/ll.out")" <<'PY'
+import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1], newline='')) if r['pid'] == sys.argv[2]]
+m = [r for r in rows if r['event'] == 'malloc']
+f = [r for r in rows if r['event'] == 'free']
+said = int(sys.argv[3] or 0)
+ok = 0 < len(m) <= said and abs(len(m) - len(f)) <= 1 and all(r['tid'] != sys.argv[2] for r in m)
+print('%s: %d mallocs, %d frees of the %d pairs it made, none on the ended main thread' %
+      ('right' if ok else 'wrong', len(m), len(f), said))
+PY
+)
+check "-p of a process whose main thread ended (exit $rc): $res $(head -c 160 "$T/err")" \
+	[ "$rc" -eq 0 -a "${res%%:*}" = right ]
 sh -c 'exec '"$TLSBPF"' -q -p $$' >"$T/out" 2>"$T/err"
 rc=$?
 check_sh "-p of tlsbpf's own pid is refused (exit $rc): $(head -c 160 "$T/err")" \
