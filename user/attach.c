@@ -309,11 +309,9 @@ int attach__probe_pid(struct loader *l, struct probed_set *set, pid_t pid, const
 	} else {
 		err = probe_maps(l, set, t, f, env, &none);
 		fclose(f);
-		if (err < 0)
+		/* probed, or a loader's error; unless it ended meanwhile, which is then the why */
+		if (err <= 0 && !has_ended(pid))
 			return err;
-		/* its files probed, unless it ended meanwhile: then they may not have been */
-		if (!err && !has_ended(pid))
-			return 0;
 	}
 	/* nothing mapped: a kernel thread, or a process that ended (or is ending, its memory
 	 * already let go) while tlsbpf started */
