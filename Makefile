@@ -44,7 +44,7 @@ CORE_SRCS := event idmap tables registry arena pages faults forkexec correlate p
 	out/html_map out/html_grid out/html_chart out/html_flame out/html_sites out/perfetto \
 	out/history out/series out/report_files out/csv_write out/csv_read out/jsonl out/live \
 	out/outfile
-LOADER_SRCS := env libc_resolve kfeatures release perfprobe pidprobe confine parload loader launcher attach probe_policy decode consumer pipeline timesample session analyze main
+LOADER_SRCS := env libc_resolve kfeatures signals release perfprobe pidprobe confine parload loader launcher attach probe_policy decode consumer pipeline timesample session analyze main
 CORE_OBJS := $(CORE_SRCS:%=$(OUTPUT)/user/%.o)
 LOADER_OBJS := $(LOADER_SRCS:%=$(OUTPUT)/user/%.o)
 

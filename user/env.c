@@ -159,7 +159,8 @@ static const char usage[] =
 	"until it ends. If it still runs 2 s later, or at a second signal, tlsbpf\n"
 	"stops: the report shows it running, then tlsbpf kills it and every process\n"
 	"it started with SIGKILL, as 'timeout -k' does, names their pids on stderr,\n"
-	"and exits 128+N for the signal that stopped it.\n"
+	"and exits 128+N for the signal that stopped it. A signal while tlsbpf starts\n"
+	"stops the start: COMMAND is not run, and tlsbpf exits 128+N.\n"
 	"`tlsbpf analyze` rebuilds the report from a CSV written earlier ('-' reads\n"
 	"stdin); it takes only the report options. No root needed.\n";
 

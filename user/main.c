@@ -10,20 +10,32 @@
 #include "launcher.h"
 #include "probe_policy.h"
 #include "session.h"
+#include "signals.h"
 #include "stacks.h"
 
 #define MAX_PIDS 1024
+
+/*
+ * A stop signal that came while tlsbpf started: what was set up is taken down
+ * as at any end, and nothing more starts. A command was never run.
+ */
+static int stopped_starting(int sig, const char *what)
+{
+	fprintf(stderr, "tlsbpf: SIG%s while starting: %s\n", sigabbrev_np(sig), what);
+	return 128 + sig;
+}
 
 static int run_command(const struct env *env)
 {
 	static struct session s;
 	struct confine cf = {};
 	char path[PATH_MAX];
-	int ret, err;
+	int ret, err, sig;
 
 	ret = launcher__resolve(env->argv[0], path, sizeof(path));
 	if (ret)
 		return ret;
+	signals__hold();
 	if (session__open(&s, env, TB_MODE_LAUNCH) || probe_policy__command(&s, &cf, path) ||
 	    session__start_consumer(&s)) {
 		session__finish(&s);
@@ -41,7 +53,11 @@ static int run_command(const struct env *env)
 		stacks__hold_path(s.stacks, cf.copies[i]);
 	/* orphans of the command come to us, so none is left a zombie */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	session__install_signals();
+	if ((sig = signals__release())) {
+		session__finish(&s);
+		confine__cleanup(&cf);
+		return stopped_starting(sig, "the command was not run");
+	}
 	ret = launcher__run(env, &cf, path, &s.loader, &s.child);
 	err = ret ? 0 : session__loop(&s);
 	if (!ret && (s.stop_signal || !s.child_reaped))
@@ -62,19 +78,24 @@ static int run_pids(struct env *env)
 	static pid_t pids[MAX_PIDS];
 	static struct pidprobe probes, *pp = &probes;
 	static struct session s;
-	int n, err;
+	int n, err, sig;
 
 	if (attach__check_pids(env, pids, &n, MAX_PIDS))
 		return 2;
+	signals__hold();
 	if (probe_policy__pid_scope(env, pp, pids, n))
 		return 1;
-	if (session__open(&s, env, TB_MODE_PIDS))
+	if (signals__pending() || session__open(&s, env, TB_MODE_PIDS))
 		goto fail;
 	s.loader.pp = env->per_process ? pp : NULL;
 	if (probe_policy__pids(&s, pids, n) || session__start_consumer(&s) ||
 	    probe_policy__check_found(&s))
 		goto fail;
-	session__install_signals();
+	if ((sig = signals__release())) {
+		session__finish(&s);
+		pidprobe__destroy(pp);
+		return stopped_starting(sig, "nothing was watched");
+	}
 	attach__pids(&s.loader, s.pipe.corr, pids, n, session__now_ns, s.what, sizeof(s.what));
 	session__set_scope(&s, env->per_process ? TB_SCOPE_PROCESSES : TB_SCOPE_FILES, 0);
 	if (env->verbose)
@@ -87,19 +108,23 @@ static int run_pids(struct env *env)
 fail:
 	session__finish(&s);
 	pidprobe__destroy(pp);
-	return 1;
+	return (sig = signals__release()) ? stopped_starting(sig, "nothing was watched") : 1;
 }
 
 static int run_all(const struct env *env)
 {
 	static struct session s;
-	int n, err;
+	int n, err, sig;
 
+	signals__hold();
 	if (session__open(&s, env, TB_MODE_ALL) || probe_policy__all(&s) ||
 	    session__start_consumer(&s))
 		goto fail;
 	session__set_scope(&s, TB_SCOPE_FILES, 0);
-	session__install_signals();
+	if ((sig = signals__release())) {
+		session__finish(&s);
+		return stopped_starting(sig, "nothing was watched");
+	}
 	n = attach__all(&s.loader, s.pipe.corr, &s.probed, env, session__now_ns());
 	if (n < 0) {
 		fprintf(stderr, "tlsbpf: cannot attach to running processes: %s\n", strerror(-n));

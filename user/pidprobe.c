@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include "pidprobe.h"
 #include "release.h"
+#include "signals.h"
 
 #define TRACEFS "/sys/kernel/tracing"
 #define GROUP "tlsbpf"
@@ -172,7 +173,8 @@ static int check_no_swap(pid_t holder)
  */
 static void wait_for_releases(struct pidprobe *pp)
 {
-	while (release__others_running()) {
+	/* a signal meanwhile ends start-up: no need to wait for what it will not attach */
+	while (release__others_running() && !signals__pending()) {
 		if (pp->waited_ms >= 60000) {
 			pp->wait_gave_up = true;
 			return;

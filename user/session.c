@@ -17,25 +17,13 @@
 #include "model.h"
 #include "placement.h"
 #include "session.h"
+#include "signals.h"
 #include "unwind.h"
 
 #define POLL_MS 10
 #define GRACE_NS 2000000000ULL	/* after a forwarded signal, how long the command may take to end */
 #define STATUS_NS 1000000000ULL
 #define MAX_LEFTOVERS 4096	/* processes the command left running that tlsbpf ends */
-
-volatile sig_atomic_t session_signal;
-/* Ctrl-C at a terminal reaches the command's process group too: no second copy. */
-static volatile sig_atomic_t signal_from_tty;
-/* Set at the first signal and never cleared: the live view on a terminal stops there. */
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig, siginfo_t *info, void *ucontext)
-{
-	session_signal = sig;
-	interrupted = 1;
-	signal_from_tty = info && info->si_code == SI_KERNEL;
-}
 
 uint64_t session__now_ns(void)
 {
@@ -165,7 +153,7 @@ int session__open(struct session *s, const struct env *env, enum session_mode mo
 		err = pipeline__open(&s->pipe, env, &s->owner, live_view, s->start_ns);
 	if (err)
 		return err;
-	pipeline__stop_view_on(&s->pipe, &interrupted);
+	pipeline__stop_view_on(&s->pipe, &signals_interrupted);
 	err = loader__open_load(&s->loader, env);
 	if (!err && env->sample_by_time && !s->loader.kf.uprobe_multi) {
 		fprintf(stderr, "tlsbpf: --sample-by time needs uprobe_multi links (Linux 6.6 or "
@@ -273,16 +261,6 @@ int session__start_consumer(struct session *s)
 	return err;
 }
 
-void session__install_signals(void)
-{
-	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);	/* a closed output pipe is an error to report, not a death */
-}
-
 /* True if records were lost since the last look. */
 static bool account_drops(struct session *s)
 {
@@ -384,22 +362,22 @@ static bool watched_ended(struct session *s, bool *child_done)
 static bool stop_requested(struct session *s, uint64_t now, uint64_t *grace)
 {
 	uint64_t limit = s->env->duration_s * 1000000000ULL;
-	int sig = session_signal;
+	int sig = signals_stop;
 
 	/* --duration is time watched: attaching can wait on another tracer's probes */
 	if (limit && now - s->live_ns >= limit && !sig && !*grace)
 		sig = SIGINT;
 	if (*grace)
-		return session_signal || now > *grace;
+		return signals_stop || now > *grace;
 	if (!sig)
 		return false;
 	s->stop_signal = sig;
 	if (s->mode != TB_MODE_LAUNCH)
 		return true;
 	/* a reaped command's pid may be another process's by now */
-	if ((!signal_from_tty || !session_signal) && !s->child_reaped)
+	if ((!signals_from_tty || !signals_stop) && !s->child_reaped)
 		kill(s->child, sig);
-	session_signal = 0;
+	signals_stop = 0;
 	*grace = now + GRACE_NS;
 	return false;
 }

@@ -47,8 +47,6 @@ struct session {
 	struct stacks *stacks;	/* the probes' stack table, read in place; NULL under --no-stacks */
 };
 
-extern volatile sig_atomic_t session_signal;
-
 uint64_t session__now_ns(void);
 /* Root and kernel checks, outputs, BPF loaded and the kernel hooks attached; 0 or -errno (reported). */
 int session__open(struct session *s, const struct env *env, enum session_mode mode);
@@ -57,7 +55,6 @@ int session__probe_file(struct session *s, const char *path, bool required);
 int session__start_consumer(struct session *s);
 /* Who pays from now on; -v says it. */
 void session__set_scope(struct session *s, enum session_scope scope, int ncopies);
-void session__install_signals(void);
 /* Until what the mode watches has ended, --duration passed, or a signal says stop. */
 int session__loop(struct session *s);
 /*
