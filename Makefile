@@ -39,7 +39,7 @@ ALL_CFLAGS := -D_GNU_SOURCE $(CPPFLAGS) $(CFLAGS) $(WARN) $(INCLUDES) -DTLSBPF_V
 
 # Modules that need no BPF (the unit tests link these) and the ones that drive the kernel side.
 CORE_SRCS := event idmap tables registry arena pages faults forkexec correlate placement dwarf_index \
-	symbols procmaps stacks stacktab unwind sites out/stacks_write out/stacks_read out/prof_frame \
+	symbols procmaps procstat stacks stacktab unwind sites out/stacks_write out/stacks_read out/prof_frame \
 	out/folded out/pprof out/report out/report_md out/report_sites out/report_prof out/html \
 	out/html_map out/html_grid out/html_chart out/html_flame out/html_sites out/perfetto \
 	out/history out/series out/report_files out/csv_write out/csv_read out/jsonl out/live \

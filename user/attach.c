@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "attach.h"
+#include "procstat.h"
 #include "libc_resolve.h"
 #include "placement.h"
 
@@ -40,28 +41,12 @@ static pid_t tgid_of(pid_t pid)
 	return s ? (pid_t)strtol(s + 6, NULL, 10) : -ESRCH;
 }
 
-/* A stat file's state (third field) and flags (ninth); non-zero when it cannot be read */
-static int stat_fields(const char *path, char *state, unsigned long *flags)
-{
-	char buf[1024], *s;
-
-	if (read_small(path, buf, sizeof(buf)))
-		return -1;
-	s = strrchr(buf, ')');	/* the comm before it may hold anything */
-	return s && sscanf(s + 1, " %c %*d %*d %*d %*d %*d %lu", state, flags) == 2 ? 0 : -1;
-}
-
-#define PF_EXITING_FLAG 0x00000004
-#define PF_KTHREAD_FLAG 0x00200000
-
 /* A kernel thread (PF_KTHREAD in its flags): nothing to watch. */
 static bool is_kthread(pid_t pid)
 {
-	char path[64], state;
-	unsigned long flags;
+	struct procstat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	return !stat_fields(path, &state, &flags) && (flags & PF_KTHREAD_FLAG);
+	return !procstat__read(pid, 0, &st) && (st.flags & TB_PF_KTHREAD);
 }
 
 /*
@@ -70,9 +55,9 @@ static bool is_kthread(pid_t pid)
  */
 static pid_t live_task(pid_t pid)
 {
-	char dir[48], path[64], state;
-	unsigned long flags;
+	struct procstat st;
 	struct dirent *de;
+	char dir[48];
 	pid_t live = 0;
 	DIR *d;
 
@@ -81,11 +66,7 @@ static pid_t live_task(pid_t pid)
 	while (d && !live && (de = readdir(d))) {
 		long tid = strtol(de->d_name, NULL, 10);
 
-		if (tid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%ld/stat", pid, tid);
-		if (!stat_fields(path, &state, &flags) && state != 'Z' && state != 'X' &&
-		    !(flags & PF_EXITING_FLAG))
+		if (tid > 0 && !procstat__read(pid, tid, &st) && procstat__alive(&st))
 			live = tid;
 	}
 	if (d)

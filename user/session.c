@@ -16,6 +16,7 @@
 #include "html_sites.h"
 #include "model.h"
 #include "placement.h"
+#include "procstat.h"
 #include "session.h"
 #include "signals.h"
 #include "unwind.h"
@@ -652,22 +653,9 @@ int session__finish(struct session *s)
 /* Parent of pid from /proc/PID/stat, or 0 for a process gone or a zombie (nothing to end). */
 static pid_t live_parent(pid_t pid)
 {
-	char path[64], buf[512], *p;
-	int ppid = 0, fd, n;
-	char state;
+	struct procstat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	/* the name in parentheses may hold anything, ')' included: the last one ends it */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2 || state == 'Z')
-		return 0;
-	return ppid;
+	return procstat__read(pid, 0, &st) || st.state == 'Z' ? 0 : st.ppid;
 }
 
 static bool listed(const pid_t *pids, int n, pid_t pid)
