@@ -85,7 +85,12 @@ static int run_pids(struct env *env)
 	signals__hold();
 	if (probe_policy__pid_scope(env, pp, pids, n))
 		return 1;
-	if (signals__pending() || session__open(&s, env, TB_MODE_PIDS))
+	/* stopped while waiting on an earlier run's releases: nothing opened yet */
+	if (signals__pending()) {
+		pidprobe__destroy(pp);
+		return stopped_starting(signals__release(), "nothing was watched");
+	}
+	if (session__open(&s, env, TB_MODE_PIDS))
 		goto fail;
 	s.loader.pp = env->per_process ? pp : NULL;
 	if (probe_policy__pids(&s, pids, n) || session__start_consumer(&s) ||

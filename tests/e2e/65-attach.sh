@@ -60,6 +60,23 @@ else
 fi
 kill "$zparent" 2>/dev/null
 wait "$zparent" 2>/dev/null
+# A signal while -p waits for a (stand-in) release ends the wait and the start: one line, exit
+# 128+N, nothing opened left behind. Where nothing waits it is an ordinary -p run's end (exit 0).
+"$T/tlsbpf-release" 60 &
+fake=$!
+sleep 30 &
+target=$!
+$TLSBPF -v -q --summary /dev/null -p "$target" >"$T/out" 2>"$T/err" &
+tb=$!
+sleep 1.5
+kill -INT "$tb"
+wait "$tb"
+rc=$?
+kill "$fake" "$target"
+wait "$fake" "$target" 2>/dev/null
+check_sh "-p stopped by SIGINT in its wait for a release: exit $rc: $(grep -v '^libbpf' "$T/err" | head -c 200)" \
+	'{ [ "$rc" -eq 130 ] && grep -qx "tlsbpf: SIGINT while starting: nothing was watched" "$T/err"; } ||
+	 { [ "$rc" -eq 0 ] && ! grep -q "waited" "$T/err"; }'
 # A process whose main thread ended first (pthread_exit: a zombie, its maps empty) while
 # another thread allocates on: a live process, watched through that thread.
 "$PROGS/tp_leaderless" >"$T/ll.out" &
