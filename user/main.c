@@ -40,7 +40,8 @@ static int run_command(const struct env *env)
 	    session__start_consumer(&s)) {
 		session__finish(&s);
 		confine__cleanup(&cf);
-		return 1;
+		/* a signal stops the classic probes' placement: that, not an error, ended it */
+		return (sig = signals__release()) ? stopped_starting(sig, "the command was not run") : 1;
 	}
 	launcher__command_line(env->argv, env->argc, s.what, sizeof(s.what));
 	/*
@@ -144,7 +145,7 @@ static int run_all(const struct env *env)
 	return session__finish(&s) || err ? 1 : 0;
 fail:
 	session__finish(&s);
-	return 1;
+	return (sig = signals__release()) ? stopped_starting(sig, "nothing was watched") : 1;
 }
 
 int main(int argc, char **argv)

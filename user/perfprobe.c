@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include "perfprobe.h"
 #include "release.h"
+#include "signals.h"
 
 #define PMU_DIR "/sys/bus/event_source/devices/uprobe"
 
@@ -63,6 +64,14 @@ static void *make_probe(void *arg)
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .perf_event.bpf_cookie = j->cookie);
 
 	j->probe = (struct perfprobe){ .pfd = -1, .link_fd = -1 };
+	/*
+	 * Stopped while starting: place no more. Behind an earlier run's release each one
+	 * can wait seconds for the kernel's event lock, and each placed is one more to release.
+	 */
+	if (signals__pending()) {
+		j->err = -EINTR;
+		return NULL;
+	}
 	/* every process that maps the file: pid -1 needs a CPU, any one will do */
 	j->probe.pfd = syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
 	if (j->probe.pfd < 0) {
@@ -120,7 +129,8 @@ int perfprobes__attach(struct perfprobes *ps, int prog_fd, const char *path,
 			pthread_join(jobs[i].tid, NULL);
 		if (jobs[i].err && !err) {
 			err = jobs[i].err;
-			fprintf(stderr, "tlsbpf: cannot probe %s at offset %#llx: %s\n", path,
+			if (err != -EINTR)	/* a signal stopped it: the caller says so */
+				fprintf(stderr, "tlsbpf: cannot probe %s at offset %#llx: %s\n", path,
 				(unsigned long long)offsets[i], strerror(-err));
 		}
 		if (jobs[i].probe.pfd >= 0 && keep(ps, &jobs[i].probe) && !err) {
