@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "attach.h"
-#include "procstat.h"
 #include "libc_resolve.h"
 #include "placement.h"
+#include "procstat.h"
 
 #define MAX_TIDS 65536
 

@@ -130,8 +130,8 @@ int perfprobes__attach(struct perfprobes *ps, int prog_fd, const char *path,
 		if (jobs[i].err && !err) {
 			err = jobs[i].err;
 			if (err != -EINTR)	/* a signal stopped it: the caller says so */
-				fprintf(stderr, "tlsbpf: cannot probe %s at offset %#llx: %s\n", path,
-				(unsigned long long)offsets[i], strerror(-err));
+				fprintf(stderr, "tlsbpf: cannot probe %s at offset %#llx: %s\n",
+					path, (unsigned long long)offsets[i], strerror(-err));
 		}
 		if (jobs[i].probe.pfd >= 0 && keep(ps, &jobs[i].probe) && !err) {
 			err = -ENOMEM;
