@@ -37,10 +37,10 @@ static int run_command(const struct env *env)
 		return ret;
 	signals__hold();
 	if (session__open(&s, env, TB_MODE_LAUNCH) || probe_policy__command(&s, &cf, path) ||
-	    session__start_consumer(&s)) {
+	    session__start_consumer(&s) || signals__release()) {
 		session__finish(&s);
 		confine__cleanup(&cf);
-		/* a signal stops the classic probes' placement: that, not an error, ended it */
+		/* a signal (which also stops the classic probes' placement), or an error said already */
 		return (sig = signals__release()) ? stopped_starting(sig, "the command was not run") : 1;
 	}
 	launcher__command_line(env->argv, env->argc, s.what, sizeof(s.what));
@@ -54,11 +54,6 @@ static int run_command(const struct env *env)
 		stacks__hold_path(s.stacks, cf.copies[i]);
 	/* orphans of the command come to us, so none is left a zombie */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if ((sig = signals__release())) {
-		session__finish(&s);
-		confine__cleanup(&cf);
-		return stopped_starting(sig, "the command was not run");
-	}
 	ret = launcher__run(env, &cf, path, &s.loader, &s.child);
 	err = ret ? 0 : session__loop(&s);
 	if (!ret && (s.stop_signal || !s.child_reaped))
@@ -95,13 +90,8 @@ static int run_pids(struct env *env)
 		goto fail;
 	s.loader.pp = env->per_process ? pp : NULL;
 	if (probe_policy__pids(&s, pids, n) || session__start_consumer(&s) ||
-	    probe_policy__check_found(&s))
+	    probe_policy__check_found(&s) || signals__release())
 		goto fail;
-	if ((sig = signals__release())) {
-		session__finish(&s);
-		pidprobe__destroy(pp);
-		return stopped_starting(sig, "nothing was watched");
-	}
 	attach__pids(&s.loader, s.pipe.corr, pids, n, session__now_ns, s.what, sizeof(s.what));
 	session__set_scope(&s, env->per_process ? TB_SCOPE_PROCESSES : TB_SCOPE_FILES, 0);
 	if (env->verbose)
@@ -124,13 +114,9 @@ static int run_all(const struct env *env)
 
 	signals__hold();
 	if (session__open(&s, env, TB_MODE_ALL) || probe_policy__all(&s) ||
-	    session__start_consumer(&s))
+	    session__start_consumer(&s) || signals__release())
 		goto fail;
 	session__set_scope(&s, TB_SCOPE_FILES, 0);
-	if ((sig = signals__release())) {
-		session__finish(&s);
-		return stopped_starting(sig, "nothing was watched");
-	}
 	n = attach__all(&s.loader, s.pipe.corr, &s.probed, env, session__now_ns());
 	if (n < 0) {
 		fprintf(stderr, "tlsbpf: cannot attach to running processes: %s\n", strerror(-n));
