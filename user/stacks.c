@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -23,12 +24,14 @@
 #define NPROCS 8	/* processes whose mappings are kept at once */
 #define BUILD_ID_HEX 41	/* 20 bytes in hex, and the NUL; longer ids are left out */
 #define MAX_HELD 256	/* executables held open */
+#define NLEARNT 256	/* files' load addresses learnt from the probes' frames, kept at once */
 
 /* A process image's mappings: tgid, start and exec count say which image. */
 struct proc_cache {
 	uint32_t tgid;
 	uint64_t start_ns, exec_id, used;
 	struct procmaps pm;
+	bool gone;	/* read again, and gone: pm is what was read last */
 };
 
 /*
@@ -40,6 +43,26 @@ struct module {
 	char *path;
 	char build_id[BUILD_ID_HEX];
 	int fd;		/* -1: the file at path is the one */
+};
+
+/*
+ * Where a file's code lies in one process image, learnt from a frame the probes placed in it:
+ * its load bias, the address less the ELF virtual address. A frame the probes could not place
+ * (the mappings were busy) of a process gone before its mappings were read is placed by it.
+ */
+struct learnt {
+	uint32_t tgid, file;
+	uint64_t start_ns, exec_id, bias;
+	bool twice;	/* at two biases (unloaded and loaded again): no frame is placed by it */
+};
+
+/* A file's executable segments, from its program headers, read once. */
+struct segs {
+	bool read;
+	int n;
+	struct seg {
+		uint64_t vaddr, off, filesz;
+	} *v;
 };
 
 struct stacks {
@@ -63,6 +86,9 @@ struct stacks {
 	} held[MAX_HELD];
 	int nheld;
 	uint64_t unplaced;
+	struct segs *segs;	/* by the probes' file index */
+	struct learnt learnt[NLEARNT];
+	uint64_t nlearnt;
 };
 
 static const void *map_ro(int fd, size_t len)
@@ -92,7 +118,8 @@ struct stacks *stacks__open(int stacks_fd, uint32_t nstacks, int files_fd, uint3
 	s->table = map_ro(stacks_fd, s->len);
 	s->files = map_ro(files_fd, s->files_len);
 	s->file_mod = calloc(nfiles, sizeof(*s->file_mod));
-	if (!s->table || !s->files || !s->file_mod) {
+	s->segs = calloc(nfiles, sizeof(*s->segs));
+	if (!s->table || !s->files || !s->file_mod || !s->segs) {
 		stacks__close(s);
 		return NULL;
 	}
@@ -108,6 +135,9 @@ void stacks__close(struct stacks *s)
 	if (s->files)
 		munmap((void *)s->files, s->files_len);
 	free(s->file_mod);
+	for (uint32_t i = 0; s->segs && i < s->nfiles; i++)
+		free(s->segs[i].v);
+	free(s->segs);
 	for (int i = 0; i < NPROCS; i++)
 		procmaps__clear(&s->procs[i].pm);
 	for (int i = 0; i < s->nmods; i++) {
@@ -369,8 +399,20 @@ static struct proc_cache *proc_of(struct stacks *s, const struct tb_stack *st, i
 		c->used = ++s->clock;
 		return c;
 	}
-	if (!c)
-		c = old;
+	if (c) {	/* read again; a process gone since keeps the mappings last read */
+		struct procmaps pm = { 0 };
+
+		c->used = ++s->clock;
+		c->gone = procmaps__read(&pm, st->tgid) != 0;
+		if (c->gone) {
+			procmaps__clear(&pm);
+		} else {
+			procmaps__clear(&c->pm);
+			c->pm = pm;
+		}
+		return c;
+	}
+	c = old;
 	*c = (struct proc_cache){ st->tgid, st->start_ns, st->exec_id, ++s->clock, c->pm };
 	if (procmaps__read(&c->pm, st->tgid)) {
 		c->tgid = 0;	/* gone, or unreadable: read again next time */
@@ -432,14 +474,98 @@ static const struct module *placed_module(struct stacks *s, uint32_t file, uint3
 	return s->file_mod[file];
 }
 
+/* The executable segments of the probes' file index, read from its module's file once. */
+static const struct segs *file_segs(struct stacks *s, uint32_t file)
+{
+	struct segs *sg = &s->segs[file];
+	const struct module *m = s->file_mod[file];
+	Elf *e = NULL;
+	size_t n = 0;
+	GElf_Phdr ph;
+	int fd;
+
+	if (sg->read)
+		return sg;
+	sg->read = true;
+	fd = !m ? -1 : m->fd >= 0 ? m->fd : open(m->path, O_RDONLY | O_CLOEXEC);
+	elf_version(EV_CURRENT);
+	if (fd >= 0)
+		e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (e && !elf_getphdrnum(e, &n) && n < 64)
+		sg->v = calloc(n, sizeof(*sg->v));
+	for (size_t i = 0; sg->v && i < n; i++)
+		if (gelf_getphdr(e, i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
+			sg->v[sg->n++] = (struct seg){ ph.p_vaddr, ph.p_offset, ph.p_filesz };
+	elf_end(e);
+	if (fd >= 0 && (!m || fd != m->fd))
+		close(fd);
+	return sg;
+}
+
+static bool same_image(const struct learnt *l, const struct tb_stack *st)
+{
+	return l->tgid == st->tgid && l->start_ns == st->start_ns && l->exec_id == st->exec_id;
+}
+
+/* A frame the probes placed: where its file lies in its process image, learnt. */
+static void learn(struct stacks *s, const struct tb_stack *st, uint32_t file, uint64_t ip,
+		  uint64_t off)
+{
+	const struct segs *sg = file_segs(s, file);
+	uint64_t bias = 0;
+	int i;
+
+	for (i = 0; i < sg->n; i++)
+		if (off >= sg->v[i].off && off - sg->v[i].off < sg->v[i].filesz)
+			break;
+	if (i == sg->n)
+		return;
+	bias = ip - (off - sg->v[i].off + sg->v[i].vaddr);
+	for (int j = 0; j < NLEARNT && (uint64_t)j < s->nlearnt; j++) {
+		struct learnt *l = &s->learnt[j];
+
+		if (l->file == file && same_image(l, st)) {
+			l->twice |= l->bias != bias;
+			return;
+		}
+	}
+	s->learnt[s->nlearnt++ % NLEARNT] =
+		(struct learnt){ st->tgid, file, st->start_ns, st->exec_id, bias, false };
+}
+
+/* A frame of a process gone, placed in a file where the probes placed others of its image. */
+static void place_learnt(struct stacks *s, const struct tb_stack *st, struct stack_frame *f)
+{
+	for (int j = 0; j < NLEARNT && (uint64_t)j < s->nlearnt; j++) {
+		const struct learnt *l = &s->learnt[j];
+		const struct module *m = s->file_mod[l->file];
+		const struct segs *sg;
+		uint64_t vaddr = f->addr - l->bias;
+
+		if (!same_image(l, st) || l->twice || !m)
+			continue;
+		sg = file_segs(s, l->file);
+		for (int i = 0; i < sg->n; i++) {
+			if (vaddr < sg->v[i].vaddr || vaddr - sg->v[i].vaddr >= sg->v[i].filesz)
+				continue;
+			f->module = m->path;
+			f->build_id = m->build_id;
+			f->fd = m->fd;
+			f->offset = vaddr - sg->v[i].vaddr + sg->v[i].off;
+			return;
+		}
+	}
+}
+
 int stacks__place(struct stacks *s, const struct tb_stack *st, struct stack_frame *out)
 {
 	int n = st->nr <= TB_MAX_STACK ? st->nr : TB_MAX_STACK, left = 0;
 	struct proc_cache *c = NULL;
+	bool gone;
 
 	for (int i = 0; i < n; i++) {
-		const struct module *m = placed_module(s, TB_PLACE_FILE(st->place[i]), st->tgid,
-						       st->ip[i]);
+		uint32_t file = TB_PLACE_FILE(st->place[i]);
+		const struct module *m = placed_module(s, file, st->tgid, st->ip[i]);
 
 		out[i] = (struct stack_frame){ .addr = st->ip[i], .fd = -1 };
 		if (!m) {
@@ -450,6 +576,8 @@ int stacks__place(struct stacks *s, const struct tb_stack *st, struct stack_fram
 		out[i].build_id = m->build_id;
 		out[i].fd = m->fd;
 		out[i].offset = st->place[i] & TB_PLACE_OFF_MASK;
+		if (file != TB_FILE_NONE && m->path[0] == '/')
+			learn(s, st, file, out[i].addr, out[i].offset);
 	}
 	if (!left)
 		return n;
@@ -461,10 +589,17 @@ int stacks__place(struct stacks *s, const struct tb_stack *st, struct stack_fram
 		c = proc_of(s, st, 1);
 		break;
 	}
-	if (!c)
+	gone = !c || c->gone;
+	left = 0;
+	for (int i = 0; i < n; i++) {
+		if (out[i].module)
+			continue;
+		place_frame(s, c ? &c->pm : NULL, st->ip[i], &out[i]);
+		if (!out[i].module && gone)
+			place_learnt(s, st, &out[i]);
+		left += !out[i].module;
+	}
+	if (gone && left)
 		s->unplaced++;
-	for (int i = 0; i < n; i++)
-		if (!out[i].module)
-			place_frame(s, c ? &c->pm : NULL, st->ip[i], &out[i]);
 	return n;
 }

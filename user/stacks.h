@@ -32,7 +32,10 @@ const struct tb_stack *stacks__get(const struct stacks *s, uint32_t id);
  * The frames of st placed in their files, into out (TB_MAX_STACK of them);
  * returns how many. The probes placed them when the stack was first kept; a
  * frame they could not place is placed from the process's mappings as they
- * are now, and a process gone by then leaves it without a module (counted).
+ * are now (or as last read, once it is gone). A process gone before they were
+ * read has such a frame placed where the probes placed another frame of the
+ * same file and image (the file's segments give its offset), else leaves it
+ * without a module (counted).
  */
 int stacks__place(struct stacks *s, const struct tb_stack *st, struct stack_frame *out);
 /*

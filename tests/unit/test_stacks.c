@@ -303,6 +303,63 @@ static void gone_files(void)
 	close(xfd);
 }
 
+/* The offset in its file of code at addr, as this process's mappings say. */
+static uint64_t mapped_offset(uintptr_t addr)
+{
+	struct procmaps pm = { 0 };
+	const struct pm_map *m;
+	uint64_t off = 0;
+
+	if (!procmaps__read(&pm, getpid()) && (m = procmaps__find(&pm, addr)))
+		off = addr - m->lo + m->off;
+	procmaps__clear(&pm);
+	return off;
+}
+
+/*
+ * A process gone before its mappings were read: a frame the probes could not place is placed
+ * in a file where they placed another frame of the same image, at the offset its mapping
+ * gives; a frame in no such file, and one of another image, are left, each stack counted.
+ */
+static void learnt_frames(void)
+{
+	struct tb_stack *st;
+	struct tb_file *files;
+	int sfd = table(sizeof(*st), 4, (void **)&st), ffd = table(sizeof(*files), 4, (void **)&files);
+	struct stacks *s = sfd >= 0 && ffd >= 0 ? stacks__open(sfd, 4, ffd, 4) : NULL;
+	uint64_t want = mapped_offset((uintptr_t)gone_files);
+	char exe[PATH_MAX] = "";
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct stack_frame out[TB_MAX_STACK];
+	struct stat xs;
+
+	exe[n > 0 ? n : 0] = 0;
+	if (!s || stat(exe, &xs) || !want) {
+		CHECK(0, "the tables and this program's mappings: %s", strerror(errno));
+		return;
+	}
+	probes_file(&files[1], exe, &xs);
+	st[1] = (struct tb_stack){ .tgid = 0x3ffffff0, .start_ns = 7, .exec_id = 1, .nr = 1, .hash = 1 };
+	st[1].ip[0] = (uintptr_t)here;
+	st[1].place[0] = TB_PLACE(1, mapped_offset((uintptr_t)here));
+	st[2] = st[1];
+	st[2].nr = 2;
+	st[2].ip[0] = (uintptr_t)gone_files;
+	st[2].ip[1] = 8;
+	st[2].place[0] = st[2].place[1] = TB_PLACE(TB_FILE_UNPLACED, 0);
+	st[3] = st[2];
+	st[3].exec_id = 2;
+	CHECK(stacks__place(s, &st[1], out) == 1 && out[0].module && stacks__unplaced(s) == 0,
+	      "a frame the probes placed, of a process gone");
+	CHECK(stacks__place(s, &st[2], out) == 2 && out[0].module && !strcmp(out[0].module, exe) &&
+	      out[0].offset == want && !out[1].module && stacks__unplaced(s) == 1,
+	      "another frame of its image in that file: placed at %#lx (its mapping says %#lx); "
+	      "one in no file left, counted", (unsigned long)out[0].offset, (unsigned long)want);
+	CHECK(stacks__place(s, &st[3], out) == 2 && !out[0].module && stacks__unplaced(s) == 2,
+	      "the same frame of another image: left, counted");
+	stacks__close(s);
+}
+
 int main(void)
 {
 	file_names();
@@ -310,5 +367,6 @@ int main(void)
 	own_mappings();
 	build_ids();
 	gone_files();
+	learnt_frames();
 	return check_done() + here() - 1;
 }
