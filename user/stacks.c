@@ -51,8 +51,9 @@ struct module {
  * (the mappings were busy) of a process gone before its mappings were read is placed by it.
  */
 struct learnt {
-	uint32_t tgid, file;
+	uint32_t tgid, file;	/* file 0 (TB_FILE_NONE): the slot is free */
 	uint64_t start_ns, exec_id, bias;
+	uint64_t bias_ip;	/* the address less the file offset of the frame it was learnt from */
 	bool twice;	/* at two biases (unloaded and loaded again): no frame is placed by it */
 };
 
@@ -88,7 +89,6 @@ struct stacks {
 	uint64_t unplaced;
 	struct segs *segs;	/* by the probes' file index */
 	struct learnt learnt[NLEARNT];
-	uint64_t nlearnt;
 };
 
 static const void *map_ro(int fd, size_t len)
@@ -507,42 +507,46 @@ static bool same_image(const struct learnt *l, const struct tb_stack *st)
 	return l->tgid == st->tgid && l->start_ns == st->start_ns && l->exec_id == st->exec_id;
 }
 
-/* A frame the probes placed: where its file lies in its process image, learnt. */
+/*
+ * A frame the probes placed: where its file lies in its process image, learnt. One slot for
+ * each image and file, by their hash: an image's files are learnt from its first stacks, and
+ * a slot taken by another's is learnt again from the next frame that comes.
+ */
 static void learn(struct stacks *s, const struct tb_stack *st, uint32_t file, uint64_t ip,
 		  uint64_t off)
 {
-	const struct segs *sg = file_segs(s, file);
-	uint64_t bias = 0;
+	uint64_t h = (st->start_ns ^ st->exec_id * 0x9e3779b97f4a7c15ULL ^ st->tgid) * 31 + file;
+	struct learnt *l = &s->learnt[(h ^ h >> 29) % NLEARNT];
+	const struct segs *sg;
+	uint64_t bias;
 	int i;
 
+	if (l->file == file && same_image(l, st) && l->bias_ip == ip - off)
+		return;	/* the usual case, and cheap: a frame of a segment met before */
+	sg = file_segs(s, file);
 	for (i = 0; i < sg->n; i++)
 		if (off >= sg->v[i].off && off - sg->v[i].off < sg->v[i].filesz)
 			break;
 	if (i == sg->n)
 		return;
 	bias = ip - (off - sg->v[i].off + sg->v[i].vaddr);
-	for (int j = 0; j < NLEARNT && (uint64_t)j < s->nlearnt; j++) {
-		struct learnt *l = &s->learnt[j];
-
-		if (l->file == file && same_image(l, st)) {
-			l->twice |= l->bias != bias;
-			return;
-		}
+	if (l->file == file && same_image(l, st)) {
+		l->twice |= l->bias != bias;
+		return;
 	}
-	s->learnt[s->nlearnt++ % NLEARNT] =
-		(struct learnt){ st->tgid, file, st->start_ns, st->exec_id, bias, false };
+	*l = (struct learnt){ st->tgid, file, st->start_ns, st->exec_id, bias, ip - off, false };
 }
 
 /* A frame of a process gone, placed in a file where the probes placed others of its image. */
 static void place_learnt(struct stacks *s, const struct tb_stack *st, struct stack_frame *f)
 {
-	for (int j = 0; j < NLEARNT && (uint64_t)j < s->nlearnt; j++) {
+	for (int j = 0; j < NLEARNT; j++) {
 		const struct learnt *l = &s->learnt[j];
 		const struct module *m = s->file_mod[l->file];
 		const struct segs *sg;
 		uint64_t vaddr = f->addr - l->bias;
 
-		if (!same_image(l, st) || l->twice || !m)
+		if (!l->file || !same_image(l, st) || l->twice || !m)
 			continue;
 		sg = file_segs(s, l->file);
 		for (int i = 0; i < sg->n; i++) {
