@@ -17,7 +17,7 @@
  * printing allocates nothing. Sizes are 1000 and up: the C library's own
  * calls are told apart by them.
  *
- * usage: tp_stacks LIB.so
+ * usage: tp_stacks LIB.so [LINGER_MS]   (LINGER_MS: alive that long after the last call)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -178,6 +178,8 @@ int main(int argc, char **argv)
 	}
 	if (child < 0 || waitpid(child, NULL, 0) != child)
 		return 1;
+	if (argc > 2)
+		usleep(atoi(argv[2]) * 1000);
 	return 0;
 }
 #endif
