@@ -193,7 +193,7 @@ $(OUTPUT)/bench/newdelete: bench/newdelete.cc | $(OUTPUT)/bench
 	$(Q)$(CXX) -O2 -g -pthread -fno-builtin -fno-omit-frame-pointer -Wall -Wextra $< -o $@
 
 # the symbolizer's benchmark links the symbolizer itself
-SYMBOLIZE_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,symbols dwarf_index out/prof_frame out/pprof \
+SYMBOLIZE_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,symbols dwarf_index procmaps out/prof_frame out/pprof \
 	out/folded out/outfile)
 $(OUTPUT)/bench/symbolize: bench/symbolize.c $(SYMBOLIZE_OBJS) | $(OUTPUT)/bench
 	$(call msg,CC,$@)

@@ -146,6 +146,29 @@ int procmaps__build_id_fd(int fd, char *hex, size_t cap)
 	return err;
 }
 
+int procmaps__loads(int fd, struct pm_load *v, int cap)
+{
+	Elf *e;
+	size_t n = 0;
+	int k = 0;
+
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!e || elf_getphdrnum(e, &n)) {
+		elf_end(e);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n && k < cap; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(e, i, &ph) && ph.p_type == PT_LOAD)
+			v[k++] = (struct pm_load){ ph.p_vaddr, ph.p_offset, ph.p_filesz, ph.p_memsz,
+						   ph.p_flags };
+	}
+	elf_end(e);
+	return k;
+}
+
 int procmaps__mapped_id(int fd, unsigned *major, unsigned *minor, uint64_t *ino)
 {
 	void *p = mmap(NULL, 1, PROT_READ, MAP_PRIVATE, fd, 0);

@@ -27,6 +27,14 @@ void procmaps__clear(struct procmaps *pm);
 int procmaps__build_id(const char *path, char *hex, size_t cap);
 /* The same of the file open on fd (left open). */
 int procmaps__build_id_fd(int fd, char *hex, size_t cap);
+/* A PT_LOAD segment of an ELF file: its bytes from off, filesz of them, at vaddr. */
+struct pm_load {
+	uint64_t vaddr, off, filesz, memsz;
+	uint32_t flags;	/* PF_X, PF_W, PF_R */
+};
+
+/* The PT_LOAD segments of the ELF file open on fd (left open), the first cap of them, in order: how many, or -errno. */
+int procmaps__loads(int fd, struct pm_load *v, int cap);
 /* The device (major:minor) and inode a mapping of the file open on fd shows; 0 or -errno. */
 int procmaps__mapped_id(int fd, unsigned *major, unsigned *minor, uint64_t *ino);
 

@@ -6,8 +6,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <elf.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -25,6 +25,7 @@
 #define BUILD_ID_HEX 41	/* 20 bytes in hex, and the NUL; longer ids are left out */
 #define MAX_HELD 256	/* executables held open */
 #define NLEARNT 256	/* files' load addresses learnt from the probes' frames, kept at once */
+#define MAX_SEGS 8	/* a file's PT_LOAD segments kept */
 
 /* A process image's mappings: tgid, start and exec count say which image. */
 struct proc_cache {
@@ -57,13 +58,11 @@ struct learnt {
 	bool twice;	/* at two biases (unloaded and loaded again): no frame is placed by it */
 };
 
-/* A file's executable segments, from its program headers, read once. */
+/* A file's loaded segments, from its program headers, read once. */
 struct segs {
 	bool read;
 	int n;
-	struct seg {
-		uint64_t vaddr, off, filesz;
-	} *v;
+	struct pm_load v[MAX_SEGS];
 };
 
 struct stacks {
@@ -135,8 +134,6 @@ void stacks__close(struct stacks *s)
 	if (s->files)
 		munmap((void *)s->files, s->files_len);
 	free(s->file_mod);
-	for (uint32_t i = 0; s->segs && i < s->nfiles; i++)
-		free(s->segs[i].v);
 	free(s->segs);
 	for (int i = 0; i < NPROCS; i++)
 		procmaps__clear(&s->procs[i].pm);
@@ -474,32 +471,36 @@ static const struct module *placed_module(struct stacks *s, uint32_t file, uint3
 	return s->file_mod[file];
 }
 
-/* The executable segments of the probes' file index, read from its module's file once. */
+/* The loaded segments of the probes' file index, read from its module's file once. */
 static const struct segs *file_segs(struct stacks *s, uint32_t file)
 {
 	struct segs *sg = &s->segs[file];
 	const struct module *m = s->file_mod[file];
-	Elf *e = NULL;
-	size_t n = 0;
-	GElf_Phdr ph;
 	int fd;
 
 	if (sg->read)
 		return sg;
 	sg->read = true;
 	fd = !m ? -1 : m->fd >= 0 ? m->fd : open(m->path, O_RDONLY | O_CLOEXEC);
-	elf_version(EV_CURRENT);
-	if (fd >= 0)
-		e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (e && !elf_getphdrnum(e, &n) && n < 64)
-		sg->v = calloc(n, sizeof(*sg->v));
-	for (size_t i = 0; sg->v && i < n; i++)
-		if (gelf_getphdr(e, i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
-			sg->v[sg->n++] = (struct seg){ ph.p_vaddr, ph.p_offset, ph.p_filesz };
-	elf_end(e);
-	if (fd >= 0 && (!m || fd != m->fd))
+	sg->n = fd >= 0 ? procmaps__loads(fd, sg->v, MAX_SEGS) : 0;
+	if (sg->n < 0)
+		sg->n = 0;
+	if (fd >= 0 && fd != m->fd)
 		close(fd);
 	return sg;
+}
+
+/* The executable segment of sg that holds file offset off (by_vaddr: address vaddr), or NULL. */
+static const struct pm_load *code_seg(const struct segs *sg, uint64_t at, bool by_vaddr)
+{
+	for (int i = 0; i < sg->n; i++) {
+		const struct pm_load *l = &sg->v[i];
+
+		if ((l->flags & PF_X) && at >= (by_vaddr ? l->vaddr : l->off) &&
+		    at - (by_vaddr ? l->vaddr : l->off) < l->filesz)
+			return l;
+	}
+	return NULL;
 }
 
 static bool same_image(const struct learnt *l, const struct tb_stack *st)
@@ -517,19 +518,15 @@ static void learn(struct stacks *s, const struct tb_stack *st, uint32_t file, ui
 {
 	uint64_t h = (st->start_ns ^ st->exec_id * 0x9e3779b97f4a7c15ULL ^ st->tgid) * 31 + file;
 	struct learnt *l = &s->learnt[(h ^ h >> 29) % NLEARNT];
-	const struct segs *sg;
+	const struct pm_load *seg;
 	uint64_t bias;
-	int i;
 
 	if (l->file == file && same_image(l, st) && l->bias_ip == ip - off)
 		return;	/* the usual case, and cheap: a frame of a segment met before */
-	sg = file_segs(s, file);
-	for (i = 0; i < sg->n; i++)
-		if (off >= sg->v[i].off && off - sg->v[i].off < sg->v[i].filesz)
-			break;
-	if (i == sg->n)
+	seg = code_seg(file_segs(s, file), off, false);
+	if (!seg)
 		return;
-	bias = ip - (off - sg->v[i].off + sg->v[i].vaddr);
+	bias = ip - (off - seg->off + seg->vaddr);
 	if (l->file == file && same_image(l, st)) {
 		l->twice |= l->bias != bias;
 		return;
@@ -543,21 +540,18 @@ static void place_learnt(struct stacks *s, const struct tb_stack *st, struct sta
 	for (int j = 0; j < NLEARNT; j++) {
 		const struct learnt *l = &s->learnt[j];
 		const struct module *m = s->file_mod[l->file];
-		const struct segs *sg;
-		uint64_t vaddr = f->addr - l->bias;
+		const struct pm_load *seg;
 
 		if (!l->file || !same_image(l, st) || l->twice || !m)
 			continue;
-		sg = file_segs(s, l->file);
-		for (int i = 0; i < sg->n; i++) {
-			if (vaddr < sg->v[i].vaddr || vaddr - sg->v[i].vaddr >= sg->v[i].filesz)
-				continue;
-			f->module = m->path;
-			f->build_id = m->build_id;
-			f->fd = m->fd;
-			f->offset = vaddr - sg->v[i].vaddr + sg->v[i].off;
-			return;
-		}
+		seg = code_seg(file_segs(s, l->file), f->addr - l->bias, true);
+		if (!seg)
+			continue;
+		f->module = m->path;
+		f->build_id = m->build_id;
+		f->fd = m->fd;
+		f->offset = f->addr - l->bias - seg->vaddr + seg->off;
+		return;
 	}
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "dwarf_index.h"
+#include "procmaps.h"
 #include "symbols.h"
 
 #define DEFAULT_DEBUG_ROOT "/usr/lib/debug"
@@ -302,29 +303,18 @@ static void build_id_path(char *buf, size_t len, const char *root, const unsigne
  */
 static int read_loads(int fd, struct sym_module *m, bool guess)
 {
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	size_t n, i;
-	uint64_t first = 0;
+	struct pm_load v[MAX_LOADS];
+	int n = procmaps__loads(fd, v, MAX_LOADS);
 
 	m->nloads = 0;
-	if (!elf || elf_getphdrnum(elf, &n)) {
-		elf_end(elf);
-		return -EINVAL;
-	}
-	for (i = 0; i < n && m->nloads < MAX_LOADS; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (!m->nloads)
-			first = ph.p_vaddr - ph.p_offset;
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
 		m->loads[m->nloads++] = (struct sym_load){
-			.offset = guess ? ph.p_vaddr - first : ph.p_offset,
-			.size = guess ? ph.p_memsz : ph.p_filesz,
-			.vaddr = ph.p_vaddr,
+			.offset = guess ? v[i].vaddr - (v[0].vaddr - v[0].off) : v[i].off,
+			.size = guess ? v[i].memsz : v[i].filesz,
+			.vaddr = v[i].vaddr,
 		};
-	}
-	elf_end(elf);
 	return 0;
 }
 

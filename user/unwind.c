@@ -226,26 +226,15 @@ static bool exec_since(const struct unwind *u, uint32_t tgid, uint64_t ts_ns)
  */
 static int file_bias(int fd, const struct pm_map *m, GElf_Addr *bias)
 {
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	size_t n = 0;
-	int err = -ENOENT;
+	struct pm_load v[16];
+	int n = procmaps__loads(fd, v, 16);
 
-	if (!elf || elf_getphdrnum(elf, &n))
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (m->off >= ph.p_offset && m->off < ph.p_offset + ph.p_filesz) {
-			*bias = m->lo - (ph.p_vaddr + m->off - ph.p_offset);
-			err = 0;
-			break;
+	for (int i = 0; i < n; i++)
+		if (m->off >= v[i].off && m->off < v[i].off + v[i].filesz) {
+			*bias = m->lo - (v[i].vaddr + m->off - v[i].off);
+			return 0;
 		}
-	}
-out:
-	elf_end(elf);
-	return err;
+	return -ENOENT;
 }
 
 /* The image's files as libdwfl modules, each at its load bias; the image's Dwfl, or NULL. */
