@@ -284,28 +284,22 @@ static int maps_read(struct procmaps *pm, uint32_t tgid)
 	return err;
 }
 
-/* The process's mappings, read, into im (which takes pm's). */
-static void image_set(struct image *im, uint32_t tgid, struct procmaps *pm)
-{
-	procmaps__clear(&im->pm);
-	im->pm = *pm;
-	*pm = (struct procmaps){ 0 };
-	im->tgid = tgid;
-	im->read_ns = mono_ns();
-	if (im->dwfl)
-		dwfl_done(im->dwfl);
-	im->dwfl = NULL;
-}
-
 /* The process's mappings read into im; 0, or -errno and im's kept as they were. */
 static int image_read(struct image *im, uint32_t tgid)
 {
 	struct procmaps pm = { 0 };
 	int err = maps_read(&pm, tgid);
 
-	if (!err)
-		image_set(im, tgid, &pm);
-	return err;
+	if (err)
+		return err;
+	procmaps__clear(&im->pm);
+	im->pm = pm;
+	im->tgid = tgid;
+	im->read_ns = mono_ns();
+	if (im->dwfl)
+		dwfl_done(im->dwfl);
+	im->dwfl = NULL;
+	return 0;
 }
 
 /* The mappings read again, if the process still runs and they were not just read. */
@@ -314,32 +308,25 @@ static bool image_reread(struct image *im)
 	return mono_ns() - im->read_ns >= REREAD_NS && !image_read(im, im->tgid);
 }
 
-/* A new image of tgid's mappings, read (it takes pm's), in the least recently used slot. */
-static struct image *image_add(struct unwind *u, uint32_t tgid, uint64_t start_ns,
-			       uint64_t exec_id, struct procmaps *pm)
+/*
+ * A new image of tgid's mappings, in the least recently used slot; NULL if
+ * they cannot be read (so that a process gone evicts no image another needs).
+ */
+static struct image *image_new(struct unwind *u, uint32_t tgid, uint64_t start_ns,
+			       uint64_t exec_id)
 {
 	struct image *old = &u->images[0];
+	struct procmaps pm = { 0 };
 
+	if (maps_read(&pm, tgid))
+		return NULL;
 	for (int i = 1; i < NIMAGES; i++)
 		if (u->images[i].used < old->used)
 			old = &u->images[i];
 	image_clear(old);
 	*old = (struct image){ .tgid = tgid, .start_ns = start_ns, .exec_id = exec_id,
-			       .used = ++u->clock, .read_ns = mono_ns(), .pm = *pm };
-	*pm = (struct procmaps){ 0 };
+			       .used = ++u->clock, .read_ns = mono_ns(), .pm = pm };
 	return old;
-}
-
-/*
- * A new image of tgid's mappings, read now; NULL if they cannot be read (so that a process
- * gone evicts no image another needs).
- */
-static struct image *image_new(struct unwind *u, uint32_t tgid, uint64_t start_ns,
-			       uint64_t exec_id)
-{
-	struct procmaps pm = { 0 };
-
-	return maps_read(&pm, tgid) ? NULL : image_add(u, tgid, start_ns, exec_id, &pm);
 }
 
 /* The image the sample's process has, or that it will claim at its first sample (PENDING). */
@@ -399,21 +386,11 @@ static struct image *image_live(struct unwind *u, uint32_t tgid)
 	return NULL;
 }
 
-/* Code mapped (or made executable): the process's mappings are read again for it. */
-static bool maps_code(const void *rec, size_t len)
-{
-	const struct tb_rec_vm *vm = rec;
-	const struct tb_hdr *h = rec;
-
-	return (h->type == TB_EV_MMAP || h->type == TB_EV_MPROTECT) && len >= sizeof(*vm) &&
-	       !vm->err && (vm->prot & PROT_EXEC_BIT);
-}
-
-/* pm: for code mapped, the process's mappings as just read (empty: it has gone). */
-static void peek_locked(struct unwind *u, const void *rec, size_t len, struct procmaps *pm)
+static void peek_locked(struct unwind *u, const void *rec, size_t len)
 {
 	const struct tb_hdr *h = rec;
 	const struct tb_rec_sample *r = rec;
+	const struct tb_rec_vm *vm = rec;
 	struct image *im;
 	uint64_t site;
 
@@ -434,29 +411,22 @@ static void peek_locked(struct unwind *u, const void *rec, size_t len, struct pr
 		for (int i = 0; i < NIMAGES; i++)
 			if (u->images[i].tgid == h->pid)
 				u->images[i].frozen = true;
-	} else if (maps_code(rec, len) && pm->n && !exec_since(u, h->pid, h->ts_ns)) {
+	} else if ((h->type == TB_EV_MMAP || h->type == TB_EV_MPROTECT) && len >= sizeof(*vm) &&
+		   !vm->err && (vm->prot & PROT_EXEC_BIT) && !exec_since(u, h->pid, h->ts_ns)) {
 		im = image_live(u, h->pid);
-		if (im)
-			image_set(im, h->pid, pm);
-		else
-			image_add(u, h->pid, PENDING, PENDING, pm);
+		if (im) {
+			image_read(im, h->pid);
+			return;
+		}
+		image_new(u, h->pid, PENDING, PENDING);
 	}
 }
 
 void unwind__peek(struct unwind *u, const void *rec, size_t len)
 {
-	struct procmaps pm = { 0 };
-
-	/*
-	 * Read before the lock: the loop holds it for a whole unwind, which may take longer
-	 * (a first one reads every file's CFI) than a short process lives.
-	 */
-	if (maps_code(rec, len))
-		maps_read(&pm, ((const struct tb_hdr *)rec)->pid);
 	pthread_mutex_lock(&u->lock);
-	peek_locked(u, rec, len, &pm);
+	peek_locked(u, rec, len);
 	pthread_mutex_unlock(&u->lock);
-	procmaps__clear(&pm);
 }
 
 struct collect {
